@@ -1,0 +1,1 @@
+"""osc-imageshare: move Glance images between projects from the openstack CLI."""

@@ -1,0 +1,1 @@
+"""The cliff commands: parse, call one workflow function, render."""

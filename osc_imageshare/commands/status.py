@@ -1,0 +1,59 @@
+"""``openstack image share status``."""
+
+import logging
+
+from cliff import columns
+from osc_lib.command import command
+
+from osc_imageshare import identity
+from osc_imageshare import status
+
+LOG = logging.getLogger(__name__)
+
+
+class MembersColumn(columns.FormattableColumn):
+    """Members: one line each in tables, a list of objects in JSON/YAML."""
+
+    def human_readable(self):
+        return '\n'.join(
+            '%s%s %s since %s' % (
+                m['project_id'],
+                ' (%s)' % m['project_name'] if m['project_name'] else '',
+                m['status'], m['updated_at'])
+            for m in self._value)
+
+    def machine_readable(self):
+        return list(self._value)
+
+
+def identity_for(client_manager):
+    """Keystone lookups on the command's own session."""
+    return identity.Identity(client_manager.session,
+                             client_manager.auth_ref,
+                             client_manager.interface,
+                             client_manager.region_name)
+
+
+class ShowImageShareStatus(command.ShowOne):
+    """Show who can use an image, in which state, and the risks.
+
+    The owner (and an admin) sees every member; a member sees its own
+    membership, pending ones included.  Risks are printed on stderr.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            'image', metavar='<image>',
+            help='Image to show (name or ID); found even while your '
+                 "project's membership is pending")
+        return parser
+
+    def take_action(self, parsed_args):
+        cm = self.app.client_manager
+        data, warnings = status.share_status(
+            cm.image_share, identity_for(cm), parsed_args.image)
+        for warning in warnings:
+            LOG.warning(warning)
+        data = dict(data, members=MembersColumn(data['members']))
+        return status.FIELDS, tuple(data[f] for f in status.FIELDS)

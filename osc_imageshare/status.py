@@ -1,0 +1,113 @@
+"""Who can use an image, in which state, and what can go wrong.
+
+``share_status`` reads (never writes) one image and its members, from the
+owner's side or a consumer's, and returns the facts with the risks worded
+as warnings.  The wording of each warning is stable: scripts may match it.
+"""
+
+import logging
+
+from glanceclient import exc as glance_exc
+
+from osc_imageshare import images
+
+LOG = logging.getLogger(__name__)
+
+FIELDS = ('id', 'name', 'owner', 'owner_name', 'visibility', 'protected',
+          'status', 'caller_project', 'caller_role', 'member_status',
+          'members')
+
+W_DEPENDS = ("Image {id} stays in project {owner_label}: if that project deletes "
+             "or unshares it, or the project is closed, instances booted "
+             "from it in other projects can fail to rebuild, evacuate or "
+             "migrate.")
+W_UNPROTECTED = ("Image {id} is not protected and {count} project(s) have "
+                 "accepted it: the owner can delete it by accident; protect "
+                 "it with 'openstack image set --protected {id}'.")
+W_PENDING = ("Project {member_label} has not accepted image {id} (pending since "
+             "{since}): the image is hidden from its image list until it "
+             "runs 'openstack image set --accept {id}'.")
+W_NOT_PROJECT = ("Member {member} of image {id} is not an existing project "
+                 "(Glance accepts any string, a project name or a typo "
+                 "included): nobody can accept it; remove it with "
+                 "'openstack image remove project {id} {member}'.")
+W_NOT_SHARED = ("Image {id} has visibility '{visibility}': Glance neither "
+                "lists nor honours members of such an image; any members it "
+                "has stay inactive until it is set 'shared' again.")
+
+
+def share_status(glance, ident, image_ref):
+    """Return ``(status dict, [warning, ...])`` for one image."""
+    image = images.find_image(glance, image_ref, ident.project_name
+                              or ident.project_id)
+    me = ident.project_id
+    owner = image.get('owner')
+    visibility = image.get('visibility')
+    members = []
+    if visibility == 'shared':
+        # Glance answers the owner and admins with every member, a member
+        # with its own membership only, and others with 404.
+        try:
+            members = [dict(m) for m in glance.image_members.list(image['id'])]
+        except glance_exc.HTTPNotFound:
+            members = []
+    mine = [m for m in members if m['member_id'] == me]
+    if owner == me:
+        role = 'owner'
+    elif mine:
+        role = 'member'
+    elif ident.is_admin:
+        role = 'admin'
+    else:
+        role = 'none'
+    if role == 'member':
+        members = mine
+    status = {
+        'id': image['id'],
+        'name': image.get('name'),
+        'owner': owner,
+        'owner_name': ident.project_name_of(owner) if owner else None,
+        'visibility': visibility,
+        'protected': bool(image.get('protected')),
+        'status': image.get('status'),
+        'caller_project': me,
+        'caller_role': role,
+        'member_status': mine[0]['status'] if mine else None,
+        'members': [{
+            'project_id': m['member_id'],
+            'project_name': ident.project_name_of(m['member_id']),
+            'status': m['status'],
+            'created_at': m.get('created_at'),
+            'updated_at': m.get('updated_at'),
+        } for m in members],
+    }
+    return status, warnings_for(status, ident)
+
+
+def warnings_for(status, ident):
+    """The risks of this share, one sentence each, most serious first."""
+    out = []
+    members = status['members']
+    accepted = [m for m in members if m['status'] == 'accepted']
+    fmt = dict(id=status['id'], visibility=status['visibility'],
+               owner_label=_label(status['owner'], status['owner_name']))
+    if status['visibility'] != 'shared' and status['caller_role'] in (
+            'owner', 'admin'):
+        out.append(W_NOT_SHARED.format(**fmt))
+    if members and status['caller_role'] != 'none':
+        out.append(W_DEPENDS.format(**fmt))
+    if accepted and not status['protected']:
+        out.append(W_UNPROTECTED.format(count=len(accepted), **fmt))
+    for m in members:
+        if ident.project_exists(m['project_id']) is False:
+            out.append(W_NOT_PROJECT.format(member=m['project_id'], **fmt))
+        elif m['status'] == 'pending':
+            out.append(W_PENDING.format(
+                member_label=_label(m['project_id'], m['project_name']),
+                since=m['updated_at'], **fmt))
+    return out
+
+
+def _label(project_id, name):
+    """``name (id)`` where the name is known, else the ID."""
+    return '%s (%s)' % (name, project_id) if name else project_id
