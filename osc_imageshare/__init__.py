@@ -1,1 +1,1 @@
-"""osc-imageshare: move Glance images between projects from the openstack CLI."""
+"""osc-imageshare: move Glance images between projects, safely."""

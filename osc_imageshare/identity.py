@@ -13,7 +13,8 @@ from keystoneauth1 import exceptions as ks_exc
 
 LOG = logging.getLogger(__name__)
 
-_ID_RE = re.compile(r'^[0-9a-f]{32}$|^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$')
+_ID_RE = re.compile(
+    r'^[0-9a-f]{32}$|^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$')
 
 
 def looks_like_id(value):

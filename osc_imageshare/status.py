@@ -17,16 +17,16 @@ FIELDS = ('id', 'name', 'owner', 'owner_name', 'visibility', 'protected',
           'status', 'caller_project', 'caller_role', 'member_status',
           'members')
 
-W_DEPENDS = ("Image {id} stays in project {owner_label}: if that project deletes "
-             "or unshares it, or the project is closed, instances booted "
-             "from it in other projects can fail to rebuild, evacuate or "
-             "migrate.")
+W_DEPENDS = ("Image {id} stays in project {owner_label}: if that project "
+             "deletes or unshares it, or the project is closed, instances "
+             "booted from it in other projects can fail to rebuild, evacuate "
+             "or migrate.")
 W_UNPROTECTED = ("Image {id} is not protected and {count} project(s) have "
                  "accepted it: the owner can delete it by accident; protect "
                  "it with 'openstack image set --protected {id}'.")
-W_PENDING = ("Project {member_label} has not accepted image {id} (pending since "
-             "{since}): the image is hidden from its image list until it "
-             "runs 'openstack image set --accept {id}'.")
+W_PENDING = ("Project {member_label} has not accepted image {id} (pending "
+             "since {since}): the image is hidden from its image list until "
+             "it runs 'openstack image set --accept {id}'.")
 W_NOT_PROJECT = ("Member {member} of image {id} is not an existing project "
                  "(Glance accepts any string, a project name or a typo "
                  "included): nobody can accept it; remove it with "

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""What the plugin costs every ``openstack`` start.
+
+OSC imports every installed plugin module at each start.  This builds two
+virtualenvs that differ only by this plugin (same pins, constraints.txt),
+then times, interleaved in one run, ``openstack --version`` and
+``openstack image list`` (against the local cloud) in each, and prints the
+medians and their ratio.
+
+Usage: python3 bench/startup.py [--runs N]   (default 9; target: <= 1.03)
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORK = os.path.join(ROOT, 'bench', '.work')
+CONSTRAINTS = os.path.join(ROOT, 'constraints.txt')
+
+
+def venv(name, packages):
+    path = os.path.join(WORK, name)
+    marker = os.path.join(path, '.ready')
+    if not os.path.exists(marker):
+        subprocess.check_call([sys.executable, '-m', 'venv', '--clear', path])
+        subprocess.check_call(
+            [os.path.join(path, 'bin', 'pip'), 'install', '--quiet',
+             '-c', CONSTRAINTS] + packages)
+        open(marker, 'w').close()
+    else:
+        # Keep the plugin current in the 'with' venv.
+        if len(packages) > 1:
+            subprocess.check_call(
+                [os.path.join(path, 'bin', 'pip'), 'install', '--quiet',
+                 '--no-deps', '-c', CONSTRAINTS] + packages[1:])
+    return os.path.join(path, 'bin', 'openstack')
+
+
+def timed(cmd, env):
+    t0 = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--runs', type=int, default=9)
+    args = parser.parse_args()
+    bins = {
+        'without': venv('without', ['python-openstackclient']),
+        'with': venv('with', ['python-openstackclient', ROOT]),
+    }
+    check = subprocess.run([bins['with'], 'image', 'share', 'status',
+                            '--help'], capture_output=True)
+    assert check.returncode == 0, 'plugin not loaded in the "with" venv'
+    started = subprocess.run([sys.executable, os.path.join(
+        ROOT, 'tools', 'local-cloud'), 'status'],
+        capture_output=True).returncode != 0
+    if started:
+        subprocess.check_call([sys.executable, os.path.join(
+            ROOT, 'tools', 'local-cloud'), 'start'])
+    env = {k: v for k, v in os.environ.items() if not k.startswith('OS_')}
+    env['OS_CLIENT_CONFIG_FILE'] = os.path.join(ROOT, '.local-cloud',
+                                                'clouds.yaml')
+    cases = {'--version': ['--version'],
+             'image list': ['--os-cloud', 'alice-alpha', 'image', 'list']}
+    times = {(c, v): [] for c in cases for v in bins}
+    try:
+        for case, argv in cases.items():
+            for v in bins:  # warm the page cache once
+                timed([bins[v]] + argv, env)
+            for _ in range(args.runs):
+                for v in bins:  # interleaved: noise hits both alike
+                    times[(case, v)].append(timed([bins[v]] + argv, env))
+    finally:
+        if started:
+            subprocess.call([sys.executable, os.path.join(
+                ROOT, 'tools', 'local-cloud'), 'stop'])
+    print('runs: %d each, interleaved; medians in seconds' % args.runs)
+    print('%-12s %9s %9s %7s' % ('command', 'without', 'with', 'ratio'))
+    for case in cases:
+        a = statistics.median(times[(case, 'without')])
+        b = statistics.median(times[(case, 'with')])
+        print('%-12s %9.3f %9.3f %7.3f' % (case, a, b, b / a))
+
+
+if __name__ == '__main__':
+    main()

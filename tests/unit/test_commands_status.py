@@ -1,0 +1,47 @@
+"""The ``image share status`` command: parse, call, render."""
+
+from unittest import mock
+
+from osc_lib.test import base
+
+from osc_imageshare.commands import status as status_cmd
+from osc_imageshare import status
+from tests.unit import fakes
+
+
+class TestShowImageShareStatus(base.TestCommand):
+
+    def setUp(self):
+        super().setUp()
+        self.cmd = status_cmd.ShowImageShareStatus(self.app, None)
+        self.app.client_manager.image_share = mock.sentinel.glance
+        self.app.client_manager.interface = 'public'
+        self.app.client_manager.region_name = 'RegionOne'
+
+    def test_parser_requires_an_image(self):
+        self.assertRaises(base.ParserException, self.check_parser,
+                          self.cmd, [], [])
+        self.check_parser(self.cmd, ['web'], [('image', 'web')])
+
+    @mock.patch.object(status, 'share_status')
+    def test_take_action_renders_and_warns(self, share_status):
+        data = {f: None for f in status.FIELDS}
+        data.update(id=fakes.IMAGE_ID, members=[
+            {'project_id': fakes.BETA, 'project_name': 'beta',
+             'status': 'accepted', 'created_at': 't0', 'updated_at': 't1'}])
+        share_status.return_value = (data, ['first risk', 'second risk'])
+        parsed = self.check_parser(self.cmd, ['web'], [])
+        with self.assertLogs(status_cmd.LOG, 'WARNING') as logs:
+            columns, values = self.cmd.take_action(parsed)
+        self.assertEqual(status.FIELDS, columns)
+        self.assertEqual(['WARNING:%s:first risk' % status_cmd.LOG.name,
+                          'WARNING:%s:second risk' % status_cmd.LOG.name],
+                         logs.output)
+        (glance, ident, ref), _ = share_status.call_args
+        self.assertIs(mock.sentinel.glance, glance)
+        self.assertEqual('web', ref)
+        self.assertIs(self.app.client_manager.auth_ref, ident.auth_ref)
+        members = values[status.FIELDS.index('members')]
+        self.assertEqual('%s (beta) accepted since t1' % fakes.BETA,
+                         members.human_readable())
+        self.assertEqual(data['members'], members.machine_readable())

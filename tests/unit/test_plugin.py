@@ -1,0 +1,76 @@
+"""The OSC plugin contract."""
+
+import argparse
+import subprocess
+import sys
+from unittest import mock
+
+from osc_lib import exceptions
+from osc_lib.test import base
+
+from osc_imageshare import plugin
+
+
+class TestPlugin(base.TestCase):
+
+    def test_contract(self):
+        self.assertEqual('image_share', plugin.API_NAME)
+        self.assertNotEqual('image', plugin.API_NAME)
+        self.assertEqual('os_image_share_api_version',
+                         plugin.API_VERSION_OPTION)
+        self.assertEqual('2', plugin.DEFAULT_API_VERSION)
+        self.assertEqual({'2': 'glanceclient.v2.client.Client'},
+                         plugin.API_VERSIONS)
+
+    @mock.patch('glanceclient.v2.client.Client')
+    def test_make_client_uses_the_osc_session(self, client_cls):
+        instance = mock.Mock(_api_version={'image_share': '2'},
+                             region_name='RegionTwo', interface='internal')
+        client = plugin.make_client(instance)
+        self.assertIs(client_cls.return_value, client)
+        client_cls.assert_called_once_with(session=instance.session,
+                                           region_name='RegionTwo',
+                                           interface='internal')
+
+    def test_make_client_refuses_unknown_version(self):
+        instance = mock.Mock(_api_version={'image_share': '1'})
+        e = self.assertRaises(exceptions.UnsupportedVersion,
+                              plugin.make_client, instance)
+        self.assertEqual('Image share API version 1 is not supported; use '
+                         'one of: 2', str(e))
+
+    def test_build_option_parser(self):
+        self.useFixture(_Env('OS_IMAGE_SHARE_API_VERSION', '2'))
+        parser = plugin.build_option_parser(argparse.ArgumentParser())
+        self.assertEqual('2', parser.parse_args([]).os_image_share_api_version)
+        self.assertEqual('3', parser.parse_args(
+            ['--os-image-share-api-version', '3']).os_image_share_api_version)
+
+    def test_import_adds_nothing_to_openstack_start(self):
+        # OSC imports every plugin module on every start (while importing
+        # its shell, which is built on osc_lib's): importing ours may load
+        # nothing more than osc_lib's shell has loaded already.
+        code = ('import sys, osc_lib.shell; before = set(sys.modules)'
+                '; import osc_imageshare.plugin; print(sorted('
+                'm for m in set(sys.modules) - before))')
+        out = subprocess.run([sys.executable, '-c', code], check=True,
+                             capture_output=True, text=True).stdout
+        self.assertEqual("['osc_imageshare', 'osc_imageshare.plugin']",
+                         out.strip())
+
+
+class _Env:
+    """Set one environment variable for a test (fixtures-compatible)."""
+
+    def __init__(self, name, value):
+        import fixtures
+        self._fixture = fixtures.EnvironmentVariable(name, value)
+
+    def setUp(self):
+        self._fixture.setUp()
+
+    def cleanUp(self):
+        self._fixture.cleanUp()
+
+    def __getattr__(self, name):
+        return getattr(self._fixture, name)
