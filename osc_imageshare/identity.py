@@ -11,6 +11,8 @@ import re
 
 from keystoneauth1 import exceptions as ks_exc
 
+from osc_imageshare import errors
+
 LOG = logging.getLogger(__name__)
 
 _ID_RE = re.compile(
@@ -36,6 +38,12 @@ class Identity:
         self._mine = None
         self._projects = {}
         self._may_read_projects = True
+
+    @classmethod
+    def from_client_manager(cls, client_manager):
+        """Lookups on an OSC command's own session."""
+        return cls(client_manager.session, client_manager.auth_ref,
+                   client_manager.interface, client_manager.region_name)
 
     @property
     def project_id(self):
@@ -92,3 +100,98 @@ class Identity:
         # Keystone gives every project a hex UUID: anything else stored as
         # a member (a project name, a typo) cannot be a project.
         return None if looks_like_id(project_id) else False
+
+    # ------------------------------------------------------------ targets
+    def resolve_domain(self, ref):
+        """The ID of a domain given by name or ID."""
+        if ref in (self.auth_ref.project_domain_id,
+                   self.auth_ref.project_domain_name):
+            return self.auth_ref.project_domain_id
+        try:
+            found = self.session.get(
+                '/domains', params={'name': ref},
+                endpoint_filter=self._filter).json()['domains']
+        except ks_exc.Forbidden:
+            found = []
+        if found:
+            return found[0]['id']
+        try:
+            return self.session.get('/domains/%s' % ref,
+                                    endpoint_filter=self._filter).json()[
+                'domain']['id']
+        except ks_exc.NotFound:
+            raise errors.ImageShareError(
+                "No domain named or with ID '%s'" % ref)
+        except ks_exc.Forbidden:
+            # Not allowed to look domains up: the value may be the ID.
+            return ref
+
+    def resolve_project(self, ref, domain=None):
+        """Return ``(project dict, verified)`` for a name or an ID.
+
+        A name that cannot be resolved is an error: Glance would store it
+        as a member ID that no project can ever accept.  A well-formed ID
+        that the caller may not look up is returned unverified.
+        """
+        domain_id = self.resolve_domain(domain) if domain else None
+
+        def in_domain(p):
+            return domain_id is None or p.get('domain_id') == domain_id
+
+        mine = self.my_projects()
+        if ref in mine and in_domain(mine[ref]):
+            return mine[ref], True
+        by_name = [p for p in mine.values()
+                   if p['name'] == ref and in_domain(p)]
+        params = {'name': ref}
+        if domain_id:
+            params['domain_id'] = domain_id
+        try:
+            listed = self.session.get('/projects', params=params,
+                                      endpoint_filter=self._filter).json()[
+                'projects']
+            by_name = listed
+        except ks_exc.Forbidden:
+            pass
+        if len(by_name) > 1:
+            raise errors.ImageShareError(
+                "Project name '%s' exists in %d domains (%s); give "
+                "--project-domain, or the project ID" % (
+                    ref, len(by_name),
+                    ', '.join(sorted(p['domain_id'] for p in by_name))))
+        if by_name:
+            return by_name[0], True
+        found = self.get_project(ref) if looks_like_id(ref) else False
+        if found and in_domain(found):
+            return found, True
+        if found is None:
+            return {'id': ref, 'name': None, 'domain_id': domain_id}, False
+        raise errors.ImageShareError(
+            "No project named or with ID '%s'%s that project %s can see; "
+            "without an admin role, name only projects your user belongs "
+            "to, or give the project ID" % (
+                ref, " in domain '%s'" % domain if domain else '',
+                self.project_name or self.project_id))
+
+    def can_rescope(self):
+        """Whether this token may be exchanged for another project's."""
+        return not getattr(self.auth_ref, 'application_credential_id', None)
+
+    def rescoped_session(self, project_id):
+        """A session for ``project_id``, authenticated by our token."""
+        from keystoneauth1.identity import v3
+        from keystoneauth1 import session as ks_session
+
+        auth_url = getattr(self.session.auth, 'auth_url', None)
+        sess = ks_session.Session(
+            auth=v3.Token(auth_url=auth_url, token=self.auth_ref.auth_token,
+                          project_id=project_id),
+            verify=self.session.verify, cert=self.session.cert)
+        try:
+            sess.get_token()  # fail here, before any write
+        except ks_exc.ClientException as e:
+            raise errors.ImageShareError(
+                "Could not rescope your token to project %s (%s); give "
+                "--to-cloud <cloud> with credentials of that project"
+                % (project_id, e))
+        return sess

@@ -26,14 +26,6 @@ class MembersColumn(columns.FormattableColumn):
         return list(self._value)
 
 
-def identity_for(client_manager):
-    """Keystone lookups on the command's own session."""
-    return identity.Identity(client_manager.session,
-                             client_manager.auth_ref,
-                             client_manager.interface,
-                             client_manager.region_name)
-
-
 class ShowImageShareStatus(command.ShowOne):
     """Show who can use an image, in which state, and the risks.
 
@@ -52,7 +44,8 @@ class ShowImageShareStatus(command.ShowOne):
     def take_action(self, parsed_args):
         cm = self.app.client_manager
         data, warnings = status.share_status(
-            cm.image_share, identity_for(cm), parsed_args.image)
+            cm.image_share, identity.Identity.from_client_manager(cm),
+            parsed_args.image)
         for warning in warnings:
             LOG.warning(warning)
         data = dict(data, members=MembersColumn(data['members']))

@@ -1,0 +1,115 @@
+"""The verbs around a share: accept, reject, revoke, list."""
+
+import logging
+
+from osc_lib.command import command
+from osc_lib import exceptions
+
+from osc_imageshare import identity
+from osc_imageshare import membership
+
+LOG = logging.getLogger(__name__)
+
+
+class _SetImageShareStatus(command.ShowOne):
+
+    status = None
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            'image', metavar='<image>',
+            help='Image shared with your project (name or ID); found even '
+                 'while the membership is pending')
+        parser.add_argument(
+            '--project', metavar='<project>',
+            help='Act for this project (name or ID) instead of yours '
+                 '(admin only); the image and its owner are not touched')
+        parser.add_argument(
+            '--project-domain', metavar='<project-domain>',
+            help='Domain (name or ID) of --project, where a project name '
+                 'exists in several domains')
+        return parser
+
+    def take_action(self, parsed_args):
+        cm = self.app.client_manager
+        data = membership.set_status(
+            cm.image_share, identity.Identity.from_client_manager(cm),
+            parsed_args.image, self.status, parsed_args.project,
+            parsed_args.project_domain)
+        fields = membership.STATUS_FIELDS
+        return fields, tuple(data[f] for f in fields)
+
+
+class AcceptImageShare(_SetImageShareStatus):
+    """Accept an image shared with your project."""
+
+    status = 'accepted'
+
+
+class RejectImageShare(_SetImageShareStatus):
+    """Reject an image shared with your project."""
+
+    status = 'rejected'
+
+
+class RevokeImageShare(command.Lister):
+    """Remove projects from the members of an image you own."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('image', metavar='<image>',
+                            help='Image (name or ID)')
+        parser.add_argument(
+            'projects', metavar='<project>', nargs='+',
+            help='Member to remove: a member ID as listed, or a project '
+                 'name or ID')
+        parser.add_argument(
+            '--project-domain', metavar='<project-domain>',
+            help='Domain (name or ID) of the projects, where a project name '
+                 'exists in several domains')
+        parser.add_argument(
+            '--unshare', action='store_true',
+            help="Also set the image 'private' once it has no members left")
+        return parser
+
+    def take_action(self, parsed_args):
+        cm = self.app.client_manager
+        rows, warnings, errors = membership.revoke(
+            cm.image_share, identity.Identity.from_client_manager(cm),
+            parsed_args.image, parsed_args.projects,
+            parsed_args.project_domain, parsed_args.unshare)
+        for warning in warnings:
+            LOG.warning(warning)
+        for error in errors:
+            LOG.error(error)
+        self._errors = errors
+        return membership.REVOKE_COLUMNS, rows
+
+    def run(self, parsed_args):
+        self._errors = []
+        code = super().run(parsed_args)
+        if self._errors:
+            raise exceptions.CommandError(
+                'Failed to revoke %d of %d projects'
+                % (len(self._errors), len(parsed_args.projects)))
+        return code
+
+
+class ListImageShare(command.Lister):
+    """List the members of your shared images, or images shared with you."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument(
+            '--incoming', action='store_true',
+            help='List images other projects share with your project, in '
+                 'every member status, instead of your own images')
+        return parser
+
+    def take_action(self, parsed_args):
+        cm = self.app.client_manager
+        list_rows = (membership.list_incoming if parsed_args.incoming
+                     else membership.list_shares)
+        return membership.LIST_COLUMNS, list_rows(
+            cm.image_share, identity.Identity.from_client_manager(cm))

@@ -1,0 +1,186 @@
+"""The verbs around a share: accept, reject, revoke, list.
+
+Consumers accept or reject (their own project's membership; an admin may
+act for another project, and never touches the owner).  Owners revoke
+members and list who has access to their images.
+"""
+
+import logging
+
+from glanceclient import exc as glance_exc
+
+from osc_imageshare import errors
+from osc_imageshare import images
+
+LOG = logging.getLogger(__name__)
+
+STATUS_FIELDS = ('image_id', 'image_name', 'owner', 'project_id',
+                 'project_name', 'previous_status', 'member_status')
+REVOKE_COLUMNS = ('Image ID', 'Project ID', 'Project Name', 'Result')
+LIST_COLUMNS = ('Image ID', 'Image Name', 'Owner', 'Project ID',
+                'Project Name', 'Member Status', 'Updated At')
+
+VERBS = {'accepted': 'accept', 'rejected': 'reject'}
+
+W_REVOKED = ("Project {to} had accepted image {id}: its instances booted "
+             "from it can now fail to rebuild, evacuate or migrate.")
+W_NOT_MEMBER = ("Project {to} is not a member of image {id}; nothing to "
+                "revoke.")
+W_PRIVATE = ("Image {id} is private already: no other project can use it; "
+             "Glance keeps any members it had, inactive, until it is shared "
+             "again.")
+W_KEEPS = ("Image {id} keeps {count} member(s), so it stays 'shared'; "
+           "revoke them too to make it private.")
+
+
+def _label(project_id, name):
+    return '%s (%s)' % (name, project_id) if name else project_id
+
+
+def _me(ident):
+    return ident.project_name or ident.project_id
+
+
+def set_status(glance, ident, image_ref, status, project=None,
+               project_domain=None):
+    """Accept or reject ``image_ref`` for the caller's project.
+
+    With ``project`` (admins only), for that project instead.  Only the
+    membership is written: the image, its owner included, is untouched.
+    """
+    if project and not ident.is_admin and project not in (
+            ident.project_id, ident.project_name):
+        raise errors.ImageShareError(
+            "Only an admin may %s an image for another project ('%s'); as a "
+            "user of that project, run this without --project"
+            % (VERBS[status], project))
+    if project:
+        target, _verified = ident.resolve_project(project, project_domain)
+        pid, pname = target['id'], target.get('name')
+    else:
+        pid, pname = ident.project_id, ident.project_name
+    image = images.find_image(glance, image_ref, _me(ident))
+    if image.get('owner') == pid:
+        raise errors.ImageShareError(
+            "Project %s owns image %s; only a member project can accept or "
+            "reject it" % (_label(pid, pname), image['id']))
+    if image.get('visibility') != 'shared':
+        raise errors.ImageShareError(
+            "Image %s is %s, not shared: it has no members to accept or "
+            "reject" % (image['id'], image.get('visibility')))
+    try:
+        before = glance.image_members.get(image['id'], pid)['status']
+    except glance_exc.HTTPNotFound:
+        raise errors.ImageShareError(
+            "Project %s is not a member of image %s; its owner must add it "
+            "first ('openstack image transfer %s --to %s --no-accept')" % (
+                _label(pid, pname), image['id'], image['id'], pid))
+    after = before
+    if before != status:
+        try:
+            after = glance.image_members.update(image['id'], pid,
+                                                status)['status']
+        except glance_exc.HTTPException as e:
+            raise errors.ImageShareError(errors.explain(
+                e, image['id'], _label(pid, pname), 'set status %s' % status))
+    return {'image_id': image['id'], 'image_name': image.get('name'),
+            'owner': image.get('owner'), 'project_id': pid,
+            'project_name': pname, 'previous_status': before,
+            'member_status': after}
+
+
+def revoke(glance, ident, image_ref, project_refs, project_domain=None,
+           unshare=False):
+    """Remove members; ``unshare`` makes the image private once none remain.
+
+    Returns ``(rows, warnings, errors)``.  A project that is not a member
+    is reported but is no error (a re-run of a revoke is harmless); a
+    project that cannot be resolved is an error.
+    """
+    image = images.find_image(glance, image_ref, _me(ident))
+    if image.get('owner') != ident.project_id and not ident.is_admin:
+        raise errors.ImageShareError(
+            "Image %s is owned by project %s; only the owner can revoke its "
+            "members" % (image['id'], image.get('owner')))
+    if image.get('visibility') == 'private' and unshare:
+        # What --unshare asks for holds already: nobody else can use it.
+        return [], [W_PRIVATE.format(id=image['id'])], []
+    if image.get('visibility') != 'shared':
+        raise errors.ImageShareError(
+            "Image %s is %s: Glance neither lists nor removes members of an "
+            "image that is not shared"
+            % (image['id'], image.get('visibility')))
+    members = {m['member_id']: m for m in glance.image_members.list(
+        image['id'])}
+    rows, warnings, errs = [], [], []
+    for ref in project_refs:
+        if ref in members:
+            pid, pname = ref, ident.project_name_of(ref)
+        else:
+            try:
+                project, _v = ident.resolve_project(ref, project_domain)
+            except errors.ImageShareError as e:
+                errs.append(str(e))
+                rows.append((image['id'], ref, None, 'error'))
+                continue
+            pid, pname = project['id'], project.get('name')
+        label = _label(pid, pname)
+        if pid not in members:
+            warnings.append(W_NOT_MEMBER.format(to=label, id=image['id']))
+            rows.append((image['id'], pid, pname, 'not a member'))
+            continue
+        try:
+            glance.image_members.delete(image['id'], pid)
+        except glance_exc.HTTPException as e:
+            errs.append(errors.explain(e, image['id'], label,
+                                       'remove member %s' % pid))
+            rows.append((image['id'], pid, pname, 'error'))
+            continue
+        if members.pop(pid)['status'] == 'accepted':
+            warnings.append(W_REVOKED.format(to=label, id=image['id']))
+        rows.append((image['id'], pid, pname, 'removed'))
+    if unshare and not errs:
+        if members:
+            warnings.append(W_KEEPS.format(id=image['id'],
+                                           count=len(members)))
+        else:
+            try:
+                images.update_image(glance, image['id'],
+                                    visibility='private')
+            except glance_exc.HTTPException as e:
+                errs.append(errors.explain(e, image['id'],
+                                           action='set it private'))
+            else:
+                rows.append((image['id'], None, None,
+                             'visibility shared->private'))
+    return rows, warnings, errs
+
+
+def list_shares(glance, ident):
+    """Every member of every shared image the caller's project owns."""
+    rows = []
+    owned = glance.images.list(filters={'owner': ident.project_id,
+                                        'visibility': 'shared'})
+    for image in owned:
+        for m in glance.image_members.list(image['id']):
+            rows.append((image['id'], image.get('name'), image.get('owner'),
+                         m['member_id'], ident.project_name_of(m['member_id']),
+                         m['status'], m.get('updated_at')))
+    return rows
+
+
+def list_incoming(glance, ident):
+    """Images shared with the caller's project, in every member status."""
+    rows = []
+    for image in glance.images.list(filters={'visibility': 'shared',
+                                             'member_status': 'all'}):
+        if image.get('owner') == ident.project_id:
+            continue
+        try:
+            m = glance.image_members.get(image['id'], ident.project_id)
+        except glance_exc.HTTPNotFound:
+            continue  # an admin sees images it is no member of
+        rows.append((image['id'], image.get('name'), image.get('owner'),
+                     ident.project_id, ident.project_name, m['status'],
+                     m.get('updated_at')))
+    return rows
