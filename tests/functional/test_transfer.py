@@ -46,7 +46,8 @@ def snapshot(cloud, image_id):
 
 
 def bob_sees(cloud, image_id):
-    return image_id in [i['id'] for i in cloud.glance('bob-beta').images.list()]
+    listed = cloud.glance('bob-beta').images.list()
+    return image_id in [i['id'] for i in listed]
 
 
 def test_transfer_to_cloud_shares_accepts_and_reruns_clean(cloud):

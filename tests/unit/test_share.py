@@ -1,0 +1,241 @@
+"""The share workflow: plan, apply, verify, roll back, on fakes."""
+
+import json
+from unittest import mock
+
+from glanceclient import exc as glance_exc
+from osc_lib.test import base
+
+from osc_imageshare import errors
+from osc_imageshare import share
+from tests.unit import fakes
+
+ALPHA, BETA, IMAGE_ID = fakes.ALPHA, fakes.BETA, fakes.IMAGE_ID
+GAMMA = 'c3' * 16
+PATCH = {'Content-Type': 'application/openstack-images-v2.1-json-patch'}
+
+
+def patch_call(**values):
+    ops = [{'op': 'replace', 'path': '/%s' % k, 'value': v}
+           for k, v in sorted(values.items())]
+    return mock.call('/v2/images/%s' % IMAGE_ID, data=json.dumps(ops),
+                     headers=PATCH)
+
+
+class Ident(fakes.FakeIdentity):
+    """Adds what the share workflow asks of Identity."""
+
+    def __init__(self, mine=(), rescope=True, **kw):
+        super().__init__(**kw)
+        self.mine = {p: {'id': p} for p in mine}
+        self.rescope = rescope
+        self.rescoped = []
+
+    def my_projects(self):
+        return self.mine
+
+    def can_rescope(self):
+        return self.rescope
+
+    def rescoped_session(self, project_id):
+        self.rescoped.append(project_id)
+        return 'session-for-%s' % project_id
+
+    def resolve_project(self, ref, domain=None):
+        known = {'beta': BETA, BETA: BETA, 'gamma': GAMMA, GAMMA: GAMMA,
+                 'alpha': ALPHA}
+        if ref not in known:
+            raise errors.ImageShareError('no project %s' % ref)
+        return {'id': known[ref], 'name': ref if ref in (
+            'beta', 'gamma', 'alpha') else None}, ref != GAMMA
+
+    def get_project(self, project_id):
+        return None
+
+
+def owner_glance(image=None, members=(), member_status='accepted'):
+    glance = fakes.glance(get=image or fakes.image(visibility='private'),
+                          members=members)
+    glance.image_members.get.side_effect = lambda i, m: {
+        'member_id': m, 'status': member_status}
+    glance.http_client.patch.return_value = (None, {})
+    return glance
+
+
+class TestResolveTargets(base.TestCase):
+
+    def test_to_cloud_names_its_project(self):
+        sess = mock.Mock()
+        sess.auth.get_access.return_value = mock.Mock(project_id=BETA,
+                                                      project_name='beta')
+        open_cloud = mock.Mock(return_value=(sess, 'bob-glance'))
+        [t] = share.resolve_targets(Ident(), [], None, ['bob-beta'],
+                                    open_cloud=open_cloud)
+        open_cloud.assert_called_once_with('bob-beta')
+        self.assertEqual((BETA, 'beta', 'cloud bob-beta', 'bob-glance'),
+                         (t.project_id, t.project_name, t.accept_as,
+                          t.glance))
+
+    def test_rescope_when_the_user_is_in_the_target(self):
+        ident = Ident(mine=[ALPHA, BETA])
+        glance_for = mock.Mock(return_value='rescoped-glance')
+        [t] = share.resolve_targets(ident, ['beta'], glance_for=glance_for)
+        self.assertEqual([BETA], ident.rescoped)
+        glance_for.assert_called_once_with('session-for-%s' % BETA)
+        self.assertEqual(('rescoped token', 'rescoped-glance'),
+                         (t.accept_as, t.glance))
+
+    def test_admin_accepts_with_its_own_client(self):
+        [t] = share.resolve_targets(Ident(admin=True), ['beta'])
+        self.assertEqual(('admin', None), (t.accept_as, t.glance))
+
+    def test_no_way_to_accept_is_an_error_unless_no_accept(self):
+        e = self.assertRaises(errors.ImageShareError,
+                              share.resolve_targets, Ident(), ['beta'])
+        self.assertIn('Cannot accept for project beta (%s)' % BETA, str(e))
+        [t] = share.resolve_targets(Ident(), ['beta'], accept=False)
+        self.assertIsNone(t.accept_as)
+
+    def test_application_credentials_are_not_rescoped(self):
+        ident = Ident(mine=[BETA], rescope=False)
+        self.assertRaises(errors.ImageShareError, share.resolve_targets,
+                          ident, ['beta'])
+        self.assertEqual([], ident.rescoped)
+
+    def test_own_project_and_no_target_are_refused(self):
+        self.assertRaises(errors.ImageShareError, share.resolve_targets,
+                          Ident(), ['alpha'], accept=False)
+        e = self.assertRaises(errors.ImageShareError, share.resolve_targets,
+                              Ident(), [])
+        self.assertEqual('Name at least one target project: --to <project> '
+                         'or --to-cloud <cloud>', str(e))
+
+    def test_duplicates_collapse(self):
+        targets = share.resolve_targets(Ident(), ['beta', BETA],
+                                        accept=False)
+        self.assertEqual([BETA], [t.project_id for t in targets])
+
+
+class TestTransfer(base.TestCase):
+
+    def transfer(self, glance, refs=(IMAGE_ID,), to=('beta',), **kw):
+        kw.setdefault('accept', False)
+        return share.transfer(glance, Ident(admin=kw.pop('admin', False)),
+                              list(refs), to=list(to), **kw)
+
+    def test_private_image_shared_member_added_verified(self):
+        glance = owner_glance(member_status='pending')
+        result = self.transfer(glance)
+        self.assertEqual([patch_call(visibility='shared')],
+                         glance.http_client.patch.call_args_list)
+        glance.image_members.create.assert_called_once_with(IMAGE_ID, BETA)
+        glance.image_members.update.assert_not_called()
+        glance.image_members.get.assert_called_once_with(IMAGE_ID, BETA)
+        glance.image_members.list.assert_not_called()  # private: no list
+        self.assertEqual([(IMAGE_ID, 'web', BETA, 'beta', 'pending',
+                           'visibility private->shared, member added')],
+                         result.rows)
+        self.assertEqual((0, 1), (result.failed, result.total))
+
+    def test_admin_accepts_and_protects(self):
+        glance = owner_glance()
+        result = self.transfer(glance, accept=True, admin=True,
+                               protect=True)
+        self.assertEqual([patch_call(visibility='shared'),
+                          patch_call(protected=True)],
+                         glance.http_client.patch.call_args_list)
+        glance.image_members.update.assert_called_once_with(
+            IMAGE_ID, BETA, 'accepted')
+        self.assertEqual('visibility private->shared, protected, member '
+                         'added, accepted', result.rows[0][5])
+        self.assertEqual(1, len(result.warnings))  # depends; protected
+
+    def test_rerun_changes_nothing(self):
+        glance = owner_glance(image=fakes.image(), members=[
+            fakes.member(BETA, 'accepted')])
+        result = self.transfer(glance, accept=True, admin=True)
+        glance.http_client.patch.assert_not_called()
+        glance.image_members.create.assert_not_called()
+        glance.image_members.update.assert_not_called()
+        self.assertEqual('none', result.rows[0][5])
+        self.assertEqual('accepted', result.rows[0][4])
+
+    def test_dry_run_writes_nothing(self):
+        glance = owner_glance()
+        result = self.transfer(glance, accept=True, admin=True,
+                               protect=True, dry_run=True)
+        glance.http_client.patch.assert_not_called()
+        glance.image_members.create.assert_not_called()
+        glance.image_members.update.assert_not_called()
+        self.assertEqual('plan: visibility private->shared, protect, add '
+                         'member, accept as admin', result.rows[0][5])
+
+    def test_member_quota_rolls_back_visibility(self):
+        glance = owner_glance()
+        glance.image_members.create.side_effect = glance_exc.HTTPOverLimit(
+            'Image member limit exceeded for image x: The limit has been '
+            'exceeded. Attempted: 129, Maximum: 128:')
+        result = self.transfer(glance)
+        self.assertEqual([patch_call(visibility='shared'),
+                          patch_call(visibility='private')],
+                         glance.http_client.patch.call_args_list)
+        glance.image_members.delete.assert_not_called()
+        self.assertEqual(
+            ["Image %s already has 128 members, this cloud's limit; revoke "
+             "unused members first ('openstack image share revoke')"
+             % IMAGE_ID], result.errors)
+        self.assertEqual((1, 1), (result.failed, result.total))
+        self.assertEqual('failed', result.rows[0][5])
+        self.assertEqual([], result.warnings)
+
+    def test_failed_accept_removes_the_member_it_added(self):
+        glance = owner_glance(image=fakes.image())
+        glance.image_members.update.side_effect = glance_exc.HTTPForbidden(
+            'You are not authorized to complete modify_member action.')
+        result = self.transfer(glance, accept=True, admin=True)
+        glance.image_members.delete.assert_called_once_with(IMAGE_ID, BETA)
+        self.assertEqual(
+            ['Only project beta (%s) itself (or an admin) may accept or '
+             'reject image %s; act with that project\'s credentials'
+             % (BETA, IMAGE_ID)], result.errors)
+        self.assertEqual('failed, rolled back', result.rows[0][5])
+
+    def test_batch_one_pair_fails_the_other_stays(self):
+        glance = owner_glance(image=fakes.image())
+
+        def create(image_id, member_id):
+            if member_id == GAMMA:
+                raise glance_exc.HTTPOverLimit('Maximum: 7:')
+        glance.image_members.create.side_effect = create
+        result = self.transfer(glance, to=['beta', GAMMA])
+        self.assertEqual((1, 2), (result.failed, result.total))
+        self.assertEqual(['member added', 'failed'],
+                         [r[5] for r in result.rows])
+        glance.http_client.patch.assert_not_called()
+
+    def test_image_problems_fail_alone(self):
+        glance = owner_glance(image=fakes.image(owner=BETA))
+        result = self.transfer(glance, to=['beta', GAMMA])
+        self.assertEqual(['Image %s is owned by project %s; only the owner '
+                          'can share it' % (IMAGE_ID, BETA)], result.errors)
+        self.assertEqual((2, 2), (result.failed, result.total))
+        glance.image_members.create.assert_not_called()
+
+    def test_check_image(self):
+        ident = Ident()
+        for img, msg in [
+                (fakes.image(visibility='public'), 'is public: every project'),
+                (fakes.image(visibility='community'), 'is community'),
+                (fakes.image(status='queued'), 'is queued, not active'),
+                (fakes.image(), None)]:
+            found = share.check_image(img, ident)
+            if msg is None:
+                self.assertIsNone(found)
+            else:
+                self.assertIn(msg, found)
+
+    def test_unverified_target_warns(self):
+        glance = owner_glance(image=fakes.image(), member_status='pending')
+        result = self.transfer(glance, to=[GAMMA])
+        self.assertIn('Project ID %s could not be verified' % GAMMA,
+                      result.warnings[0])
