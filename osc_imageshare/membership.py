@@ -69,7 +69,7 @@ def set_status(glance, ident, image_ref, status, project=None,
             "Image %s is %s, not shared: it has no members to accept or "
             "reject" % (image['id'], image.get('visibility')))
     try:
-        before = glance.image_members.get(image['id'], pid)['status']
+        before = images.get_member(glance, image['id'], pid)['status']
     except glance_exc.HTTPNotFound:
         raise errors.ImageShareError(
             "Project %s is not a member of image %s; its owner must add it "
@@ -78,8 +78,8 @@ def set_status(glance, ident, image_ref, status, project=None,
     after = before
     if before != status:
         try:
-            after = glance.image_members.update(image['id'], pid,
-                                                status)['status']
+            after = images.set_member_status(
+                glance, image['id'], pid, status)['status']
         except glance_exc.HTTPException as e:
             raise errors.ImageShareError(errors.explain(
                 e, image['id'], _label(pid, pname), 'set status %s' % status))
@@ -110,8 +110,8 @@ def revoke(glance, ident, image_ref, project_refs, project_domain=None,
             "Image %s is %s: Glance neither lists nor removes members of an "
             "image that is not shared"
             % (image['id'], image.get('visibility')))
-    members = {m['member_id']: m for m in glance.image_members.list(
-        image['id'])}
+    members = {m['member_id']: m for m in images.list_members(
+        glance, image['id'])}
     rows, warnings, errs = [], [], []
     for ref in project_refs:
         if ref in members:
@@ -130,7 +130,7 @@ def revoke(glance, ident, image_ref, project_refs, project_domain=None,
             rows.append((image['id'], pid, pname, 'not a member'))
             continue
         try:
-            glance.image_members.delete(image['id'], pid)
+            images.remove_member(glance, image['id'], pid)
         except glance_exc.HTTPException as e:
             errs.append(errors.explain(e, image['id'], label,
                                        'remove member %s' % pid))
@@ -159,10 +159,10 @@ def revoke(glance, ident, image_ref, project_refs, project_domain=None,
 def list_shares(glance, ident):
     """Every member of every shared image the caller's project owns."""
     rows = []
-    owned = glance.images.list(filters={'owner': ident.project_id,
-                                        'visibility': 'shared'})
+    owned = images.list_images(glance, owner=ident.project_id,
+                               visibility='shared')
     for image in owned:
-        for m in glance.image_members.list(image['id']):
+        for m in images.list_members(glance, image['id']):
             rows.append((image['id'], image.get('name'), image.get('owner'),
                          m['member_id'], ident.project_name_of(m['member_id']),
                          m['status'], m.get('updated_at')))
@@ -172,12 +172,12 @@ def list_shares(glance, ident):
 def list_incoming(glance, ident):
     """Images shared with the caller's project, in every member status."""
     rows = []
-    for image in glance.images.list(filters={'visibility': 'shared',
-                                             'member_status': 'all'}):
+    for image in images.list_images(glance, visibility='shared',
+                                    member_status='all'):
         if image.get('owner') == ident.project_id:
             continue
         try:
-            m = glance.image_members.get(image['id'], ident.project_id)
+            m = images.get_member(glance, image['id'], ident.project_id)
         except glance_exc.HTTPNotFound:
             continue  # an admin sees images it is no member of
         rows.append((image['id'], image.get('name'), image.get('owner'),

@@ -153,7 +153,7 @@ def plan_transfer(glance, ident, image_refs, targets, accept=True,
         members = {}
         if image.get('visibility') == 'shared':
             members = {m['member_id']: dict(m)
-                       for m in glance.image_members.list(image['id'])}
+                       for m in images.list_members(glance, image['id'])}
         for t in targets:
             pairs.append(Pair(image, t, members.get(t.project_id)))
     return Plan(pairs, failed, protect, accept)
@@ -219,7 +219,7 @@ def _apply_pair(glance, plan, p):
     try:
         if p.member is None:
             try:
-                glance.image_members.create(image_id, pid)
+                images.add_member(glance, image_id, pid)
                 added = True
                 p.changes.append('member added')
             except glance_exc.HTTPConflict:
@@ -227,14 +227,15 @@ def _apply_pair(glance, plan, p):
         if plan.accept and (p.member or {}).get('status') != 'accepted':
             acceptor = p.target.glance or glance
             try:
-                acceptor.image_members.update(image_id, pid, 'accepted')
+                images.set_member_status(acceptor, image_id, pid,
+                                         'accepted')
             except glance_exc.HTTPException as e:
                 raise _Failed(errors.explain(
                     e, image_id, p.target.label,
                     'accept as %s' % p.target.accept_as))
             p.changes.append('accepted')
         # Verify: read the membership back, as the owner sees it.
-        member = glance.image_members.get(image_id, pid)
+        member = images.get_member(glance, image_id, pid)
         p.status = member['status']
         if plan.accept and p.status != 'accepted':
             raise _Failed('Image %s: membership of %s reads %s after '
@@ -255,7 +256,8 @@ def _fail(glance, p, added, msg):
     p.status = (p.member or {}).get('status')
     if added:
         try:
-            glance.image_members.delete(p.image['id'], p.target.project_id)
+            images.remove_member(glance, p.image['id'],
+                                 p.target.project_id)
             p.changes = ['rolled back']
         except glance_exc.HTTPException as e:
             p.error += ('; rolling back also failed (%s): remove it with '

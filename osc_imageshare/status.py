@@ -48,7 +48,7 @@ def share_status(glance, ident, image_ref):
         # Glance answers the owner and admins with every member, a member
         # with its own membership only, and others with 404.
         try:
-            members = [dict(m) for m in glance.image_members.list(image['id'])]
+            members = images.list_members(glance, image['id'])
         except glance_exc.HTTPNotFound:
             members = []
     mine = [m for m in members if m['member_id'] == me]

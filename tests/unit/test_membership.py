@@ -1,6 +1,5 @@
 """accept / reject / revoke / list, on fakes."""
 
-from glanceclient import exc as glance_exc
 from osc_lib.test import base
 
 from osc_imageshare import errors
@@ -9,6 +8,12 @@ from tests.unit import fakes
 from tests.unit import test_share
 
 ALPHA, BETA, IMAGE_ID = fakes.ALPHA, fakes.BETA, fakes.IMAGE_ID
+IMG_URL = test_share.IMG_URL
+MEMBERS_URL = test_share.MEMBERS_URL
+
+
+def glance(*members, **over):
+    return fakes.FakeGlance([fakes.image(**over)], {IMAGE_ID: members})
 
 
 class TestSetStatus(base.TestCase):
@@ -16,131 +21,140 @@ class TestSetStatus(base.TestCase):
     def bob(self, **kw):
         return test_share.Ident(project_id=BETA, project_name='beta', **kw)
 
-    def test_accept_pending(self):
-        glance = fakes.glance(images=[fakes.image()])
-        glance.image_members.get.return_value = fakes.member(BETA)
-        glance.image_members.update.return_value = fakes.member(
-            BETA, 'accepted')
-        data = membership.set_status(glance, self.bob(), 'web', 'accepted')
-        glance.images.list.assert_called_once_with(
-            filters={'name': 'web', 'member_status': 'all'})
-        glance.image_members.update.assert_called_once_with(
-            IMAGE_ID, BETA, 'accepted')
-        glance.http_client.patch.assert_not_called()  # owner untouched
+    def test_accept_pending_by_name(self):
+        g = glance(fakes.member(BETA))
+        data = membership.set_status(g, self.bob(), 'web', 'accepted')
+        self.assertEqual([
+            ('GET', '/v2/images?member_status=all&name=web'),
+            ('GET', MEMBERS_URL + '/' + BETA),
+            ('PUT', MEMBERS_URL + '/' + BETA, {'status': 'accepted'})],
+            g.calls)
         self.assertEqual(('pending', 'accepted'), (
             data['previous_status'], data['member_status']))
+        self.assertEqual(ALPHA, g.images[IMAGE_ID]['owner'])
 
     def test_accept_twice_writes_once(self):
-        glance = fakes.glance(get=fakes.image())
-        glance.image_members.get.return_value = fakes.member(BETA,
-                                                             'accepted')
-        data = membership.set_status(glance, self.bob(), IMAGE_ID,
-                                     'accepted')
-        glance.image_members.update.assert_not_called()
+        g = glance(fakes.member(BETA, 'accepted'))
+        data = membership.set_status(g, self.bob(), IMAGE_ID, 'accepted')
+        self.assertEqual([('GET', IMG_URL),
+                          ('GET', MEMBERS_URL + '/' + BETA)], g.calls)
         self.assertEqual('accepted', data['member_status'])
 
     def test_not_a_member(self):
-        glance = fakes.glance(get=fakes.image())
-        glance.image_members.get.side_effect = glance_exc.HTTPNotFound()
         e = self.assertRaises(errors.ImageShareError, membership.set_status,
-                              glance, self.bob(), IMAGE_ID, 'rejected')
-        self.assertIn('is not a member of image %s' % IMAGE_ID, str(e))
+                              glance(), self.bob(), IMAGE_ID, 'rejected')
+        self.assertEqual(
+            "Project beta (%s) is not a member of image %s; its owner must "
+            "add it first ('openstack image transfer %s --to %s "
+            "--no-accept')" % (BETA, IMAGE_ID, IMAGE_ID, BETA), str(e))
+
+    def test_owner_cannot_accept(self):
+        e = self.assertRaises(errors.ImageShareError, membership.set_status,
+                              glance(), test_share.Ident(), IMAGE_ID,
+                              'accepted')
+        self.assertIn('owns image %s; only a member project' % IMAGE_ID,
+                      str(e))
 
     def test_project_needs_admin(self):
-        glance = fakes.glance(get=fakes.image())
+        g = glance()
         e = self.assertRaises(errors.ImageShareError, membership.set_status,
-                              glance, self.bob(), IMAGE_ID, 'rejected',
+                              g, self.bob(), IMAGE_ID, 'rejected',
                               project='gamma')
         self.assertEqual("Only an admin may reject an image for another "
                          "project ('gamma'); as a user of that project, run "
                          "this without --project", str(e))
-        glance.images.get.assert_not_called()
+        self.assertEqual([], g.calls)
 
     def test_admin_for_a_project(self):
-        glance = fakes.glance(get=fakes.image())
-        glance.image_members.get.return_value = fakes.member(BETA)
-        glance.image_members.update.return_value = fakes.member(
-            BETA, 'accepted')
+        g = glance(fakes.member(BETA))
         ident = test_share.Ident(project_id='ad' * 16, admin=True)
-        data = membership.set_status(glance, ident, IMAGE_ID, 'accepted',
+        data = membership.set_status(g, ident, IMAGE_ID, 'accepted',
                                      project='beta')
-        glance.image_members.update.assert_called_once_with(
-            IMAGE_ID, BETA, 'accepted')
+        self.assertEqual(
+            ('PUT', MEMBERS_URL + '/' + BETA, {'status': 'accepted'}),
+            g.calls[-1])
+        self.assertNotIn('PATCH', [c[0] for c in g.calls])
         self.assertEqual(BETA, data['project_id'])
 
 
 class TestRevoke(base.TestCase):
 
     def test_remove_then_unshare(self):
-        glance = fakes.glance(get=fakes.image(), members=[
-            fakes.member(BETA, 'accepted')])
-        glance.http_client.patch.return_value = (None, {})
+        g = glance(fakes.member(BETA, 'accepted'))
         rows, warnings, errs = membership.revoke(
-            glance, test_share.Ident(), IMAGE_ID, ['beta'], unshare=True)
-        glance.image_members.delete.assert_called_once_with(IMAGE_ID, BETA)
-        self.assertEqual([test_share.patch_call(visibility='private')],
-                         glance.http_client.patch.call_args_list)
+            g, test_share.Ident(), IMAGE_ID, ['beta'], unshare=True)
+        self.assertEqual([
+            ('GET', IMG_URL), ('GET', MEMBERS_URL),
+            ('DELETE', MEMBERS_URL + '/' + BETA),
+            test_share.patch_call(visibility='private')], g.calls)
         self.assertEqual([(IMAGE_ID, BETA, 'beta', 'removed'),
                           (IMAGE_ID, None, None,
                            'visibility shared->private')], rows)
         self.assertEqual([], errs)
-        self.assertEqual(1, len(warnings))
+        self.assertEqual(["Project beta (%s) had accepted image %s: its "
+                          "instances booted from it can now fail to "
+                          "rebuild, evacuate or migrate." % (BETA, IMAGE_ID)],
+                         warnings)
 
     def test_literal_member_id_and_non_member(self):
-        glance = fakes.glance(get=fakes.image(), members=[
-            fakes.member('beta')])
-        glance.http_client.patch.return_value = (None, {})
+        g = glance(fakes.member('beta'))
         rows, warnings, errs = membership.revoke(
-            glance, test_share.Ident(), IMAGE_ID, ['beta', 'gamma'],
-            unshare=True)
-        glance.image_members.delete.assert_called_once_with(IMAGE_ID, 'beta')
+            g, test_share.Ident(), IMAGE_ID, ['beta', 'gamma'], unshare=True)
+        self.assertIn(('DELETE', MEMBERS_URL + '/beta'), g.calls)
         self.assertEqual(['removed', 'not a member',
                           'visibility shared->private'],
                          [r[3] for r in rows])
         self.assertEqual([], errs)
 
-    def test_typo_is_an_error_and_blocks_unshare(self):
-        glance = fakes.glance(get=fakes.image(), members=[])
+    def test_members_left_keep_it_shared(self):
+        g = glance(fakes.member(BETA), fakes.member('c3' * 16))
         rows, warnings, errs = membership.revoke(
-            glance, test_share.Ident(), IMAGE_ID, ['betta'], unshare=True)
+            g, test_share.Ident(), IMAGE_ID, [BETA], unshare=True)
+        self.assertEqual('shared', g.images[IMAGE_ID]['visibility'])
+        self.assertIn("keeps 1 member(s), so it stays 'shared'", warnings[-1])
+
+    def test_typo_is_an_error_and_blocks_unshare(self):
+        g = glance()
+        rows, warnings, errs = membership.revoke(
+            g, test_share.Ident(), IMAGE_ID, ['betta'], unshare=True)
         self.assertEqual(['no project betta'], errs)
-        glance.http_client.patch.assert_not_called()
+        self.assertEqual('shared', g.images[IMAGE_ID]['visibility'])
 
     def test_private_with_unshare_is_done_already(self):
-        glance = fakes.glance(get=fakes.image(visibility='private'))
+        g = glance(visibility='private')
         rows, warnings, errs = membership.revoke(
-            glance, test_share.Ident(), IMAGE_ID, ['beta'], unshare=True)
+            g, test_share.Ident(), IMAGE_ID, ['beta'], unshare=True)
         self.assertEqual(([], []), (rows, errs))
-        glance.image_members.list.assert_not_called()
+        self.assertEqual([('GET', IMG_URL)], g.calls)
         self.assertIn('is private already', warnings[0])
 
     def test_not_owner(self):
-        glance = fakes.glance(get=fakes.image(owner=BETA))
-        self.assertRaises(errors.ImageShareError, membership.revoke, glance,
+        g = glance(fakes.member(BETA), owner=BETA)
+        self.assertRaises(errors.ImageShareError, membership.revoke, g,
                           test_share.Ident(), IMAGE_ID, ['beta'])
-        glance.image_members.delete.assert_not_called()
+        self.assertEqual([('GET', IMG_URL)], g.calls)
 
 
 class TestList(base.TestCase):
 
     def test_list_shares(self):
-        glance = fakes.glance(images=[fakes.image()],
-                              members=[fakes.member(BETA, 'accepted')])
-        rows = membership.list_shares(glance, test_share.Ident(
+        g = glance(fakes.member(BETA, 'accepted'))
+        rows = membership.list_shares(g, test_share.Ident(
             names={BETA: 'beta'}))
-        glance.images.list.assert_called_once_with(
-            filters={'owner': ALPHA, 'visibility': 'shared'})
+        self.assertEqual([
+            ('GET', '/v2/images?owner=%s&visibility=shared' % ALPHA),
+            ('GET', MEMBERS_URL)], g.calls)
         self.assertEqual([(IMAGE_ID, 'web', ALPHA, BETA, 'beta', 'accepted',
-                           '2026-11-27T08:00:00Z')], rows)
+                           fakes.WHEN)], rows)
 
     def test_list_incoming(self):
-        glance = fakes.glance(images=[fakes.image(),
-                                      fakes.image(id='mine', owner=BETA)])
-        glance.image_members.get.return_value = fakes.member(BETA)
-        rows = membership.list_incoming(glance, test_share.Ident(
+        g = fakes.FakeGlance(
+            [fakes.image(), fakes.image(id='mine', owner=BETA)],
+            {IMAGE_ID: [fakes.member(BETA)]})
+        rows = membership.list_incoming(g, test_share.Ident(
             project_id=BETA, project_name='beta'))
-        glance.images.list.assert_called_once_with(
-            filters={'visibility': 'shared', 'member_status': 'all'})
-        glance.image_members.get.assert_called_once_with(IMAGE_ID, BETA)
+        self.assertEqual([
+            ('GET', '/v2/images?member_status=all&visibility=shared'),
+            ('GET', MEMBERS_URL + '/' + BETA)], g.calls)
         self.assertEqual([(IMAGE_ID, 'web', ALPHA, BETA, 'beta', 'pending',
-                           '2026-11-27T08:00:00Z')], rows)
+                           fakes.WHEN)], rows)

@@ -1,6 +1,5 @@
 """The share workflow: plan, apply, verify, roll back, on fakes."""
 
-import json
 from unittest import mock
 
 from glanceclient import exc as glance_exc
@@ -12,14 +11,16 @@ from tests.unit import fakes
 
 ALPHA, BETA, IMAGE_ID = fakes.ALPHA, fakes.BETA, fakes.IMAGE_ID
 GAMMA = 'c3' * 16
-PATCH = {'Content-Type': 'application/openstack-images-v2.1-json-patch'}
+
+
+IMG_URL = '/v2/images/%s' % IMAGE_ID
+MEMBERS_URL = IMG_URL + '/members'
 
 
 def patch_call(**values):
-    ops = [{'op': 'replace', 'path': '/%s' % k, 'value': v}
-           for k, v in sorted(values.items())]
-    return mock.call('/v2/images/%s' % IMAGE_ID, data=json.dumps(ops),
-                     headers=PATCH)
+    return ('PATCH', IMG_URL, [{'op': 'replace', 'path': '/%s' % k,
+                                'value': v}
+                               for k, v in sorted(values.items())])
 
 
 class Ident(fakes.FakeIdentity):
@@ -53,13 +54,9 @@ class Ident(fakes.FakeIdentity):
         return None
 
 
-def owner_glance(image=None, members=(), member_status='accepted'):
-    glance = fakes.glance(get=image or fakes.image(visibility='private'),
-                          members=members)
-    glance.image_members.get.side_effect = lambda i, m: {
-        'member_id': m, 'status': member_status}
-    glance.http_client.patch.return_value = (None, {})
-    return glance
+def owner_glance(image=None, members=(), fail=None):
+    return fakes.FakeGlance([image or fakes.image(visibility='private')],
+                            {IMAGE_ID: members}, fail)
 
 
 class TestResolveTargets(base.TestCase):
@@ -124,62 +121,64 @@ class TestTransfer(base.TestCase):
                               list(refs), to=list(to), **kw)
 
     def test_private_image_shared_member_added_verified(self):
-        glance = owner_glance(member_status='pending')
+        glance = owner_glance()
         result = self.transfer(glance)
-        self.assertEqual([patch_call(visibility='shared')],
-                         glance.http_client.patch.call_args_list)
-        glance.image_members.create.assert_called_once_with(IMAGE_ID, BETA)
-        glance.image_members.update.assert_not_called()
-        glance.image_members.get.assert_called_once_with(IMAGE_ID, BETA)
-        glance.image_members.list.assert_not_called()  # private: no list
+        self.assertEqual([
+            ('GET', IMG_URL),
+            patch_call(visibility='shared'),
+            ('POST', MEMBERS_URL, {'member': BETA}),
+            ('GET', MEMBERS_URL + '/' + BETA)], glance.calls)
         self.assertEqual([(IMAGE_ID, 'web', BETA, 'beta', 'pending',
                            'visibility private->shared, member added')],
                          result.rows)
         self.assertEqual((0, 1), (result.failed, result.total))
+        self.assertEqual([], result.errors)
 
     def test_admin_accepts_and_protects(self):
         glance = owner_glance()
         result = self.transfer(glance, accept=True, admin=True,
                                protect=True)
-        self.assertEqual([patch_call(visibility='shared'),
-                          patch_call(protected=True)],
-                         glance.http_client.patch.call_args_list)
-        glance.image_members.update.assert_called_once_with(
-            IMAGE_ID, BETA, 'accepted')
+        self.assertEqual([
+            ('GET', IMG_URL),
+            patch_call(visibility='shared'),
+            patch_call(protected=True),
+            ('POST', MEMBERS_URL, {'member': BETA}),
+            ('PUT', MEMBERS_URL + '/' + BETA, {'status': 'accepted'}),
+            ('GET', MEMBERS_URL + '/' + BETA)], glance.calls)
         self.assertEqual('visibility private->shared, protected, member '
                          'added, accepted', result.rows[0][5])
+        self.assertEqual('accepted', result.rows[0][4])
         self.assertEqual(1, len(result.warnings))  # depends; protected
 
     def test_rerun_changes_nothing(self):
         glance = owner_glance(image=fakes.image(), members=[
             fakes.member(BETA, 'accepted')])
         result = self.transfer(glance, accept=True, admin=True)
-        glance.http_client.patch.assert_not_called()
-        glance.image_members.create.assert_not_called()
-        glance.image_members.update.assert_not_called()
+        self.assertEqual([('GET', IMG_URL), ('GET', MEMBERS_URL),
+                          ('GET', MEMBERS_URL + '/' + BETA)], glance.calls)
         self.assertEqual('none', result.rows[0][5])
         self.assertEqual('accepted', result.rows[0][4])
 
-    def test_dry_run_writes_nothing(self):
+    def test_dry_run_only_reads(self):
         glance = owner_glance()
         result = self.transfer(glance, accept=True, admin=True,
                                protect=True, dry_run=True)
-        glance.http_client.patch.assert_not_called()
-        glance.image_members.create.assert_not_called()
-        glance.image_members.update.assert_not_called()
+        self.assertEqual([('GET', IMG_URL)], glance.calls)
         self.assertEqual('plan: visibility private->shared, protect, add '
                          'member, accept as admin', result.rows[0][5])
 
     def test_member_quota_rolls_back_visibility(self):
-        glance = owner_glance()
-        glance.image_members.create.side_effect = glance_exc.HTTPOverLimit(
+        glance = owner_glance(fail={('POST', MEMBERS_URL):
+                                    glance_exc.HTTPOverLimit(
             'Image member limit exceeded for image x: The limit has been '
-            'exceeded. Attempted: 129, Maximum: 128:')
+            'exceeded. Attempted: 129, Maximum: 128:')})
         result = self.transfer(glance)
-        self.assertEqual([patch_call(visibility='shared'),
-                          patch_call(visibility='private')],
-                         glance.http_client.patch.call_args_list)
-        glance.image_members.delete.assert_not_called()
+        self.assertEqual([
+            ('GET', IMG_URL),
+            patch_call(visibility='shared'),
+            ('POST', MEMBERS_URL, {'member': BETA}),
+            patch_call(visibility='private')], glance.calls)
+        self.assertEqual('private', glance.images[IMAGE_ID]['visibility'])
         self.assertEqual(
             ["Image %s already has 128 members, this cloud's limit; revoke "
              "unused members first ('openstack image share revoke')"
@@ -189,11 +188,16 @@ class TestTransfer(base.TestCase):
         self.assertEqual([], result.warnings)
 
     def test_failed_accept_removes_the_member_it_added(self):
-        glance = owner_glance(image=fakes.image())
-        glance.image_members.update.side_effect = glance_exc.HTTPForbidden(
-            'You are not authorized to complete modify_member action.')
+        glance = owner_glance(image=fakes.image(), fail={
+            ('PUT', MEMBERS_URL + '/' + BETA): glance_exc.HTTPForbidden(
+                'You are not authorized to complete modify_member action.')})
         result = self.transfer(glance, accept=True, admin=True)
-        glance.image_members.delete.assert_called_once_with(IMAGE_ID, BETA)
+        self.assertEqual([
+            ('GET', IMG_URL), ('GET', MEMBERS_URL),
+            ('POST', MEMBERS_URL, {'member': BETA}),
+            ('PUT', MEMBERS_URL + '/' + BETA, {'status': 'accepted'}),
+            ('DELETE', MEMBERS_URL + '/' + BETA)], glance.calls)
+        self.assertEqual({}, glance.members[IMAGE_ID])
         self.assertEqual(
             ['Only project beta (%s) itself (or an admin) may accept or '
              'reject image %s; act with that project\'s credentials'
@@ -201,17 +205,15 @@ class TestTransfer(base.TestCase):
         self.assertEqual('failed, rolled back', result.rows[0][5])
 
     def test_batch_one_pair_fails_the_other_stays(self):
-        glance = owner_glance(image=fakes.image())
-
-        def create(image_id, member_id):
-            if member_id == GAMMA:
-                raise glance_exc.HTTPOverLimit('Maximum: 7:')
-        glance.image_members.create.side_effect = create
+        glance = owner_glance(image=fakes.image(), fail={
+            ('POST', MEMBERS_URL): lambda body: glance_exc.HTTPOverLimit(
+                'Maximum: 7:') if body['member'] == GAMMA else None})
         result = self.transfer(glance, to=['beta', GAMMA])
         self.assertEqual((1, 2), (result.failed, result.total))
         self.assertEqual(['member added', 'failed'],
                          [r[5] for r in result.rows])
-        glance.http_client.patch.assert_not_called()
+        self.assertEqual([BETA], list(glance.members[IMAGE_ID]))
+        self.assertNotIn('PATCH', [c[0] for c in glance.calls])
 
     def test_image_problems_fail_alone(self):
         glance = owner_glance(image=fakes.image(owner=BETA))
@@ -219,7 +221,7 @@ class TestTransfer(base.TestCase):
         self.assertEqual(['Image %s is owned by project %s; only the owner '
                           'can share it' % (IMAGE_ID, BETA)], result.errors)
         self.assertEqual((2, 2), (result.failed, result.total))
-        glance.image_members.create.assert_not_called()
+        self.assertEqual([('GET', IMG_URL)], glance.calls)
 
     def test_check_image(self):
         ident = Ident()
@@ -235,7 +237,7 @@ class TestTransfer(base.TestCase):
                 self.assertIn(msg, found)
 
     def test_unverified_target_warns(self):
-        glance = owner_glance(image=fakes.image(), member_status='pending')
+        glance = owner_glance(image=fakes.image())
         result = self.transfer(glance, to=[GAMMA])
         self.assertIn('Project ID %s could not be verified' % GAMMA,
                       result.warnings[0])

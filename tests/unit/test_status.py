@@ -15,64 +15,75 @@ DEPENDS = ("Image %s stays in project %%s: if that project deletes or "
            % IMAGE_ID)
 
 
+IMG_URL = '/v2/images/%s' % IMAGE_ID
+MEMBERS_URL = IMG_URL + '/members'
+BY_NAME = '/v2/images?member_status=all&name=web'
+
+
 class TestFindImage(base.TestCase):
 
     def test_by_id_is_one_get(self):
-        glance = fakes.glance(get=fakes.image())
+        glance = fakes.FakeGlance([fakes.image()])
         data, _ = status.share_status(glance, fakes.FakeIdentity(), IMAGE_ID)
-        glance.images.get.assert_called_once_with(IMAGE_ID)
-        glance.images.list.assert_not_called()
+        self.assertEqual([('GET', IMG_URL), ('GET', MEMBERS_URL)],
+                         glance.calls)
         self.assertEqual(IMAGE_ID, data['id'])
 
     def test_by_name_lists_all_member_statuses(self):
-        glance = fakes.glance(images=[fakes.image()])
+        glance = fakes.FakeGlance([fakes.image()])
         status.share_status(glance, fakes.FakeIdentity(), 'web')
-        glance.images.get.assert_not_called()
-        glance.images.list.assert_called_once_with(
-            filters={'name': 'web', 'member_status': 'all'})
+        self.assertEqual([('GET', BY_NAME), ('GET', MEMBERS_URL)],
+                         glance.calls)
 
     def test_id_not_found_falls_back_to_name(self):
-        glance = fakes.glance(images=[])
+        glance = fakes.FakeGlance([])
         e = self.assertRaises(errors.ImageShareError, status.share_status,
                               glance, fakes.FakeIdentity(), IMAGE_ID)
-        glance.images.get.assert_called_once_with(IMAGE_ID)
+        self.assertEqual([('GET', IMG_URL), (
+            'GET', '/v2/images?member_status=all&name=%s' % IMAGE_ID)],
+            glance.calls)
         self.assertEqual(
             "No image named or with ID '%s' is visible to project alpha: it "
             "does not exist, or it is neither owned by, shared with, nor "
             "public to that project" % IMAGE_ID, str(e))
 
     def test_ambiguous_name(self):
-        glance = fakes.glance(images=[fakes.image(id='i1'),
-                                      fakes.image(id='i2', owner=BETA)])
+        glance = fakes.FakeGlance([fakes.image(id='i1'),
+                                   fakes.image(id='i2', owner=BETA)])
         e = self.assertRaises(errors.ImageShareError, status.share_status,
                               glance, fakes.FakeIdentity(), 'web')
         self.assertEqual(
             "More than one image named 'web' is visible to project alpha (i1 "
             "owned by %s, i2 owned by %s); use the image ID" % (ALPHA, BETA),
             str(e))
-        glance.image_members.list.assert_not_called()
+        self.assertEqual([('GET', BY_NAME)], glance.calls)
+
+
+def shared(*members, fail=None, **over):
+    return fakes.FakeGlance([fakes.image(**over)], {IMAGE_ID: members},
+                            fail)
 
 
 class TestShareStatus(base.TestCase):
 
     def test_owner_view(self):
-        glance = fakes.glance(get=fakes.image(), members=[
-            fakes.member(BETA, 'accepted'), fakes.member('beta')])
+        glance = shared(fakes.member(BETA, 'accepted'), fakes.member('beta'))
         ident = fakes.FakeIdentity(names={ALPHA: 'alpha', BETA: 'beta'},
                                    exists={BETA: True, 'beta': False})
         data, warnings = status.share_status(glance, ident, IMAGE_ID)
-        glance.image_members.list.assert_called_once_with(IMAGE_ID)
+        self.assertEqual([('GET', IMG_URL), ('GET', MEMBERS_URL)],
+                         glance.calls)
         self.assertEqual(list(status.FIELDS), list(data))
         self.assertEqual('owner', data['caller_role'])
         self.assertEqual('alpha', data['owner_name'])
         self.assertIsNone(data['member_status'])
         self.assertEqual([
             {'project_id': BETA, 'project_name': 'beta',
-             'status': 'accepted', 'created_at': '2026-11-27T08:00:00Z',
-             'updated_at': '2026-11-27T08:00:00Z'},
+             'status': 'accepted', 'created_at': fakes.WHEN,
+             'updated_at': fakes.WHEN},
             {'project_id': 'beta', 'project_name': None,
-             'status': 'pending', 'created_at': '2026-11-27T08:00:00Z',
-             'updated_at': '2026-11-27T08:00:00Z'}], data['members'])
+             'status': 'pending', 'created_at': fakes.WHEN,
+             'updated_at': fakes.WHEN}], data['members'])
         self.assertEqual([
             DEPENDS % ('alpha (%s)' % ALPHA),
             "Image %s is not protected and 1 project(s) have accepted it: "
@@ -85,8 +96,7 @@ class TestShareStatus(base.TestCase):
         ], warnings)
 
     def test_member_view_pending(self):
-        glance = fakes.glance(images=[fakes.image()],
-                              members=[fakes.member(BETA)])
+        glance = shared(fakes.member(BETA))
         ident = fakes.FakeIdentity(project_id=BETA, project_name='beta',
                                    names={BETA: 'beta'},
                                    exists={BETA: True})
@@ -97,31 +107,29 @@ class TestShareStatus(base.TestCase):
         self.assertEqual([
             DEPENDS % ALPHA,
             "Project beta (%s) has not accepted image %s (pending since "
-            "2026-11-27T08:00:00Z): the image is hidden from its image list "
-            "until it runs 'openstack image set --accept %s'."
-            % (BETA, IMAGE_ID, IMAGE_ID)], warnings)
+            "%s): the image is hidden from its image list until it runs "
+            "'openstack image set --accept %s'."
+            % (BETA, IMAGE_ID, fakes.WHEN, IMAGE_ID)], warnings)
 
     def test_protected_image_has_no_unprotected_warning(self):
-        glance = fakes.glance(get=fakes.image(protected=True),
-                              members=[fakes.member(BETA, 'accepted')])
+        glance = shared(fakes.member(BETA, 'accepted'), protected=True)
         data, warnings = status.share_status(
             glance, fakes.FakeIdentity(exists={BETA: True}), IMAGE_ID)
         self.assertTrue(data['protected'])
         self.assertEqual([DEPENDS % ('alpha (%s)' % ALPHA)], warnings)
 
     def test_unverifiable_member_is_not_flagged(self):
-        glance = fakes.glance(get=fakes.image(),
-                              members=[fakes.member(BETA, 'accepted')])
+        glance = shared(fakes.member(BETA, 'accepted'))
         ident = fakes.FakeIdentity(exists={BETA: None})
         _, warnings = status.share_status(glance, ident, IMAGE_ID)
         self.assertNotIn('not an existing project', ' '.join(warnings))
         self.assertIn(('exists', BETA), ident.calls)
 
     def test_private_image_members_are_not_asked(self):
-        glance = fakes.glance(get=fakes.image(visibility='private'))
+        glance = fakes.FakeGlance([fakes.image(visibility='private')])
         data, warnings = status.share_status(glance, fakes.FakeIdentity(),
                                              IMAGE_ID)
-        glance.image_members.list.assert_not_called()
+        self.assertEqual([('GET', IMG_URL)], glance.calls)
         self.assertEqual([], data['members'])
         self.assertEqual([
             "Image %s has visibility 'private': Glance neither lists nor "
@@ -129,15 +137,14 @@ class TestShareStatus(base.TestCase):
             "inactive until it is set 'shared' again." % IMAGE_ID], warnings)
 
     def test_public_image_seen_by_another_project(self):
-        glance = fakes.glance(get=fakes.image(visibility='public'))
+        glance = fakes.FakeGlance([fakes.image(visibility='public')])
         ident = fakes.FakeIdentity(project_id=BETA, project_name='beta')
         data, warnings = status.share_status(glance, ident, IMAGE_ID)
         self.assertEqual('none', data['caller_role'])
         self.assertEqual([], warnings)
 
     def test_admin_sees_every_member(self):
-        glance = fakes.glance(get=fakes.image(), members=[
-            fakes.member(BETA), fakes.member('c3' * 16)])
+        glance = shared(fakes.member(BETA), fakes.member('c3' * 16))
         ident = fakes.FakeIdentity(project_id='ad' * 16, admin=True,
                                    exists={BETA: True, 'c3' * 16: False})
         data, warnings = status.share_status(glance, ident, IMAGE_ID)
@@ -146,8 +153,8 @@ class TestShareStatus(base.TestCase):
         self.assertEqual(3, len(warnings))
 
     def test_shared_image_of_which_caller_is_not_member(self):
-        glance = fakes.glance(get=fakes.image(),
-                              members=glance_exc.HTTPNotFound())
+        glance = shared(fail={('GET', MEMBERS_URL): glance_exc.HTTPNotFound(
+            'Image %s not found.' % IMAGE_ID)})
         ident = fakes.FakeIdentity(project_id=BETA)
         data, warnings = status.share_status(glance, ident, IMAGE_ID)
         self.assertEqual('none', data['caller_role'])
