@@ -85,8 +85,8 @@ def main():
             subprocess.call([sys.executable, os.path.join(
                 ROOT, 'tools', 'local-cloud'), 'stop'])
     print('runs: %d each, interleaved ABBA; seconds' % args.runs)
-    print('%-12s %15s %15s %13s' % ('command', 'without med/min',
-                                     'with med/min', 'ratio med/min'))
+    print('%-12s %15s %15s %13s' % (
+        'command', 'without med/min', 'with med/min', 'ratio med/min'))
     for case in cases:
         a, b = times[(case, 'without')], times[(case, 'with')]
         print('%-12s %7.3f/%7.3f %7.3f/%7.3f %6.3f/%6.3f' % (
