@@ -2,23 +2,29 @@
 
 import functools
 import logging
+import sys
 
 from osc_lib.command import command
 from osc_lib import exceptions
 
 from osc_imageshare import clouds
+from osc_imageshare import copy
 from osc_imageshare import identity
+from osc_imageshare import owner
 from osc_imageshare import share
 
 LOG = logging.getLogger(__name__)
 
 
 class TransferImage(command.Lister):
-    """Share images with other projects and accept them there, in one step.
+    """Give other projects an image: shared, copied, or handed over.
 
-    Sets a private image shared, adds each target project as a member,
-    accepts as that project and reads the membership back.  A failed pair
-    is rolled back; the others go ahead.  Re-running changes nothing.
+    --mode share (default) sets a private image shared, adds each target
+    project as a member, accepts as that project and reads the membership
+    back. --mode copy streams a verified, independent copy into each
+    target project. --mode owner (admin) hands the image itself over. A
+    failure is rolled back; the other images and projects go ahead.
+    Re-running changes nothing.
     """
 
     def get_parser(self, prog_name):
@@ -42,6 +48,28 @@ class TransferImage(command.Lister):
                  'project is a target, and accepts with these credentials; '
                  'repeat for several')
         parser.add_argument(
+            '--mode', choices=['share', 'copy', 'owner'], default='share',
+            help="share: the target uses the image, which stays in your "
+                 "project (default); copy: the target gets its own verified "
+                 "copy (new ID), independent of yours; owner: the target "
+                 "becomes the image's owner (same ID; admin only)")
+        parser.add_argument(
+            '--name', metavar='<name>',
+            help='Name of the copy (--mode copy; default: the source name)')
+        parser.add_argument(
+            '--visibility', choices=['private', 'shared'],
+            default='private',
+            help='Visibility of the copy (--mode copy; default: private)')
+        progress = parser.add_mutually_exclusive_group()
+        progress.add_argument(
+            '--progress', action='store_true', default=None,
+            help='Show the copy\'s progress on stderr (--mode copy; default: '
+                 'only when stderr is a terminal)')
+        progress.add_argument(
+            '--no-progress', action='store_false', dest='progress',
+            default=None,
+            help='Never show the progress of a copy')
+        parser.add_argument(
             '--no-accept', action='store_true',
             help='Add the members but leave them pending; each target then '
                  "runs 'openstack image share accept <image>'")
@@ -56,23 +84,68 @@ class TransferImage(command.Lister):
         return parser
 
     def take_action(self, parsed_args):
+        args = parsed_args
+        self._check_options(args)
         cm = self.app.client_manager
-        result = share.transfer(
-            cm.image_share, identity.Identity.from_client_manager(cm),
-            parsed_args.images, to=parsed_args.to,
-            project_domain=parsed_args.project_domain,
-            to_clouds=parsed_args.to_cloud,
-            accept=not parsed_args.no_accept, protect=parsed_args.protect,
-            dry_run=parsed_args.dry_run, open_cloud=clouds.open_cloud,
-            glance_for=functools.partial(
-                clouds.glance_for, region_name=cm.region_name,
-                interface=cm.interface))
-        for warning in result.warnings:
+        ident = identity.Identity.from_client_manager(cm)
+        glance_for = functools.partial(clouds.glance_for,
+                                       region_name=cm.region_name,
+                                       interface=cm.interface)
+        self._verb = 'transfer'
+        if args.mode == 'share':
+            result = share.transfer(
+                cm.image_share, ident, args.images, to=args.to,
+                project_domain=args.project_domain, to_clouds=args.to_cloud,
+                accept=not args.no_accept, protect=args.protect,
+                dry_run=args.dry_run, open_cloud=clouds.open_cloud,
+                glance_for=glance_for)
+            columns, rows, warnings, errors = (
+                share.COLUMNS, result.rows, result.warnings, result.errors)
+            self._failed = result.failed, result.total
+        else:
+            targets = share.resolve_targets(
+                ident, args.to, args.project_domain, args.to_cloud,
+                accept=args.mode == 'copy', open_cloud=clouds.open_cloud,
+                glance_for=glance_for)
+            warnings = share.unverified_warnings(targets)
+            if args.mode == 'copy':
+                self._verb = 'copy'
+                progress = (sys.stderr.isatty() if args.progress is None
+                            else args.progress)
+                rows, errors, failed, total = copy.transfer_copies(
+                    cm.image_share, ident, args.images, targets, args.name,
+                    args.visibility, progress, args.dry_run)
+                columns = copy.COLUMNS
+            else:
+                rows, more, errors = owner.transfer_owner(
+                    cm.image_share, ident, args.images, targets,
+                    args.dry_run)
+                warnings += more
+                columns = owner.COLUMNS
+                failed, total = len(errors), len(args.images)
+            self._failed = failed, total
+        for warning in warnings:
             LOG.warning(warning)
-        for error in result.errors:
+        for error in errors:
             LOG.error(error)
-        self._failed = result.failed, result.total
-        return share.COLUMNS, result.rows
+        return columns, rows
+
+    @staticmethod
+    def _check_options(args):
+        share_only = [o for o, v in (('--no-accept', args.no_accept),
+                                     ('--protect', args.protect)) if v]
+        copy_only = [o for o, v in (
+            ('--name', args.name), ('--progress', args.progress),
+            ('--visibility', args.visibility != 'private')) if v]
+        if args.mode != 'share' and share_only:
+            raise exceptions.CommandError(
+                '%s applies to --mode share only' % ', '.join(share_only))
+        if args.mode != 'copy' and copy_only:
+            raise exceptions.CommandError(
+                '%s applies to --mode copy only' % ', '.join(copy_only))
+        if args.name and len(args.images) > 1:
+            raise exceptions.CommandError(
+                '--name needs exactly one image')
 
     def run(self, parsed_args):
         # Print what succeeded, then fail: scripts get both.
@@ -81,6 +154,6 @@ class TransferImage(command.Lister):
         failed, total = self._failed
         if failed:
             raise exceptions.CommandError(
-                'Failed to transfer %d of %d image/project pairs'
-                % (failed, total))
+                'Failed to %s %d of %d image/project pairs'
+                % (self._verb, failed, total))
         return code
