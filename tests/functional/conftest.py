@@ -55,17 +55,22 @@ class Cloud:
         assert res.returncode == 0, (res.returncode, res.stdout, res.stderr)
         return json.loads(res.stdout), stderr_lines(res)
 
-    def session(self, cloud):
+    def region(self, cloud):
         if cloud not in self._sessions:
             import openstack.config
-            cfg = openstack.config.OpenStackConfig(
+            self._sessions[cloud] = openstack.config.OpenStackConfig(
                 config_files=[self.clouds_yaml]).get_one(cloud=cloud)
-            self._sessions[cloud] = cfg.get_session()
         return self._sessions[cloud]
+
+    def session(self, cloud):
+        return self.region(cloud).get_session()
 
     def glance(self, cloud):
         from glanceclient.v2 import client
-        return client.Client(session=self.session(cloud), interface='public')
+        region = self.region(cloud)
+        return client.Client(session=region.get_session(),
+                             region_name=region.region_name,
+                             interface='public')
 
     def make_image(self, cloud, visibility='private', data=b'x' * 4096,
                    name=None, **props):
