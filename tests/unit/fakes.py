@@ -37,7 +37,9 @@ class FakeGlance:
     body returning one (or None to let the call through).
     """
 
-    def __init__(self, images=(), members=None, fail=None):
+    def __init__(self, images=(), members=None, fail=None, owner=ALPHA):
+        self.owner = owner      # the project that creates images
+        self.created = 0
         self.images = {i['id']: dict(i) for i in images}
         self.members = {iid: {m['member_id']: dict(m) for m in ms}
                         for iid, ms in (members or {}).items()}
@@ -74,6 +76,12 @@ class FakeGlance:
         if failure is not None:
             raise failure
         parts = path.strip('/').split('/')   # v2 images [id [members [m]]]
+        if len(parts) == 2 and method == 'POST':
+            self.created += 1
+            img = dict(data, id='new-%d' % self.created, status='queued')
+            img.setdefault('owner', self.owner)
+            self.images[img['id']] = img
+            return None, dict(img)
         if len(parts) == 2:
             return None, {'images': self._list(
                 dict(urllib.parse.parse_qsl(query)))}
@@ -84,6 +92,9 @@ class FakeGlance:
                     'No image found with ID %s' % parts[2])
             raise glance_exc.HTTPNotFound('Image %s not found.' % parts[2])
         if len(parts) == 3:
+            if method == 'DELETE':
+                del self.images[img['id']]
+                return None, None
             if method == 'PATCH':
                 for op in data:
                     img[op['path'].lstrip('/')] = op['value']
@@ -93,7 +104,7 @@ class FakeGlance:
     def _list(self, filters):
         return [dict(i) for i in self.images.values()
                 if all(i.get(k) == v for k, v in filters.items()
-                       if k in ('name', 'owner', 'visibility'))]
+                       if k not in ('member_status', 'limit'))]
 
     def _members(self, method, img, rest, data):
         iid = img['id']

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from unittest import mock
 
+import fixtures
 from osc_lib import exceptions
 from osc_lib.test import base
 
@@ -40,7 +41,8 @@ class TestPlugin(base.TestCase):
                          'one of: 2', str(e))
 
     def test_build_option_parser(self):
-        self.useFixture(_Env('OS_IMAGE_SHARE_API_VERSION', '2'))
+        self.useFixture(fixtures.EnvironmentVariable(
+            'OS_IMAGE_SHARE_API_VERSION', '2'))
         parser = plugin.build_option_parser(argparse.ArgumentParser())
         self.assertEqual('2', parser.parse_args([]).os_image_share_api_version)
         self.assertEqual('3', parser.parse_args(
@@ -57,20 +59,3 @@ class TestPlugin(base.TestCase):
                              capture_output=True, text=True).stdout
         self.assertEqual("['osc_imageshare', 'osc_imageshare.plugin']",
                          out.strip())
-
-
-class _Env:
-    """Set one environment variable for a test (fixtures-compatible)."""
-
-    def __init__(self, name, value):
-        import fixtures
-        self._fixture = fixtures.EnvironmentVariable(name, value)
-
-    def setUp(self):
-        self._fixture.setUp()
-
-    def cleanUp(self):
-        self._fixture.cleanUp()
-
-    def __getattr__(self, name):
-        return getattr(self._fixture, name)
