@@ -98,8 +98,9 @@ class _Stream:
         self._size = size
         self._queue = queue.Queue(QUEUE_CHUNKS)
         self._stop = threading.Event()
-        self.hash = hashlib.new(algo)
-        self.md5 = hashlib.md5(usedforsecurity=False)
+        # One hash, the source's own: hashing costs CPU that the target
+        # Glance, hashing the upload itself, needs on a small machine.
+        self.hash = hashlib.new(algo, usedforsecurity=False)
         self.received = 0     # read from the source
         self.sent = 0         # handed to the upload
         self.error = None
@@ -116,7 +117,6 @@ class _Stream:
                 if self._stop.is_set():
                     return
                 self.hash.update(chunk)
-                self.md5.update(chunk)
                 self.received += len(chunk)
                 self._queue.put(chunk)
         except Exception as e:  # reported by the consumer, in its thread
@@ -182,8 +182,10 @@ def copy_image(glance, target_glance, source, project_id, name=None,
     ``as_admin``: ``target_glance`` is an admin's, which creates the copy
     owned by ``project_id``.
     """
-    algo = source.get('os_hash_algo') or 'md5'
-    expected = source.get('os_hash_value') or source.get('checksum')
+    if source.get('os_hash_value'):
+        algo, expected = source.get('os_hash_algo'), source['os_hash_value']
+    else:  # older images carry only Glance's md5 checksum
+        algo, expected = 'md5', source.get('checksum')
     source_hash = '%s:%s' % (algo, expected)
     existing = find_copy(target_glance, source, project_id, source_hash)
     if existing:
@@ -216,8 +218,7 @@ def copy_image(glance, target_glance, source, project_id, name=None,
         if meter:
             meter.done()
         seconds = time.monotonic() - started
-        got = stream.hash.hexdigest() if source.get('os_hash_value') \
-            else stream.md5.hexdigest()
+        got = stream.hash.hexdigest()
         if got != expected or stream.received != source.get('size'):
             raise errors.ImageShareError(
                 'Image %s: the data read (%d bytes, %s %s) does not match '

@@ -187,3 +187,15 @@ def test_image_not_visible_to_other_project(cloud):
             "No image named or with ID '%s' is visible to project %s: it "
             "does not exist, or it is neither owned by, shared with, nor "
             "public to that project" % (img['id'], project)]
+
+
+def test_shell_completion_lists_the_plugin(cloud):
+    res = cloud.run('alice-alpha', 'complete')
+    assert res.returncode == 0, res.stderr
+    lines = dict(line.strip().split('=', 1) for line in res.stdout.splitlines()
+                 if line.strip().startswith('cmds_image_'))
+    assert lines["cmds_image_share"] == "'accept list reject revoke status'"
+    for option in ('--to', '--to-cloud', '--mode', '--project-domain',
+                   '--no-accept', '--protect', '--dry-run'):
+        assert option in lines['cmds_image_transfer'].strip("'").split()
+    assert '--unshare' in lines['cmds_image_share_revoke']
