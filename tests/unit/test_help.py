@@ -84,3 +84,17 @@ class TestHelp(base.TestCase):
             for action in own_actions(name, cls):
                 if isinstance(action.metavar, str):
                     self.assertRegex(action.metavar, r'^<[a-z][a-z-]*>$')
+
+
+class TestReadme(base.TestCase):
+
+    def test_ci_runs_the_readme_test_command_unchanged(self):
+        import os
+        root = os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__))))
+        with open(os.path.join(root, 'README.rst')) as f:
+            readme = [line.strip() for line in f]
+        with open(os.path.join(root, '.ci', 'run')) as f:
+            ci = [line.strip() for line in f]
+        [command] = [line for line in readme if 'tox -e pep8' in line]
+        self.assertIn(command, ci)
