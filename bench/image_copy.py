@@ -25,34 +25,17 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LOCAL_CLOUD = os.path.join(ROOT, 'tools', 'local-cloud')
-OPENSTACK = os.path.join(os.path.dirname(sys.executable), 'openstack')
-STATE = os.path.join(ROOT, '.local-cloud')
+from common import env
+from common import glance
+from common import local_cloud
+from common import OPENSTACK
+from common import region
+
 MIB = 1 << 20
-
-
-def env():
-    e = {k: v for k, v in os.environ.items() if not k.startswith('OS_')}
-    e['OS_CLIENT_CONFIG_FILE'] = os.path.join(STATE, 'clouds.yaml')
-    return e
-
-
-def region(cloud):
-    import openstack.config
-    return openstack.config.OpenStackConfig(config_files=[os.path.join(
-        STATE, 'clouds.yaml')]).get_one(cloud=cloud)
-
-
-def glance(cloud):
-    from glanceclient.v2 import client
-    return client.Client(session=region(cloud).get_session(),
-                         interface='public')
 
 
 def make_source(size):
@@ -160,36 +143,31 @@ def main():
     parser.add_argument('--mib', type=int, default=512)
     parser.add_argument('--big-mib', type=int, default=2048)
     args = parser.parse_args()
-    started = subprocess.run([sys.executable, LOCAL_CLOUD, 'status'],
-                             capture_output=True).returncode != 0
-    if started:
-        subprocess.check_call([sys.executable, LOCAL_CLOUD, 'start'])
     sources = []
-    try:
-        size = args.mib * MIB
-        source = make_source(size)
-        sources.append(source)
-        res = {'copy': [], 'anchor': [], 'raw': [], 'rate': [], 'put': [],
-               'rss': [], 'written': []}
-        with tempfile.TemporaryDirectory() as tmp:
-            for _ in range(args.runs):
-                s, rss, written, rate = copy_once(source)
-                res['copy'].append(s)
-                res['rate'].append(rate)
-                res['rss'].append(rss)
-                res['written'].append(written)
-                res['anchor'].append(anchor_once(source, tmp))
-                s, put_rate = raw_once(source, tmp, size)
-                res['raw'].append(s)
-                res['put'].append(put_rate)
-        big = make_source(args.big_mib * MIB)
-        sources.append(big)
-        _, big_rss, big_written, big_rate = copy_once(big)
-    finally:
-        for s in sources:
-            glance('alice-alpha').images.delete(s)
-        if started:
-            subprocess.call([sys.executable, LOCAL_CLOUD, 'stop'])
+    with local_cloud():
+        try:
+            size = args.mib * MIB
+            source = make_source(size)
+            sources.append(source)
+            res = {'copy': [], 'anchor': [], 'raw': [], 'rate': [], 'put': [],
+                   'rss': [], 'written': []}
+            with tempfile.TemporaryDirectory() as tmp:
+                for _ in range(args.runs):
+                    s, rss, written, rate = copy_once(source)
+                    res['copy'].append(s)
+                    res['rate'].append(rate)
+                    res['rss'].append(rss)
+                    res['written'].append(written)
+                    res['anchor'].append(anchor_once(source, tmp))
+                    s, put_rate = raw_once(source, tmp, size)
+                    res['raw'].append(s)
+                    res['put'].append(put_rate)
+            big = make_source(args.big_mib * MIB)
+            sources.append(big)
+            _, big_rss, big_written, big_rate = copy_once(big)
+        finally:
+            for s in sources:
+                glance('alice-alpha').images.delete(s)
     med = {k: statistics.median(v) for k, v in res.items()}
     print('%d MiB image, %d runs interleaved, medians'
           % (args.mib, args.runs))

@@ -17,6 +17,8 @@ import subprocess
 import sys
 import time
 
+import common
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORK = os.path.join(ROOT, 'bench', '.work')
 CONSTRAINTS = os.path.join(ROOT, 'constraints.txt')
@@ -58,19 +60,11 @@ def main():
     check = subprocess.run([bins['with'], 'image', 'share', 'status',
                             '--help'], capture_output=True)
     assert check.returncode == 0, 'plugin not loaded in the "with" venv'
-    started = subprocess.run([sys.executable, os.path.join(
-        ROOT, 'tools', 'local-cloud'), 'status'],
-        capture_output=True).returncode != 0
-    if started:
-        subprocess.check_call([sys.executable, os.path.join(
-            ROOT, 'tools', 'local-cloud'), 'start'])
-    env = {k: v for k, v in os.environ.items() if not k.startswith('OS_')}
-    env['OS_CLIENT_CONFIG_FILE'] = os.path.join(ROOT, '.local-cloud',
-                                                'clouds.yaml')
+    env = common.env()
     cases = {'--version': ['--version'],
              'image list': ['--os-cloud', 'alice-alpha', 'image', 'list']}
     times = {(c, v): [] for c in cases for v in bins}
-    try:
+    with common.local_cloud():
         for case, argv in cases.items():
             for v in bins:  # warm the page cache once
                 timed([bins[v]] + argv, env)
@@ -80,10 +74,6 @@ def main():
                 order = list(bins) if i % 2 == 0 else list(bins)[::-1]
                 for v in order:
                     times[(case, v)].append(timed([bins[v]] + argv, env))
-    finally:
-        if started:
-            subprocess.call([sys.executable, os.path.join(
-                ROOT, 'tools', 'local-cloud'), 'stop'])
     print('runs: %d each, interleaved ABBA; seconds' % args.runs)
     print('%-12s %15s %15s %13s' % (
         'command', 'without med/min', 'with med/min', 'ratio med/min'))

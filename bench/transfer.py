@@ -24,20 +24,16 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import time
 import uuid
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LOCAL_CLOUD = os.path.join(ROOT, 'tools', 'local-cloud')
-OPENSTACK = os.path.join(os.path.dirname(sys.executable), 'openstack')
-STATE = os.path.join(ROOT, '.local-cloud')
+from common import env
+from common import glance
+from common import local_cloud
+from common import OPENSTACK
+from common import STATE
 
-
-def env():
-    e = {k: v for k, v in os.environ.items() if not k.startswith('OS_')}
-    e['OS_CLIENT_CONFIG_FILE'] = os.path.join(STATE, 'clouds.yaml')
-    return e
+BETA_KEY = 'Default/beta'
 
 
 def osc(cloud, *args, debug=False):
@@ -51,16 +47,11 @@ def osc(cloud, *args, debug=False):
 
 
 def new_image():
-    from glanceclient.v2 import client
-    import openstack.config
-    cfg = openstack.config.OpenStackConfig(
-        config_files=[os.path.join(STATE, 'clouds.yaml')])
-    glance = client.Client(session=cfg.get_one(
-        cloud='alice-alpha').get_session(), interface='public')
-    img = glance.images.create(name='bench-' + uuid.uuid4().hex[:8],
+    g = glance('alice-alpha')
+    img = g.images.create(name='bench-' + uuid.uuid4().hex[:8],
                                disk_format='raw', container_format='bare',
                                visibility='private')
-    glance.images.upload(img['id'], io.BytesIO(b'x' * 4096), image_size=4096)
+    g.images.upload(img['id'], io.BytesIO(b'x' * 4096), image_size=4096)
     return img['id']
 
 
@@ -90,22 +81,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--runs', type=int, default=5)
     args = parser.parse_args()
-    started = subprocess.run([sys.executable, LOCAL_CLOUD, 'status'],
-                             capture_output=True).returncode != 0
-    if started:
-        subprocess.check_call([sys.executable, LOCAL_CLOUD, 'start'])
-    try:
+    with local_cloud():
         with open(os.path.join(STATE, 'state.json')) as f:
-            beta = json.load(f)['ids']['projects']['Default/beta']
+            beta = json.load(f)['ids']['projects'][BETA_KEY]
         reqs = {'plugin': plugin(new_image(), debug=True),
                 'manual': manual(new_image(), beta, debug=True)}
         times = {'plugin': [], 'manual': []}
         for _ in range(args.runs):
             times['plugin'].append(timed(plugin, new_image()))
             times['manual'].append(timed(manual, new_image(), beta))
-    finally:
-        if started:
-            subprocess.call([sys.executable, LOCAL_CLOUD, 'stop'])
     a = statistics.median(times['plugin'])
     b = statistics.median(times['manual'])
     print('runs: %d each, interleaved; medians in seconds' % args.runs)

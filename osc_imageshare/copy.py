@@ -261,20 +261,13 @@ def _delete_quietly(glance, image_id):
 def transfer_copies(glance, ident, image_refs, targets, name=None,
                     visibility='private', progress=False, dry_run=False):
     """Copy each image into each target; returns rows, errors, failed."""
-    rows, errs = [], []
-    sources = []
-    for ref in image_refs:
-        try:
-            source = images.find_image(glance, ref, ident.project_name
-                                       or ident.project_id)
-        except errors.ImageShareError as e:
-            errs.append(str(e))
-            continue
-        if source.get('status') != 'active':
-            errs.append('Image %s is %s, not active: only an active image '
-                        'can be copied' % (source['id'], source.get('status')))
-            continue
-        sources.append(source)
+    rows = []
+    sources, failed_refs = images.find_images(
+        glance, image_refs, ident.project_name or ident.project_id,
+        lambda image: None if image.get('status') == 'active' else (
+            'Image %s is %s, not active: only an active image can be '
+            'copied' % (image['id'], image.get('status'))))
+    errs = list(failed_refs.values())
     failed = len(errs) * len(targets)
     origin = glance.http_client.get_endpoint()
     for source in sources:

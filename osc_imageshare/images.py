@@ -70,6 +70,26 @@ def remove_member(glance, image_id, member_id):
                               % (image_id, member_id))
 
 
+def find_images(glance, refs, project, check=None):
+    """``(images, {ref: error})`` for several refs; one failing is no stop.
+
+    ``check(image)`` may return why an image found cannot be used.
+    """
+    found, failed = [], {}
+    for ref in refs:
+        try:
+            image = find_image(glance, ref, project)
+        except errors.ImageShareError as e:
+            failed[ref] = str(e)
+            continue
+        problem = check(image) if check else None
+        if problem:
+            failed[ref] = problem
+        else:
+            found.append(image)
+    return found, failed
+
+
 def find_image(glance, ref, project):
     """Return the image named or identified by ``ref``.
 

@@ -35,14 +35,11 @@ def transfer_owner(glance, ident, image_refs, targets, dry_run=False):
         raise errors.ImageShareError(
             'An image has one owner: name exactly one target project')
     target = targets[0]
-    rows, warnings, errs = [], [], []
-    for ref in image_refs:
-        try:
-            image = images.find_image(glance, ref, ident.project_name
-                                      or ident.project_id)
-        except errors.ImageShareError as e:
-            errs.append(str(e))
-            continue
+    rows, warnings = [], []
+    found, failed = images.find_images(glance, image_refs,
+                                       ident.project_name or ident.project_id)
+    errs = list(failed.values())
+    for image in found:
         old = image.get('owner')
         if old == target.project_id:
             rows.append((image['id'], image.get('name'), old,

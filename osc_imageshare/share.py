@@ -138,18 +138,11 @@ def plan_transfer(glance, ident, image_refs, targets, accept=True,
     An image that cannot be shared (not found, not ours, public, not
     active) fails on its own; the others go ahead.
     """
-    pairs, failed = [], {}
-    for ref in image_refs:
-        try:
-            image = images.find_image(glance, ref, ident.project_name
-                                      or ident.project_id)
-        except errors.ImageShareError as e:
-            failed[ref] = str(e)
-            continue
-        problem = check_image(image, ident)
-        if problem:
-            failed[ref] = problem
-            continue
+    pairs = []
+    found, failed = images.find_images(
+        glance, image_refs, ident.project_name or ident.project_id,
+        lambda image: check_image(image, ident))
+    for image in found:
         members = {}
         if image.get('visibility') == 'shared':
             members = {m['member_id']: dict(m)

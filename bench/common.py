@@ -1,0 +1,47 @@
+"""What the benchmarks share: the local cloud, its clients, a clean env."""
+
+import contextlib
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LOCAL_CLOUD = os.path.join(ROOT, 'tools', 'local-cloud')
+STATE = os.path.join(ROOT, '.local-cloud')
+CLOUDS_YAML = os.path.join(STATE, 'clouds.yaml')
+# The openstack of the environment running the benchmark (tox -e bench).
+OPENSTACK = os.path.join(os.path.dirname(sys.executable), 'openstack')
+
+
+def env():
+    """This environment, less OS_* (they override --os-cloud)."""
+    e = {k: v for k, v in os.environ.items() if not k.startswith('OS_')}
+    e['OS_CLIENT_CONFIG_FILE'] = CLOUDS_YAML
+    return e
+
+
+@contextlib.contextmanager
+def local_cloud():
+    """The local cloud, started for the benchmark if it was not running."""
+    started = subprocess.run([sys.executable, LOCAL_CLOUD, 'status'],
+                             capture_output=True).returncode != 0
+    if started:
+        subprocess.check_call([sys.executable, LOCAL_CLOUD, 'start'])
+    try:
+        yield
+    finally:
+        if started:
+            subprocess.call([sys.executable, LOCAL_CLOUD, 'stop'])
+
+
+def region(cloud):
+    import openstack.config
+    return openstack.config.OpenStackConfig(
+        config_files=[CLOUDS_YAML]).get_one(cloud=cloud)
+
+
+def glance(cloud):
+    from glanceclient.v2 import client
+    r = region(cloud)
+    return client.Client(session=r.get_session(), region_name=r.region_name,
+                         interface='public')
