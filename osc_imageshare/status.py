@@ -26,7 +26,7 @@ W_UNPROTECTED = ("Image {id} is not protected and {count} project(s) have "
                  "it with 'openstack image set --protected {id}'.")
 W_PENDING = ("Project {member_label} has not accepted image {id} (pending "
              "since {since}): the image is hidden from its image list until "
-             "it runs 'openstack image set --accept {id}'.")
+             "it runs 'openstack image share accept {id}'.")
 W_NOT_PROJECT = ("Member {member} of image {id} is not an existing project "
                  "(Glance accepts any string, a project name or a typo "
                  "included): nobody can accept it; remove it with "

@@ -20,7 +20,7 @@ def depends(image, owner_label):
 def pending(member_label, image, since):
     return ("Project %s has not accepted image %s (pending since %s): the "
             "image is hidden from its image list until it runs 'openstack "
-            "image set --accept %s'." % (member_label, image, since, image))
+            "image share accept %s'." % (member_label, image, since, image))
 
 
 def not_project(member, image):

@@ -108,7 +108,7 @@ class TestShareStatus(base.TestCase):
             DEPENDS % ALPHA,
             "Project beta (%s) has not accepted image %s (pending since "
             "%s): the image is hidden from its image list until it runs "
-            "'openstack image set --accept %s'."
+            "'openstack image share accept %s'."
             % (BETA, IMAGE_ID, fakes.WHEN, IMAGE_ID)], warnings)
 
     def test_protected_image_has_no_unprotected_warning(self):
