@@ -7,7 +7,8 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOCAL_CLOUD = os.path.join(ROOT, 'tools', 'local-cloud')
-STATE = os.path.join(ROOT, '.local-cloud')
+STATE = os.path.abspath(os.environ.get('OSC_IMAGESHARE_CLOUD_DIR')
+                        or os.path.join(ROOT, '.local-cloud'))
 CLOUDS_YAML = os.path.join(STATE, 'clouds.yaml')
 # The openstack of the environment running the benchmark (tox -e bench).
 OPENSTACK = os.path.join(os.path.dirname(sys.executable), 'openstack')
