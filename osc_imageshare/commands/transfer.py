@@ -31,8 +31,9 @@ class TransferImage(command.Lister):
         parser = super().get_parser(prog_name)
         parser.add_argument(
             'images', metavar='<image>', nargs='+',
-            help='Image to transfer (name or ID); repeat for several. Your '
-                 'project must own it')
+            help='Image to transfer (name or ID); repeat for several. '
+                 '--mode share needs your project to own it; --mode copy '
+                 'takes any image your project may download')
         parser.add_argument(
             '--to', metavar='<project>', action='append', default=[],
             help='Target project (name or ID); repeat for several. A name '
