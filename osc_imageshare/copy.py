@@ -281,7 +281,8 @@ def transfer_copies(glance, ident, image_refs, targets, name=None,
             try:
                 result = copy_image(
                     glance, t.glance or glance, source, t.project_id, name,
-                    visibility, origin, progress, as_admin=t.glance is None)
+                    visibility, origin, progress,
+                    as_admin=t.accept_as == 'admin')
             except errors.ImageShareError as e:
                 errs.append(str(e))
                 failed += 1

@@ -70,12 +70,15 @@ class Plan:
 
 
 def resolve_targets(ident, to, project_domain=None, to_clouds=(),
-                    accept=True, open_cloud=None, glance_for=None):
+                    accept=True, open_cloud=None, glance_for=None,
+                    allow_own=False):
     """Resolve ``--to`` projects and ``--to-cloud`` entries to Targets.
 
     ``open_cloud(name)`` returns ``(session, glance client)`` for a
     clouds.yaml entry; ``glance_for(session)`` a Glance client on a
-    session.  Every error here stops the command before any write.
+    session.  ``allow_own``: the caller's own project may be a target
+    (a copy of someone else's image); it acts with its own credentials.
+    Every error here stops the command before any write.
     """
     targets = {}
     for name in to_clouds:
@@ -94,6 +97,9 @@ def resolve_targets(ident, to, project_domain=None, to_clouds=(),
             'Name at least one target project: --to <project> or '
             '--to-cloud <cloud>')
     for t in targets.values():
+        if t.project_id == ident.project_id and allow_own:
+            t.accept_as = 'your own project'
+            continue
         if t.project_id == ident.project_id:
             raise errors.ImageShareError(
                 "Project %s is your own project, the images' owner; choose "

@@ -107,7 +107,7 @@ class TransferImage(command.Lister):
             targets = share.resolve_targets(
                 ident, args.to, args.project_domain, args.to_cloud,
                 accept=args.mode == 'copy', open_cloud=clouds.open_cloud,
-                glance_for=glance_for)
+                glance_for=glance_for, allow_own=args.mode == 'copy')
             warnings = share.unverified_warnings(targets)
             if args.mode == 'copy':
                 self._verb = 'copy'

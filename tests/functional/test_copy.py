@@ -182,3 +182,20 @@ def test_mode_specific_options_are_refused_elsewhere(cloud):
         assert res.returncode == 1
         assert stderr_lines(res) == [msg]
     assert source_state(cloud, img['id'])['visibility'] == 'private'
+
+
+def test_consumer_copies_a_shared_image_into_its_own_project(cloud):
+    src = make_source(cloud, visibility='shared')
+    beta = cloud.project('beta')
+    cloud.glance('alice-alpha').image_members.create(src['id'], beta)
+    cloud.glance('bob-beta').image_members.update(src['id'], beta,
+                                                  'accepted')
+    rows, _ = cloud.json('bob-beta', 'image', 'transfer', src['name'],
+                         '--mode', 'copy', '--to', 'beta')
+    copy = cloud.glance('bob-beta').images.get(rows[0]['Image ID'])
+    assert (copy['owner'], copy['os_hash_value']) == (
+        beta, src['os_hash_value'])
+    # bob's instances no longer depend on alice's image.
+    cloud.glance('alice-alpha').images.delete(src['id'])
+    assert cloud.glance('bob-beta').images.get(copy['id'])['status'] == \
+        'active'

@@ -241,3 +241,12 @@ class TestTransfer(base.TestCase):
         result = self.transfer(glance, to=[GAMMA])
         self.assertIn('Project ID %s could not be verified' % GAMMA,
                       result.warnings[0])
+
+
+class TestOwnProjectAsCopyTarget(base.TestCase):
+
+    def test_allowed_for_copies_only(self):
+        [t] = share.resolve_targets(Ident(), ['alpha'], allow_own=True)
+        self.assertEqual(('your own project', None), (t.accept_as, t.glance))
+        self.assertRaises(errors.ImageShareError, share.resolve_targets,
+                          Ident(), ['alpha'])
