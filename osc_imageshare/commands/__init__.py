@@ -1,1 +1,9 @@
 """The cliff commands: parse, call one workflow function, render."""
+
+
+def add_project_domain(parser, projects):
+    """``--project-domain``, for the projects named by ``projects``."""
+    parser.add_argument(
+        '--project-domain', metavar='<project-domain>',
+        help='Domain (name or ID) of %s, where a project name exists in '
+             'several domains' % projects)

@@ -5,6 +5,7 @@ import logging
 from osc_lib.command import command
 from osc_lib import exceptions
 
+from osc_imageshare import commands
 from osc_imageshare import identity
 from osc_imageshare import membership
 
@@ -25,10 +26,7 @@ class _SetImageShareStatus(command.ShowOne):
             '--project', metavar='<project>',
             help='Act for this project (name or ID) instead of yours '
                  '(admin only); the image and its owner are not touched')
-        parser.add_argument(
-            '--project-domain', metavar='<project-domain>',
-            help='Domain (name or ID) of --project, where a project name '
-                 'exists in several domains')
+        commands.add_project_domain(parser, '--project')
         return parser
 
     def take_action(self, parsed_args):
@@ -64,10 +62,7 @@ class RevokeImageShare(command.Lister):
             'projects', metavar='<project>', nargs='+',
             help='Member to remove: a member ID as listed, or a project '
                  'name or ID')
-        parser.add_argument(
-            '--project-domain', metavar='<project-domain>',
-            help='Domain (name or ID) of the projects, where a project name '
-                 'exists in several domains')
+        commands.add_project_domain(parser, 'the projects')
         parser.add_argument(
             '--unshare', action='store_true',
             help="Also set the image 'private' once it has no members left")

@@ -8,6 +8,7 @@ from osc_lib.command import command
 from osc_lib import exceptions
 
 from osc_imageshare import clouds
+from osc_imageshare import commands
 from osc_imageshare import copy
 from osc_imageshare import identity
 from osc_imageshare import owner
@@ -39,10 +40,7 @@ class TransferImage(command.Lister):
             help='Target project (name or ID); repeat for several. A name '
                  'must resolve to one project; an ID you may not look up '
                  'is used with a warning')
-        parser.add_argument(
-            '--project-domain', metavar='<project-domain>',
-            help='Domain (name or ID) of the --to projects, where a project '
-                 'name exists in several domains')
+        commands.add_project_domain(parser, 'the --to projects')
         parser.add_argument(
             '--to-cloud', metavar='<cloud>', action='append', default=[],
             help='clouds.yaml entry scoped to a target project: that '
