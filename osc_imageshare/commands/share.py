@@ -74,10 +74,7 @@ class RevokeImageShare(command.Lister):
             cm.image_share, identity.Identity.from_client_manager(cm),
             parsed_args.image, parsed_args.projects,
             parsed_args.project_domain, parsed_args.unshare)
-        for warning in warnings:
-            LOG.warning(warning)
-        for error in errors:
-            LOG.error(error)
+        commands.report(LOG, warnings, errors)
         self._errors = errors
         return membership.REVOKE_COLUMNS, rows
 

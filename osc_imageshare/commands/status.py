@@ -5,6 +5,7 @@ import logging
 from cliff import columns
 from osc_lib.command import command
 
+from osc_imageshare import commands
 from osc_imageshare import identity
 from osc_imageshare import status
 
@@ -46,7 +47,6 @@ class ShowImageShareStatus(command.ShowOne):
         data, warnings = status.share_status(
             cm.image_share, identity.Identity.from_client_manager(cm),
             parsed_args.image)
-        for warning in warnings:
-            LOG.warning(warning)
+        commands.report(LOG, warnings)
         data = dict(data, members=MembersColumn(data['members']))
         return status.FIELDS, tuple(data[f] for f in status.FIELDS)

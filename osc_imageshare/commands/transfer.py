@@ -123,10 +123,7 @@ class TransferImage(command.Lister):
                 columns = owner.COLUMNS
                 failed, total = len(errors), len(args.images)
             self._failed = failed, total
-        for warning in warnings:
-            LOG.warning(warning)
-        for error in errors:
-            LOG.error(error)
+        commands.report(LOG, warnings, errors)
         return columns, rows
 
     @staticmethod
