@@ -177,6 +177,7 @@ def open_cloud(name):
 def check_reachable(client, name, timeout=None):
     """One cheap Glance request; a one-line error if it cannot answer."""
     from glanceclient import exc as glance_exc
+    from keystoneauth1 import exceptions as ks_exc
 
     where = client.http_client.endpoint_override
     cloud = "Cloud '%s'" % name
@@ -189,9 +190,14 @@ def check_reachable(client, name, timeout=None):
             '(api_timeout)' % (cloud, where, timeout)
             if timeout else
             '%s: the image service at %s did not answer' % (cloud, where))
-    except glance_exc.CommunicationError as e:
+    except ks_exc.SSLError as e:  # glanceclient lets it through
         raise errors.ImageShareError(
-            '%s: cannot reach the image service at %s (%s); check the '
+            "%s: no TLS connection to the image service at %s (%s); check "
+            "the entry's cacert, verify, cert and key"
+            % (cloud, where, _reason(e)))
+    except (glance_exc.CommunicationError, ks_exc.ConnectionError) as e:
+        raise errors.ImageShareError(
+            "%s: cannot reach the image service at %s (%s); check the "
             "entry's image_endpoint_override, region_name and interface"
             % (cloud, where, _reason(e)))
     except glance_exc.HTTPException as e:

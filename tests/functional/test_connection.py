@@ -8,12 +8,17 @@ choose among all regions (``alice-alpha-regions``).  Whatever the core
 ``openstack image ...`` command does with the same options, ours does.
 """
 
+import datetime
+import ipaddress
 import json
 import os
+import select
 import socket
+import ssl
 import subprocess
 import threading
 import time
+import urllib.parse
 
 import pytest
 import yaml
@@ -296,3 +301,197 @@ def test_api_timeout_against_a_stalling_glance(cloud):
     after = cloud.glance('admin').images.get(img['id'])
     assert (after['visibility'], after['updated_at']) == (
         before['visibility'], before['updated_at'])
+
+
+# ---------------------------------------------------------------- TLS
+def self_signed(directory):
+    """A key and a self-signed certificate for 127.0.0.1; their paths."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives import serialization
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, '127.0.0.1')])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    cert = (x509.CertificateBuilder()
+            .subject_name(name).issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(hours=2))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address('127.0.0.1'))]),
+                critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None),
+                           critical=True)
+            .add_extension(ski, critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
+                    ski), critical=False)
+            .sign(key, hashes.SHA256()))
+    key_path = os.path.join(directory, 'tls.key')
+    cert_path = os.path.join(directory, 'tls.pem')
+    with open(key_path, 'wb') as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM,
+                                  serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    with open(cert_path, 'wb') as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    return key_path, cert_path
+
+
+class TLSFront:
+    """HTTPS on 127.0.0.1 in front of a real plain-HTTP service.
+
+    Bounded: at most ``limit`` connections, each relayed by one thread,
+    all closed when the ``with`` block ends.
+    """
+
+    def __init__(self, target_url, key_path, cert_path, limit=64):
+        self.target = urllib.parse.urlparse(target_url)
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert_path, key_path)
+        self.limit = limit
+        self.sock = socket.socket()
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.url = 'https://127.0.0.1:%d' % self.sock.getsockname()[1]
+        self.open = []
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._serve, daemon=True)]
+
+    def _serve(self):
+        accepted = 0
+        while not self._stop.is_set() and accepted < self.limit:
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            accepted += 1
+            self.open.append(conn)
+            t = threading.Thread(target=self._relay, args=(conn,),
+                                 daemon=True)
+            self._threads.append(t)
+            t.start()
+
+    def _relay(self, conn):
+        try:
+            conn.settimeout(10)
+            tls = self.ctx.wrap_socket(conn, server_side=True)
+            self.open.append(tls)
+            plain = socket.create_connection(
+                (self.target.hostname, self.target.port), timeout=10)
+            self.open.append(plain)
+            tls.settimeout(None)
+            plain.settimeout(None)
+            while not self._stop.is_set():
+                ready, _, _ = select.select([tls, plain], [], [], 0.2)
+                if tls in ready or tls.pending():
+                    data = tls.recv(65536)
+                    if not data:
+                        return
+                    plain.sendall(data)
+                if plain in ready:
+                    data = plain.recv(65536)
+                    if not data:
+                        return
+                    tls.sendall(data)
+        except (OSError, ssl.SSLError):
+            return  # a client that refused our certificate, or hung up
+
+    def __enter__(self):
+        self._threads[0].start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        for t in self._threads:
+            t.join(5)
+        for s in self.open:
+            s.close()
+        self.sock.close()
+
+
+@pytest.fixture
+def tls(cloud, tmp_path):
+    """Entries whose Glance is the real one behind HTTPS on loopback."""
+    key_path, ca = self_signed(str(tmp_path))
+    glance = yaml.safe_load(open(cloud.clouds_yaml))['clouds'][
+        'alice-alpha-dead']['image_endpoint_override']
+    with TLSFront(glance, key_path, ca) as front:
+        clouds = yaml.safe_load(open(cloud.clouds_yaml))['clouds']
+
+        def like(name, **settings):
+            return dict(clouds[name], image_endpoint_override=front.url,
+                        **settings)
+        entries = {
+            'alice-alpha-tls': like('alice-alpha'),
+            'carol-alpha-tls': like('carol-alpha'),
+            'bob-beta-tls': like('bob-beta', cacert=ca),
+            'bob-beta-tls-noca': like('bob-beta'),
+            'bob-beta-tls-insecure': like('bob-beta', verify=False),
+        }
+        with clouds_yaml(cloud, entries) as env:
+            yield env, ca, front.url
+
+
+def test_caller_os_cacert_and_insecure(cloud, tls):
+    env, ca, url = tls
+    img = cloud.make_image('alice-alpha', visibility='private')
+    base = ['--os-cloud', 'alice-alpha-tls']
+    # Control: without the CA both refuse the certificate ...
+    failed(run(cloud, *base, 'image', 'show', img['id'], env=env))
+    res = run(cloud, *base, 'image', 'share', 'status', img['id'], env=env)
+    failed(res)
+    assert 'CERTIFICATE_VERIFY_FAILED' in res.stderr
+    # ... with --os-cacert, --insecure, or OS_CACERT both answer.
+    for opts, more_env in ((['--os-cacert', ca], {}),
+                           (['--insecure'], {}),
+                           ([], {'OS_CACERT': ca})):
+        e = dict(env, **more_env)
+        core = ok(run(cloud, *base, *opts, 'image', 'show', img['id'],
+                      '-f', 'json', env=e))
+        data = ok(run(cloud, *base, *opts, 'image', 'share', 'status',
+                      img['id'], '-f', 'json', env=e))
+        assert core['id'] == data['id'] == img['id'], opts
+
+
+def test_rescoped_session_keeps_the_callers_cacert(cloud, tls):
+    env, ca, url = tls
+    img = cloud.make_image('carol-alpha', visibility='private')
+    rows = ok(run(cloud, '--os-cloud', 'carol-alpha-tls', '--os-cacert', ca,
+                  'image', 'transfer', img['id'], '--to', 'beta', '-f',
+                  'json', env=env))
+    assert [r['Member Status'] for r in rows] == ['accepted']
+
+
+def test_to_cloud_entry_tls_settings(cloud, tls):
+    env, ca, url = tls
+    img = cloud.make_image('alice-alpha', visibility='private')
+    before = cloud.glance('admin').images.get(img['id'])
+    # Control: core OSC with each entry.
+    ok(run(cloud, '--os-cloud', 'bob-beta-tls', 'image', 'list', '-f',
+           'json', env=env))
+    ok(run(cloud, '--os-cloud', 'bob-beta-tls-insecure', 'image', 'list',
+           '-f', 'json', env=env))
+    failed(run(cloud, '--os-cloud', 'bob-beta-tls-noca', 'image', 'list',
+               env=env))
+    # The caller's --os-cacert is not the entry's: still refused.
+    res = run(cloud, '--os-cloud', 'alice-alpha', '--os-cacert', ca, 'image',
+              'transfer', img['id'], '--to-cloud', 'bob-beta-tls-noca',
+              env=env)
+    assert failed(res) == [
+        "Cloud 'bob-beta-tls-noca': no TLS connection to the image service "
+        "at %s (CERTIFICATE_VERIFY_FAILED); check the entry's cacert, "
+        "verify, cert and key" % url]
+    after = cloud.glance('admin').images.get(img['id'])
+    assert after['updated_at'] == before['updated_at']
+    for entry in ('bob-beta-tls', 'bob-beta-tls-insecure'):
+        rows = ok(run(cloud, '--os-cloud', 'alice-alpha', 'image',
+                      'transfer', img['id'], '--to-cloud', entry, '-f',
+                      'json', env=env))
+        assert [r['Member Status'] for r in rows] == ['accepted'], entry

@@ -359,6 +359,17 @@ class TestCheckReachable(testtools.TestCase):
                 'Unable to establish connection: [Errno 111] Connection '
                 'refused')))
 
+    def test_certificate_refused(self):
+        from keystoneauth1 import exceptions as ks_exc
+        self.assertEqual(
+            "Cloud 'bob': no TLS connection to the image service at "
+            "http://127.0.0.1:9 (CERTIFICATE_VERIFY_FAILED); check the "
+            "entry's cacert, verify, cert and key",
+            self.check(ks_exc.SSLError(
+                "SSL exception connecting to https://127.0.0.1:9/v2/images: "
+                "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify "
+                "failed: self-signed certificate")))
+
     def test_http_error(self):
         self.assertEqual(
             "Cloud 'bob': the image service at http://127.0.0.1:9 answered "
