@@ -144,6 +144,34 @@ def test_rescoped_acceptance_keeps_the_caller_override(cloud):
         (beta, 'accepted')]
 
 
+def test_identity_endpoint_override(cloud):
+    # RegionDead's public identity URL is dead too: project names resolve
+    # only through identity_endpoint_override, as for core OSC.
+    img = cloud.make_image('carol-alpha', visibility='private')
+    alpha, beta = cloud.project('alpha'), cloud.project('beta')
+    clouds = yaml.safe_load(open(cloud.clouds_yaml))['clouds']
+    entry = dict(clouds['carol-alpha-dead'])
+    del entry['identity_endpoint_override']
+    with clouds_yaml(cloud, {'carol-alpha-noid': entry}) as env:
+        core = run(cloud, '--os-cloud', 'carol-alpha-noid', 'project', 'show',
+                   alpha, env=env)
+        failed(core)
+        res = run(cloud, '--os-cloud', 'carol-alpha-noid', 'image',
+                  'transfer', img['id'], '--to', 'beta', env=env)
+        failed(res)
+        assert dead_port_error(res), res.stderr
+        assert cloud.glance('admin').images.get(img['id'])[
+            'visibility'] == 'private'
+        core = ok(run(cloud, '--os-cloud', 'carol-alpha-dead', 'project',
+                      'show', alpha, '-f', 'json', env=env))
+        assert core['name'] == 'alpha'
+        rows = ok(run(cloud, '--os-cloud', 'carol-alpha-dead', 'image',
+                      'transfer', img['id'], '--to', 'beta', '-f', 'json',
+                      env=env))
+    assert [(r['Project ID'], r['Project Name'], r['Member Status'])
+            for r in rows] == [(beta, 'beta', 'accepted')]
+
+
 def test_an_entry_uses_its_own_region_not_the_callers(cloud):
     # The caller is in RegionDead (through its override); bob-beta's
     # RegionOne Glance must be the one its acceptance uses.
