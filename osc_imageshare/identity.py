@@ -11,6 +11,7 @@ import re
 
 from keystoneauth1 import exceptions as ks_exc
 
+from osc_imageshare import clients
 from osc_imageshare import errors
 
 LOG = logging.getLogger(__name__)
@@ -27,23 +28,31 @@ def looks_like_id(value):
 class Identity:
     """Project lookups for one authenticated session, cached per run."""
 
-    def __init__(self, session, auth_ref, interface=None, region_name=None):
+    def __init__(self, session, auth_ref, interface=None, region_name=None,
+                 endpoint_override=None):
         self.session = session
         self.auth_ref = auth_ref
-        self._filter = {'service_type': 'identity', 'version': '3'}
-        if interface:
-            self._filter['interface'] = interface
-        if region_name:
-            self._filter['region_name'] = region_name
+        # As OSC's identity commands: identity_endpoint_override if set,
+        # else the catalog's v3 endpoint for this interface and region.
+        if endpoint_override:
+            self._where = {'endpoint_override': endpoint_override}
+        else:
+            where = {'service_type': 'identity', 'version': '3'}
+            if interface:
+                where['interface'] = interface
+            if region_name:
+                where['region_name'] = region_name
+            self._where = {'endpoint_filter': where}
         self._mine = None
         self._projects = {}
         self._may_read_projects = True
 
     @classmethod
     def from_client_manager(cls, client_manager):
-        """Lookups on an OSC command's own session."""
+        """Lookups on an OSC command's own session and endpoint rules."""
+        rule = clients.caller_identity(client_manager)
         return cls(client_manager.session, client_manager.auth_ref,
-                   client_manager.interface, client_manager.region_name)
+                   rule.interface, rule.region_name, rule.override)
 
     @property
     def project_id(self):
@@ -61,7 +70,7 @@ class Identity:
         """Projects the caller's user may scope to, by ID."""
         if self._mine is None:
             resp = self.session.get('/auth/projects',
-                                    endpoint_filter=self._filter)
+                                    **self._where)
             self._mine = {p['id']: p for p in resp.json()['projects']}
         return self._mine
 
@@ -76,7 +85,7 @@ class Identity:
             try:
                 found = self.session.get(
                     '/projects/%s' % project_id,
-                    endpoint_filter=self._filter).json()['project']
+                    **self._where).json()['project']
             except ks_exc.NotFound:
                 found = False
             except ks_exc.Forbidden:
@@ -110,14 +119,14 @@ class Identity:
         try:
             found = self.session.get(
                 '/domains', params={'name': ref},
-                endpoint_filter=self._filter).json()['domains']
+                **self._where).json()['domains']
         except ks_exc.Forbidden:
             found = []
         if found:
             return found[0]['id']
         try:
             return self.session.get('/domains/%s' % ref,
-                                    endpoint_filter=self._filter).json()[
+                                    **self._where).json()[
                 'domain']['id']
         except ks_exc.NotFound:
             raise errors.ImageShareError(
@@ -148,7 +157,7 @@ class Identity:
             params['domain_id'] = domain_id
         try:
             listed = self.session.get('/projects', params=params,
-                                      endpoint_filter=self._filter).json()[
+                                      **self._where).json()[
                 'projects']
             by_name = listed
         except ks_exc.Forbidden:
@@ -179,19 +188,5 @@ class Identity:
 
     def rescoped_session(self, project_id):
         """A session for ``project_id``, authenticated by our token."""
-        from keystoneauth1.identity import v3
-        from keystoneauth1 import session as ks_session
-
-        auth_url = getattr(self.session.auth, 'auth_url', None)
-        sess = ks_session.Session(
-            auth=v3.Token(auth_url=auth_url, token=self.auth_ref.auth_token,
-                          project_id=project_id),
-            verify=self.session.verify, cert=self.session.cert)
-        try:
-            sess.get_token()  # fail here, before any write
-        except ks_exc.ClientException as e:
-            raise errors.ImageShareError(
-                "Could not rescope your token to project %s (%s); give "
-                "--to-cloud <cloud> with credentials of that project"
-                % (project_id, e))
-        return sess
+        return clients.rescoped_session(self.session, self.auth_ref,
+                                        project_id)

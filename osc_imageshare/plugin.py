@@ -1,7 +1,8 @@
 """The OpenStackClient plugin contract.
 
 OSC imports this module on every ``openstack`` start, so it imports nothing
-heavy: glanceclient is loaded only when a command needs a client.
+heavy: glanceclient is loaded only when a command needs a client, and
+osc_imageshare.clients builds it.
 """
 
 import logging
@@ -20,18 +21,21 @@ API_VERSIONS = {
 
 
 def make_client(instance):
-    """Return a glanceclient v2 client on the OSC session."""
+    """A glanceclient v2 client as OSC's image commands reach Glance.
+
+    OSC's session (TLS options), and the endpoint osc-lib chooses:
+    ``image_endpoint_override`` if set, else the catalog's URL for
+    ``--os-region-name`` and ``--os-interface``.
+    """
     version = str(instance._api_version[API_NAME])
     if version not in API_VERSIONS:
         raise exceptions.UnsupportedVersion(
             'Image share API version %s is not supported; use one of: %s'
             % (version, ', '.join(sorted(API_VERSIONS))))
-    from glanceclient.v2 import client
+    from osc_imageshare import clients
 
     LOG.debug('Instantiating image share client: %s', API_VERSIONS[version])
-    return client.Client(session=instance.session,
-                         region_name=instance.region_name,
-                         interface=instance.interface)
+    return clients.caller_glance(instance)
 
 
 def build_option_parser(parser):

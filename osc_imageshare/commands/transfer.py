@@ -1,13 +1,12 @@
 """``openstack image transfer``."""
 
-import functools
 import logging
 import sys
 
 from osc_lib.command import command
 from osc_lib import exceptions
 
-from osc_imageshare import clouds
+from osc_imageshare import clients
 from osc_imageshare import commands
 from osc_imageshare import copy
 from osc_imageshare import identity
@@ -87,16 +86,14 @@ class TransferImage(command.Lister):
         self._check_options(args)
         cm = self.app.client_manager
         ident = identity.Identity.from_client_manager(cm)
-        glance_for = functools.partial(clouds.glance_for,
-                                       region_name=cm.region_name,
-                                       interface=cm.interface)
+        glance_for = clients.rescoped_glance(cm)
         self._verb = 'transfer'
         if args.mode == 'share':
             result = share.transfer(
                 cm.image_share, ident, args.images, to=args.to,
                 project_domain=args.project_domain, to_clouds=args.to_cloud,
                 accept=not args.no_accept, protect=args.protect,
-                dry_run=args.dry_run, open_cloud=clouds.open_cloud,
+                dry_run=args.dry_run, open_cloud=clients.open_cloud,
                 glance_for=glance_for)
             columns, rows, warnings, errors = (
                 share.COLUMNS, result.rows, result.warnings, result.errors)
@@ -104,7 +101,7 @@ class TransferImage(command.Lister):
         else:
             targets = share.resolve_targets(
                 ident, args.to, args.project_domain, args.to_cloud,
-                accept=args.mode == 'copy', open_cloud=clouds.open_cloud,
+                accept=args.mode == 'copy', open_cloud=clients.open_cloud,
                 glance_for=glance_for, allow_own=args.mode == 'copy')
             warnings = share.unverified_warnings(targets)
             if args.mode == 'copy':

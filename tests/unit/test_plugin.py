@@ -24,14 +24,20 @@ class TestPlugin(base.TestCase):
                          plugin.API_VERSIONS)
 
     @mock.patch('glanceclient.v2.client.Client')
-    def test_make_client_uses_the_osc_session(self, client_cls):
+    def test_make_client_uses_the_osc_session_and_endpoint(self, client_cls):
         instance = mock.Mock(_api_version={'image_share': '2'},
                              region_name='RegionTwo', interface='internal')
+        instance.get_configuration.return_value = {}
+        instance.get_endpoint_for_service_type.return_value = (
+            'http://glance-two-int:9292/v2')
         client = plugin.make_client(instance)
         self.assertIs(client_cls.return_value, client)
-        client_cls.assert_called_once_with(session=instance.session,
-                                           region_name='RegionTwo',
-                                           interface='internal')
+        instance.get_endpoint_for_service_type.assert_called_once_with(
+            'image', region_name='RegionTwo', interface='internal')
+        client_cls.assert_called_once_with(
+            session=instance.session,
+            endpoint_override='http://glance-two-int:9292',
+            region_name='RegionTwo', interface='internal')
 
     def test_make_client_refuses_unknown_version(self):
         instance = mock.Mock(_api_version={'image_share': '1'})

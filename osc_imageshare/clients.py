@@ -1,0 +1,229 @@
+"""Every session and client the plugin uses, built by one set of rules.
+
+- The caller (the ``openstack`` command's own cloud) uses osc-lib's
+  session (``--os-cacert``, ``--insecure``, ``--os-cert``/``--os-key``)
+  and chooses each endpoint as OSC's own commands do: the clouds.yaml
+  ``<service>_endpoint_override`` if set, else the catalog's URL for
+  ``--os-region-name`` and ``--os-interface``.
+- A ``--to-cloud`` entry is built as openstacksdk builds it, from that
+  entry alone: its session (``verify``, ``cacert``, ``cert``/``key``,
+  ``api_timeout``), its ``image_endpoint_override``, region and interface.
+- A rescoped session (the caller's token exchanged for another project of
+  the caller's user) keeps the caller's TLS settings and timeout, and its
+  Glance is chosen by the caller's rules.
+
+keystoneauth, glanceclient and openstacksdk are imported inside the
+functions: plugin.make_client imports this module on first use.
+"""
+
+import dataclasses
+import logging
+import re
+
+from osc_imageshare import errors
+
+LOG = logging.getLogger(__name__)
+
+# A version as the last path segment of an image endpoint ("/v2"):
+# glanceclient adds its own "/v2/..." to every request path.
+_VERSION_SUFFIX = re.compile(r'/v\d+(\.\d+)?/*$')
+
+
+@dataclasses.dataclass(frozen=True)
+class Endpoint:
+    """How to choose one service's URL: an override, or the catalog."""
+
+    service_type: str
+    override: str = None
+    region_name: str = None
+    interface: object = None    # a name, or a list in preference order
+    cloud: str = None           # for messages: the clouds.yaml entry
+
+    def url(self, session):
+        """The override, else the catalog URL of this region/interface.
+
+        The same rule as osc-lib's ClientManager
+        .get_endpoint_for_service_type, for any session.
+        """
+        if self.override:
+            return self.override
+        from keystoneauth1 import exceptions as ks_exc
+
+        access = session.auth.get_access(session)
+        try:
+            return access.service_catalog.url_for(
+                service_type=self.service_type,
+                region_name=self.region_name,
+                interface=self.interface or 'public')
+        except ks_exc.EndpointNotFound:
+            raise errors.ImageShareError(self.not_found())
+
+    def not_found(self):
+        interface = self.interface or 'public'
+        if isinstance(interface, (list, tuple)):
+            interface = ' or '.join(interface)
+        return ("%s has no %s %s endpoint%s in its catalog; set "
+                "%s_endpoint_override in clouds.yaml, or choose another "
+                "region or interface" % (
+                    "Cloud '%s'" % self.cloud if self.cloud
+                    else 'Your cloud', interface, self.service_type,
+                    " in region '%s'" % self.region_name
+                    if self.region_name else '',
+                    self.service_type.replace('-', '_')))
+
+
+# ---------------------------------------------------------------- caller
+def caller_endpoint(client_manager, service_type):
+    """The caller's rule for ``service_type`` (osc-lib's)."""
+    override = client_manager.get_configuration().get(
+        '%s_endpoint_override' % service_type.replace('-', '_'))
+    return Endpoint(service_type, override, client_manager.region_name,
+                    client_manager.interface)
+
+
+def caller_glance(client_manager):
+    """The caller's Glance client: OSC's session, OSC's endpoint rule."""
+    from keystoneauth1 import exceptions as ks_exc
+
+    endpoint = caller_endpoint(client_manager, 'image')
+    try:
+        url = client_manager.get_endpoint_for_service_type(
+            'image', region_name=client_manager.region_name,
+            interface=client_manager.interface)
+    except ks_exc.EndpointNotFound:
+        url = None
+    if not url:
+        raise errors.ImageShareError(endpoint.not_found())
+    return glance(client_manager.session, url, endpoint)
+
+
+def caller_identity(client_manager):
+    """The caller's Identity endpoint rule (as OSC's identity commands)."""
+    return caller_endpoint(client_manager, 'identity')
+
+
+def rescoped_glance(client_manager):
+    """``glance_for(session)``: a Glance client on a rescoped session.
+
+    The caller's override, region and interface apply: the rescoped token
+    is for the same cloud.
+    """
+    endpoint = caller_endpoint(client_manager, 'image')
+
+    def glance_for(session):
+        return glance(session, endpoint.url(session), endpoint)
+    return glance_for
+
+
+def rescoped_session(session, auth_ref, project_id):
+    """A session for ``project_id`` authenticated by ``auth_ref``'s token.
+
+    It keeps ``session``'s TLS settings (verify, CA bundle, client
+    certificate) and timeout.
+    """
+    from keystoneauth1 import exceptions as ks_exc
+    from keystoneauth1.identity import v3
+    from keystoneauth1 import session as ks_session
+
+    auth_url = getattr(session.auth, 'auth_url', None)
+    sess = ks_session.Session(
+        auth=v3.Token(auth_url=auth_url, token=auth_ref.auth_token,
+                      project_id=project_id),
+        verify=session.verify, cert=session.cert, timeout=session.timeout)
+    try:
+        sess.get_token()  # fail here, before any write
+    except ks_exc.ClientException as e:
+        raise errors.ImageShareError(
+            "Could not rescope your token to project %s (%s); give "
+            "--to-cloud <cloud> with credentials of that project"
+            % (project_id, e))
+    return sess
+
+
+# ---------------------------------------------------------------- entries
+def entry_endpoint(region, service_type, name=None):
+    """openstacksdk's rule for ``service_type`` of a CloudRegion."""
+    return Endpoint(service_type, region.get_endpoint(service_type),
+                    region.get_region_name(service_type),
+                    region.get_interface(service_type), name)
+
+
+def open_cloud(name):
+    """``(session, glance client)`` for a clouds.yaml entry.
+
+    Authenticates and reads the entry's Glance once, so that a wrong
+    entry stops the command before any write.
+    """
+    from keystoneauth1 import exceptions as ks_exc
+    import openstack.config
+    from openstack import exceptions as sdk_exc
+
+    try:
+        region = openstack.config.OpenStackConfig().get_one(cloud=name)
+        session = region.get_session()
+        session.get_project_id()  # authenticate now, before any write
+    except sdk_exc.ConfigException as e:
+        raise errors.ImageShareError(
+            "Cloud '%s' cannot be used: %s" % (name, e))
+    except ks_exc.ClientException as e:
+        raise errors.ImageShareError(
+            "Cloud '%s' could not authenticate: %s" % (name, e))
+    endpoint = entry_endpoint(region, 'image', name)
+    client = glance(session, endpoint.url(session), endpoint)
+    check_reachable(client, name, session.timeout)
+    return session, client
+
+
+def check_reachable(client, name, timeout=None):
+    """One cheap Glance request; a one-line error if it cannot answer."""
+    from glanceclient import exc as glance_exc
+    from keystoneauth1 import exceptions as ks_exc
+
+    where = client.http_client.endpoint_override
+    cloud = "Cloud '%s'" % name
+    try:
+        client.http_client.get('/v2/images?limit=1')
+    except glance_exc.InvalidEndpoint:
+        # glanceclient's name for keystoneauth's ConnectTimeout.
+        raise errors.ImageShareError(
+            '%s: the image service at %s did not answer within %s s '
+            '(api_timeout)' % (cloud, where, timeout)
+            if timeout else
+            '%s: the image service at %s did not answer' % (cloud, where))
+    except ks_exc.SSLError as e:  # glanceclient lets it through
+        raise errors.ImageShareError(
+            "%s: no TLS connection to the image service at %s (%s); check "
+            "the entry's cacert, verify, cert and key"
+            % (cloud, where, _reason(e)))
+    except (glance_exc.CommunicationError, ks_exc.ConnectionError) as e:
+        raise errors.ImageShareError(
+            "%s: cannot reach the image service at %s (%s); check the "
+            "entry's image_endpoint_override, region_name and interface"
+            % (cloud, where, _reason(e)))
+    except glance_exc.HTTPException as e:
+        raise errors.ImageShareError(
+            '%s: the image service at %s answered HTTP %s: %s'
+            % (cloud, where, e.code, errors.glance_message(e)))
+
+
+def _reason(exc):
+    text = str(exc)
+    for known in ('Connection refused', 'Name or service not known',
+                  'No route to host', 'CERTIFICATE_VERIFY_FAILED'):
+        if known in text:
+            return known
+    return ' '.join(text.split())
+
+
+# ---------------------------------------------------------------- Glance
+def glance(session, url, endpoint_rule=None):
+    """A glanceclient v2 client sending every request to ``url``."""
+    from glanceclient.v2 import client
+
+    url = _VERSION_SUFFIX.sub('', url.rstrip('/'))
+    kwargs = {}
+    if endpoint_rule is not None:
+        kwargs = {'region_name': endpoint_rule.region_name,
+                  'interface': endpoint_rule.interface}
+    LOG.debug('Glance client for %s', url)
+    return client.Client(session=session, endpoint_override=url, **kwargs)
