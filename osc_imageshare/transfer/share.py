@@ -120,6 +120,7 @@ class _Failed(Exception):
 def _apply_image(glance, ident, plan, pairs, warnings):
     image, first = pairs[0].image, pairs[0]
     undo = {}   # image field -> value before this run
+    kept = None
     try:
         for step in [s for s in first.steps if s.kind in IMAGE_STEPS]:
             first.start(step)
@@ -128,7 +129,7 @@ def _apply_image(glance, ident, plan, pairs, warnings):
                 undo['visibility'] = 'private'
                 first.changes.append('visibility private->shared')
             elif step.kind == EARLIER:
-                _earlier_members(glance, ident, plan, pairs, warnings)
+                kept = _earlier_members(glance, ident, plan, pairs)
             elif step.kind == PROTECT:
                 images.update_image(glance, image['id'], protected=True)
                 undo['protected'] = False
@@ -145,13 +146,16 @@ def _apply_image(glance, ident, plan, pairs, warnings):
         _apply_pair(glance, plan, p)
     if all(p.error for p in pairs):
         _undo_image(glance, image, undo)
+    elif kept:
+        warnings.append(kept)
 
 
-def _earlier_members(glance, ident, plan, pairs, warnings):
+def _earlier_members(glance, ident, plan, pairs):
     """The members a private image hid: they have their access back now.
 
     Read once, right after the image became shared: the only moment
-    Glance lists them, and the only one they can be removed.
+    Glance lists them, and the only one they can be removed.  Returns
+    the warning naming those kept, if any.
     """
     image_id = pairs[0].image['id']
     listed = images.list_members(glance, image_id)
@@ -163,18 +167,18 @@ def _earlier_members(glance, ident, plan, pairs, warnings):
         else:
             others.append(m)
     if not others:
-        return
+        return None
     names = messages.member_list(others, ident.project_name_of)
     policy = plan.options['earlier_members']
     if policy == 'refuse':
         raise _Failed(messages.E_EARLIER.format(id=image_id, members=names))
     if policy == 'keep':
-        warnings.append(messages.W_KEPT.format(id=image_id, members=names))
-        return
+        return messages.W_KEPT.format(id=image_id, members=names)
     for m in others:
         images.remove_member(glance, image_id, m['member_id'])
     pairs[0].changes.append('earlier members removed: %s' % ', '.join(
         m['member_id'] for m in others))
+    return None
 
 
 def _apply_pair(glance, plan, p):

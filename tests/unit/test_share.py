@@ -272,6 +272,15 @@ class TestEarlierMembers(unittest.TestCase):
             id=IMAGE_ID, members='gamma (%s) accepted' % GAMMA),
             result.warnings[0])
 
+    def test_kept_members_are_not_warned_about_when_the_image_fails(self):
+        glance = owner_glance(members=[fakes.member(GAMMA, 'accepted')],
+                              fail={('POST', MEMBERS_URL):
+                                    glance_exc.HTTPOverLimit('Maximum: 1:')})
+        result = self.transfer(glance, earlier_members='keep')
+        self.assertEqual('private', glance.images[IMAGE_ID]['visibility'])
+        self.assertEqual([], result.warnings)
+        self.assertEqual(1, result.failed)
+
     def test_the_target_itself_hidden_is_no_earlier_member(self):
         glance = owner_glance(members=[fakes.member(BETA, 'accepted')])
         result = self.transfer(glance)
