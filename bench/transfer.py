@@ -12,10 +12,11 @@ time: the wall time of
      image show IMG                                        (as bob)
 
 each plain and behind a latency proxy: a loopback TCP proxy, in this
-script, in front of Keystone and Glance (clouds.yaml's auth_url and the
-catalog's identity and image endpoints point to it for the run, and are
-restored after), which holds every chunk 25 ms each way, like a cloud
-across the internet.  "Plain" runs through the same proxy with no delay.
+script, in front of Keystone and Glance, which holds every chunk 25 ms
+each way, like a cloud across the internet.  A copy of clouds.yaml points
+auth_url to the Keystone proxy, which rewrites the ports in Keystone's
+answers (same length) so that the catalog names the proxies; nothing in
+the cloud changes.  "Plain" runs through the same proxy with no delay.
 The proxy also counts the HTTP requests of each case, token requests
 included.  Prints medians, their ratios (targets: <= 0.25 plain, <= 0.20
 with latency) and the request counts.
@@ -52,22 +53,38 @@ REQUEST_LINE = re.compile(
     rb'(?:GET|POST|PUT|PATCH|DELETE|HEAD) /\S* HTTP/1\.[01]\r\n')
 MAX_CONNECTIONS = 64        # the proxy's bounds
 CHUNK = 64 * 1024
+QUEUE_CHUNKS = 16           # chunks in flight per direction
 IDLE = 60                   # seconds before an idle connection is closed
 
 
 class LatencyProxy:
-    """127.0.0.1:<free port> -> 127.0.0.1:<upstream>, ``delay`` each way."""
+    """127.0.0.1:<free port> -> 127.0.0.1:<upstream>, ``delay`` each way.
 
-    def __init__(self, upstream_port, loop):
+    ``rewrite`` maps byte strings of the upstream's answers to strings of
+    the same length (so that no Content-Length changes): Keystone's
+    catalog then names the proxies instead of the services.
+    """
+
+    def __init__(self, kind, upstream_port, loop, rewrite=None):
+        self.kind = kind
         self.upstream = upstream_port
         self.loop = loop
+        self.rewrite = rewrite or {}
         self.delay = 0.0
         self.requests = 0
-        self.kind = None
         self.slots = asyncio.Semaphore(MAX_CONNECTIONS)
-        self.server = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self._serve, '127.0.0.1', 0), loop).result()
-        self.port = self.server.sockets[0].getsockname()[1]
+        width = len(str(upstream_port))
+        # A port of the same width as the upstream's, for same-length
+        # rewriting of the URLs that name it.
+        for _ in range(100):
+            server = asyncio.run_coroutine_threadsafe(
+                asyncio.start_server(self._serve, '127.0.0.1', 0),
+                loop).result()
+            port = server.sockets[0].getsockname()[1]
+            if len(str(port)) == width:
+                break
+            server.close()
+        self.server, self.port = server, port
 
     async def _serve(self, reader, writer):
         async with self.slots:
@@ -80,19 +97,65 @@ class LatencyProxy:
             await asyncio.gather(self._pump(reader, up_writer, True),
                                  self._pump(up_reader, writer, False))
 
-    async def _pump(self, reader, writer, counting):
+    def _held(self, data):
+        """How many bytes at the end of ``data`` may start a rewrite."""
+        for n in range(max(map(len, self.rewrite), default=1) - 1, 0, -1):
+            if any(old.startswith(data[-n:]) for old in self.rewrite):
+                return n
+        return 0
+
+    async def _pump(self, reader, writer, upstream):
+        """Read, rewrite, count; a sender delivers each chunk when due.
+
+        The delay is a line's, not a queue's: a chunk is delivered
+        ``delay`` after it arrived, whatever came before it.
+        """
+        line = asyncio.Queue(QUEUE_CHUNKS)    # bounded memory
+        sender = asyncio.ensure_future(self._send(line, writer))
+        carry = b''
         try:
             while True:
-                data = await asyncio.wait_for(reader.read(CHUNK), IDLE)
-                if not data:
-                    break
-                if counting:
+                try:
+                    data = await asyncio.wait_for(
+                        reader.read(CHUNK), 0.05 if carry else IDLE)
+                except asyncio.TimeoutError:
+                    if not carry:
+                        raise
+                    data, carry, flush = carry, b'', True
+                else:
+                    if not data and not carry:
+                        break
+                    data, carry, flush = carry + data, b'', not data
+                if upstream:
                     self.requests += len(REQUEST_LINE.findall(data))
-                if self.delay:
-                    await asyncio.sleep(self.delay)
+                elif self.rewrite:
+                    for old, new in self.rewrite.items():
+                        data = data.replace(old, new)
+                    held = 0 if flush else self._held(data)
+                    if held:
+                        data, carry = data[:-held], data[-held:]
+                await line.put((self.loop.time() + self.delay, data))
+                if flush and not carry and reader.at_eof():
+                    break
+        except (OSError, asyncio.TimeoutError):
+            pass
+        finally:
+            await line.put(None)
+            await sender
+
+    async def _send(self, line, writer):
+        try:
+            while True:
+                item = await line.get()
+                if item is None:
+                    break
+                due, data = item
+                wait = due - self.loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
                 writer.write(data)
                 await writer.drain()
-        except (OSError, asyncio.TimeoutError):
+        except OSError:
             pass
         finally:
             writer.close()
@@ -103,53 +166,44 @@ class LatencyProxy:
 
 @contextlib.contextmanager
 def proxied():
-    """Keystone and Glance behind proxies: ``(clouds.yaml, proxies)``."""
+    """Keystone and Glance behind proxies: ``(clouds.yaml, proxies)``.
+
+    Nothing changes in the cloud: the proxy in front of Keystone rewrites
+    the ports in its answers (the catalog, the version links) to the
+    proxies' ports, and a copy of clouds.yaml points auth_url to it.
+    """
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     admin = region('admin').get_session()
-    endpoints = admin.get('/endpoints', endpoint_filter={
-        'service_type': 'identity', 'interface': 'public'}).json()[
-        'endpoints']
+    ident = {'service_type': 'identity', 'interface': 'public'}
     services = {s['id']: s['type'] for s in admin.get(
-        '/services', endpoint_filter={'service_type': 'identity',
-                                      'interface': 'public'}).json()[
-        'services']}
-    proxies, saved = {}, []
+        '/services', endpoint_filter=ident).json()['services']}
+    ports = {}
+    for ep in admin.get('/endpoints', endpoint_filter=ident).json()[
+            'endpoints']:
+        kind = services.get(ep['service_id'])
+        if kind in ('identity', 'image') and ep.get('region_id') in (
+                None, 'RegionOne'):
+            ports[kind] = urllib.parse.urlsplit(ep['url']).port
+    glance = LatencyProxy('image', ports['image'], loop)
+    rewrite = {b'127.0.0.1:%d' % ports['image']: b'127.0.0.1:%d'
+               % glance.port}
+    keystone = LatencyProxy('identity', ports['identity'], loop, rewrite)
+    rewrite[b'127.0.0.1:%d' % ports['identity']] = (b'127.0.0.1:%d'
+                                                    % keystone.port)
     try:
-        for ep in endpoints:
-            kind = services.get(ep['service_id'])
-            if kind not in ('identity', 'image') or (
-                    ep.get('region_id') not in (None, 'RegionOne')):
-                continue
-            url = urllib.parse.urlsplit(ep['url'])
-            if url.port not in proxies:
-                proxies[url.port] = LatencyProxy(url.port, loop)
-                proxies[url.port].kind = kind
-            new = url._replace(netloc='127.0.0.1:%d'
-                               % proxies[url.port].port).geturl()
-            saved.append((ep['id'], ep['url']))
-            admin.patch('/endpoints/%s' % ep['id'],
-                        json={'endpoint': {'url': new}},
-                        endpoint_filter={'service_type': 'identity',
-                                         'interface': 'public'})
         with open(CLOUDS_YAML) as f:
-            text = f.read()
-        for port, proxy in proxies.items():
-            text = text.replace('127.0.0.1:%d' % port,
-                                '127.0.0.1:%d' % proxy.port)
+            text = f.read().replace('127.0.0.1:%d' % ports['identity'],
+                                    '127.0.0.1:%d' % keystone.port)
         with tempfile.NamedTemporaryFile('w', suffix='.yaml',
                                          delete=False) as f:
             f.write(text)
-        yield f.name, sorted(proxies.values(), key=lambda p: p.kind)
+        yield f.name, [keystone, glance]
     finally:
-        for ep_id, url in saved:
-            admin.patch('/endpoints/%s' % ep_id,
-                        json={'endpoint': {'url': url}},
-                        endpoint_filter={'service_type': 'identity',
-                                         'interface': 'public'})
-        for proxy in proxies.values():
-            proxy.close()
+        os.unlink(f.name)
+        keystone.close()
+        glance.close()
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
 
