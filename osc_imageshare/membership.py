@@ -96,9 +96,10 @@ def revoke(glance, ident, image_ref, project_refs, project_domain=None,
 
     Returns ``(rows, warnings, errors)``.  A project that is not a member
     is reported but is no error (a re-run of a revoke is harmless); a
-    project that cannot be resolved is an error.  Glance neither lists
-    nor removes members of a private image; ``share_briefly`` sets it
-    shared for the removals, then private again.
+    project that cannot be resolved is an error; ``project_refs`` None
+    means every member.  Glance neither lists nor removes members of a
+    private image; ``share_briefly`` sets it shared for the removals,
+    then private again.
     """
     image = images.find_image(glance, image_ref, _me(ident))
     if image.get('owner') != ident.project_id and not ident.is_admin:
@@ -156,7 +157,7 @@ def _revoke(glance, ident, image, project_refs, project_domain, unshare):
     members = {m['member_id']: m for m in images.list_members(
         glance, image['id'])}
     rows, warnings, errs = [], [], []
-    for ref in project_refs:
+    for ref in list(members) if project_refs is None else project_refs:
         if ref in members:
             pid, pname = ref, ident.project_name_of(ref)
         else:

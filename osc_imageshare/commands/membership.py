@@ -3,6 +3,7 @@
 import logging
 
 from osc_lib.command import command
+from osc_lib import exceptions
 
 from osc_imageshare import commands
 from osc_imageshare import identity
@@ -59,13 +60,16 @@ class RevokeImageShare(commands.PartialFailureLister):
         parser.add_argument('image', metavar='<image>',
                             help='Image (name or ID)')
         parser.add_argument(
-            'projects', metavar='<project>', nargs='+',
+            'projects', metavar='<project>', nargs='*',
             help='Member to remove: a member ID as listed, or a project '
                  'name or ID')
         commands.add_project_domain(parser, 'the projects')
         parser.add_argument(
             '--unshare', action='store_true',
             help="Also set the image 'private' once it has no members left")
+        parser.add_argument(
+            '--all', action='store_true', dest='all_members',
+            help='Remove every member instead of the projects named')
         parser.add_argument(
             '--share-briefly', action='store_true',
             help="For a private image, whose members Glance hides and "
@@ -75,17 +79,21 @@ class RevokeImageShare(commands.PartialFailureLister):
         return parser
 
     def take_action(self, parsed_args):
+        if bool(parsed_args.projects) == parsed_args.all_members:
+            raise exceptions.CommandError(
+                'Name the projects to remove, or give --all (not both)')
         cm = self.app.client_manager
         rows, warnings, errors = membership.revoke(
             cm.image_share, identity.Identity.from_client_manager(cm),
-            parsed_args.image, parsed_args.projects,
+            parsed_args.image, parsed_args.projects or None,
             parsed_args.project_domain, parsed_args.unshare,
             parsed_args.share_briefly)
         commands.report(LOG, warnings, errors)
         if errors:
             self.failure = messages.E_PARTIAL.format(
                 verb='revoke', failed=len(errors),
-                total=len(parsed_args.projects), things='projects')
+                total=sum(1 for r in rows if r[1] is not None),
+                things='projects')
         return membership.REVOKE_COLUMNS, rows
 
 

@@ -126,6 +126,20 @@ def test_revoke_on_a_private_image_explains_and_shares_briefly(
         cloud.project('beta', 'other'): 'accepted'}
 
 
+def test_revoke_all_hidden_members_of_a_private_image(cloud, was_shared):
+    img, beta = was_shared, cloud.project('beta')
+    rows, warnings = cloud.json('alice-alpha', 'image', 'share', 'revoke',
+                                img['id'], '--all', '--share-briefly')
+    assert [(r['Project ID'], r['Result']) for r in rows] == [
+        (beta, 'removed'), (None, 'visibility private->shared->private')]
+    assert visibility(cloud, img['id']) == 'private'
+    assert not bob_sees(cloud, img['id'])
+    usage = cloud.run('alice-alpha', 'image', 'share', 'revoke', img['id'])
+    assert usage.returncode == 1
+    assert stderr_lines(usage) == [
+        'Name the projects to remove, or give --all (not both)']
+
+
 def test_the_run_executes_the_steps_of_the_dry_run(cloud):
     img = cloud.make_image('alice-alpha', visibility='private')
     args = ['image', 'transfer', img['id'], '--to-cloud', 'bob-beta',

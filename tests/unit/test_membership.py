@@ -158,6 +158,23 @@ class TestRevoke(base.TestCase):
             id=IMAGE_ID, members='gamma (%s) pending' % ('c3' * 16)),
             warnings[-1])
 
+    def test_every_hidden_member_with_all_and_share_briefly(self):
+        g = glance(fakes.member(BETA, 'accepted'),
+                   fakes.member('c3' * 16, 'pending'), visibility='private')
+        rows, warnings, errs = membership.revoke(
+            g, test_share.Ident(), IMAGE_ID, None, share_briefly=True)
+        self.assertEqual([
+            ('DELETE', MEMBERS_URL + '/' + BETA),
+            ('DELETE', MEMBERS_URL + '/' + 'c3' * 16),
+            ('GET', MEMBERS_URL),
+            test_share.patch_call(visibility='private')], g.calls[3:])
+        self.assertEqual(['removed', 'removed',
+                          'visibility private->shared->private'],
+                         [r[3] for r in rows])
+        self.assertEqual({}, g.members[IMAGE_ID])
+        self.assertEqual([], errs)
+        self.assertEqual(1, len(warnings))   # beta had accepted
+
     def test_not_owner(self):
         g = glance(fakes.member(BETA), owner=BETA)
         self.assertRaises(errors.ImageShareError, membership.revoke, g,
