@@ -256,37 +256,3 @@ def _delete_quietly(glance, image_id):
         LOG.error("Could not delete the partial copy %s: %s; delete it with "
                   "'openstack image delete %s'", image_id,
                   errors.glance_message(e), image_id)
-
-
-def transfer_copies(glance, ident, image_refs, targets, name=None,
-                    visibility='private', progress=False, dry_run=False):
-    """Copy each image into each target; returns rows, errors, failed."""
-    rows = []
-    sources, failed_refs = images.find_images(
-        glance, image_refs, ident.project_name or ident.project_id,
-        lambda image: None if image.get('status') == 'active' else (
-            'Image %s is %s, not active: only an active image can be '
-            'copied' % (image['id'], image.get('status'))))
-    errs = list(failed_refs.values())
-    failed = len(errs) * len(targets)
-    origin = glance.http_client.get_endpoint()
-    for source in sources:
-        for t in targets:
-            if dry_run:
-                rows.append((source['id'], None, name or source.get('name'),
-                             t.project_id, source.get('size'), None, None,
-                             None, 'plan: copy %s bytes as %s' % (
-                                 source.get('size'), t.accept_as)))
-                continue
-            try:
-                result = copy_image(
-                    glance, t.glance or glance, source, t.project_id, name,
-                    visibility, origin, progress,
-                    as_admin=t.accept_as == 'admin')
-            except errors.ImageShareError as e:
-                errs.append(str(e))
-                failed += 1
-                continue
-            rows.append(result.row())
-    total = len(image_refs) * len(targets)
-    return rows, errs, failed, total

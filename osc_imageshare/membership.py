@@ -11,6 +11,7 @@ from glanceclient import exc as glance_exc
 
 from osc_imageshare import errors
 from osc_imageshare import images
+from osc_imageshare import messages
 
 LOG = logging.getLogger(__name__)
 
@@ -90,30 +91,73 @@ def set_status(glance, ident, image_ref, status, project=None,
 
 
 def revoke(glance, ident, image_ref, project_refs, project_domain=None,
-           unshare=False):
+           unshare=False, share_briefly=False):
     """Remove members; ``unshare`` makes the image private once none remain.
 
     Returns ``(rows, warnings, errors)``.  A project that is not a member
     is reported but is no error (a re-run of a revoke is harmless); a
-    project that cannot be resolved is an error.
+    project that cannot be resolved is an error; ``project_refs`` None
+    means every member.  Glance neither lists nor removes members of a
+    private image; ``share_briefly`` sets it shared for the removals,
+    then private again.
     """
     image = images.find_image(glance, image_ref, _me(ident))
     if image.get('owner') != ident.project_id and not ident.is_admin:
         raise errors.ImageShareError(
             "Image %s is owned by project %s; only the owner can revoke its "
             "members" % (image['id'], image.get('owner')))
-    if image.get('visibility') == 'private' and unshare:
+    private = image.get('visibility') == 'private'
+    if private and unshare and not share_briefly:
         # What --unshare asks for holds already: nobody else can use it.
         return [], [W_PRIVATE.format(id=image['id'])], []
-    if image.get('visibility') != 'shared':
+    if private and not share_briefly:
+        raise errors.ImageShareError(
+            messages.E_PRIVATE_MEMBERS.format(id=image['id']))
+    if image.get('visibility') != 'shared' and not private:
         raise errors.ImageShareError(
             "Image %s is %s: Glance neither lists nor removes members of an "
             "image that is not shared"
             % (image['id'], image.get('visibility')))
+    if private:
+        return _revoke_briefly_shared(glance, ident, image, project_refs,
+                                      project_domain)
+    return _revoke(glance, ident, image, project_refs, project_domain,
+                   unshare)
+
+
+def _revoke_briefly_shared(glance, ident, image, project_refs,
+                           project_domain):
+    """Share a private image, remove the members, make it private again."""
+    try:
+        images.update_image(glance, image['id'], visibility='shared')
+    except glance_exc.HTTPException as e:
+        raise errors.ImageShareError(errors.explain(
+            e, image['id'], action='set it shared'))
+    try:
+        rows, warnings, errs = _revoke(glance, ident, image, project_refs,
+                                       project_domain, False)
+        left = images.list_members(glance, image['id'])
+    finally:
+        try:
+            images.update_image(glance, image['id'], visibility='private')
+        except glance_exc.HTTPException as e:
+            LOG.error("Could not set image %s private again: %s; run "
+                      "'openstack image set --private %s'", image['id'],
+                      errors.glance_message(e), image['id'])
+    rows.append((image['id'], None, None,
+                 'visibility private->shared->private'))
+    if left:
+        warnings.append(messages.W_STILL_HIDDEN.format(
+            id=image['id'], members=messages.member_list(
+                left, ident.project_name_of)))
+    return rows, warnings, errs
+
+
+def _revoke(glance, ident, image, project_refs, project_domain, unshare):
     members = {m['member_id']: m for m in images.list_members(
         glance, image['id'])}
     rows, warnings, errs = [], [], []
-    for ref in project_refs:
+    for ref in list(members) if project_refs is None else project_refs:
         if ref in members:
             pid, pname = ref, ident.project_name_of(ref)
         else:

@@ -10,30 +10,13 @@ import logging
 from glanceclient import exc as glance_exc
 
 from osc_imageshare import images
+from osc_imageshare import messages
 
 LOG = logging.getLogger(__name__)
 
 FIELDS = ('id', 'name', 'owner', 'owner_name', 'visibility', 'protected',
           'status', 'caller_project', 'caller_role', 'member_status',
           'members')
-
-W_DEPENDS = ("Image {id} stays in project {owner_label}: if that project "
-             "deletes or unshares it, or the project is closed, instances "
-             "booted from it in other projects can fail to rebuild, evacuate "
-             "or migrate.")
-W_UNPROTECTED = ("Image {id} is not protected and {count} project(s) have "
-                 "accepted it: the owner can delete it by accident; protect "
-                 "it with 'openstack image set --protected {id}'.")
-W_PENDING = ("Project {member_label} has not accepted image {id} (pending "
-             "since {since}): the image is hidden from its image list until "
-             "it runs 'openstack image share accept {id}'.")
-W_NOT_PROJECT = ("Member {member} of image {id} is not an existing project "
-                 "(Glance accepts any string, a project name or a typo "
-                 "included): nobody can accept it; remove it with "
-                 "'openstack image remove project {id} {member}'.")
-W_NOT_SHARED = ("Image {id} has visibility '{visibility}': Glance neither "
-                "lists nor honours members of such an image; any members it "
-                "has stay inactive until it is set 'shared' again.")
 
 
 def share_status(glance, ident, image_ref):
@@ -93,16 +76,17 @@ def warnings_for(status, ident):
                owner_label=_label(status['owner'], status['owner_name']))
     if status['visibility'] != 'shared' and status['caller_role'] in (
             'owner', 'admin'):
-        out.append(W_NOT_SHARED.format(**fmt))
+        out.append(messages.W_NOT_SHARED.format(**fmt))
     if members and status['caller_role'] != 'none':
-        out.append(W_DEPENDS.format(**fmt))
+        out.append(messages.W_DEPENDS.format(**fmt))
     if accepted and not status['protected']:
-        out.append(W_UNPROTECTED.format(count=len(accepted), **fmt))
+        out.append(messages.W_UNPROTECTED.format(count=len(accepted), **fmt))
     for m in members:
         if ident.project_exists(m['project_id']) is False:
-            out.append(W_NOT_PROJECT.format(member=m['project_id'], **fmt))
+            out.append(messages.W_NOT_PROJECT.format(
+                member=m['project_id'], **fmt))
         elif m['status'] == 'pending':
-            out.append(W_PENDING.format(
+            out.append(messages.W_PENDING.format(
                 member_label=_label(m['project_id'], m['project_name']),
                 since=m['updated_at'], **fmt))
     return out

@@ -1,5 +1,12 @@
 """The cliff commands: parse, call one workflow function, render."""
 
+from osc_lib.command import command
+from osc_lib import exceptions
+
+# Formatters that print each value as text: a list or dict value must be
+# given to them as plain text, or they print its Python repr.
+TEXT_FORMATS = ('value', 'csv', 'shell')
+
 
 def add_project_domain(parser, projects):
     """``--project-domain``, for the projects named by ``projects``."""
@@ -15,3 +22,28 @@ def report(log, warnings=(), errors=()):
         log.warning(warning)
     for error in errors:
         log.error(error)
+
+
+def for_format(parsed_args, column):
+    """``column`` for structured formats, its plain text for the others."""
+    if getattr(parsed_args, 'formatter', None) in TEXT_FORMATS:
+        return column.human_readable()
+    return column
+
+
+class PartialFailureLister(command.Lister):
+    """A batch: print the rows that worked, then fail if any did not.
+
+    ``take_action`` sets ``self.failure`` to the one-line summary
+    ('Failed to <verb> N of M ...') when something failed; the exit code
+    is then 1, after the rows, so scripts get both.
+    """
+
+    failure = None
+
+    def run(self, parsed_args):
+        self.failure = None
+        code = super().run(parsed_args)
+        if self.failure:
+            raise exceptions.CommandError(self.failure)
+        return code

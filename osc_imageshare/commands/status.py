@@ -2,7 +2,7 @@
 
 import logging
 
-from cliff import columns
+from osc_lib.cli import format_columns
 from osc_lib.command import command
 
 from osc_imageshare import commands
@@ -12,8 +12,11 @@ from osc_imageshare import status
 LOG = logging.getLogger(__name__)
 
 
-class MembersColumn(columns.FormattableColumn):
-    """Members: one line each in tables, a list of objects in JSON/YAML."""
+class MembersColumn(format_columns.ListDictColumn):
+    """Members: one line each as text, a list of objects in JSON/YAML.
+
+    Text formatters (value, csv, shell) get the text, not a Python repr.
+    """
 
     def human_readable(self):
         return '\n'.join(
@@ -22,9 +25,6 @@ class MembersColumn(columns.FormattableColumn):
                 ' (%s)' % m['project_name'] if m['project_name'] else '',
                 m['status'], m['updated_at'])
             for m in self._value)
-
-    def machine_readable(self):
-        return list(self._value)
 
 
 class ShowImageShareStatus(command.ShowOne):
@@ -48,5 +48,6 @@ class ShowImageShareStatus(command.ShowOne):
             cm.image_share, identity.Identity.from_client_manager(cm),
             parsed_args.image)
         commands.report(LOG, warnings)
-        data = dict(data, members=MembersColumn(data['members']))
+        data = dict(data, members=commands.for_format(
+            parsed_args, MembersColumn(data['members'])))
         return status.FIELDS, tuple(data[f] for f in status.FIELDS)

@@ -3,28 +3,27 @@
 import logging
 import sys
 
-from osc_lib.command import command
 from osc_lib import exceptions
 
 from osc_imageshare import clients
 from osc_imageshare import commands
-from osc_imageshare import copy
 from osc_imageshare import identity
-from osc_imageshare import owner
-from osc_imageshare import share
+from osc_imageshare import transfer
 
 LOG = logging.getLogger(__name__)
 
 
-class TransferImage(command.Lister):
+class TransferImage(commands.PartialFailureLister):
     """Give other projects an image: shared, copied, or handed over.
 
     --mode share (default) sets a private image shared, adds each target
-    project as a member, accepts as that project and reads the membership
-    back. --mode copy streams a verified, independent copy into each
-    target project. --mode owner (admin) hands the image itself over. A
-    failure is rolled back; the other images and projects go ahead.
-    Re-running changes nothing.
+    project as a member and accepts as that project; members that a
+    private image hid, who come back when it is shared, stop the run
+    unless told what to do with them. --mode copy streams a verified,
+    independent copy into each target project. --mode owner (admin) hands
+    the image itself over. --dry-run prints the plan's steps; the run
+    executes exactly those. A failure is rolled back; the other images
+    and projects go ahead. Re-running changes nothing.
     """
 
     def get_parser(self, prog_name):
@@ -75,6 +74,19 @@ class TransferImage(command.Lister):
             '--protect', action='store_true',
             help='Also set the image protected, so that its owner cannot '
                  'delete it by accident while others depend on it')
+        earlier = parser.add_mutually_exclusive_group()
+        earlier.add_argument(
+            '--revoke-earlier-members', action='store_const',
+            dest='earlier_members', const='revoke',
+            help='A private image may hide members from when it was shared, '
+                 'who get their access back when it is shared again: remove '
+                 'them in this run (default: set the image private again '
+                 'and stop, naming them)')
+        earlier.add_argument(
+            '--keep-earlier-members', action='store_const',
+            dest='earlier_members', const='keep',
+            help='Keep the members a private image hid, who get their '
+                 'access back; a warning names them')
         parser.add_argument(
             '--dry-run', action='store_true',
             help='Print the plan, each step per image and project, and '
@@ -83,50 +95,27 @@ class TransferImage(command.Lister):
 
     def take_action(self, parsed_args):
         args = parsed_args
-        self._check_options(args)
+        options = self._options(args)
         cm = self.app.client_manager
-        ident = identity.Identity.from_client_manager(cm)
-        glance_for = clients.rescoped_glance(cm)
-        self._verb = 'transfer'
-        if args.mode == 'share':
-            result = share.transfer(
-                cm.image_share, ident, args.images, to=args.to,
-                project_domain=args.project_domain, to_clouds=args.to_cloud,
-                accept=not args.no_accept, protect=args.protect,
-                dry_run=args.dry_run, open_cloud=clients.open_cloud,
-                glance_for=glance_for)
-            columns, rows, warnings, errors = (
-                share.COLUMNS, result.rows, result.warnings, result.errors)
-            self._failed = result.failed, result.total
-        else:
-            targets = share.resolve_targets(
-                ident, args.to, args.project_domain, args.to_cloud,
-                accept=args.mode == 'copy', open_cloud=clients.open_cloud,
-                glance_for=glance_for, allow_own=args.mode == 'copy')
-            warnings = share.unverified_warnings(targets)
-            if args.mode == 'copy':
-                self._verb = 'copy'
-                progress = (sys.stderr.isatty() if args.progress is None
-                            else args.progress)
-                rows, errors, failed, total = copy.transfer_copies(
-                    cm.image_share, ident, args.images, targets, args.name,
-                    args.visibility, progress, args.dry_run)
-                columns = copy.COLUMNS
-            else:
-                rows, more, errors = owner.transfer_owner(
-                    cm.image_share, ident, args.images, targets,
-                    args.dry_run)
-                warnings += more
-                columns = owner.COLUMNS
-                failed, total = len(errors), len(args.images)
-            self._failed = failed, total
-        commands.report(LOG, warnings, errors)
-        return columns, rows
+        result = transfer.transfer(
+            cm.image_share, identity.Identity.from_client_manager(cm),
+            args.images, mode=args.mode, to=args.to,
+            project_domain=args.project_domain, to_clouds=args.to_cloud,
+            dry_run=args.dry_run, open_cloud=clients.open_cloud,
+            glance_for=clients.rescoped_glance(cm),
+            **options)
+        commands.report(LOG, result.warnings, result.errors)
+        self.failure = result.summary
+        return result.columns, result.rows
 
     @staticmethod
-    def _check_options(args):
-        share_only = [o for o, v in (('--no-accept', args.no_accept),
-                                     ('--protect', args.protect)) if v]
+    def _options(args):
+        """The options of the chosen mode; those of another are refused."""
+        share_only = [o for o, v in (
+            ('--no-accept', args.no_accept), ('--protect', args.protect),
+            ('--revoke-earlier-members', args.earlier_members == 'revoke'),
+            ('--keep-earlier-members', args.earlier_members == 'keep'))
+            if v]
         copy_only = [o for o, v in (
             ('--name', args.name), ('--progress', args.progress),
             ('--visibility', args.visibility != 'private')) if v]
@@ -139,14 +128,11 @@ class TransferImage(command.Lister):
         if args.name and len(args.images) > 1:
             raise exceptions.CommandError(
                 '--name needs exactly one image')
-
-    def run(self, parsed_args):
-        # Print what succeeded, then fail: scripts get both.
-        self._failed = 0, 0
-        code = super().run(parsed_args)
-        failed, total = self._failed
-        if failed:
-            raise exceptions.CommandError(
-                'Failed to %s %d of %d image/project pairs'
-                % (self._verb, failed, total))
-        return code
+        if args.mode == 'share':
+            return dict(accept=not args.no_accept, protect=args.protect,
+                        earlier_members=args.earlier_members or 'refuse')
+        if args.mode == 'copy':
+            return dict(name=args.name, visibility=args.visibility,
+                        progress=(sys.stderr.isatty() if args.progress is None
+                                  else args.progress))
+        return {}

@@ -45,3 +45,23 @@ class TestShowImageShareStatus(base.TestCommand):
         self.assertEqual('%s (beta) accepted since t1' % fakes.BETA,
                          members.human_readable())
         self.assertEqual(data['members'], members.machine_readable())
+
+    @mock.patch.object(status, 'share_status')
+    def test_text_formats_get_plain_text(self, share_status):
+        data = {f: None for f in status.FIELDS}
+        data.update(members=[
+            {'project_id': fakes.BETA, 'project_name': None,
+             'status': 'pending', 'created_at': 't0', 'updated_at': 't1'}])
+        share_status.return_value = (data, [])
+        # (A ShowOne has no csv formatter; Listers have no list columns.)
+        for fmt, text in (('value', True), ('shell', True),
+                          ('json', False), ('yaml', False),
+                          ('table', False)):
+            parsed = self.check_parser(self.cmd, ['web', '-f', fmt], [])
+            _columns, values = self.cmd.take_action(parsed)
+            members = values[status.FIELDS.index('members')]
+            if text:
+                self.assertEqual('%s pending since t1' % fakes.BETA, members)
+            else:
+                self.assertEqual(data['members'],
+                                 members.machine_readable())

@@ -6,7 +6,13 @@ from osc_lib import exceptions
 from osc_lib.test import base
 
 from osc_imageshare.commands import transfer as transfer_cmd
-from osc_imageshare import share
+from osc_imageshare import transfer
+from osc_imageshare.transfer import plan
+
+
+def result(failed=0, total=1, errors=(), warnings=()):
+    return plan.Result(('Changes',), [('failed',)], list(warnings),
+                       list(errors), failed, total, 'transfer')
 
 
 class TestTransferImage(base.TestCommand):
@@ -22,19 +28,22 @@ class TestTransferImage(base.TestCommand):
         parsed = self.check_parser(
             self.cmd, ['a', 'b', '--to', 'beta', '--to', 'gamma',
                        '--to-cloud', 'bob-beta', '--project-domain', 'other',
-                       '--no-accept', '--protect', '--dry-run'],
+                       '--no-accept', '--protect', '--dry-run',
+                       '--revoke-earlier-members'],
             [('images', ['a', 'b']), ('to', ['beta', 'gamma']),
              ('to_cloud', ['bob-beta']), ('project_domain', 'other'),
-             ('no_accept', True), ('protect', True), ('dry_run', True)])
+             ('no_accept', True), ('protect', True), ('dry_run', True),
+             ('earlier_members', 'revoke')])
         self.assertIsNotNone(parsed)
         self.assertRaises(base.ParserException, self.check_parser,
                           self.cmd, ['--to', 'beta'], [])
+        self.assertRaises(base.ParserException, self.check_parser,
+                          self.cmd, ['a', '--revoke-earlier-members',
+                                     '--keep-earlier-members'], [])
 
-    @mock.patch.object(share, 'transfer')
-    def test_rows_are_printed_then_the_summary_error(self, transfer):
-        transfer.return_value = share.Result(
-            rows=[('i', 'n', 'p', 'beta', None, 'failed')], warnings=['w'],
-            errors=['first', 'second'], failed=2, total=5)
+    @mock.patch.object(transfer, 'transfer')
+    def test_rows_are_printed_then_the_summary_error(self, run):
+        run.return_value = result(2, 5, ['first', 'second'], ['w'])
         parsed = self.check_parser(self.cmd, ['a', '--to', 'beta'], [])
         with self.assertLogs(transfer_cmd.LOG, 'WARNING') as logs:
             e = self.assertRaises(exceptions.CommandError, self.cmd.run,
@@ -43,15 +52,37 @@ class TestTransferImage(base.TestCommand):
                          str(e))
         self.assertEqual(['WARNING', 'ERROR', 'ERROR'],
                          [line.split(':')[0] for line in logs.output])
-        self.assertIn('beta', self.app.stdout.make_string())
-        args, kwargs = transfer.call_args
-        self.assertEqual((mock.sentinel.glance, ['a']),
-                         (args[0], args[2]))
-        self.assertEqual(['beta'], kwargs['to'])
-        self.assertTrue(kwargs['accept'])
+        self.assertIn('failed', self.app.stdout.make_string())
+        args, kwargs = run.call_args
+        self.assertEqual((mock.sentinel.glance, ['a']), (args[0], args[2]))
+        self.assertEqual(('share', ['beta'], True, False, 'refuse'), (
+            kwargs['mode'], kwargs['to'], kwargs['accept'],
+            kwargs['protect'], kwargs['earlier_members']))
 
-    @mock.patch.object(share, 'transfer')
-    def test_success_returns_zero(self, transfer):
-        transfer.return_value = share.Result([], [], [], 0, 1)
-        parsed = self.check_parser(self.cmd, ['a', '--to', 'beta'], [])
+    @mock.patch.object(transfer, 'transfer')
+    def test_success_returns_zero(self, run):
+        run.return_value = result()
+        parsed = self.check_parser(
+            self.cmd, ['a', '--to', 'beta', '--keep-earlier-members'], [])
         self.assertEqual(0, self.cmd.run(parsed))
+        self.assertEqual('keep', run.call_args[1]['earlier_members'])
+
+    @mock.patch.object(transfer, 'transfer')
+    def test_copy_options_only_for_copy(self, run):
+        run.return_value = result()
+        parsed = self.check_parser(
+            self.cmd, ['a', '--to', 'beta', '--mode', 'copy', '--name', 'n',
+                       '--no-progress'], [])
+        self.cmd.take_action(parsed)
+        kwargs = run.call_args[1]
+        self.assertEqual(('copy', 'n', 'private', False), (
+            kwargs['mode'], kwargs['name'], kwargs['visibility'],
+            kwargs['progress']))
+        self.assertNotIn('accept', kwargs)
+        parsed = self.check_parser(
+            self.cmd, ['a', '--to', 'beta', '--mode', 'copy',
+                       '--keep-earlier-members'], [])
+        e = self.assertRaises(exceptions.CommandError, self.cmd.take_action,
+                              parsed)
+        self.assertEqual('--keep-earlier-members applies to --mode share '
+                         'only', str(e))

@@ -4,6 +4,7 @@ from osc_lib.test import base
 
 from osc_imageshare import errors
 from osc_imageshare import membership
+from osc_imageshare import messages
 from tests.unit import fakes
 from tests.unit import test_share
 
@@ -127,6 +128,52 @@ class TestRevoke(base.TestCase):
         self.assertEqual(([], []), (rows, errs))
         self.assertEqual([('GET', IMG_URL)], g.calls)
         self.assertIn('is private already', warnings[0])
+
+    def test_private_is_explained_and_offers_share_briefly(self):
+        g = glance(fakes.member(BETA, 'accepted'), visibility='private')
+        e = self.assertRaises(errors.ImageShareError, membership.revoke, g,
+                              test_share.Ident(), IMAGE_ID, ['beta'])
+        self.assertEqual(messages.E_PRIVATE_MEMBERS.format(id=IMAGE_ID),
+                         str(e))
+        self.assertEqual([('GET', IMG_URL)], g.calls)
+
+    def test_share_briefly_removes_and_restores_private(self):
+        g = glance(fakes.member(BETA, 'accepted'),
+                   fakes.member('c3' * 16, 'pending'), visibility='private')
+        rows, warnings, errs = membership.revoke(
+            g, test_share.Ident(), IMAGE_ID, ['beta'], share_briefly=True)
+        self.assertEqual([
+            ('GET', IMG_URL),
+            test_share.patch_call(visibility='shared'),
+            ('GET', MEMBERS_URL),
+            ('DELETE', MEMBERS_URL + '/' + BETA),
+            ('GET', MEMBERS_URL),
+            test_share.patch_call(visibility='private')], g.calls)
+        self.assertEqual('private', g.images[IMAGE_ID]['visibility'])
+        self.assertEqual([(IMAGE_ID, BETA, 'beta', 'removed'),
+                          (IMAGE_ID, None, None,
+                           'visibility private->shared->private')], rows)
+        self.assertEqual([], errs)
+        self.assertEqual(messages.W_STILL_HIDDEN.format(
+            id=IMAGE_ID, members='gamma (%s) pending' % ('c3' * 16)),
+            warnings[-1])
+
+    def test_every_hidden_member_with_all_and_share_briefly(self):
+        g = glance(fakes.member(BETA, 'accepted'),
+                   fakes.member('c3' * 16, 'pending'), visibility='private')
+        rows, warnings, errs = membership.revoke(
+            g, test_share.Ident(), IMAGE_ID, None, share_briefly=True)
+        self.assertEqual([
+            ('DELETE', MEMBERS_URL + '/' + BETA),
+            ('DELETE', MEMBERS_URL + '/' + 'c3' * 16),
+            ('GET', MEMBERS_URL),
+            test_share.patch_call(visibility='private')], g.calls[3:])
+        self.assertEqual(['removed', 'removed',
+                          'visibility private->shared->private'],
+                         [r[3] for r in rows])
+        self.assertEqual({}, g.members[IMAGE_ID])
+        self.assertEqual([], errs)
+        self.assertEqual(1, len(warnings))   # beta had accepted
 
     def test_not_owner(self):
         g = glance(fakes.member(BETA), owner=BETA)

@@ -1,12 +1,16 @@
-"""The share workflow: plan, apply, verify, roll back, on fakes."""
+"""Share mode of the transfer pipeline, on fakes: exact request lists."""
 
+import threading
+import unittest
 from unittest import mock
 
 from glanceclient import exc as glance_exc
-from osc_lib.test import base
 
 from osc_imageshare import errors
-from osc_imageshare import share
+from osc_imageshare import messages
+from osc_imageshare import transfer
+from osc_imageshare.transfer import share
+from osc_imageshare.transfer import targets
 from tests.unit import fakes
 
 ALPHA, BETA, IMAGE_ID = fakes.ALPHA, fakes.BETA, fakes.IMAGE_ID
@@ -31,6 +35,7 @@ class Ident(fakes.FakeIdentity):
         self.mine = {p: {'id': p} for p in mine}
         self.rescope = rescope
         self.rescoped = []
+        self.names.setdefault(GAMMA, 'gamma')
 
     def my_projects(self):
         return self.mine
@@ -59,80 +64,269 @@ def owner_glance(image=None, members=(), fail=None):
                             {IMAGE_ID: members}, fail)
 
 
-class TestResolveTargets(base.TestCase):
+class As:
+    """A client of one party on the shared fake: logs ``(who, call)``."""
+
+    def __init__(self, glance, who, log):
+        self.glance, self.who, self.log = glance, who, log
+        self.http_client = self
+
+    def __getattr__(self, method):
+        def call(url, *args, **kw):
+            before = len(self.glance.calls)
+            try:
+                return getattr(self.glance, method)(url, *args, **kw)
+            finally:
+                self.log.extend((self.who,) + c
+                                for c in self.glance.calls[before:])
+        return call
+
+
+class TestResolveTargets(unittest.TestCase):
 
     def test_to_cloud_names_its_project(self):
         sess = mock.Mock()
         sess.auth.get_access.return_value = mock.Mock(project_id=BETA,
                                                       project_name='beta')
         open_cloud = mock.Mock(return_value=(sess, 'bob-glance'))
-        [t] = share.resolve_targets(Ident(), [], None, ['bob-beta'],
-                                    open_cloud=open_cloud)
+        [t] = targets.resolve(Ident(), [], None, ['bob-beta'],
+                              open_cloud=open_cloud)
         open_cloud.assert_called_once_with('bob-beta')
-        self.assertEqual((BETA, 'beta', 'cloud bob-beta', 'bob-glance'),
-                         (t.project_id, t.project_name, t.accept_as,
-                          t.glance))
+        self.assertEqual((BETA, 'beta', targets.Accept.CLOUD,
+                          'cloud bob-beta', 'bob-glance'),
+                         (t.project_id, t.project_name, t.accept,
+                          t.accept_as, t.glance))
 
     def test_rescope_when_the_user_is_in_the_target(self):
         ident = Ident(mine=[ALPHA, BETA])
         glance_for = mock.Mock(return_value='rescoped-glance')
-        [t] = share.resolve_targets(ident, ['beta'], glance_for=glance_for)
+        [t] = targets.resolve(ident, ['beta'], glance_for=glance_for)
         self.assertEqual([BETA], ident.rescoped)
         glance_for.assert_called_once_with('session-for-%s' % BETA)
-        self.assertEqual(('rescoped token', 'rescoped-glance'),
-                         (t.accept_as, t.glance))
+        self.assertEqual((targets.Accept.RESCOPED, 'rescoped token',
+                          'rescoped-glance'),
+                         (t.accept, t.accept_as, t.glance))
 
     def test_admin_accepts_with_its_own_client(self):
-        [t] = share.resolve_targets(Ident(admin=True), ['beta'])
-        self.assertEqual(('admin', None), (t.accept_as, t.glance))
+        [t] = targets.resolve(Ident(admin=True), ['beta'])
+        self.assertEqual((targets.Accept.ADMIN, None), (t.accept, t.glance))
 
     def test_no_way_to_accept_is_an_error_unless_no_accept(self):
-        e = self.assertRaises(errors.ImageShareError,
-                              share.resolve_targets, Ident(), ['beta'])
-        self.assertIn('Cannot accept for project beta (%s)' % BETA, str(e))
-        [t] = share.resolve_targets(Ident(), ['beta'], accept=False)
-        self.assertIsNone(t.accept_as)
+        with self.assertRaises(errors.ImageShareError) as e:
+            targets.resolve(Ident(), ['beta'])
+        self.assertIn('Cannot accept for project beta (%s)' % BETA,
+                      str(e.exception))
+        [t] = targets.resolve(Ident(), ['beta'], accept=False)
+        self.assertIs(targets.Accept.NONE, t.accept)
 
     def test_application_credentials_are_not_rescoped(self):
         ident = Ident(mine=[BETA], rescope=False)
-        self.assertRaises(errors.ImageShareError, share.resolve_targets,
+        self.assertRaises(errors.ImageShareError, targets.resolve,
                           ident, ['beta'])
         self.assertEqual([], ident.rescoped)
 
     def test_own_project_and_no_target_are_refused(self):
-        self.assertRaises(errors.ImageShareError, share.resolve_targets,
+        self.assertRaises(errors.ImageShareError, targets.resolve,
                           Ident(), ['alpha'], accept=False)
-        e = self.assertRaises(errors.ImageShareError, share.resolve_targets,
-                              Ident(), [])
+        with self.assertRaises(errors.ImageShareError) as e:
+            targets.resolve(Ident(), [])
         self.assertEqual('Name at least one target project: --to <project> '
-                         'or --to-cloud <cloud>', str(e))
+                         'or --to-cloud <cloud>', str(e.exception))
+
+    def test_own_project_allowed_for_copies_only(self):
+        [t] = targets.resolve(Ident(), ['alpha'], allow_own=True)
+        self.assertEqual((targets.Accept.OWN, None), (t.accept, t.glance))
 
     def test_duplicates_collapse(self):
-        targets = share.resolve_targets(Ident(), ['beta', BETA],
-                                        accept=False)
-        self.assertEqual([BETA], [t.project_id for t in targets])
+        found = targets.resolve(Ident(), ['beta', BETA], accept=False)
+        self.assertEqual([BETA], [t.project_id for t in found])
 
 
-class TestTransfer(base.TestCase):
+class TestRoundTrips(unittest.TestCase):
+    """One image, one --to-cloud target: every Glance request, exactly."""
+
+    def run_to_cloud(self, glance, **kw):
+        log = []
+        auth_threads = []
+        sess = mock.Mock()
+        sess.auth.get_access.return_value = mock.Mock(project_id=BETA,
+                                                      project_name='beta')
+
+        def open_cloud(name):
+            auth_threads.append(threading.current_thread())
+            return sess, As(glance, 'beta', log)
+
+        result = transfer.transfer(
+            As(glance, 'alpha', log), Ident(), [IMAGE_ID], 'share',
+            to_clouds=['bob-beta'], open_cloud=open_cloud, **kw)
+        # The target authenticates while the owner's reads run.
+        self.assertEqual(1, len(auth_threads))
+        self.assertIsNot(threading.main_thread(), auth_threads[0])
+        return result, log
+
+    def test_shared_image_four_requests(self):
+        glance = owner_glance(image=fakes.image())
+        result, log = self.run_to_cloud(glance)
+        self.assertEqual([
+            ('alpha', 'GET', IMG_URL),
+            ('alpha', 'GET', MEMBERS_URL),
+            ('alpha', 'POST', MEMBERS_URL, {'member': BETA}),
+            ('beta', 'PUT', MEMBERS_URL + '/' + BETA,
+             {'status': 'accepted'})], log)
+        self.assertEqual([(IMAGE_ID, 'web', BETA, 'beta', 'accepted',
+                           'member added, accepted')], result.rows)
+        self.assertEqual((0, 1, None), (result.failed, result.total,
+                                        result.summary))
+
+    def test_private_image_five_requests(self):
+        glance = owner_glance()
+        result, log = self.run_to_cloud(glance)
+        self.assertEqual([
+            ('alpha', 'GET', IMG_URL),
+            ('alpha',) + patch_call(visibility='shared'),
+            ('alpha', 'GET', MEMBERS_URL),
+            ('alpha', 'POST', MEMBERS_URL, {'member': BETA}),
+            ('beta', 'PUT', MEMBERS_URL + '/' + BETA,
+             {'status': 'accepted'})], log)
+        self.assertEqual('visibility private->shared, member added, '
+                         'accepted', result.rows[0][5])
+
+    def test_rerun_two_requests(self):
+        glance = owner_glance(image=fakes.image(), members=[
+            fakes.member(BETA, 'accepted')])
+        result, log = self.run_to_cloud(glance)
+        self.assertEqual([('alpha', 'GET', IMG_URL),
+                          ('alpha', 'GET', MEMBERS_URL)], log)
+        self.assertEqual(('accepted', 'none'), result.rows[0][4:])
+
+    def test_an_accept_answer_that_is_not_accepted_fails_and_rolls_back(self):
+        glance = owner_glance(image=fakes.image())
+        real_put = glance.put
+
+        def put(url, data=None, **kw):
+            real_put(url, data)
+            return None, fakes.member(BETA, 'pending')
+        glance.put = put
+        result, log = self.run_to_cloud(glance)
+        self.assertEqual(['Image %s: membership of beta (%s) reads pending '
+                          'after accepting' % (IMAGE_ID, BETA)],
+                         result.errors)
+        self.assertEqual(('alpha', 'DELETE', MEMBERS_URL + '/' + BETA),
+                         log[-1])
+        self.assertEqual('failed, rolled back', result.rows[0][5])
+
+
+class TestEarlierMembers(unittest.TestCase):
+    """A private image hides members that sharing it brings back."""
+
+    def glance(self):
+        return owner_glance(members=[fakes.member(GAMMA, 'accepted')])
+
+    def transfer(self, glance, **kw):
+        return transfer.transfer(glance, Ident(admin=True), [IMAGE_ID],
+                                 'share', to=['beta'], **kw)
+
+    def test_refused_by_default_and_the_image_is_private_again(self):
+        glance = self.glance()
+        result = self.transfer(glance)
+        self.assertEqual([
+            ('GET', IMG_URL),
+            patch_call(visibility='shared'),
+            ('GET', MEMBERS_URL),
+            patch_call(visibility='private')], glance.calls)
+        self.assertEqual('private', glance.images[IMAGE_ID]['visibility'])
+        self.assertEqual([messages.E_EARLIER.format(
+            id=IMAGE_ID, members='gamma (%s) accepted' % GAMMA)],
+            result.errors)
+        self.assertIn('Give --revoke-earlier-members to remove them, or '
+                      '--keep-earlier-members to keep them',
+                      result.errors[0])
+        self.assertEqual((1, 1), (result.failed, result.total))
+        self.assertEqual('failed', result.rows[0][5])
+        self.assertEqual([], result.warnings)
+        self.assertNotIn(BETA, glance.members[IMAGE_ID])
+
+    def test_revoke_removes_them_in_the_same_run(self):
+        glance = self.glance()
+        result = self.transfer(glance, earlier_members='revoke')
+        self.assertEqual([
+            ('GET', IMG_URL),
+            patch_call(visibility='shared'),
+            ('GET', MEMBERS_URL),
+            ('DELETE', MEMBERS_URL + '/' + GAMMA),
+            ('POST', MEMBERS_URL, {'member': BETA}),
+            ('PUT', MEMBERS_URL + '/' + BETA, {'status': 'accepted'})],
+            glance.calls)
+        self.assertEqual([BETA], list(glance.members[IMAGE_ID]))
+        self.assertEqual('visibility private->shared, earlier members '
+                         'removed: %s, member added, accepted' % GAMMA,
+                         result.rows[0][5])
+        self.assertEqual([], result.errors)
+
+    def test_keep_keeps_them_with_a_warning(self):
+        glance = self.glance()
+        result = self.transfer(glance, earlier_members='keep')
+        self.assertEqual({GAMMA: 'accepted', BETA: 'accepted'}, {
+            k: v['status'] for k, v in glance.members[IMAGE_ID].items()})
+        self.assertEqual(messages.W_KEPT.format(
+            id=IMAGE_ID, members='gamma (%s) accepted' % GAMMA),
+            result.warnings[0])
+
+    def test_kept_members_are_not_warned_about_when_the_image_fails(self):
+        glance = owner_glance(members=[fakes.member(GAMMA, 'accepted')],
+                              fail={('POST', MEMBERS_URL):
+                                    glance_exc.HTTPOverLimit('Maximum: 1:')})
+        result = self.transfer(glance, earlier_members='keep')
+        self.assertEqual('private', glance.images[IMAGE_ID]['visibility'])
+        self.assertEqual([], result.warnings)
+        self.assertEqual(1, result.failed)
+
+    def test_the_target_itself_hidden_is_no_earlier_member(self):
+        glance = owner_glance(members=[fakes.member(BETA, 'accepted')])
+        result = self.transfer(glance)
+        self.assertEqual([
+            ('GET', IMG_URL),
+            patch_call(visibility='shared'),
+            ('GET', MEMBERS_URL)], glance.calls)
+        self.assertEqual(('accepted', 'visibility private->shared'),
+                         result.rows[0][4:])
+
+    def test_dry_run_says_they_cannot_be_seen(self):
+        glance = self.glance()
+        result = self.transfer(glance, dry_run=True)
+        self.assertEqual([('GET', IMG_URL)], glance.calls)
+        self.assertEqual('plan: visibility private->shared, check earlier '
+                         'members, add member, accept as admin',
+                         result.rows[0][5])
+        self.assertEqual([messages.W_HIDDEN.format(
+            id=IMAGE_ID, then=messages.HIDDEN_THEN['refuse'])],
+            result.warnings)
+        self.assertIn('nobody can list them', result.warnings[0])
+
+
+class TestTransfer(unittest.TestCase):
 
     def transfer(self, glance, refs=(IMAGE_ID,), to=('beta',), **kw):
         kw.setdefault('accept', False)
-        return share.transfer(glance, Ident(admin=kw.pop('admin', False)),
-                              list(refs), to=list(to), **kw)
+        return transfer.transfer(glance, Ident(admin=kw.pop('admin', False)),
+                                 list(refs), 'share', to=list(to), **kw)
 
-    def test_private_image_shared_member_added_verified(self):
+    def test_private_image_shared_member_added(self):
         glance = owner_glance()
         result = self.transfer(glance)
         self.assertEqual([
             ('GET', IMG_URL),
             patch_call(visibility='shared'),
-            ('POST', MEMBERS_URL, {'member': BETA}),
-            ('GET', MEMBERS_URL + '/' + BETA)], glance.calls)
+            ('GET', MEMBERS_URL),
+            ('POST', MEMBERS_URL, {'member': BETA})], glance.calls)
         self.assertEqual([(IMAGE_ID, 'web', BETA, 'beta', 'pending',
                            'visibility private->shared, member added')],
                          result.rows)
         self.assertEqual((0, 1), (result.failed, result.total))
         self.assertEqual([], result.errors)
+        self.assertEqual(messages.W_PENDING.format(
+            member_label='beta (%s)' % BETA, id=IMAGE_ID,
+            since=fakes.WHEN), result.warnings[1])
 
     def test_admin_accepts_and_protects(self):
         glance = owner_glance()
@@ -141,31 +335,49 @@ class TestTransfer(base.TestCase):
         self.assertEqual([
             ('GET', IMG_URL),
             patch_call(visibility='shared'),
+            ('GET', MEMBERS_URL),
             patch_call(protected=True),
             ('POST', MEMBERS_URL, {'member': BETA}),
-            ('PUT', MEMBERS_URL + '/' + BETA, {'status': 'accepted'}),
-            ('GET', MEMBERS_URL + '/' + BETA)], glance.calls)
+            ('PUT', MEMBERS_URL + '/' + BETA, {'status': 'accepted'})],
+            glance.calls)
         self.assertEqual('visibility private->shared, protected, member '
                          'added, accepted', result.rows[0][5])
         self.assertEqual('accepted', result.rows[0][4])
-        self.assertEqual(1, len(result.warnings))  # depends; protected
+        self.assertEqual([messages.W_DEPENDS.format(
+            id=IMAGE_ID, owner_label='alpha (%s)' % ALPHA)],
+            result.warnings)
 
-    def test_rerun_changes_nothing(self):
-        glance = owner_glance(image=fakes.image(), members=[
-            fakes.member(BETA, 'accepted')])
+    def test_unprotected_warning_counts_the_accepted(self):
+        glance = owner_glance(image=fakes.image())
         result = self.transfer(glance, accept=True, admin=True)
-        self.assertEqual([('GET', IMG_URL), ('GET', MEMBERS_URL),
-                          ('GET', MEMBERS_URL + '/' + BETA)], glance.calls)
-        self.assertEqual('none', result.rows[0][5])
-        self.assertEqual('accepted', result.rows[0][4])
+        self.assertEqual(messages.W_UNPROTECTED.format(id=IMAGE_ID, count=1),
+                         result.warnings[1])
+
+    def test_dry_run_steps_are_the_steps_the_run_takes(self):
+        dry = self.transfer(owner_glance(), accept=True, admin=True,
+                            protect=True, to=['beta', GAMMA], dry_run=True)
+        self.assertEqual([[]] * 2, [p.done for p in dry.plan.pairs])
+        run = self.transfer(owner_glance(), accept=True, admin=True,
+                            protect=True, to=['beta', GAMMA])
+        texts = [[s.text for s in p.steps] for p in run.plan.pairs]
+        self.assertEqual([[s.text for s in p.steps]
+                          for p in dry.plan.pairs], texts)
+        self.assertEqual([['visibility private->shared',
+                           'check earlier members', 'protect', 'add member',
+                           'accept as admin'],
+                          ['add member', 'accept as admin']], texts)
+        for p in run.plan.pairs:   # the very objects of the plan, in order
+            self.assertEqual([id(s) for s in p.steps],
+                             [id(s) for s in p.done])
 
     def test_dry_run_only_reads(self):
         glance = owner_glance()
         result = self.transfer(glance, accept=True, admin=True,
                                protect=True, dry_run=True)
         self.assertEqual([('GET', IMG_URL)], glance.calls)
-        self.assertEqual('plan: visibility private->shared, protect, add '
-                         'member, accept as admin', result.rows[0][5])
+        self.assertEqual('plan: visibility private->shared, check earlier '
+                         'members, protect, add member, accept as admin',
+                         result.rows[0][5])
 
     def test_member_quota_rolls_back_visibility(self):
         glance = owner_glance(fail={('POST', MEMBERS_URL):
@@ -176,6 +388,7 @@ class TestTransfer(base.TestCase):
         self.assertEqual([
             ('GET', IMG_URL),
             patch_call(visibility='shared'),
+            ('GET', MEMBERS_URL),
             ('POST', MEMBERS_URL, {'member': BETA}),
             patch_call(visibility='private')], glance.calls)
         self.assertEqual('private', glance.images[IMAGE_ID]['visibility'])
@@ -184,6 +397,8 @@ class TestTransfer(base.TestCase):
              "unused members first ('openstack image share revoke')"
              % IMAGE_ID], result.errors)
         self.assertEqual((1, 1), (result.failed, result.total))
+        self.assertEqual('Failed to transfer 1 of 1 image/project pairs',
+                         result.summary)
         self.assertEqual('failed', result.rows[0][5])
         self.assertEqual([], result.warnings)
 
@@ -223,6 +438,12 @@ class TestTransfer(base.TestCase):
         self.assertEqual((2, 2), (result.failed, result.total))
         self.assertEqual([('GET', IMG_URL)], glance.calls)
 
+    def test_a_target_error_comes_before_any_write(self):
+        glance = owner_glance()
+        self.assertRaises(errors.ImageShareError, self.transfer, glance,
+                          to=['betta'])
+        self.assertEqual([('GET', IMG_URL)], glance.calls)
+
     def test_check_image(self):
         ident = Ident()
         for img, msg in [
@@ -239,14 +460,5 @@ class TestTransfer(base.TestCase):
     def test_unverified_target_warns(self):
         glance = owner_glance(image=fakes.image())
         result = self.transfer(glance, to=[GAMMA])
-        self.assertIn('Project ID %s could not be verified' % GAMMA,
-                      result.warnings[0])
-
-
-class TestOwnProjectAsCopyTarget(base.TestCase):
-
-    def test_allowed_for_copies_only(self):
-        [t] = share.resolve_targets(Ident(), ['alpha'], allow_own=True)
-        self.assertEqual(('your own project', None), (t.accept_as, t.glance))
-        self.assertRaises(errors.ImageShareError, share.resolve_targets,
-                          Ident(), ['alpha'])
+        self.assertEqual(messages.W_UNVERIFIED.format(to=GAMMA),
+                         result.warnings[0])

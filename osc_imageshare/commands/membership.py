@@ -8,6 +8,7 @@ from osc_lib import exceptions
 from osc_imageshare import commands
 from osc_imageshare import identity
 from osc_imageshare import membership
+from osc_imageshare import messages
 
 LOG = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class RejectImageShare(_SetImageShareStatus):
     status = 'rejected'
 
 
-class RevokeImageShare(command.Lister):
+class RevokeImageShare(commands.PartialFailureLister):
     """Remove projects from the members of an image you own."""
 
     def get_parser(self, prog_name):
@@ -59,33 +60,41 @@ class RevokeImageShare(command.Lister):
         parser.add_argument('image', metavar='<image>',
                             help='Image (name or ID)')
         parser.add_argument(
-            'projects', metavar='<project>', nargs='+',
+            'projects', metavar='<project>', nargs='*',
             help='Member to remove: a member ID as listed, or a project '
                  'name or ID')
         commands.add_project_domain(parser, 'the projects')
         parser.add_argument(
             '--unshare', action='store_true',
             help="Also set the image 'private' once it has no members left")
+        parser.add_argument(
+            '--all', action='store_true', dest='all_members',
+            help='Remove every member instead of the projects named')
+        parser.add_argument(
+            '--share-briefly', action='store_true',
+            help="For a private image, whose members Glance hides and "
+                 "neither lists nor removes: set it 'shared' for as long as "
+                 "it takes to remove them (its hidden members regain access "
+                 "meanwhile), then 'private' again")
         return parser
 
     def take_action(self, parsed_args):
+        if bool(parsed_args.projects) == parsed_args.all_members:
+            raise exceptions.CommandError(
+                'Name the projects to remove, or give --all (not both)')
         cm = self.app.client_manager
         rows, warnings, errors = membership.revoke(
             cm.image_share, identity.Identity.from_client_manager(cm),
-            parsed_args.image, parsed_args.projects,
-            parsed_args.project_domain, parsed_args.unshare)
+            parsed_args.image, parsed_args.projects or None,
+            parsed_args.project_domain, parsed_args.unshare,
+            parsed_args.share_briefly)
         commands.report(LOG, warnings, errors)
-        self._errors = errors
+        if errors:
+            self.failure = messages.E_PARTIAL.format(
+                verb='revoke', failed=len(errors),
+                total=sum(1 for r in rows if r[1] is not None),
+                things='projects')
         return membership.REVOKE_COLUMNS, rows
-
-    def run(self, parsed_args):
-        self._errors = []
-        code = super().run(parsed_args)
-        if self._errors:
-            raise exceptions.CommandError(
-                'Failed to revoke %d of %d projects'
-                % (len(self._errors), len(parsed_args.projects)))
-        return code
 
 
 class ListImageShare(command.Lister):

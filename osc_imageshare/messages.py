@@ -1,0 +1,66 @@
+"""Every warning and error sentence that more than one module says.
+
+Each is worded once, here; scripts may match them, so the wording is
+stable.  Fields are filled with ``str.format``.
+"""
+
+# -- the risks of a share (image share status, image transfer)
+W_DEPENDS = ("Image {id} stays in project {owner_label}: if that project "
+             "deletes or unshares it, or the project is closed, instances "
+             "booted from it in other projects can fail to rebuild, evacuate "
+             "or migrate.")
+W_UNPROTECTED = ("Image {id} is not protected and {count} project(s) have "
+                 "accepted it: the owner can delete it by accident; protect "
+                 "it with 'openstack image set --protected {id}'.")
+W_PENDING = ("Project {member_label} has not accepted image {id} (pending "
+             "since {since}): the image is hidden from its image list until "
+             "it runs 'openstack image share accept {id}'.")
+W_NOT_PROJECT = ("Member {member} of image {id} is not an existing project "
+                 "(Glance accepts any string, a project name or a typo "
+                 "included): nobody can accept it; remove it with "
+                 "'openstack image remove project {id} {member}'.")
+W_NOT_SHARED = ("Image {id} has visibility '{visibility}': Glance neither "
+                "lists nor honours members of such an image; any members it "
+                "has stay inactive until it is set 'shared' again.")
+W_UNVERIFIED = ("Project ID {to} could not be verified (you may not look "
+                "projects up); Glance accepts any string as a member, so "
+                "check it is right.")
+
+# -- the members a private image hides (image transfer, share revoke)
+W_HIDDEN = ("Image {id} is private: Glance hides the members it had while "
+            "it was shared (nobody can list them) and making it shared gives "
+            "them their access back; the run reads them right after sharing "
+            "and {then}.")
+HIDDEN_THEN = {
+    'refuse': "stops, setting it private again, if there are any (give "
+              "--revoke-earlier-members or --keep-earlier-members)",
+    'revoke': "removes them (--revoke-earlier-members)",
+    'keep': "keeps them, naming them (--keep-earlier-members)",
+}
+E_EARLIER = ("Image {id} was private with earlier members, whom setting it "
+             "shared gave their access back: {members}; it is private again "
+             "and was not shared. Give --revoke-earlier-members to remove "
+             "them, or --keep-earlier-members to keep them")
+W_KEPT = ("Image {id} was private with earlier members, who have their "
+          "access back (--keep-earlier-members): {members}.")
+E_PRIVATE_MEMBERS = ("Image {id} is private: Glance neither lists nor "
+                     "removes the members of a private image (they are "
+                     "hidden, and come back if it is shared again); give "
+                     "--share-briefly to set it shared for as long as it "
+                     "takes to remove them, then private again")
+W_STILL_HIDDEN = ("Image {id} is private again and still hides members, who "
+                  "come back if it is shared again: {members}.")
+
+# -- exit summaries of the commands that act on several things
+E_PARTIAL = 'Failed to {verb} {failed} of {total} {things}'
+
+
+def member_list(members, name_of):
+    """``beta (id) accepted, id2 pending`` for member dicts of Glance."""
+    out = []
+    for m in members:
+        name = name_of(m['member_id'])
+        label = ('%s (%s)' % (name, m['member_id']) if name
+                 else m['member_id'])
+        out.append('%s %s' % (label, m['status']))
+    return ', '.join(out)

@@ -1,0 +1,83 @@
+"""Copy mode: each target gets its own verified copy (a new image).
+
+The data path is ``osc_imageshare.copy.copy_image``; this module makes
+it one step per (image, target) pair of the transfer plan.
+"""
+
+import logging
+
+from osc_imageshare import copy as copy_data
+from osc_imageshare import errors
+from osc_imageshare import images
+from osc_imageshare.transfer import plan as plan_mod
+from osc_imageshare.transfer import targets as targets_mod
+
+LOG = logging.getLogger(__name__)
+
+COLUMNS = copy_data.COLUMNS
+VERB = 'copy'
+ALLOW_OWN = True
+COPY = 'copy'
+
+
+def needs_accept(options):
+    return True   # each target must be able to create its copy
+
+
+def preflight(ident):
+    pass
+
+
+def _check(image):
+    if image.get('status') == 'active':
+        return None
+    return ('Image %s is %s, not active: only an active image can be '
+            'copied' % (image['id'], image.get('status')))
+
+
+def read(glance, ident, image_refs):
+    return images.find_images(
+        glance, image_refs, ident.project_name or ident.project_id, _check)
+
+
+def make_plan(read_result, targets, options):
+    sources, failed = read_result
+    pairs = [plan_mod.Pair(source, t, steps=[plan_mod.Step(
+        COPY, 'copy %s bytes as %s' % (source.get('size'), t.accept_as))])
+        for source in sources for t in targets]
+    return plan_mod.Plan('copy', pairs, failed, targets, options)
+
+
+def dry_run_warnings(plan, ident):
+    return []
+
+
+def execute(glance, ident, plan):
+    """Copy each image into each target, one pair after the other."""
+    opts = plan.options
+    origin = glance.http_client.get_endpoint() if plan.pairs else None
+    for p in plan.pairs:
+        for step in p.steps:
+            p.start(step)
+            try:
+                p.result = copy_data.copy_image(
+                    glance, p.target.glance or glance, p.image,
+                    p.target.project_id, opts.get('name'),
+                    opts.get('visibility', 'private'), origin,
+                    opts.get('progress', False),
+                    as_admin=p.target.accept is targets_mod.Accept.ADMIN,
+                    **opts.get('copy_options', {}))
+            except errors.ImageShareError as e:
+                p.error = str(e)
+                break
+            p.changes.append(p.result.changes)
+    return []
+
+
+def row(plan, p, changes, dry_run):
+    if dry_run:
+        return (p.image['id'], None,
+                plan.options.get('name') or p.image.get('name'),
+                p.target.project_id, p.image.get('size'), None, None, None,
+                changes)
+    return None if p.error else p.result.row()

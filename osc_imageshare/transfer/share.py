@@ -1,0 +1,277 @@
+"""Share mode: the target uses the image, which stays in its project.
+
+Steps per image: set a private image shared, deal with the members it
+hid while private (refuse, revoke or keep them), protect it; per pair:
+add the member, accept as the target.  A failed pair is rolled back on its
+own; when every pair of an image fails, the image is restored too.
+"""
+
+import logging
+
+from glanceclient import exc as glance_exc
+
+from osc_imageshare import errors
+from osc_imageshare import images
+from osc_imageshare import messages
+from osc_imageshare.transfer import plan as plan_mod
+
+LOG = logging.getLogger(__name__)
+
+COLUMNS = ('Image ID', 'Image Name', 'Project ID', 'Project Name',
+           'Member Status', 'Changes')
+VERB = 'transfer'
+ALLOW_OWN = False
+
+SHARE = 'share'             # visibility private -> shared
+EARLIER = 'earlier'         # the members a private image hid
+PROTECT = 'protect'
+ADD = 'add'                 # add the member
+ACCEPT = 'accept'           # accept as the target
+IMAGE_STEPS = (SHARE, EARLIER, PROTECT)
+EARLIER_TEXT = {'refuse': 'check earlier members',
+                'revoke': 'revoke earlier members',
+                'keep': 'keep earlier members'}
+
+
+def needs_accept(options):
+    return options.get('accept', True)
+
+
+def preflight(ident):
+    pass
+
+
+def check_image(image, ident):
+    """Why this image cannot be shared by the caller, or None."""
+    owner = image.get('owner')
+    if owner != ident.project_id:
+        name = ident.project_name_of(owner) if owner else None
+        return ("Image %s is owned by project %s; only the owner can share "
+                "it" % (image['id'], '%s (%s)' % (name, owner) if name
+                        else owner))
+    if image.get('visibility') in ('public', 'community'):
+        return ("Image %s is %s: every project can already use it; there is "
+                "nothing to share" % (image['id'], image['visibility']))
+    if image.get('status') != 'active':
+        return ("Image %s is %s, not active: only an active image can be "
+                "transferred" % (image['id'], image.get('status')))
+    return None
+
+
+def read(glance, ident, image_refs):
+    """The images and the members of the shared ones; writes nothing."""
+    found, failed = images.find_images(
+        glance, image_refs, ident.project_name or ident.project_id,
+        lambda image: check_image(image, ident))
+    members = {}
+    for image in found:
+        if image.get('visibility') == 'shared':
+            members[image['id']] = {
+                m['member_id']: dict(m)
+                for m in images.list_members(glance, image['id'])}
+    return found, failed, members
+
+
+def make_plan(read_result, targets, options):
+    found, failed, members = read_result
+    accept = options.get('accept', True)
+    policy = options.get('earlier_members') or 'refuse'
+    pairs = []
+    for image in found:
+        for i, t in enumerate(targets):
+            member = members.get(image['id'], {}).get(t.project_id)
+            steps = []
+            if i == 0:
+                if image.get('visibility') == 'private':
+                    steps.append(plan_mod.Step(
+                        SHARE, 'visibility private->shared'))
+                    steps.append(plan_mod.Step(EARLIER, EARLIER_TEXT[policy]))
+                if options.get('protect') and not image.get('protected'):
+                    steps.append(plan_mod.Step(PROTECT, 'protect'))
+            if member is None:
+                steps.append(plan_mod.Step(ADD, 'add member'))
+            if accept and (member or {}).get('status') != 'accepted':
+                steps.append(plan_mod.Step(ACCEPT,
+                                           'accept as %s' % t.accept_as))
+            pairs.append(plan_mod.Pair(image, t, member, steps))
+    return plan_mod.Plan('share', pairs, failed, targets,
+                         dict(options, earlier_members=policy))
+
+
+def dry_run_warnings(plan, ident):
+    then = messages.HIDDEN_THEN[plan.options['earlier_members']]
+    return [messages.W_HIDDEN.format(id=pairs[0].image['id'], then=then)
+            for pairs in plan.by_image()
+            if pairs[0].image.get('visibility') == 'private']
+
+
+def execute(glance, ident, plan):
+    """Run the plan's steps; returns the warnings of what was done."""
+    warnings = []
+    for pairs in plan.by_image():
+        _apply_image(glance, ident, plan, pairs, warnings)
+    return warnings + _warnings_for(plan, ident)
+
+
+class _Failed(Exception):
+    pass
+
+
+def _apply_image(glance, ident, plan, pairs, warnings):
+    image, first = pairs[0].image, pairs[0]
+    undo = {}   # image field -> value before this run
+    kept = None
+    try:
+        for step in [s for s in first.steps if s.kind in IMAGE_STEPS]:
+            first.start(step)
+            if step.kind == SHARE:
+                images.update_image(glance, image['id'], visibility='shared')
+                undo['visibility'] = 'private'
+                first.changes.append('visibility private->shared')
+            elif step.kind == EARLIER:
+                kept = _earlier_members(glance, ident, plan, pairs)
+            elif step.kind == PROTECT:
+                images.update_image(glance, image['id'], protected=True)
+                undo['protected'] = False
+                first.changes.append('protected')
+    except (glance_exc.HTTPException, _Failed) as e:
+        msg = str(e) if isinstance(e, _Failed) else errors.explain(
+            e, image['id'], action='update the image')
+        _undo_image(glance, image, undo)
+        for p in pairs:
+            p.error, p.changes = msg, []
+            p.status = (p.member or {}).get('status')
+        return
+    for p in pairs:
+        _apply_pair(glance, plan, p)
+    if all(p.error for p in pairs):
+        _undo_image(glance, image, undo)
+    elif kept:
+        warnings.append(kept)
+
+
+def _earlier_members(glance, ident, plan, pairs):
+    """The members a private image hid: they have their access back now.
+
+    Read once, right after the image became shared: the only moment
+    Glance lists them, and the only one they can be removed.  Returns
+    the warning naming those kept, if any.
+    """
+    image_id = pairs[0].image['id']
+    listed = images.list_members(glance, image_id)
+    ours = {p.target.project_id: p for p in pairs}
+    others = []
+    for m in listed:
+        if m['member_id'] in ours:
+            ours[m['member_id']].member = dict(m)
+        else:
+            others.append(m)
+    if not others:
+        return None
+    names = messages.member_list(others, ident.project_name_of)
+    policy = plan.options['earlier_members']
+    if policy == 'refuse':
+        raise _Failed(messages.E_EARLIER.format(id=image_id, members=names))
+    if policy == 'keep':
+        return messages.W_KEPT.format(id=image_id, members=names)
+    for m in others:
+        images.remove_member(glance, image_id, m['member_id'])
+    pairs[0].changes.append('earlier members removed: %s' % ', '.join(
+        m['member_id'] for m in others))
+    return None
+
+
+def _apply_pair(glance, plan, p):
+    image_id, pid = p.image['id'], p.target.project_id
+    added = False
+    try:
+        for step in [s for s in p.steps if s.kind not in IMAGE_STEPS]:
+            p.start(step)
+            if step.kind == ADD and p.member is None:
+                try:
+                    p.member = images.add_member(glance, image_id, pid)
+                    added = True
+                    p.changes.append('member added')
+                except glance_exc.HTTPConflict:
+                    # Added meanwhile: as good as ours; read what it is.
+                    p.member = images.get_member(glance, image_id, pid)
+            elif step.kind == ACCEPT and p.member['status'] != 'accepted':
+                acceptor = p.target.glance or glance
+                try:
+                    # Glance answers with the membership as stored: the
+                    # answer is the verification, no read-back needed.
+                    p.member = images.set_member_status(
+                        acceptor, image_id, pid, 'accepted')
+                except glance_exc.HTTPException as e:
+                    raise _Failed(errors.explain(
+                        e, image_id, p.target.label,
+                        'accept as %s' % p.target.accept_as))
+                if p.member.get('status') != 'accepted':
+                    raise _Failed('Image %s: membership of %s reads %s after '
+                                  'accepting' % (image_id, p.target.label,
+                                                 p.member.get('status')))
+                p.changes.append('accepted')
+        p.status = (p.member or {}).get('status')
+    except glance_exc.HTTPException as e:
+        _fail(glance, p, added, errors.explain(
+            e, image_id, p.target.label, 'add member %s' % pid))
+    except _Failed as e:
+        _fail(glance, p, added, str(e))
+
+
+def _fail(glance, p, added, msg):
+    p.error = msg
+    p.status = None if added else (p.member or {}).get('status')
+    if added:
+        try:
+            images.remove_member(glance, p.image['id'],
+                                 p.target.project_id)
+            p.changes = ['rolled back']
+        except glance_exc.HTTPException as e:
+            p.error += ('; rolling back also failed (%s): remove it with '
+                        "'openstack image share revoke %s %s'" % (
+                            errors.glance_message(e), p.image['id'],
+                            p.target.project_id))
+    else:
+        p.changes = []
+
+
+def _undo_image(glance, image, undo):
+    if not undo:
+        return
+    try:
+        images.update_image(glance, image['id'], **undo)
+    except glance_exc.HTTPException as e:
+        LOG.error('Could not restore %s of image %s: %s', ', '.join(
+            '%s=%s' % kv for kv in sorted(undo.items())), image['id'],
+            errors.glance_message(e))
+
+
+def _warnings_for(plan, ident):
+    """The risks of the shares that succeeded, one sentence each."""
+    out = []
+    owner_label = ('%s (%s)' % (ident.project_name, ident.project_id)
+                   if ident.project_name else ident.project_id)
+    for pairs in plan.by_image():
+        done = [p for p in pairs if not p.error]
+        if not done:
+            continue
+        image = done[0].image
+        fmt = dict(id=image['id'], owner_label=owner_label)
+        out.append(messages.W_DEPENDS.format(**fmt))
+        accepted = sum(1 for p in done if p.status == 'accepted')
+        protected = image.get('protected') or plan.options.get('protect')
+        if accepted and not protected:
+            out.append(messages.W_UNPROTECTED.format(count=accepted, **fmt))
+        for p in done:
+            if p.status == 'pending':
+                out.append(messages.W_PENDING.format(
+                    member_label=p.target.label,
+                    since=(p.member or {}).get('updated_at'), **fmt))
+    return out
+
+
+def row(plan, p, changes, dry_run):
+    status = (p.member or {}).get('status') if dry_run else p.status
+    return (p.image['id'], p.image.get('name'), p.target.project_id,
+            p.target.project_name, status, changes)

@@ -1,0 +1,107 @@
+"""Who receives the images, and how each target accepts (or acts).
+
+Resolved once per run, before any write: a ``--to-cloud`` entry acts
+with its own credentials, a project the caller's user belongs to with the
+caller's token rescoped to it, any project with an admin's token; the
+caller's own project (a copy of someone else's image) with the caller's.
+"""
+
+import dataclasses
+import enum
+import logging
+
+from osc_imageshare import errors
+from osc_imageshare import messages
+
+LOG = logging.getLogger(__name__)
+
+
+class Accept(enum.Enum):
+    """How a target's side of a transfer is done."""
+
+    NONE = 'nobody'               # --no-accept: the target accepts later
+    CLOUD = 'cloud'               # a clouds.yaml entry of the target
+    RESCOPED = 'rescoped token'   # the caller's token, for the target
+    ADMIN = 'admin'               # the caller is an admin
+    OWN = 'your own project'      # the target is the caller's project
+
+
+@dataclasses.dataclass
+class Target:
+    """A project that receives the images, and how it accepts."""
+
+    project_id: str
+    project_name: str = None
+    verified: bool = True
+    accept: Accept = Accept.NONE
+    glance: object = None   # the target's own client, if any
+    cloud: str = None       # the clouds.yaml entry, for Accept.CLOUD
+
+    @property
+    def label(self):
+        if self.project_name:
+            return '%s (%s)' % (self.project_name, self.project_id)
+        return self.project_id
+
+    @property
+    def accept_as(self):
+        """How it accepts, in the words the plan prints."""
+        if self.accept is Accept.CLOUD:
+            return 'cloud %s' % self.cloud
+        return self.accept.value
+
+
+def resolve(ident, to, project_domain=None, to_clouds=(), accept=True,
+            open_cloud=None, glance_for=None, allow_own=False):
+    """Resolve ``--to`` projects and ``--to-cloud`` entries to Targets.
+
+    ``open_cloud(name)`` returns ``(session, glance client)`` for a
+    clouds.yaml entry, authenticated; ``glance_for(session)`` a Glance
+    client on a session.  ``accept``: each target must be able to act
+    (accept a membership, receive a copy).  ``allow_own``: the caller's
+    own project may be a target (a copy of someone else's image).  Every
+    error here stops the command before any write.
+    """
+    targets = {}
+    for name in to_clouds:
+        sess, glance = open_cloud(name)
+        access = sess.auth.get_access(sess)
+        targets[access.project_id] = Target(
+            access.project_id, access.project_name, True, Accept.CLOUD,
+            glance, name)
+    for ref in to:
+        project, verified = ident.resolve_project(ref, project_domain)
+        if project['id'] not in targets:
+            targets[project['id']] = Target(project['id'], project.get('name'),
+                                            verified)
+    if not targets:
+        raise errors.ImageShareError(
+            'Name at least one target project: --to <project> or '
+            '--to-cloud <cloud>')
+    for t in targets.values():
+        if t.project_id == ident.project_id and allow_own:
+            t.accept = Accept.OWN
+            continue
+        if t.project_id == ident.project_id:
+            raise errors.ImageShareError(
+                "Project %s is your own project, the images' owner; choose "
+                "another target" % t.label)
+        if not accept or t.accept is Accept.CLOUD:
+            continue
+        if t.project_id in ident.my_projects() and ident.can_rescope():
+            t.glance = glance_for(ident.rescoped_session(t.project_id))
+            t.accept = Accept.RESCOPED
+        elif ident.is_admin:
+            t.accept = Accept.ADMIN
+        else:
+            raise errors.ImageShareError(
+                "Cannot accept for project %s: your user has no role there "
+                "and is not an admin. Give --to-cloud <cloud> (a clouds.yaml "
+                "entry scoped to that project), or --no-accept to leave the "
+                "membership pending for that project to accept" % t.label)
+    return list(targets.values())
+
+
+def unverified_warnings(targets):
+    return [messages.W_UNVERIFIED.format(to=t.project_id) for t in targets
+            if not t.verified]
