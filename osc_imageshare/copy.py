@@ -19,10 +19,9 @@ import threading
 import time
 
 from glanceclient import exc as glance_exc
-from keystoneauth1 import adapter as ks_adapter
 
 from osc_imageshare import errors
-from osc_imageshare import images
+from osc_imageshare import glance as api
 
 LOG = logging.getLogger(__name__)
 
@@ -68,22 +67,10 @@ def carried_properties(source):
             and not k.startswith('imageshare_') and v is not None}
 
 
-def _raw(glance, method, url, **kw):
-    """A request on the client's session, past glanceclient's body handling.
-
-    glanceclient would send our upload chunked, without a length.
-    """
-    resp = ks_adapter.Adapter.request(glance.http_client, url, method,
-                                      raise_exc=False, **kw)
-    if resp.status_code >= 400:
-        raise glance_exc.from_response(resp, resp.text)
-    return resp
-
-
 def find_copy(target_glance, source, project_id, source_hash):
     """A verified copy of ``source`` already in the target project."""
-    for img in images.list_images(target_glance, owner=project_id,
-                                  **{SOURCE_ID: source['id']}):
+    for img in api.list_images(target_glance, owner=project_id,
+                               **{SOURCE_ID: source['id']}):
         if (img.get(SOURCE_HASH) == source_hash
                 and img.get('status') == 'active'):
             return img
@@ -200,7 +187,7 @@ def copy_image(glance, target_glance, source, project_id, name=None,
     body['tags'] = source.get('tags') or []
     if as_admin:
         body['owner'] = project_id
-    target = target_glance.http_client.post('/v2/images', data=body)[1]
+    target, _ = api.create_image(target_glance, body)
     stream = None
     started = time.monotonic()
     try:
@@ -208,13 +195,10 @@ def copy_image(glance, target_glance, source, project_id, name=None,
             raise errors.ImageShareError(
                 'The target credentials create images in project %s, not %s'
                 % (target.get('owner'), project_id))
-        response = _raw(glance, 'GET', '/v2/images/%s/file' % source['id'],
-                        stream=True)
+        response = api.download(glance, source['id'])
         meter = Progress(source.get('size')) if progress else None
         stream = _Stream(response, source.get('size'), algo, meter)
-        _raw(target_glance, 'PUT', '/v2/images/%s/file' % target['id'],
-             data=stream,
-             headers={'Content-Type': 'application/octet-stream'})
+        api.upload(target_glance, target['id'], stream)
         if meter:
             meter.done()
         seconds = time.monotonic() - started
@@ -225,7 +209,7 @@ def copy_image(glance, target_glance, source, project_id, name=None,
                 'the source (%s bytes, %s %s); the copy was deleted' % (
                     source['id'], stream.received, algo, got,
                     source.get('size'), algo, expected))
-        copy = images.get_image(target_glance, target['id'])
+        copy = api.get_image(target_glance, target['id'])
         if (copy.get('status') != 'active'
                 or copy.get('size') != source.get('size')
                 or (copy.get('os_hash_algo') == algo
@@ -242,27 +226,18 @@ def copy_image(glance, target_glance, source, project_id, name=None,
     except BaseException as e:
         if stream:
             stream.close()
-        _delete_quietly(target_glance, target['id'])
+        LOG.info(api.delete_quietly(target_glance, target['id']))
         if isinstance(e, glance_exc.HTTPException):
             raise errors.ImageShareError('%s; the copy was deleted' % (
                 errors.explain(e, source['id'], action='copy the data')))
         raise
 
 
-def _delete_quietly(glance, image_id):
-    try:
-        glance.http_client.delete('/v2/images/%s' % image_id)
-    except glance_exc.HTTPException as e:
-        LOG.error("Could not delete the partial copy %s: %s; delete it with "
-                  "'openstack image delete %s'", image_id,
-                  errors.glance_message(e), image_id)
-
-
 def transfer_copies(glance, ident, image_refs, targets, name=None,
                     visibility='private', progress=False, dry_run=False):
     """Copy each image into each target; returns rows, errors, failed."""
     rows = []
-    sources, failed_refs = images.find_images(
+    sources, failed_refs = api.find_images(
         glance, image_refs, ident.project_name or ident.project_id,
         lambda image: None if image.get('status') == 'active' else (
             'Image %s is %s, not active: only an active image can be '

@@ -3,7 +3,6 @@
 import hashlib
 from unittest import mock
 
-import fixtures
 from osc_lib.test import base
 
 from osc_imageshare import copy
@@ -27,48 +26,13 @@ def source(**over):
     return img
 
 
-class FakeTransport:
-    """Stands in for copy._raw: serves DATA, feeds uploads to the target."""
-
-    def __init__(self, target, data=DATA, interrupt=False):
-        self.target = target
-        self.data = data
-        self.interrupt = interrupt
-        self.uploaded = None
-        self.calls = []
-
-    def __call__(self, glance, method, url, **kw):
-        self.calls.append((method, url))
-        if method == 'GET':
-            resp = mock.Mock()
-            resp.iter_content.side_effect = lambda n: (
-                self.data[i:i + n] for i in range(0, len(self.data), n))
-            return resp
-        stream = kw['data']
-        self.length = len(stream)
-        self.headers = kw['headers']
-        got = b''
-        for chunk in stream:
-            if self.interrupt:
-                raise KeyboardInterrupt()
-            got += chunk
-        self.uploaded = got
-        image = self.target.images[url.split('/')[3]]
-        image.update(status='active', size=len(got), os_hash_algo='sha512',
-                     os_hash_value=hashlib.sha512(got).hexdigest(),
-                     checksum=hashlib.md5(got).hexdigest())
-
-
 class TestCopy(base.TestCase):
 
     def setUp(self):
         super().setUp()
         self.src = source()
-        self.glance = fakes.FakeGlance([self.src])
+        self.glance = fakes.FakeGlance([self.src], data={IMAGE_ID: DATA})
         self.target = fakes.FakeGlance([], owner=BETA)
-        self.transport = FakeTransport(self.target)
-        self.useFixture(fixtures.MonkeyPatch('osc_imageshare.copy._raw',
-                                             self.transport))
 
     def copy(self, **kw):
         return copy.copy_image(self.glance, self.target, self.src, BETA,
@@ -82,13 +46,10 @@ class TestCopy(base.TestCase):
 
     def test_streams_with_a_length_and_verifies(self):
         result = self.copy(source_cloud='http://one')
-        self.assertEqual(DATA, self.transport.uploaded)
-        self.assertEqual(len(DATA), self.transport.length)
-        self.assertEqual({'Content-Type': 'application/octet-stream'},
-                         self.transport.headers)
-        self.assertEqual([('GET', '/v2/images/%s/file' % IMAGE_ID),
-                          ('PUT', '/v2/images/new-1/file')],
-                         self.transport.calls)
+        self.assertEqual(DATA, self.target.data['new-1'])
+        self.assertEqual(len(DATA), self.target.length)
+        self.assertEqual(('PUT', '/v2/images/new-1/file', '<data>'),
+                         self.target.calls[2])
         new = self.target.images['new-1']
         self.assertEqual((BETA, 'private', 'web', ['a'], 'qcow2', IMAGE_ID,
                           'http://one'), (
@@ -96,7 +57,8 @@ class TestCopy(base.TestCase):
             new['disk_format'], new[copy.SOURCE_ID], new[copy.SOURCE_CLOUD]))
         self.assertNotIn('os_glance_importing_to_stores', new)
         self.assertEqual('copied', result.changes)
-        self.assertEqual([], self.glance.calls)   # the source: only read
+        self.assertEqual([('GET', '/v2/images/%s/file' % IMAGE_ID)],
+                         self.glance.calls)   # the source: only read
 
     def test_existing_verified_copy_is_reported(self):
         first = self.copy()
@@ -106,7 +68,7 @@ class TestCopy(base.TestCase):
         self.assertEqual(1, self.target.created)
 
     def test_corrupted_data_deletes_the_copy(self):
-        self.transport.data = DATA[:-1] + b'!'
+        self.glance.data[IMAGE_ID] = DATA[:-1] + b'!'
         e = self.assertRaises(errors.ImageShareError, self.copy)
         self.assertIn('does not match the source', str(e))
         self.assertEqual({}, self.target.images)
@@ -114,12 +76,14 @@ class TestCopy(base.TestCase):
                          self.target.calls[-1])
 
     def test_short_read_deletes_the_copy(self):
-        self.transport.data = DATA[:1000]
+        self.glance.data[IMAGE_ID] = DATA[:1000]
         self.assertRaises(errors.ImageShareError, self.copy)
         self.assertEqual({}, self.target.images)
 
     def test_interrupt_deletes_the_copy_and_propagates(self):
-        self.transport.interrupt = True
+        def interrupt(chunk):
+            raise KeyboardInterrupt()
+        self.target.on_data = interrupt
         self.assertRaises(KeyboardInterrupt, self.copy)
         self.assertEqual({}, self.target.images)
 
