@@ -83,7 +83,15 @@ def _json(glance, method, url, side='target', **kw):
     try:
         return call(url, **kw)
     except _BROKEN as e:
-        raise TransportError(cause(e, side)) from e
+        if method not in ('GET', 'DELETE'):
+            raise TransportError(cause(e, side)) from e
+        first = e
+    # Once more for idempotent calls: a Glance that answered a refused
+    # upload early closes that connection, which the pool may hand out.
+    try:
+        return call(url, **kw)
+    except _BROKEN as e:
+        raise TransportError(cause(e, side)) from first
 
 
 def _send(client, method, url, **kw):
@@ -120,6 +128,23 @@ def list_images(glance, **filters):
         found.extend(body['images'])
         url = body.get('next')
     return found
+
+
+def first_images(glance, **filters):
+    """The first page only of the images matching ``filters``."""
+    url = '/v2/images?' + urllib.parse.urlencode(sorted(filters.items()))
+    return _json(glance, 'GET', url)[1]['images']
+
+
+def in_region(glance, region):
+    """A client with the same credentials on the Glance of ``region``."""
+    client = glance.http_client
+    if not isinstance(client, ks_adapter.Adapter):
+        return client.in_region(region)     # the unit tests' fake
+    from glanceclient.v2 import client as v2
+
+    return v2.Client(session=client.session, auth=client.auth,
+                     region_name=region, interface=client.interface)
 
 
 def create_image(glance, body):

@@ -77,7 +77,8 @@ class FakeGlance:
 
     def __init__(self, images=(), members=None, fail=None, owner=ALPHA,
                  data=None, algo='sha512', methods=None, upload=True,
-                 convert_to=None, regions=None, quota=None):
+                 convert_to=None, regions=None, quota=None,
+                 region_name='RegionOne', reads_regions=True):
         self.owner = owner      # the project that creates images
         self.created = 0
         self.images = {i['id']: dict(i) for i in images}
@@ -95,6 +96,17 @@ class FakeGlance:
         self.regions = regions or {}
         self.quota = quota
         self.on_data = None     # called with each chunk received
+        self.region_name = region_name
+        self.interface = 'public'
+        self.identity_url = 'http://127.0.0.1/identity/v3'
+        self.reads_regions = reads_regions
+        self.import_fails = False
+
+    def in_region(self, region):
+        """The same credentials on another region's Glance."""
+        if self.reads_regions:
+            return self.regions[region]
+        return FakeGlance(region_name=region)
 
     # -- the HTTP client interface glanceclient's managers use
     def get(self, url, **kw):
@@ -225,7 +237,10 @@ class FakeGlance:
         if name not in (self.methods or ()):
             return Response(409, {'error': {
                 'message': 'Import method %s is not enabled' % name}})
-        if name == 'glance-direct':
+        if self.import_fails:
+            img['os_glance_failed_import'] = 'fs'
+            img['status'] = 'queued'
+        elif name == 'glance-direct':
             self._store(img, self.staged.pop(img['id']),
                         img.get('disk_format'))
         elif name == 'glance-download':
