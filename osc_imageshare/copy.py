@@ -499,8 +499,8 @@ def copy_image(glance, target_glance, source, project_id, name=None,
     why = []
     for method in order:
         try:
-            return _copy_by(method, glance, target_glance, source,
-                            project_id, dict(body), tag, progress, warn)
+            return _retried(method, glance, target_glance, source,
+                            project_id, body, tag, progress, warn)
         except _Unavailable as e:
             why.append('%s: %s' % (method, e))
             if method != order[-1]:
@@ -510,6 +510,22 @@ def copy_image(glance, target_glance, source, project_id, name=None,
         'Could not copy image %s into project %s: the target takes no '
         'import method that works here (%s); nothing was left behind'
         % (source['id'], project_id, '; '.join(why)))
+
+
+class _Transient(errors.ImageShareError):
+    """The target answered 5xx: worth one more attempt."""
+
+
+def _retried(method, glance, target_glance, source, project_id, body, tag,
+             progress, warn):
+    """``_copy_by``, once more after a server error of the target."""
+    try:
+        return _copy_by(method, glance, target_glance, source, project_id,
+                        dict(body), tag, progress, warn)
+    except _Transient as e:
+        LOG.info('%s; trying once more', e)
+    return _copy_by(method, glance, target_glance, source, project_id,
+                    dict(body), tag, progress, warn)
 
 
 def _clean_leftovers(target_glance, source, project_id, warn):
@@ -555,7 +571,8 @@ def _copy_by(method, glance, target_glance, source, project_id, body, tag,
             try:
                 target, announced = api.create_image(target_glance, body)
             except (glance_exc.HTTPException, errors.ImageShareError) as e:
-                raise errors.ImageShareError(
+                raise (_Transient if _server_error(e) else
+                       errors.ImageShareError)(
                     _create_refused(e, source, project_id, body))
             if target.get('owner') != project_id:
                 raise errors.ImageShareError(
@@ -612,10 +629,14 @@ def _copy_by(method, glance, target_glance, source, project_id, body, tag,
             text = str(e)
         else:
             raise
-        raise errors.ImageShareError('Could not copy image %s into project '
-                                     '%s by %s: %s; %s' % (
-                                         source['id'], project_id, method,
-                                         text, done))
+        kind = _Transient if _server_error(e) else errors.ImageShareError
+        raise kind('Could not copy image %s into project %s by %s: %s; %s'
+                   % (source['id'], project_id, method, text, done))
+
+
+def _server_error(e):
+    code = getattr(e, 'code', None)
+    return isinstance(code, int) and code >= 500
 
 
 def _cleanup(target_glance, target, project_id, beat, meter):

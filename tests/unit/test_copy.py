@@ -509,3 +509,23 @@ class TestProgress(base.TestCase):
         self.assertIn('100.0%', texts[1])
         self.assertIn('MiB/s', texts[1])
         self.assertEqual('\n', texts[2])
+
+
+class TestTransient(CopyCase):
+
+    def test_a_server_error_is_tried_once_more(self):
+        answers = [glance_exc.HTTPInternalServerError('database is locked')]
+        self.target.fail[('POST', '/v2/images')] = lambda body: (
+            answers.pop() if answers else None)
+        result = self.copy()
+        self.assertEqual(('copied', 'new-1'),
+                         (result.changes, result.image['id']))
+
+    def test_twice_is_an_error(self):
+        self.target.fail[('PUT', '/v2/images/new-1/file')] = \
+            glance_exc.HTTPInternalServerError('boom')
+        self.target.fail[('PUT', '/v2/images/new-2/file')] = \
+            glance_exc.HTTPInternalServerError('boom')
+        e = self.assertRaises(errors.ImageShareError, self.copy)
+        self.assertIn('new-2 in project %s was deleted' % BETA, str(e))
+        self.assertEqual({}, self.target.images)
