@@ -4,6 +4,8 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
+import types
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOCAL_CLOUD = os.path.join(ROOT, 'tools', 'local-cloud')
@@ -46,3 +48,37 @@ def glance(cloud):
     r = region(cloud)
     return client.Client(session=r.get_session(), region_name=r.region_name,
                          interface='public')
+
+
+def measure(cmd):
+    """Run a command to its end, watching it.
+
+    Returns seconds, peak RSS (KiB, the child's own), the bytes it wrote
+    to disk (write_bytes: temporary files would show there) and read
+    (rchar: sockets and files) per /proc/PID/io, and its stdout.
+    """
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    io, rusage, status = {'write_bytes': 0, 'rchar': 0}, None, 0
+    while rusage is None:
+        try:
+            with open('/proc/%d/io' % proc.pid) as f:
+                for line in f:
+                    key, _, value = line.partition(':')
+                    if key in io:
+                        io[key] = max(io[key], int(value))
+        except OSError:
+            pass
+        pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            rusage = ru
+        else:
+            time.sleep(0.02)
+    out, err = proc.stdout.read(), proc.stderr.read()
+    seconds = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit('failed: %s\n%s' % (' '.join(cmd), err.decode()))
+    return types.SimpleNamespace(seconds=seconds, rss=rusage.ru_maxrss,
+                                 written=io['write_bytes'],
+                                 read=io['rchar'], out=out)

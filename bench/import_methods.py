@@ -33,9 +33,9 @@ import tempfile
 import time
 import uuid
 
-from common import env
 from common import glance
 from common import local_cloud
+from common import measure
 from common import OPENSTACK
 from common import region
 from image_copy import make_source
@@ -51,28 +51,8 @@ CASES = (
 
 def run(cmd):
     """``(seconds, peak RSS KiB, bytes read, stdout)`` of one command."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    read, rusage, status = 0, None, 0
-    while rusage is None:
-        try:
-            with open('/proc/%d/io' % proc.pid) as f:
-                for line in f:
-                    if line.startswith('rchar:'):
-                        read = max(read, int(line.split()[1]))
-        except OSError:
-            pass
-        pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            rusage = ru
-        else:
-            time.sleep(0.02)
-    out, err = proc.stdout.read(), proc.stderr.read()
-    seconds = time.perf_counter() - t0
-    if os.waitstatus_to_exitcode(status):
-        raise SystemExit('failed: %s\n%s' % (' '.join(cmd), err.decode()))
-    return seconds, rusage.ru_maxrss, read, out
+    m = measure(cmd)
+    return m.seconds, m.rss, m.read, m.out
 
 
 def copy_once(source, cloud, method):

@@ -157,11 +157,11 @@ def test_one_target_refused_among_several_the_others_copied(cloud):
     many = {'p%02d' % i: 'v' for i in range(70)}
     src = make_source(cloud, **many)
     res = cloud.run('alice-alpha', 'image', 'transfer', src['id'], '--mode',
-                    'copy', '--to-cloud', 'bob-beta-r2', '--to-cloud',
-                    'bob-beta', '-f', 'json')
+                    'copy', '--to-cloud', 'bob-beta-r2', '--to', 'alpha',
+                    '-f', 'json')
     assert res.returncode == 1
     [row] = json.loads(res.stdout)
-    assert (row['Project ID'], row['Changes']) == (cloud.project('beta'),
+    assert (row['Project ID'], row['Changes']) == (cloud.project('alpha'),
                                                    'copied')
     lines = stderr_lines(res)
     assert len(lines) == 2, lines
