@@ -754,7 +754,7 @@ def _wait_import(target_glance, target, source):
             raise _ImportFailed('the import did not finish in time (status '
                                 '%s)' % img.get('status'))
         time.sleep(pause)
-        pause = min(pause * 1.5, 2.0)
+        pause = min(pause * 1.5, 0.5)
 
 
 def _verify(target_glance, source, copy, method, algo, expected):

@@ -55,3 +55,27 @@ class TestTransferImage(base.TestCommand):
         transfer.return_value = share.Result([], [], [], 0, 1)
         parsed = self.check_parser(self.cmd, ['a', '--to', 'beta'], [])
         self.assertEqual(0, self.cmd.run(parsed))
+
+    @mock.patch.object(transfer_cmd.identity.Identity, 'from_client_manager')
+    @mock.patch.object(share, 'resolve_targets', return_value=[])
+    @mock.patch.object(transfer_cmd.copy, 'transfer_copies',
+                       return_value=([], [], 0, 1))
+    def test_copy_options_are_passed_through(self, copies, targets, ident):
+        parsed = self.check_parser(
+            self.cmd, ['a', '--to', 'beta', '--mode', 'copy',
+                       '--import-method', 'glance-direct',
+                       '--keep-signature', '--no-progress'],
+            [('import_method', 'glance-direct'), ('keep_signature', True)])
+        self.assertEqual(0, self.cmd.run(parsed))
+        kwargs = copies.call_args.kwargs
+        self.assertEqual(('glance-direct', True), (
+            kwargs['import_method'], kwargs['keep_signature']))
+
+    def test_copy_options_are_refused_elsewhere(self):
+        for args in (['--import-method', 'upload'], ['--keep-signature']):
+            parsed = self.check_parser(self.cmd, ['a', '--to', 'beta']
+                                       + args, [])
+            e = self.assertRaises(exceptions.CommandError, self.cmd.run,
+                                  parsed)
+            self.assertEqual('%s applies to --mode copy only' % args[0],
+                             str(e))
