@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -50,17 +51,42 @@ def glance(cloud):
                          interface='public')
 
 
+# Loaded by the measured Python through PYTHONPATH: counts what its
+# sockets receive.  /proc/PID/io cannot: its rchar counts read() calls,
+# not the recv() calls sockets use.
+COUNTER = """import atexit, os, socket
+_got = [0]
+_recv_into = socket.socket.recv_into
+def _counted(self, *a, **k):
+    n = _recv_into(self, *a, **k)
+    _got[0] += n or 0
+    return n
+socket.socket.recv_into = _counted
+atexit.register(lambda: open(os.environ['BENCH_RECEIVED'], 'w').write(
+    str(_got[0])))
+"""
+
+
 def measure(cmd):
     """Run a command to its end, watching it.
 
     Returns seconds, peak RSS (KiB, the child's own), the bytes it wrote
-    to disk (write_bytes: temporary files would show there) and read
-    (rchar: sockets and files) per /proc/PID/io, and its stdout.
+    to disk (/proc/PID/io write_bytes: temporary files would show there),
+    the bytes its sockets received (a Python command only; else None) and
+    its stdout.
     """
+    import tempfile
+
+    tmp = tempfile.mkdtemp()
+    with open(os.path.join(tmp, 'sitecustomize.py'), 'w') as f:
+        f.write(COUNTER)
+    e = env()
+    e['PYTHONPATH'] = tmp
+    e['BENCH_RECEIVED'] = os.path.join(tmp, 'received')
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env(), stdout=subprocess.PIPE,
+    proc = subprocess.Popen(cmd, env=e, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
-    io, rusage, status = {'write_bytes': 0, 'rchar': 0}, None, 0
+    io, rusage, status = {'write_bytes': 0}, None, 0
     while rusage is None:
         try:
             with open('/proc/%d/io' % proc.pid) as f:
@@ -79,6 +105,12 @@ def measure(cmd):
     seconds = time.perf_counter() - t0
     if os.waitstatus_to_exitcode(status):
         raise SystemExit('failed: %s\n%s' % (' '.join(cmd), err.decode()))
+    try:
+        with open(e['BENCH_RECEIVED']) as f:
+            received = int(f.read())
+    except OSError:
+        received = None
+    shutil.rmtree(tmp)
     return types.SimpleNamespace(seconds=seconds, rss=rusage.ru_maxrss,
                                  written=io['write_bytes'],
-                                 read=io['rchar'], out=out)
+                                 received=received, out=out)
