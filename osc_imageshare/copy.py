@@ -401,7 +401,9 @@ def candidates(glance, target_glance, source, requested='auto'):
     if blocker and 'glance-download' in (methods or ()):
         notes.append('glance-download not used: %s' % blocker)
     order.append('upload')
-    if 'glance-direct' in (methods or ()):
+    # A Glance without /v2/info/import may still take glance-direct: the
+    # header on the image it creates says (see _copy_by).
+    if methods is None or 'glance-direct' in methods:
         order.append('glance-direct')
     return order, notes
 
@@ -583,6 +585,10 @@ def _copy_by(method, glance, target_glance, source, project_id, body, tag,
             if winner:
                 return _lost(target_glance, source, project_id, target,
                              winner, started)
+            if method == 'glance-direct' and announced is not None \
+                    and method not in announced:
+                raise _Unavailable('the target does not enable it (it '
+                                   'announces: %s)' % ', '.join(announced))
             beat = _Heartbeat(target_glance, target['id'])
             if method == 'glance-download':
                 copy = _pull(glance, target_glance, source, target, body)

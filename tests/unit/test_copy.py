@@ -529,3 +529,33 @@ class TestTransient(CopyCase):
         e = self.assertRaises(errors.ImageShareError, self.copy)
         self.assertIn('new-2 in project %s was deleted' % BETA, str(e))
         self.assertEqual({}, self.target.images)
+
+
+class TestAnnouncedMethods(CopyCase):
+
+    def test_header_on_create_decides_without_info_import(self):
+        # No /v2/info/import (methods None); upload refused; the header on
+        # the created image announces what the target enables.
+        self.target.upload = False
+        self.target.methods = None
+        result_calls = []
+        real = self.target.request
+
+        def no_info(url, method, **kw):
+            if url == '/v2/info/import':
+                result_calls.append(url)
+                return fakes.Response(404, {'error': {'message': 'no'}})
+            return real(url, method, **kw)
+        self.target.request = no_info
+        self.target.methods = ['web-download']   # what the header says
+        e = self.assertRaises(errors.ImageShareError, self.copy)
+        self.assertEqual(
+            'Could not copy image %s into project %s: the target takes no '
+            'import method that works here (upload: refused by the target '
+            '(You are not authorized to complete upload_image action.); '
+            'glance-direct: the target does not enable it (it announces: '
+            'web-download)); nothing was left behind' % (IMAGE_ID, BETA),
+            str(e))
+        self.assertEqual({}, self.target.images)
+        self.assertNotIn(('PUT', '/v2/images/new-2/stage', '<data>'),
+                         self.target.calls)
