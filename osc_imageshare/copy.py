@@ -826,8 +826,9 @@ def _await(target_glance, source, project_id, earlier):
                                              project_id)}
         for img in earlier:
             cur = now.get(img['id'])
-            if cur and cur.get('status') == 'active' and _matches(
-                    cur, source, algo, expected):
+            if cur and cur.get('status') == 'active' and (
+                    _matches(cur, source, algo, expected)
+                    or cur.get(CONVERTED)):
                 return cur
         earlier = [now[i['id']] for i in earlier if i['id'] in now
                    and is_live(now[i['id']])]

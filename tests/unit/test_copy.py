@@ -281,6 +281,20 @@ class TestLeftoversAndRaces(CopyCase):
         self.assertEqual(['old'], list(self.target.images))
         self.assertEqual([], self.glance.calls)   # no byte moved
 
+    def test_loser_waits_for_a_converted_winner(self):
+        other = self.leftover(**{copy.COPIER: 'elsewhere:1:1',
+                                 copy.HEARTBEAT: copy._stamp(),
+                                 copy.STARTED: '2000'})
+
+        def finish(seconds):
+            other.update(status='active', size=7, disk_format='raw',
+                         **{copy.CONVERTED: 'qcow2->raw'})
+        self.sleep.side_effect = finish
+        result = self.copy()
+        self.assertEqual(('old', 'none'), (result.image['id'],
+                                           result.method))
+        self.assertEqual(['old'], list(self.target.images))
+
     def test_winner_that_dies_lets_us_copy(self):
         other = self.leftover(**{copy.COPIER: 'elsewhere:1:1',
                                  copy.HEARTBEAT: copy._stamp(),
