@@ -573,6 +573,10 @@ def _copy_by(method, glance, target_glance, source, project_id, body, tag,
             try:
                 target, announced = api.create_image(target_glance, body)
             except (glance_exc.HTTPException, errors.ImageShareError) as e:
+                # A create that failed late may have made the image.
+                with contextlib.suppress(glance_exc.HTTPException,
+                                         errors.ImageShareError):
+                    _delete_orphans(target_glance, source, project_id)
                 raise (_Transient if _server_error(e) else
                        errors.ImageShareError)(
                     _create_refused(e, source, project_id, body))
@@ -796,15 +800,14 @@ def _winner(target_glance, source, project_id, mine, before=False):
     """
     algo, expected = source_hash(source)
     while True:
-        others = [i for i in _labelled(target_glance, source, project_id)
-                  if i['id'] != mine['id']
-                  and i.get(SOURCE_HASH) == mine.get(SOURCE_HASH)]
+        others = [i for i in _delete_orphans(target_glance, source,
+                                             project_id, mine)
+                  if i.get(SOURCE_HASH) == mine.get(SOURCE_HASH)]
         done = [i for i in others if i.get('status') == 'active'
                 and (_matches(i, source, algo, expected)
                      or i.get(CONVERTED))]
         earlier = [i for i in others if i.get('status') != 'active'
-                   and _key(i) < _key(mine) and is_live(i)
-                   and i.get(COPIER) != mine.get(COPIER)]
+                   and _key(i) < _key(mine) and is_live(i)]
         if before and done:
             return min(done, key=_key)
         if before:
@@ -816,6 +819,27 @@ def _winner(target_glance, source, project_id, mine, before=False):
         if not earlier:
             return None if first is mine else first
         time.sleep(1)
+
+
+def _delete_orphans(target_glance, source, project_id, mine=None):
+    """The copies of ``source`` but ``mine``, less this process's others.
+
+    This process makes one copy of a source into a project at a time: an
+    image it labelled that is not ``mine`` is an orphan (a create whose
+    answer was an error, though the image was made), which other runs
+    would take for a live copy and wait for.
+    """
+    me = whoami()
+    found = []
+    for img in _labelled(target_glance, source, project_id):
+        if mine is not None and img['id'] == mine['id']:
+            continue
+        if img.get(COPIER) == me and img.get('status') != 'active':
+            LOG.info('Image %s: %s', source['id'], api.delete_quietly(
+                target_glance, img['id'], project_id))
+            continue
+        found.append(img)
+    return found
 
 
 def _await(target_glance, source, project_id, earlier):

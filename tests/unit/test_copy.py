@@ -535,6 +535,20 @@ class TestTransient(CopyCase):
         self.assertEqual(('copied', 'new-1'),
                          (result.changes, result.image['id']))
 
+    def test_an_image_made_by_a_failed_create_is_deleted(self):
+        once = [1]
+
+        def made_then_failed(body):
+            if once and once.pop():
+                self.target.images['orphan'] = dict(
+                    body, id='orphan', status='queued', owner=BETA)
+                return glance_exc.HTTPInternalServerError('locked')
+        self.target.fail[('POST', '/v2/images')] = made_then_failed
+        result = self.copy()
+        self.assertEqual(['new-1'], list(self.target.images))
+        self.assertEqual('copied', result.changes)
+        self.assertIn(('DELETE', '/v2/images/orphan'), self.target.calls)
+
     def test_twice_is_an_error(self):
         self.target.fail[('PUT', '/v2/images/new-1/file')] = \
             glance_exc.HTTPInternalServerError('boom')
