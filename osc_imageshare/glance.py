@@ -17,6 +17,7 @@ how, in words (``cause``).
 import json
 import logging
 import socket
+import time
 import urllib.parse
 
 from glanceclient import exc as glance_exc
@@ -224,7 +225,15 @@ def delete_quietly(glance, image_id, project=None):
     """Delete a partial copy; a sentence saying how it went."""
     where = ' in project %s' % project if project else ''
     try:
-        delete_image(glance, image_id)
+        for pause in (0.5, 1, 2, None):
+            try:
+                delete_image(glance, image_id)
+                break
+            except glance_exc.HTTPException as e:
+                # A Glance busy with the upload being cut may answer 5xx.
+                if pause is None or not (getattr(e, 'code', 0) or 0) >= 500:
+                    raise
+                time.sleep(pause)
     except glance_exc.HTTPNotFound:
         return 'the partial copy %s was already gone' % image_id
     except (glance_exc.HTTPException, TransportError) as e:

@@ -1,6 +1,7 @@
 """The one door to Glance: requests, data, import, info, failures."""
 
 import socket
+from unittest import mock
 
 from glanceclient import exc as glance_exc
 from keystoneauth1 import exceptions as ks_exc
@@ -82,6 +83,16 @@ class TestRequests(base.TestCase):
             "it with 'openstack image delete x', or re-run this command, "
             "which deletes it",
             api.delete_quietly(self.glance, 'x', 'p'))
+
+    def test_delete_quietly_tries_again_after_a_server_error(self):
+        answers = [None, glance_exc.HTTPInternalServerError('locked')]
+        self.glance.fail[('DELETE', '/v2/images/%s' % fakes.IMAGE_ID)] = \
+            lambda body: answers.pop()
+        with mock.patch.object(api.time, 'sleep') as sleep:
+            self.assertEqual('the partial copy %s was deleted'
+                             % fakes.IMAGE_ID,
+                             api.delete_quietly(self.glance, fakes.IMAGE_ID))
+        sleep.assert_called_once_with(0.5)
 
     def test_delete_quietly(self):
         self.assertEqual('the partial copy %s in project p was deleted'
