@@ -2,8 +2,11 @@
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
+import time
+import types
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOCAL_CLOUD = os.path.join(ROOT, 'tools', 'local-cloud')
@@ -46,3 +49,68 @@ def glance(cloud):
     r = region(cloud)
     return client.Client(session=r.get_session(), region_name=r.region_name,
                          interface='public')
+
+
+# Loaded by the measured Python through PYTHONPATH: counts what its
+# sockets receive.  /proc/PID/io cannot: its rchar counts read() calls,
+# not the recv() calls sockets use.
+COUNTER = """import atexit, os, socket
+_got = [0]
+_recv_into = socket.socket.recv_into
+def _counted(self, *a, **k):
+    n = _recv_into(self, *a, **k)
+    _got[0] += n or 0
+    return n
+socket.socket.recv_into = _counted
+atexit.register(lambda: open(os.environ['BENCH_RECEIVED'], 'w').write(
+    str(_got[0])))
+"""
+
+
+def measure(cmd):
+    """Run a command to its end, watching it.
+
+    Returns seconds, peak RSS (KiB, the child's own), the bytes it wrote
+    to disk (/proc/PID/io write_bytes: temporary files would show there),
+    the bytes its sockets received (a Python command only; else None) and
+    its stdout.
+    """
+    import tempfile
+
+    tmp = tempfile.mkdtemp()
+    with open(os.path.join(tmp, 'sitecustomize.py'), 'w') as f:
+        f.write(COUNTER)
+    e = env()
+    e['PYTHONPATH'] = tmp
+    e['BENCH_RECEIVED'] = os.path.join(tmp, 'received')
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=e, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    io, rusage, status = {'write_bytes': 0}, None, 0
+    while rusage is None:
+        try:
+            with open('/proc/%d/io' % proc.pid) as f:
+                for line in f:
+                    key, _, value = line.partition(':')
+                    if key in io:
+                        io[key] = max(io[key], int(value))
+        except OSError:
+            pass
+        pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            rusage = ru
+        else:
+            time.sleep(0.02)
+    out, err = proc.stdout.read(), proc.stderr.read()
+    seconds = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit('failed: %s\n%s' % (' '.join(cmd), err.decode()))
+    try:
+        with open(e['BENCH_RECEIVED']) as f:
+            received = int(f.read())
+    except OSError:
+        received = None
+    shutil.rmtree(tmp)
+    return types.SimpleNamespace(seconds=seconds, rss=rusage.ru_maxrss,
+                                 written=io['write_bytes'],
+                                 received=received, out=out)

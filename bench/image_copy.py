@@ -29,9 +29,9 @@ import tempfile
 import time
 import uuid
 
-from common import env
 from common import glance
 from common import local_cloud
+from common import measure
 from common import OPENSTACK
 from common import region
 
@@ -59,30 +59,10 @@ def make_source(size):
     return img['id']
 
 
-def run(cmd, **kw):
+def run(cmd):
     """Run a command; return (seconds, peak RSS KiB, bytes written, out)."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, **kw)
-    written, rusage, status = 0, None, 0
-    while rusage is None:
-        try:
-            with open('/proc/%d/io' % proc.pid) as f:
-                for line in f:
-                    if line.startswith('write_bytes:'):
-                        written = max(written, int(line.split()[1]))
-        except OSError:
-            pass
-        pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            rusage = ru   # this child's own peak RSS (Linux: KiB)
-        else:
-            time.sleep(0.05)
-    out, err = proc.stdout.read(), proc.stderr.read()
-    seconds = time.perf_counter() - t0
-    if os.waitstatus_to_exitcode(status):
-        raise SystemExit('failed: %s\n%s' % (' '.join(cmd), err.decode()))
-    return seconds, rusage.ru_maxrss, written, out
+    m = measure(cmd)
+    return m.seconds, m.rss, m.written, m.out
 
 
 def copy_once(source):

@@ -1,28 +1,46 @@
-"""Copy an image into another project: one verified, streamed pass.
+"""Copy an image into another project: one verified pass, on any Glance.
 
-The data flows from the source Glance straight into the target Glance (any
-region or cloud the target's credentials point to): a reader thread pulls
-it from the source and hashes it while the upload sends it, with a
-Content-Length, through a queue of a few chunks, so memory stays bounded
-whatever the size and nothing touches the disk.  The copy is checked
-against the source's hash and size, by our own hash and by the hash the
-target Glance computed; on any error, mismatch or interruption (Ctrl-C
-included) the half-made target image is deleted.  The source is only read.
+The target Glance may take the data three ways (``METHODS``): ``upload``
+(a streamed ``PUT .../file``), ``glance-direct`` (streamed into
+``PUT .../stage``, then imported) or ``glance-download`` (the target
+Glance, in another region of the same Keystone, pulls the image from the
+source region itself: no byte goes through the client).  ``auto`` tries
+them in that order of preference, from what the target announces.
+
+Streamed, the data flows from the source Glance straight into the target
+Glance: a reader thread pulls it from the source and hashes it while the
+request sends it, with a Content-Length, through a queue of a few chunks,
+so memory stays bounded whatever the size and nothing touches the disk.
+The copy is checked against the source: our hash of the stream with the
+source's algorithm, and the copy's size and hash as the target Glance
+computed them (with the target's algorithm, hashed in the same pass when
+it differs).  The source is only read.
+
+Nothing is left behind: the copy records who makes it and since when
+(``COPIER``, ``STARTED``, a ``HEARTBEAT`` refreshed while the data moves);
+on any error, mismatch or caught signal (INT, TERM, HUP) the half-made
+copy is deleted; a later run deletes the leftovers of runs that died
+(SIGKILL, a machine lost) before copying; and runs copying the same image
+at the same time end with one copy, the one that started first.
 """
 
+import contextlib
 import dataclasses
+import datetime
 import hashlib
 import logging
+import os
 import queue
+import signal
+import socket
 import sys
 import threading
 import time
 
 from glanceclient import exc as glance_exc
-from keystoneauth1 import adapter as ks_adapter
 
 from osc_imageshare import errors
-from osc_imageshare import images
+from osc_imageshare import glance as api
 
 LOG = logging.getLogger(__name__)
 
@@ -31,8 +49,16 @@ QUEUE_CHUNKS = 8          # memory bound: about QUEUE_CHUNKS MiB in flight
 SOURCE_ID = 'imageshare_source_id'
 SOURCE_CLOUD = 'imageshare_source_cloud'
 SOURCE_HASH = 'imageshare_source_hash'
+COPIER = 'imageshare_copier'        # host:pid:process start of the run
+STARTED = 'imageshare_started'      # when that run started this copy
+HEARTBEAT = 'imageshare_heartbeat'  # refreshed while the copy is made
+CONVERTED = 'imageshare_converted'  # the target converted the data
+HEARTBEAT_SECONDS = 15
+STALE_SECONDS = 90        # no heartbeat for that long: the run is gone
+METHODS = ('upload', 'glance-direct', 'glance-download')
+SIGNALS = ('SIGINT', 'SIGTERM', 'SIGHUP')
 COLUMNS = ('Source ID', 'Image ID', 'Image Name', 'Project ID', 'Size',
-           'Hash', 'Seconds', 'MiB/s', 'Changes')
+           'Hash', 'Seconds', 'MiB/s', 'Changes', 'Method')
 # Never copied: identity, ownership, access, and what Glance computes.
 SKIP = {
     'id', 'name', 'owner', 'visibility', 'protected', 'status', 'size',
@@ -40,6 +66,21 @@ SKIP = {
     'locations', 'direct_url', 'file', 'schema', 'self', 'created_at',
     'updated_at', 'os_hidden', 'tags', 'members',
 }
+SIGNATURE = 'img_signature'
+
+
+class Interrupted(SystemExit):
+    """A caught signal ended the run; the message says what was undone."""
+
+
+class _Signal(BaseException):
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.name = signal.Signals(signum).name
+
+
+class _Unavailable(Exception):
+    """The target does not take the data this way; try the next one."""
 
 
 @dataclasses.dataclass
@@ -49,58 +90,189 @@ class CopyResult:
     project_id: str
     seconds: float = 0.0
     changes: str = 'copied'
+    method: str = 'upload'
 
     def row(self):
         size = self.image.get('size') or 0
-        rate = size / self.seconds / CHUNK if self.seconds else None
+        rate = (size / self.seconds / CHUNK
+                if self.seconds and self.method != 'glance-download'
+                else None)
         return (self.source['id'], self.image['id'], self.image.get('name'),
                 self.project_id, size, '%s:%s' % (
                     self.image.get('os_hash_algo'),
                     self.image.get('os_hash_value')),
                 round(self.seconds, 2), rate and round(rate, 1),
-                self.changes)
+                self.changes, self.method)
 
 
-def carried_properties(source):
+def carried_properties(source, keep_signature=False):
     """What makes the copy usable: formats, limits, hw_/os_ and user keys."""
     return {k: v for k, v in source.items()
             if k not in SKIP and not k.startswith('os_glance')
-            and not k.startswith('imageshare_') and v is not None}
+            and not k.startswith('imageshare_') and v is not None
+            and (keep_signature or not k.startswith(SIGNATURE))}
 
 
-def _raw(glance, method, url, **kw):
-    """A request on the client's session, past glanceclient's body handling.
-
-    glanceclient would send our upload chunked, without a length.
-    """
-    resp = ks_adapter.Adapter.request(glance.http_client, url, method,
-                                      raise_exc=False, **kw)
-    if resp.status_code >= 400:
-        raise glance_exc.from_response(resp, resp.text)
-    return resp
+def source_hash(source):
+    """``(algorithm, value)`` of the source; md5 for older images."""
+    if source.get('os_hash_value'):
+        return source.get('os_hash_algo'), source['os_hash_value']
+    return 'md5', source.get('checksum')
 
 
-def find_copy(target_glance, source, project_id, source_hash):
+def _matches(copy, source, algo, expected):
+    """The target's own figures for ``copy`` agree with the source's."""
+    if copy.get('size') != source.get('size'):
+        return False
+    if copy.get('os_hash_algo') == algo:
+        return copy.get('os_hash_value') == expected
+    if algo == 'md5':
+        return copy.get('checksum') == expected
+    # Another algorithm on the target: Glance's md5 checksum is common.
+    return bool(source.get('checksum')) and copy.get(
+        'checksum') == source['checksum']
+
+
+def find_copy(target_glance, source, project_id, source_hash_):
     """A verified copy of ``source`` already in the target project."""
-    for img in images.list_images(target_glance, owner=project_id,
-                                  **{SOURCE_ID: source['id']}):
-        if (img.get(SOURCE_HASH) == source_hash
-                and img.get('status') == 'active'):
+    algo, expected = source_hash(source)
+    for img in _labelled(target_glance, source, project_id):
+        if (img.get(SOURCE_HASH) == source_hash_
+                and img.get('status') == 'active'
+                and (_matches(img, source, algo, expected)
+                     or img.get(CONVERTED))):
             return img
     return None
 
 
+def _labelled(target_glance, source, project_id):
+    return api.list_images(target_glance, owner=project_id,
+                           **{SOURCE_ID: source['id']})
+
+
+# ------------------------------------------------------------ who copies
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def _stamp(when=None):
+    return (when or _now()).strftime('%Y-%m-%dT%H:%M:%S.%fZ')
+
+
+def _parse(stamp):
+    try:
+        return datetime.datetime.strptime(
+            stamp.replace('Z', ''), '%Y-%m-%dT%H:%M:%S.%f' if '.' in stamp
+            else '%Y-%m-%dT%H:%M:%S').replace(tzinfo=datetime.timezone.utc)
+    except (AttributeError, ValueError):
+        return None
+
+
+def _process_start(pid):
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def whoami():
+    """``host:pid:start``: this process, told apart from a reused pid."""
+    return '%s:%d:%s' % (socket.gethostname(), os.getpid(),
+                         _process_start(os.getpid()))
+
+
+def is_live(image, now=None):
+    """Whether another run may still be making ``image``.
+
+    A run on this machine is asked directly (its process); one elsewhere
+    cannot be, and is live while its heartbeat is fresh.
+    """
+    host, _, rest = (image.get(COPIER) or '').partition(':')
+    pid, _, start = rest.partition(':')
+    if host == socket.gethostname() and pid.isdigit():
+        return _process_start(int(pid)) == start
+    beat = _parse(image.get(HEARTBEAT) or image.get('updated_at'))
+    if beat is None:
+        return False
+    return ((now or _now()) - beat).total_seconds() < STALE_SECONDS
+
+
+def _key(image):
+    return (image.get(STARTED) or image.get('created_at') or '',
+            image['id'])
+
+
+class _Heartbeat:
+    """Refreshes ``HEARTBEAT`` on the copy while the data moves."""
+
+    def __init__(self, glance, image_id, every=HEARTBEAT_SECONDS):
+        self._glance, self._id, self._every = glance, image_id, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.wait(self._every):
+            try:
+                api.patch_image(self._glance, self._id,
+                                replace={HEARTBEAT: _stamp()})
+            except Exception as e:   # a missed beat is not an error
+                LOG.debug('Heartbeat on %s failed: %s', self._id, e)
+
+    def stop(self):
+        self._stop.set()
+
+
+@contextlib.contextmanager
+def _catch_signals():
+    """TERM and HUP raise, as INT does, so that clean-up runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def raise_(signum, frame):
+        raise _Signal(signum)
+    old = {}
+    for name in SIGNALS:
+        num = getattr(signal, name)
+        old[num] = signal.signal(num, raise_)
+    try:
+        yield
+    finally:
+        for num, handler in old.items():
+            signal.signal(num, handler)
+
+
+@contextlib.contextmanager
+def _deaf():
+    """Let no signal stop a clean-up half-way."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {getattr(signal, n): signal.signal(getattr(signal, n),
+                                             signal.SIG_IGN)
+           for n in SIGNALS}
+    try:
+        yield
+    finally:
+        for num, handler in old.items():
+            signal.signal(num, handler)
+
+
+# ------------------------------------------------------------ the stream
 class _Stream:
     """The download, as an iterable of chunks with a known length."""
 
-    def __init__(self, response, size, algo, progress=None):
+    def __init__(self, response, size, algos, progress=None):
         self._response = response
         self._size = size
         self._queue = queue.Queue(QUEUE_CHUNKS)
         self._stop = threading.Event()
-        # One hash, the source's own: hashing costs CPU that the target
-        # Glance, hashing the upload itself, needs on a small machine.
-        self.hash = hashlib.new(algo, usedforsecurity=False)
+        # The source's algorithm, and the target's when it differs: the
+        # target Glance hashes too, and needs the CPU on a small machine.
+        self.hashes = {a: hashlib.new(a, usedforsecurity=False)
+                       for a in dict.fromkeys(algos) if a}
         self.received = 0     # read from the source
         self.sent = 0         # handed to the upload
         self.error = None
@@ -112,11 +284,13 @@ class _Stream:
         return self._size
 
     def _read(self):
+        hashes = list(self.hashes.values())
         try:
             for chunk in self._response.iter_content(CHUNK):
                 if self._stop.is_set():
                     return
-                self.hash.update(chunk)
+                for h in hashes:
+                    h.update(chunk)
                 self.received += len(chunk)
                 self._queue.put(chunk)
         except Exception as e:  # reported by the consumer, in its thread
@@ -129,8 +303,7 @@ class _Stream:
             chunk = self._queue.get()
             if chunk is None:
                 if self.error:
-                    raise errors.ImageShareError(
-                        'Reading the source image failed: %s' % self.error)
+                    raise api.TransportError(api.cause(self.error, 'source'))
                 return
             self.sent += len(chunk)
             if self._progress:
@@ -156,6 +329,7 @@ class Progress:
         self.start = time.monotonic()
         self.last = 0
         self.finished = False
+        self.printed = False
 
     def __call__(self, done):
         now = time.monotonic()
@@ -168,91 +342,529 @@ class Progress:
         self.stream.write('\r%5.1f%%  %7.1f MiB/s  ETA %4.0f s' % (
             100.0 * done / self.total, rate / CHUNK, eta))
         self.stream.flush()
+        self.printed = True
 
     def done(self):
-        self.stream.write('\n')
-        self.stream.flush()
+        """End the progress line, so that what follows has its own."""
+        if self.printed:
+            self.stream.write('\n')
+            self.stream.flush()
+            self.printed = False
 
 
+# ------------------------------------------------------------ choosing
+def _identity_url(glance):
+    client = glance.http_client
+    auth = getattr(getattr(client, 'session', None), 'auth', None)
+    url = getattr(client, 'identity_url', None) or getattr(
+        auth, 'auth_url', None)
+    return url.rstrip('/') if isinstance(url, str) else None
+
+
+def _region(glance):
+    return getattr(glance.http_client, 'region_name', None)
+
+
+def download_blocker(glance, target_glance, source, methods):
+    """Why glance-download cannot copy ``source``, or None if it can."""
+    if 'glance-download' not in (methods or ()):
+        return 'the target does not enable glance-download'
+    here, there = _region(glance), _region(target_glance)
+    if not here or not there or here == there:
+        return 'source and target are not two regions of one cloud'
+    if _identity_url(glance) != _identity_url(target_glance):
+        return 'source and target do not share one Keystone'
+    try:
+        api.get_image(api.in_region(target_glance, here), source['id'],
+                      side='source')
+    except (glance_exc.HTTPException, errors.ImageShareError):
+        return ("the target project cannot read image %s in %s (share it "
+                "with that project to let its Glance pull it)"
+                % (source['id'], here))
+    return None
+
+
+def candidates(glance, target_glance, source, requested='auto'):
+    """``([methods to try, best first], notes)`` for this target."""
+    methods = api.import_methods(target_glance)
+    if requested == 'glance-download':
+        blocker = download_blocker(glance, target_glance, source, methods)
+        if blocker:
+            raise errors.ImageShareError(
+                'glance-download cannot copy image %s: %s'
+                % (source['id'], blocker))
+    if requested != 'auto':
+        return [requested], []
+    notes = []
+    blocker = download_blocker(glance, target_glance, source, methods)
+    order = [] if blocker else ['glance-download']
+    if blocker and 'glance-download' in (methods or ()):
+        notes.append('glance-download not used: %s' % blocker)
+    order.append('upload')
+    # A Glance without /v2/info/import may still take glance-direct: the
+    # header on the image it creates says (see _copy_by).
+    if methods is None or 'glance-direct' in methods:
+        order.append('glance-direct')
+    return order, notes
+
+
+def plan_copy(glance, target_glance, source, requested='auto'):
+    """``(method, words)`` for --dry-run: what a run would try first."""
+    order, notes = candidates(glance, target_glance, source, requested)
+    words = order[0]
+    if order[1:]:
+        words += ' (else %s)' % ', '.join(order[1:])
+    return order[0], '; '.join([words] + notes)
+
+
+# ------------------------------------------------------------ limits
+def preflight(target_glance, source, project_id, method):
+    """Refuse, before any byte moves, a copy the target's quotas forbid."""
+    quotas = api.usage(target_glance) or {}
+    mib = -(-(source.get('size') or 0) // CHUNK)
+    needs = {'image_size_total': mib, 'image_count_total': 1,
+             'image_count_uploading': 1}
+    if method == 'glance-direct':
+        needs['image_stage_total'] = mib
+    for name, need in sorted(needs.items()):
+        q = quotas.get(name) or {}
+        limit, used = q.get('limit'), q.get('usage') or 0
+        if isinstance(limit, int) and limit >= 0 and used + need > limit:
+            unit = ' MiB' if name.endswith('_total') and 'count' not in \
+                name else ''
+            raise errors.ImageShareError(
+                "Image %s cannot be copied into project %s: its quota %s "
+                "on the target is %s%s, %s%s used, and the copy needs %s%s "
+                "more; nothing was copied" % (
+                    source['id'], project_id, name, limit, unit, used, unit,
+                    need, unit))
+
+
+def _create_refused(e, source, project_id, body):
+    msg = errors.glance_message(e)
+    if getattr(e, 'code', None) == 413 and 'propert' in msg.lower():
+        return ("Image %s cannot be copied into project %s: the target "
+                "allows fewer properties per image (image_property_quota; "
+                "%s) than the copy's %d; nothing was copied"
+                % (source['id'], project_id, msg, len(body) - 1))
+    return ("Could not create the copy of image %s in project %s: %s"
+            % (source['id'], project_id, api.describe(e)))
+
+
+# ------------------------------------------------------------ copying
 def copy_image(glance, target_glance, source, project_id, name=None,
                visibility='private', source_cloud=None, progress=False,
-               as_admin=False):
+               as_admin=False, import_method='auto', keep_signature=False,
+               warn=None):
     """Copy ``source`` into ``project_id`` through ``target_glance``.
 
     ``as_admin``: ``target_glance`` is an admin's, which creates the copy
-    owned by ``project_id``.
+    owned by ``project_id``.  ``import_method``: one of ``METHODS`` or
+    'auto'.  ``warn(sentence)`` reports what the user should know.
+    Raises ImageShareError (one line, the half-made copy cleaned) on
+    failure, Interrupted (SystemExit) on a caught signal.
     """
-    if source.get('os_hash_value'):
-        algo, expected = source.get('os_hash_algo'), source['os_hash_value']
-    else:  # older images carry only Glance's md5 checksum
-        algo, expected = 'md5', source.get('checksum')
-    source_hash = '%s:%s' % (algo, expected)
-    existing = find_copy(target_glance, source, project_id, source_hash)
+    warn = warn or LOG.warning
+    algo, expected = source_hash(source)
+    tag = '%s:%s' % (algo, expected)
+    existing = find_copy(target_glance, source, project_id, tag)
     if existing:
         return CopyResult(source, existing, project_id, 0.0,
-                          'none (verified copy exists)')
-    body = dict(carried_properties(source), name=name or source.get('name'),
+                          'none (verified copy exists)', 'none')
+    _clean_leftovers(target_glance, source, project_id, warn)
+    props = carried_properties(source, keep_signature)
+    dropped = sorted(set(carried_properties(source, True)) - set(props))
+    if dropped:
+        warn("Image %s: signature properties not copied (%s): the target "
+             "would verify them against a certificate it may not have; "
+             "--keep-signature keeps them" % (source['id'],
+                                              ', '.join(dropped)))
+    body = dict(props, name=name or source.get('name'),
                 visibility=visibility)
-    body[SOURCE_ID] = source['id']
-    body[SOURCE_HASH] = source_hash
+    body.update({SOURCE_ID: source['id'], SOURCE_HASH: tag,
+                 COPIER: whoami()})
     if source_cloud:
         body[SOURCE_CLOUD] = source_cloud
     body['tags'] = source.get('tags') or []
     if as_admin:
         body['owner'] = project_id
-    target = target_glance.http_client.post('/v2/images', data=body)[1]
-    stream = None
+    try:
+        order, notes = candidates(glance, target_glance, source,
+                                  import_method)
+    except errors.ImageShareError as e:
+        raise errors.ImageShareError(
+            'Could not copy image %s into project %s: %s'
+            % (source['id'], project_id, e))
+    for note in notes:
+        LOG.info('Image %s: %s', source['id'], note)
+    preflight(target_glance, source, project_id, order[0])
+    why = []
+    for method in order:
+        try:
+            return _retried(method, glance, target_glance, source,
+                            project_id, body, tag, progress, warn)
+        except _Unavailable as e:
+            why.append('%s: %s' % (method, e))
+            if method != order[-1]:
+                LOG.info('Image %s: %s; trying %s', source['id'], e,
+                         order[order.index(method) + 1])
+    raise errors.ImageShareError(
+        'Could not copy image %s into project %s: the target takes no '
+        'import method that works here (%s); nothing was left behind'
+        % (source['id'], project_id, '; '.join(why)))
+
+
+class _Transient(errors.ImageShareError):
+    """The target answered 5xx: worth one more attempt."""
+
+
+def _retried(method, glance, target_glance, source, project_id, body, tag,
+             progress, warn):
+    """``_copy_by``, once more after a server error of the target."""
+    try:
+        return _copy_by(method, glance, target_glance, source, project_id,
+                        dict(body), tag, progress, warn)
+    except _Transient as e:
+        LOG.info('%s; trying once more', e)
+    return _copy_by(method, glance, target_glance, source, project_id,
+                    dict(body), tag, progress, warn)
+
+
+def _clean_leftovers(target_glance, source, project_id, warn):
+    """Delete copies that interrupted runs left (or say how to)."""
+    try:
+        found = _labelled(target_glance, source, project_id)
+    except (glance_exc.HTTPException, errors.ImageShareError) as e:
+        raise errors.ImageShareError(
+            'Could not copy image %s into project %s: listing its copies '
+            'failed: %s' % (source['id'], project_id, api.describe(e)))
+    for img in found:
+        if img.get('status') == 'active' or is_live(img):
+            continue
+        what = ('Image %s in project %s is the leftover of an interrupted '
+                'copy of %s (%s, started %s by %s)' % (
+                    img['id'], project_id, source['id'], img.get('status'),
+                    img.get(STARTED) or img.get('created_at'),
+                    img.get(COPIER) or 'an unknown run'))
+        try:
+            api.delete_image(target_glance, img['id'])
+        except glance_exc.HTTPNotFound:
+            continue
+        except (glance_exc.HTTPException, errors.ImageShareError) as e:
+            warn("%s: it could not be deleted (%s); delete it with "
+                 "'openstack image delete %s'"
+                 % (what, api.describe(e), img['id']))
+            continue
+        warn('%s: deleted' % what)
+
+
+def _copy_by(method, glance, target_glance, source, project_id, body, tag,
+             progress, warn):
+    """One attempt by ``method``: a CopyResult, or the image cleaned."""
+    algo, expected = source_hash(source)
+    target = None
+    beat = None
+    meter = Progress(source.get('size')) if (
+        progress and method != 'glance-download') else None
     started = time.monotonic()
     try:
-        if target.get('owner') != project_id:
-            raise errors.ImageShareError(
-                'The target credentials create images in project %s, not %s'
-                % (target.get('owner'), project_id))
-        response = _raw(glance, 'GET', '/v2/images/%s/file' % source['id'],
-                        stream=True)
-        meter = Progress(source.get('size')) if progress else None
-        stream = _Stream(response, source.get('size'), algo, meter)
-        _raw(target_glance, 'PUT', '/v2/images/%s/file' % target['id'],
-             data=stream,
-             headers={'Content-Type': 'application/octet-stream'})
+        with _catch_signals():
+            body[STARTED] = body[HEARTBEAT] = _stamp()
+            try:
+                target, announced = api.create_image(target_glance, body)
+            except (glance_exc.HTTPException, errors.ImageShareError) as e:
+                # A create that failed late may have made the image.
+                with contextlib.suppress(glance_exc.HTTPException,
+                                         errors.ImageShareError):
+                    _delete_orphans(target_glance, source, project_id)
+                raise (_Transient if _server_error(e) else
+                       errors.ImageShareError)(
+                    _create_refused(e, source, project_id, body))
+            if target.get('owner') != project_id:
+                raise errors.ImageShareError(
+                    'The target credentials create images in project %s, '
+                    'not %s' % (target.get('owner'), project_id))
+            winner = _winner(target_glance, source, project_id, target,
+                             before=True)
+            if winner:
+                return _lost(target_glance, source, project_id, target,
+                             winner, started)
+            if method == 'glance-direct' and announced is not None \
+                    and method not in announced:
+                raise _Unavailable('the target does not enable it (it '
+                                   'announces: %s)' % ', '.join(announced))
+            beat = _Heartbeat(target_glance, target['id'])
+            if method == 'glance-download':
+                copy = _pull(glance, target_glance, source, target, body)
+            else:
+                copy = _stream(glance, target_glance, source, target,
+                               method, meter, algo, expected)
+            beat.stop()
+            seconds = time.monotonic() - started
+            changes = _verify(target_glance, source, copy, method, algo,
+                              expected)
+            if changes != 'copied':
+                copy = api.patch_image(target_glance, copy['id'], add={
+                    CONVERTED: '%s->%s' % (source.get('disk_format'),
+                                           copy.get('disk_format'))})
+            winner = _winner(target_glance, source, project_id, copy)
+            if winner:
+                return _lost(target_glance, source, project_id, copy,
+                             winner, started)
+            return CopyResult(source, copy, project_id, seconds, changes,
+                              method)
+    except _Unavailable:
+        done = _cleanup(target_glance, target, project_id, beat, meter)
+        if 'could not' in done:
+            warn('Image %s: %s' % (source['id'], done))
+        raise
+    except (_Signal, KeyboardInterrupt) as e:
+        name = getattr(e, 'name', 'SIGINT')
+        done = _cleanup(target_glance, target, project_id, beat, meter)
+        raise Interrupted('Interrupted by %s while copying image %s into '
+                          'project %s: %s' % (name, source['id'],
+                                              project_id, done))
+    except BaseException as e:
+        done = _cleanup(target_glance, target, project_id, beat, meter)
+        if isinstance(e, errors.ImageShareError) and target is None:
+            raise
+        if isinstance(e, api.TransportError):
+            text = str(e)
+        elif isinstance(e, glance_exc.HTTPException):
+            text = api.describe(e)
+            if getattr(e, 'code', None) == 413:
+                text += (' (the target limits image size, image_size_cap, '
+                         'or storage)')
+        elif isinstance(e, errors.ImageShareError):
+            text = str(e)
+        else:
+            raise
+        kind = _Transient if _server_error(e) else errors.ImageShareError
+        raise kind('Could not copy image %s into project %s by %s: %s; %s'
+                   % (source['id'], project_id, method, text, done))
+
+
+def _server_error(e):
+    code = getattr(e, 'code', None)
+    return isinstance(code, int) and code >= 500
+
+
+def _cleanup(target_glance, target, project_id, beat, meter):
+    with _deaf():
+        if beat:
+            beat.stop()
         if meter:
             meter.done()
-        seconds = time.monotonic() - started
-        got = stream.hash.hexdigest()
-        if got != expected or stream.received != source.get('size'):
-            raise errors.ImageShareError(
-                'Image %s: the data read (%d bytes, %s %s) does not match '
-                'the source (%s bytes, %s %s); the copy was deleted' % (
-                    source['id'], stream.received, algo, got,
-                    source.get('size'), algo, expected))
-        copy = images.get_image(target_glance, target['id'])
-        if (copy.get('status') != 'active'
-                or copy.get('size') != source.get('size')
-                or (copy.get('os_hash_algo') == algo
-                    and copy.get('os_hash_value') != expected)
-                or (algo == 'md5' and copy.get('checksum') != expected)):
-            raise errors.ImageShareError(
-                'Image %s: the target Glance holds %s bytes (%s %s, status '
-                '%s), not the source\'s %s bytes (%s %s); the copy was '
-                'deleted' % (source['id'], copy.get('size'),
-                             copy.get('os_hash_algo'),
-                             copy.get('os_hash_value'), copy.get('status'),
-                             source.get('size'), algo, expected))
-        return CopyResult(source, copy, project_id, seconds, 'copied')
-    except BaseException as e:
-        if stream:
-            stream.close()
-        _delete_quietly(target_glance, target['id'])
-        if isinstance(e, glance_exc.HTTPException):
-            raise errors.ImageShareError('%s; the copy was deleted' % (
-                errors.explain(e, source['id'], action='copy the data')))
-        raise
+        if target is None:
+            return 'nothing was left behind'
+        return api.delete_quietly(target_glance, target['id'], project_id)
 
 
-def _delete_quietly(glance, image_id):
+def _stream(glance, target_glance, source, target, method, meter, algo,
+            expected):
+    """Stream the source into the copy (upload, or stage and import)."""
+    target_algo = _target_algo(target_glance)
+    response = api.download(glance, source['id'])
+    stream = _Stream(response, source.get('size'), [algo, target_algo],
+                     meter)
     try:
-        glance.http_client.delete('/v2/images/%s' % image_id)
+        if method == 'upload':
+            try:
+                api.upload(target_glance, target['id'], stream)
+            except glance_exc.HTTPForbidden as e:
+                # upload_image refused by policy: import may be open.
+                raise _Unavailable('refused by the target (%s)'
+                                   % errors.glance_message(e))
+        else:
+            api.stage(target_glance, target['id'], stream)
+    finally:
+        stream.close()
+    if meter:
+        meter.done()
+    got = stream.hashes[algo].hexdigest()
+    if got != expected or stream.received != source.get('size'):
+        raise errors.ImageShareError(
+            'the data read (%d bytes, %s %s) does not match the source (%s '
+            'bytes, %s %s)' % (stream.received, algo, got,
+                               source.get('size'), algo, expected))
+    if method == 'glance-direct':
+        api.import_image(target_glance, target['id'], 'glance-direct')
+        copy = _wait_import(target_glance, target, source)
+    else:
+        copy = api.get_image(target_glance, target['id'])
+    theirs = copy.get('os_hash_algo')
+    if (theirs in stream.hashes and theirs != algo
+            and copy.get('os_hash_value') != stream.hashes[theirs]
+            .hexdigest() and copy.get('disk_format') == source.get(
+                'disk_format')):
+        raise errors.ImageShareError(
+            'the target Glance holds %s %s, not the %s %s of the data sent'
+            % (theirs, copy.get('os_hash_value'), theirs,
+               stream.hashes[theirs].hexdigest()))
+    return copy
+
+
+def _target_algo(target_glance):
+    """The target's hashing algorithm, as its newest image shows."""
+    try:
+        found = api.first_images(target_glance, status='active', limit=1)
+    except (glance_exc.HTTPException, errors.ImageShareError):
+        return None
+    algo = found[0].get('os_hash_algo') if found else None
+    return algo if algo in hashlib.algorithms_available else None
+
+
+def _pull(glance, target_glance, source, target, body):
+    """glance-download: the target Glance pulls the source itself."""
+    try:
+        api.import_image(
+            target_glance, target['id'], 'glance-download',
+            glance_image_id=source['id'], glance_region=_region(glance),
+            glance_service_interface=getattr(glance.http_client,
+                                             'interface', None)
+            or 'public')
     except glance_exc.HTTPException as e:
-        LOG.error("Could not delete the partial copy %s: %s; delete it with "
-                  "'openstack image delete %s'", image_id,
-                  errors.glance_message(e), image_id)
+        raise _Unavailable(api.describe(e))
+    try:
+        copy = _wait_import(target_glance, target, source)
+    except _ImportFailed as e:
+        raise _Unavailable(str(e))
+    # glance-download carries only an allow-list of properties.
+    missing = {k: v for k, v in body.items()
+               if k not in ('tags', 'owner') and k not in copy}
+    differ = {k: v for k, v in body.items()
+              if k not in ('tags', 'owner') and k in copy
+              and copy[k] != v and k not in ('visibility',)}
+    if missing or differ:
+        copy = api.patch_image(target_glance, copy['id'], add=missing,
+                               replace=differ)
+    return copy
+
+
+class _ImportFailed(errors.ImageShareError):
+    pass
+
+
+def _wait_import(target_glance, target, source):
+    """Wait for an import to end; the image, active."""
+    size = source.get('size') or 0
+    deadline = time.monotonic() + 300 + size / (5 * CHUNK)
+    pause = 0.2
+    while True:
+        img = api.get_image(target_glance, target['id'])
+        failed = img.get('os_glance_failed_import')
+        if img.get('status') == 'active':
+            return img
+        if img.get('status') == 'killed' or failed:
+            raise _ImportFailed(
+                'the target Glance failed to import the data (status %s, '
+                'os_glance_failed_import %r; see its log)'
+                % (img.get('status'), failed or ''))
+        if time.monotonic() > deadline:
+            raise _ImportFailed('the import did not finish in time (status '
+                                '%s)' % img.get('status'))
+        time.sleep(pause)
+        pause = min(pause * 1.5, 0.5)
+
+
+def _verify(target_glance, source, copy, method, algo, expected):
+    """'copied', or what the target changed; raise if it does not hold."""
+    if copy.get('status') == 'active' and _matches(copy, source, algo,
+                                                   expected):
+        return 'copied'
+    if (copy.get('status') == 'active' and method != 'upload'
+            and copy.get('disk_format') != source.get('disk_format')):
+        # image_conversion: what was sent was verified (the stream, or
+        # the target's download); the target stores another format.
+        return ('copied, converted by the target: %s -> %s, %s bytes, '
+                '%s:%s' % (source.get('disk_format'),
+                           copy.get('disk_format'), copy.get('size'),
+                           copy.get('os_hash_algo'),
+                           copy.get('os_hash_value')))
+    raise errors.ImageShareError(
+        'the target Glance holds %s bytes (%s %s, checksum %s, status %s), '
+        'not the source\'s %s bytes (%s %s, checksum %s)' % (
+            copy.get('size'), copy.get('os_hash_algo'),
+            copy.get('os_hash_value'), copy.get('checksum'),
+            copy.get('status'), source.get('size'), algo, expected,
+            source.get('checksum')))
+
+
+# ------------------------------------------------------------ races
+def _winner(target_glance, source, project_id, mine, before=False):
+    """Another run's copy that wins over ``mine``, once it is settled.
+
+    The copy that started first wins.  ``before``: ``mine`` has no data
+    yet, so any verified copy wins, and a live one that started first
+    will.  After: wait for live copies that started first to finish.
+    """
+    algo, expected = source_hash(source)
+    while True:
+        others = [i for i in _delete_orphans(target_glance, source,
+                                             project_id, mine)
+                  if i.get(SOURCE_HASH) == mine.get(SOURCE_HASH)]
+        done = [i for i in others if i.get('status') == 'active'
+                and (_matches(i, source, algo, expected)
+                     or i.get(CONVERTED))]
+        earlier = [i for i in others if i.get('status') != 'active'
+                   and _key(i) < _key(mine) and is_live(i)]
+        if before and done:
+            return min(done, key=_key)
+        if before:
+            if not earlier:
+                return None
+            # Let the first run finish; copy only if it does not.
+            return _await(target_glance, source, project_id, earlier)
+        first = min(done + [mine], key=_key)
+        if not earlier:
+            return None if first is mine else first
+        time.sleep(1)
+
+
+def _delete_orphans(target_glance, source, project_id, mine=None):
+    """The copies of ``source`` but ``mine``, less this process's others.
+
+    This process makes one copy of a source into a project at a time: an
+    image it labelled that is not ``mine`` is an orphan (a create whose
+    answer was an error, though the image was made), which other runs
+    would take for a live copy and wait for.
+    """
+    me = whoami()
+    found = []
+    for img in _labelled(target_glance, source, project_id):
+        if mine is not None and img['id'] == mine['id']:
+            continue
+        if img.get(COPIER) == me and img.get('status') != 'active':
+            LOG.info('Image %s: %s', source['id'], api.delete_quietly(
+                target_glance, img['id'], project_id))
+            continue
+        found.append(img)
+    return found
+
+
+def _await(target_glance, source, project_id, earlier):
+    algo, expected = source_hash(source)
+    while True:
+        time.sleep(1)
+        now = {i['id']: i for i in _labelled(target_glance, source,
+                                             project_id)}
+        for img in earlier:
+            cur = now.get(img['id'])
+            if cur and cur.get('status') == 'active' and (
+                    _matches(cur, source, algo, expected)
+                    or cur.get(CONVERTED)):
+                return cur
+        earlier = [now[i['id']] for i in earlier if i['id'] in now
+                   and is_live(now[i['id']])]
+        if not earlier:
+            return None
+
+
+def _lost(target_glance, source, project_id, mine, winner, started):
+    done = api.delete_quietly(target_glance, mine['id'], project_id)
+    LOG.info('Image %s: another run copied it first (%s); %s',
+             source['id'], winner['id'], done)
+    return CopyResult(source, winner, project_id,
+                      time.monotonic() - started,
+                      'none (copied by another run at the same time)',
+                      'none')

@@ -9,7 +9,7 @@ import logging
 
 from glanceclient import exc as glance_exc
 
-from osc_imageshare import images
+from osc_imageshare import glance as images
 from osc_imageshare import messages
 
 LOG = logging.getLogger(__name__)

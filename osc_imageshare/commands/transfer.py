@@ -7,6 +7,7 @@ from osc_lib import exceptions
 
 from osc_imageshare import clients
 from osc_imageshare import commands
+from osc_imageshare import copy
 from osc_imageshare import identity
 from osc_imageshare import transfer
 
@@ -57,6 +58,24 @@ class TransferImage(commands.PartialFailureLister):
             '--visibility', choices=['private', 'shared'],
             default='private',
             help='Visibility of the copy (--mode copy; default: private)')
+        parser.add_argument(
+            '--import-method', choices=('auto',) + copy.METHODS,
+            default='auto',
+            help='How the target Glance takes the copy (--mode copy): '
+                 'upload streams it into the image; glance-direct streams '
+                 'it into the staging area, then imports it; '
+                 'glance-download has the target Glance, in another region '
+                 'of the same Keystone, pull it from the source region '
+                 '(no data through this client; the target project must '
+                 'be able to read the image); auto (default) uses '
+                 'glance-download where it can, else upload, else '
+                 'glance-direct, and says which in the Method column')
+        parser.add_argument(
+            '--keep-signature', action='store_true',
+            help='Copy the img_signature* properties too (--mode copy; by '
+                 'default they are dropped with a warning, since the '
+                 'target verifies them against a certificate it may not '
+                 'have)')
         progress = parser.add_mutually_exclusive_group()
         progress.add_argument(
             '--progress', action='store_true', default=None,
@@ -118,7 +137,9 @@ class TransferImage(commands.PartialFailureLister):
             if v]
         copy_only = [o for o, v in (
             ('--name', args.name), ('--progress', args.progress),
-            ('--visibility', args.visibility != 'private')) if v]
+            ('--visibility', args.visibility != 'private'),
+            ('--import-method', args.import_method != 'auto'),
+            ('--keep-signature', args.keep_signature)) if v]
         if args.mode != 'share' and share_only:
             raise exceptions.CommandError(
                 '%s applies to --mode share only' % ', '.join(share_only))
@@ -134,5 +155,8 @@ class TransferImage(commands.PartialFailureLister):
         if args.mode == 'copy':
             return dict(name=args.name, visibility=args.visibility,
                         progress=(sys.stderr.isatty() if args.progress is None
-                                  else args.progress))
+                                  else args.progress),
+                        copy_options=dict(
+                            import_method=args.import_method,
+                            keep_signature=args.keep_signature))
         return {}

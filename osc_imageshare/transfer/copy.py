@@ -8,7 +8,7 @@ import logging
 
 from osc_imageshare import copy as copy_data
 from osc_imageshare import errors
-from osc_imageshare import images
+from osc_imageshare import glance as images
 from osc_imageshare.transfer import plan as plan_mod
 from osc_imageshare.transfer import targets as targets_mod
 
@@ -36,15 +36,35 @@ def _check(image):
 
 
 def read(glance, ident, image_refs):
-    return images.find_images(
+    sources, failed = images.find_images(
         glance, image_refs, ident.project_name or ident.project_id, _check)
+    return glance, sources, failed
 
 
 def make_plan(read_result, targets, options):
-    sources, failed = read_result
-    pairs = [plan_mod.Pair(source, t, steps=[plan_mod.Step(
-        COPY, 'copy %s bytes as %s' % (source.get('size'), t.accept_as))])
-        for source in sources for t in targets]
+    """One copy step per pair, naming the import method it will try.
+
+    A pair whose target takes no usable method fails here, before any
+    write; the other pairs go ahead.
+    """
+    glance, sources, failed = read_result
+    requested = options.get('copy_options', {}).get('import_method', 'auto')
+    pairs = []
+    for source in sources:
+        for t in targets:
+            pair = plan_mod.Pair(source, t)
+            try:
+                method, words = copy_data.plan_copy(
+                    glance, t.glance or glance, source, requested)
+            except errors.ImageShareError as e:
+                pair.error = str(e)
+                method = words = None
+            pair.result = method
+            if method:
+                pair.steps.append(plan_mod.Step(
+                    COPY, 'copy %s bytes as %s by %s' % (
+                        source.get('size'), t.accept_as, words)))
+            pairs.append(pair)
     return plan_mod.Plan('copy', pairs, failed, targets, options)
 
 
@@ -56,6 +76,7 @@ def execute(glance, ident, plan):
     """Copy each image into each target, one pair after the other."""
     opts = plan.options
     origin = glance.http_client.get_endpoint() if plan.pairs else None
+    warnings = []
     for p in plan.pairs:
         for step in p.steps:
             p.start(step)
@@ -66,18 +87,20 @@ def execute(glance, ident, plan):
                     opts.get('visibility', 'private'), origin,
                     opts.get('progress', False),
                     as_admin=p.target.accept is targets_mod.Accept.ADMIN,
-                    **opts.get('copy_options', {}))
+                    warn=warnings.append, **opts.get('copy_options', {}))
             except errors.ImageShareError as e:
                 p.error = str(e)
                 break
             p.changes.append(p.result.changes)
-    return []
+    return warnings
 
 
 def row(plan, p, changes, dry_run):
+    if p.error:
+        return None
     if dry_run:
         return (p.image['id'], None,
                 plan.options.get('name') or p.image.get('name'),
                 p.target.project_id, p.image.get('size'), None, None, None,
-                changes)
-    return None if p.error else p.result.row()
+                changes, p.result)
+    return p.result.row()

@@ -11,7 +11,7 @@ import logging
 from glanceclient import exc as glance_exc
 
 from osc_imageshare import errors
-from osc_imageshare import images
+from osc_imageshare import glance as images
 from osc_imageshare.transfer import plan as plan_mod
 
 LOG = logging.getLogger(__name__)

@@ -3,9 +3,14 @@
 ``FakeGlance`` stands in for glanceclient's HTTP client: an in-memory set
 of images and members that answers the few Glance v2 calls the plugin
 makes as Glance does (the same status codes and messages, probed on a real
-Glance), and records every call for exact assertions.
+Glance), and records every call for exact assertions.  Its ``request``
+is the raw keystoneauth request the data path uses: it serves and takes
+image data (``/file``, ``/stage``), runs imports (``/import``: glance-direct
+and glance-download, synchronously) and answers ``/info/import`` and
+``/info/usage``.
 """
 
+import hashlib
 import json
 import urllib.parse
 
@@ -29,15 +34,51 @@ def member(member_id, status='pending', image_id=IMAGE_ID):
             'created_at': WHEN, 'updated_at': WHEN}
 
 
+class Response:
+    """What a raw keystoneauth request returns, as far as we read it."""
+
+    def __init__(self, status_code=200, body=None, data=b'', headers=None):
+        self.status_code = status_code
+        self.headers = dict(headers or {})
+        self._body = body
+        self.data = data
+        self.text = json.dumps(body) if body is not None else ''
+        if body is not None:
+            self.headers.setdefault('content-type', 'application/json')
+        self.closed = False
+
+    def json(self):
+        return self._body
+
+    def iter_content(self, size):
+        return (self.data[i:i + size] for i in range(0, len(self.data), size))
+
+    def close(self):
+        self.closed = True
+
+
+# What glance-download copies from the source (Glance's default list).
+DOWNLOAD_PROPERTIES = ('hw_', 'trait:', 'os_distro', 'os_secure_boot',
+                       'os_type')
+
+
 class FakeGlance:
     """Glance v2 at the HTTP-client level; ``calls`` records each call.
 
     ``members`` maps image IDs to member dicts; ``fail`` maps
     ``(METHOD, path)`` to an exception, or to a function of the request
-    body returning one (or None to let the call through).
+    body returning one (or None to let the call through).  ``data`` maps
+    image IDs to their bytes.  Like a configured Glance: ``algo`` (its
+    hashing_algorithm), ``methods`` (enabled_import_methods; None: no
+    /info/import), ``upload`` (False: upload_image refused by policy),
+    ``convert_to`` (image_conversion's output format), ``regions`` (region
+    name -> FakeGlance, for glance-download), ``quota`` (/info/usage).
     """
 
-    def __init__(self, images=(), members=None, fail=None, owner=ALPHA):
+    def __init__(self, images=(), members=None, fail=None, owner=ALPHA,
+                 data=None, algo='sha512', methods=None, upload=True,
+                 convert_to=None, regions=None, quota=None,
+                 region_name='RegionOne', reads_regions=True):
         self.owner = owner      # the project that creates images
         self.created = 0
         self.images = {i['id']: dict(i) for i in images}
@@ -46,6 +87,26 @@ class FakeGlance:
         self.fail = dict(fail or {})
         self.calls = []
         self.http_client = self
+        self.data = dict(data or {})
+        self.staged = {}
+        self.algo = algo
+        self.methods = methods
+        self.upload = upload
+        self.convert_to = convert_to
+        self.regions = regions or {}
+        self.quota = quota
+        self.on_data = None     # called with each chunk received
+        self.region_name = region_name
+        self.interface = 'public'
+        self.identity_url = 'http://127.0.0.1/identity/v3'
+        self.reads_regions = reads_regions
+        self.import_fails = False
+
+    def in_region(self, region):
+        """The same credentials on another region's Glance."""
+        if self.reads_regions:
+            return self.regions[region]
+        return FakeGlance(region_name=region)
 
     # -- the HTTP client interface glanceclient's managers use
     def get(self, url, **kw):
@@ -78,10 +139,15 @@ class FakeGlance:
         parts = path.strip('/').split('/')   # v2 images [id [members [m]]]
         if len(parts) == 2 and method == 'POST':
             self.created += 1
-            img = dict(data, id='new-%d' % self.created, status='queued')
+            img = dict(data, id='new-%d' % self.created, status='queued',
+                       created_at=WHEN)
             img.setdefault('owner', self.owner)
             self.images[img['id']] = img
-            return None, dict(img)
+            headers = {}
+            if self.methods:
+                headers['OpenStack-image-import-methods'] = ','.join(
+                    self.methods)
+            return Response(201, img, headers=headers), dict(img)
         if len(parts) == 2:
             return None, {'images': self._list(
                 dict(urllib.parse.parse_qsl(query)))}
@@ -97,9 +163,98 @@ class FakeGlance:
                 return None, None
             if method == 'PATCH':
                 for op in data:
-                    img[op['path'].lstrip('/')] = op['value']
+                    if op['op'] == 'remove':
+                        img.pop(op['path'].lstrip('/'))
+                    else:
+                        img[op['path'].lstrip('/')] = op['value']
             return None, dict(img)
         return self._members(method, img, parts[4:], data)
+
+    # -- the raw request the data path uses (keystoneauth's signature)
+    def request(self, url, method, raise_exc=True, data=None, json=None,
+                headers=None, stream=False):
+        assert raise_exc is False
+        body = json if json is not None else (
+            None if data is None else '<data>')
+        self.calls.append((method, url) if body is None
+                          else (method, url, body))
+        failure = self.fail.get((method, url))
+        if callable(failure) and not isinstance(failure, Exception):
+            failure = failure(body)
+        if failure is not None:
+            raise failure
+        parts = url.strip('/').split('/')
+        if parts[1] == 'info':
+            if parts[2] == 'import' and self.methods is not None:
+                return Response(body={'import-methods': {
+                    'type': 'array', 'value': list(self.methods)}})
+            if parts[2] == 'usage' and self.quota is not None:
+                return Response(body={'usage': self.quota})
+            return Response(404, {'error': {'message': '404 Not Found'}})
+        img = self.images.get(parts[2])
+        if img is None:
+            return Response(404, {'error': {
+                'message': 'No image found with ID %s' % parts[2]}})
+        action = parts[3]
+        if method == 'GET' and action == 'file':
+            return Response(data=self.data[img['id']])
+        if method == 'PUT' and action == 'file':
+            if not self.upload:
+                return Response(403, {'error': {
+                    'message': 'You are not authorized to complete '
+                               'upload_image action.'}})
+            assert headers == {'Content-Type': 'application/octet-stream'}
+            self._store(img, self._receive(data), img.get('disk_format'))
+            return Response(204)
+        if method == 'PUT' and action == 'stage':
+            self.staged[img['id']] = self._receive(data)
+            img['status'] = 'uploading'
+            return Response(204)
+        if method == 'POST' and action == 'import':
+            return self._import(img, json['method'])
+        raise AssertionError('unexpected %s %s' % (method, url))
+
+    def _receive(self, data):
+        self.length = len(data)
+        got = b''
+        for chunk in data:
+            if self.on_data:
+                self.on_data(chunk)
+            got += chunk
+        return got
+
+    def _store(self, img, got, disk_format):
+        if self.convert_to and disk_format != self.convert_to:
+            got = b'converted:' + got
+            img['disk_format'] = self.convert_to
+        self.data[img['id']] = got
+        img.update(status='active', size=len(got), os_hash_algo=self.algo,
+                   os_hash_value=hashlib.new(self.algo, got).hexdigest(),
+                   checksum=hashlib.md5(got).hexdigest())
+
+    def _import(self, img, method):
+        name = method['name']
+        if name not in (self.methods or ()):
+            return Response(409, {'error': {
+                'message': 'Import method %s is not enabled' % name}})
+        if self.import_fails:
+            img['os_glance_failed_import'] = 'fs'
+            img['status'] = 'queued'
+        elif name == 'glance-direct':
+            self._store(img, self.staged.pop(img['id']),
+                        img.get('disk_format'))
+        elif name == 'glance-download':
+            other = self.regions[method['glance_region']]
+            src = other.images.get(method['glance_image_id'])
+            if src is None:
+                img['os_glance_failed_import'] = 'fs'
+                return Response(202)
+            img.update({k: v for k, v in src.items()
+                        if k.startswith(DOWNLOAD_PROPERTIES)})
+            img['disk_format'] = src.get('disk_format')
+            img['container_format'] = src.get('container_format')
+            self._store(img, other.data[src['id']], src.get('disk_format'))
+        return Response(202)
 
     def _list(self, filters):
         return [dict(i) for i in self.images.values()

@@ -86,3 +86,25 @@ class TestTransferImage(base.TestCommand):
                               parsed)
         self.assertEqual('--keep-earlier-members applies to --mode share '
                          'only', str(e))
+
+    @mock.patch.object(transfer, 'transfer')
+    def test_copy_options_are_passed_through(self, run):
+        run.return_value = result()
+        parsed = self.check_parser(
+            self.cmd, ['a', '--to', 'beta', '--mode', 'copy',
+                       '--import-method', 'glance-direct',
+                       '--keep-signature', '--no-progress'],
+            [('import_method', 'glance-direct'), ('keep_signature', True)])
+        self.assertEqual(0, self.cmd.run(parsed))
+        self.assertEqual(
+            {'import_method': 'glance-direct', 'keep_signature': True},
+            run.call_args[1]['copy_options'])
+
+    def test_copy_options_are_refused_elsewhere(self):
+        for args in (['--import-method', 'upload'], ['--keep-signature']):
+            parsed = self.check_parser(self.cmd, ['a', '--to', 'beta']
+                                       + args, [])
+            e = self.assertRaises(exceptions.CommandError, self.cmd.run,
+                                  parsed)
+            self.assertEqual('%s applies to --mode copy only' % args[0],
+                             str(e))

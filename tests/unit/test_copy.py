@@ -1,25 +1,31 @@
-"""The copy workflow: streamed, verified, cleaned up; on fakes."""
+"""The copy workflow: streamed or imported, verified, cleaned up; on fakes."""
 
 import hashlib
+import os
+import signal
 from unittest import mock
 
-import fixtures
+from glanceclient import exc as glance_exc
 from osc_lib.test import base
 
 from osc_imageshare import copy
 from osc_imageshare import errors
+from osc_imageshare import transfer
 from tests.unit import fakes
+from tests.unit import test_glance
 
 BETA, IMAGE_ID = fakes.BETA, fakes.IMAGE_ID
 DATA = bytes(range(256)) * 5000          # 1.28 MB: two chunks and a bit
+SHA512 = hashlib.sha512(DATA).hexdigest()
+LIST = ('/v2/images?imageshare_source_id=%s&owner=%s' % (IMAGE_ID, BETA))
+ALGO = '/v2/images?limit=1&status=active'
 
 
 def source(**over):
     img = fakes.image(
         visibility='private', size=len(DATA), disk_format='qcow2',
         container_format='bare', min_disk=2, min_ram=512, tags=['a'],
-        os_hash_algo='sha512',
-        os_hash_value=hashlib.sha512(DATA).hexdigest(),
+        os_hash_algo='sha512', os_hash_value=SHA512,
         checksum=hashlib.md5(DATA).hexdigest(), hw_disk_bus='scsi',
         os_distro='debian', os_glance_importing_to_stores='',
         imageshare_source_id='older', stores='fs', owner=fakes.ALPHA)
@@ -27,52 +33,33 @@ def source(**over):
     return img
 
 
-class FakeTransport:
-    """Stands in for copy._raw: serves DATA, feeds uploads to the target."""
-
-    def __init__(self, target, data=DATA, interrupt=False):
-        self.target = target
-        self.data = data
-        self.interrupt = interrupt
-        self.uploaded = None
-        self.calls = []
-
-    def __call__(self, glance, method, url, **kw):
-        self.calls.append((method, url))
-        if method == 'GET':
-            resp = mock.Mock()
-            resp.iter_content.side_effect = lambda n: (
-                self.data[i:i + n] for i in range(0, len(self.data), n))
-            return resp
-        stream = kw['data']
-        self.length = len(stream)
-        self.headers = kw['headers']
-        got = b''
-        for chunk in stream:
-            if self.interrupt:
-                raise KeyboardInterrupt()
-            got += chunk
-        self.uploaded = got
-        image = self.target.images[url.split('/')[3]]
-        image.update(status='active', size=len(got), os_hash_algo='sha512',
-                     os_hash_value=hashlib.sha512(got).hexdigest(),
-                     checksum=hashlib.md5(got).hexdigest())
+def dead_copier():
+    """A COPIER value naming a process of this host that has ended."""
+    return '%s:%d:1' % (copy.socket.gethostname(), 2 ** 22 + 7)
 
 
-class TestCopy(base.TestCase):
+class CopyCase(base.TestCase):
 
     def setUp(self):
         super().setUp()
         self.src = source()
-        self.glance = fakes.FakeGlance([self.src])
+        self.glance = fakes.FakeGlance([self.src], data={IMAGE_ID: DATA})
         self.target = fakes.FakeGlance([], owner=BETA)
-        self.transport = FakeTransport(self.target)
-        self.useFixture(fixtures.MonkeyPatch('osc_imageshare.copy._raw',
-                                             self.transport))
+        self.warnings = []
+        self.sleep = self.useFixture_sleep()
+
+    def useFixture_sleep(self):
+        patcher = mock.patch.object(copy.time, 'sleep')
+        self.addCleanup(patcher.stop)
+        return patcher.start()
 
     def copy(self, **kw):
+        kw.setdefault('warn', self.warnings.append)
         return copy.copy_image(self.glance, self.target, self.src, BETA,
                                **kw)
+
+
+class TestUpload(CopyCase):
 
     def test_carried_properties(self):
         self.assertEqual(
@@ -82,45 +69,52 @@ class TestCopy(base.TestCase):
 
     def test_streams_with_a_length_and_verifies(self):
         result = self.copy(source_cloud='http://one')
-        self.assertEqual(DATA, self.transport.uploaded)
-        self.assertEqual(len(DATA), self.transport.length)
-        self.assertEqual({'Content-Type': 'application/octet-stream'},
-                         self.transport.headers)
-        self.assertEqual([('GET', '/v2/images/%s/file' % IMAGE_ID),
-                          ('PUT', '/v2/images/new-1/file')],
-                         self.transport.calls)
+        self.assertEqual(DATA, self.target.data['new-1'])
+        self.assertEqual(len(DATA), self.target.length)
+        self.assertEqual(
+            ['GET ' + LIST, 'GET ' + LIST, 'GET /v2/info/import',
+             'GET /v2/info/usage', 'POST /v2/images', 'GET ' + LIST,
+             'GET ' + ALGO, 'PUT /v2/images/new-1/file',
+             'GET /v2/images/new-1', 'GET ' + LIST],
+            [c[0] + ' ' + c[1] for c in self.target.calls])
         new = self.target.images['new-1']
         self.assertEqual((BETA, 'private', 'web', ['a'], 'qcow2', IMAGE_ID,
-                          'http://one'), (
+                          'http://one', 'sha512:' + SHA512), (
             new['owner'], new['visibility'], new['name'], new['tags'],
-            new['disk_format'], new[copy.SOURCE_ID], new[copy.SOURCE_CLOUD]))
+            new['disk_format'], new[copy.SOURCE_ID], new[copy.SOURCE_CLOUD],
+            new[copy.SOURCE_HASH]))
+        self.assertEqual(copy.whoami(), new[copy.COPIER])
+        self.assertTrue(new[copy.STARTED].endswith('Z'))
         self.assertNotIn('os_glance_importing_to_stores', new)
-        self.assertEqual('copied', result.changes)
-        self.assertEqual([], self.glance.calls)   # the source: only read
+        self.assertEqual(('copied', 'upload'),
+                         (result.changes, result.method))
+        self.assertEqual('upload', result.row()[-1])
+        self.assertEqual([('GET', '/v2/images/%s/file' % IMAGE_ID)],
+                         self.glance.calls)   # the source: only read
+        self.assertEqual([], self.warnings)
 
     def test_existing_verified_copy_is_reported(self):
         first = self.copy()
         again = self.copy()
         self.assertEqual(first.image['id'], again.image['id'])
-        self.assertEqual('none (verified copy exists)', again.changes)
+        self.assertEqual(('none (verified copy exists)', 'none'),
+                         (again.changes, again.method))
         self.assertEqual(1, self.target.created)
 
     def test_corrupted_data_deletes_the_copy(self):
-        self.transport.data = DATA[:-1] + b'!'
+        self.glance.data[IMAGE_ID] = DATA[:-1] + b'!'
         e = self.assertRaises(errors.ImageShareError, self.copy)
-        self.assertIn('does not match the source', str(e))
+        self.assertIn('by upload: the data read (%d bytes, sha512 '
+                      % len(DATA), str(e))
+        self.assertTrue(str(e).endswith(
+            'the partial copy new-1 in project %s was deleted' % BETA))
         self.assertEqual({}, self.target.images)
         self.assertEqual(('DELETE', '/v2/images/new-1'),
                          self.target.calls[-1])
 
     def test_short_read_deletes_the_copy(self):
-        self.transport.data = DATA[:1000]
+        self.glance.data[IMAGE_ID] = DATA[:1000]
         self.assertRaises(errors.ImageShareError, self.copy)
-        self.assertEqual({}, self.target.images)
-
-    def test_interrupt_deletes_the_copy_and_propagates(self):
-        self.transport.interrupt = True
-        self.assertRaises(KeyboardInterrupt, self.copy)
         self.assertEqual({}, self.target.images)
 
     def test_md5_only_source(self):
@@ -128,6 +122,8 @@ class TestCopy(base.TestCase):
         self.src.pop('os_hash_value')
         result = self.copy()
         self.assertEqual('copied', result.changes)
+        self.assertEqual('md5:' + hashlib.md5(DATA).hexdigest(),
+                         result.image[copy.SOURCE_HASH])
 
     def test_as_admin_sets_the_owner(self):
         self.target.owner = 'admin-project'
@@ -141,6 +137,382 @@ class TestCopy(base.TestCase):
         self.assertEqual({}, self.target.images)
 
 
+class TestFailures(CopyCase):
+
+    def test_target_reset_mid_stream_and_unreachable_for_clean_up(self):
+        def die(chunk):
+            raise test_glance.broken(ConnectionResetError(104, 'reset'))
+        self.target.on_data = die
+        self.target.fail[('DELETE', '/v2/images/new-1')] = \
+            glance_exc.CommunicationError('Connection refused')
+        e = self.assertRaises(errors.ImageShareError, self.copy)
+        self.assertEqual(
+            "Could not copy image %s into project %s by upload: connection "
+            "reset by the target Glance; the partial copy new-1 in project "
+            "%s could not be deleted (the target Glance refused the "
+            "connection (is it down?)): delete it with 'openstack image "
+            "delete new-1', or re-run this command, which deletes it"
+            % (IMAGE_ID, BETA, BETA), str(e))
+
+    def test_source_reset_mid_stream(self):
+        class Broken(fakes.Response):
+            def iter_content(self, size):
+                yield DATA[:size]
+                raise test_glance.broken(ConnectionResetError(104, 'x'))
+        self.glance.request = lambda *a, **k: Broken()
+        e = self.assertRaises(errors.ImageShareError, self.copy)
+        self.assertIn('by upload: connection reset by the source Glance; '
+                      'the partial copy new-1', str(e))
+        self.assertEqual({}, self.target.images)
+
+    def test_create_refused_is_one_line(self):
+        self.target.fail[('POST', '/v2/images')] = glance_exc.HTTPForbidden(
+            'You are not authorized to complete add_image action.')
+        e = self.assertRaises(errors.ImageShareError, self.copy)
+        self.assertEqual(
+            'Could not create the copy of image %s in project %s: the '
+            'target Glance answered HTTP 403: You are not authorized to '
+            'complete add_image action.' % (IMAGE_ID, BETA), str(e))
+
+    def test_property_quota_refused_before_any_byte(self):
+        self.target.fail[('POST', '/v2/images')] = \
+            glance_exc.HTTPOverLimit(
+                'The limit has been exceeded on the number of allowed image '
+                'properties. Attempted: 14, Maximum: 10')
+        e = self.assertRaises(errors.ImageShareError, self.copy)
+        self.assertIn('image_property_quota', str(e))
+        self.assertIn('Maximum: 10', str(e))
+        self.assertEqual([], self.glance.calls)
+
+    def test_usage_quota_refused_before_creating(self):
+        self.target.quota = {'image_size_total': {'limit': 1, 'usage': 1},
+                             'image_count_total': {'limit': -1, 'usage': 3}}
+        e = self.assertRaises(errors.ImageShareError, self.copy)
+        self.assertEqual(
+            'Image %s cannot be copied into project %s: its quota '
+            'image_size_total on the target is 1 MiB, 1 MiB used, and the '
+            'copy needs 2 MiB more; nothing was copied' % (IMAGE_ID, BETA),
+            str(e))
+        self.assertEqual(0, self.target.created)
+
+
+class TestSignals(CopyCase):
+
+    def interrupt_with(self, signum):
+        def send(chunk):
+            os.kill(os.getpid(), signum)
+        self.target.on_data = send
+        e = self.assertRaises(copy.Interrupted, self.copy)
+        self.assertEqual({}, self.target.images)
+        return str(e)
+
+    def test_sigterm(self):
+        self.assertEqual(
+            'Interrupted by SIGTERM while copying image %s into project '
+            '%s: the partial copy new-1 in project %s was deleted'
+            % (IMAGE_ID, BETA, BETA), self.interrupt_with(signal.SIGTERM))
+        self.assertEqual(signal.SIG_DFL, signal.getsignal(signal.SIGTERM))
+
+    def test_sighup(self):
+        self.assertIn('Interrupted by SIGHUP',
+                      self.interrupt_with(signal.SIGHUP))
+
+    def test_sigint(self):
+        self.assertIn('Interrupted by SIGINT',
+                      self.interrupt_with(signal.SIGINT))
+        self.assertIs(signal.default_int_handler,
+                      signal.getsignal(signal.SIGINT))
+
+
+class TestLeftoversAndRaces(CopyCase):
+
+    def leftover(self, image_id='old', **over):
+        img = dict(id=image_id, owner=BETA, status='saving',
+                   created_at='2026-11-27T07:00:00Z',
+                   updated_at='2026-11-27T07:00:00Z', **over)
+        img[copy.SOURCE_ID] = IMAGE_ID
+        img[copy.SOURCE_HASH] = 'sha512:' + SHA512
+        self.target.images[image_id] = img
+        return img
+
+    def test_leftover_of_a_dead_run_is_deleted_first(self):
+        self.leftover(**{copy.COPIER: dead_copier(),
+                         copy.STARTED: '2026-11-27T07:00:00.000001Z'})
+        result = self.copy()
+        self.assertEqual(['new-1'], list(self.target.images))
+        self.assertEqual('copied', result.changes)
+        self.assertEqual(
+            ['Image old in project %s is the leftover of an interrupted '
+             'copy of %s (saving, started 2026-11-27T07:00:00.000001Z by '
+             '%s): deleted' % (BETA, IMAGE_ID, dead_copier())],
+            self.warnings)
+        self.assertIn(('DELETE', '/v2/images/old'), self.target.calls)
+
+    def test_leftover_that_may_not_be_deleted_is_named(self):
+        self.leftover()
+        self.target.fail[('DELETE', '/v2/images/old')] = \
+            glance_exc.HTTPForbidden('You are not authorized.')
+        self.copy()
+        self.assertEqual(1, len(self.warnings))
+        self.assertIn("could not be deleted (the target Glance answered "
+                      "HTTP 403: You are not authorized.); delete it with "
+                      "'openstack image delete old'", self.warnings[0])
+
+    def test_a_live_copy_elsewhere_is_never_deleted(self):
+        now = copy._stamp()
+        self.leftover(**{copy.COPIER: 'elsewhere:1:1',
+                         copy.HEARTBEAT: now, copy.STARTED: '9'})
+        self.copy()       # starts after ours: we win, it is left alone
+        self.assertEqual(['old', 'new-1'], list(self.target.images))
+
+    def test_loser_before_streaming_reports_the_winner(self):
+        other = self.leftover(**{copy.COPIER: 'elsewhere:1:1',
+                                 copy.HEARTBEAT: copy._stamp(),
+                                 copy.STARTED: '2000'})
+
+        def finish(seconds):   # the other run ends while we wait
+            other.update(status='active', size=len(DATA),
+                         os_hash_algo='sha512', os_hash_value=SHA512)
+        self.sleep.side_effect = finish
+        result = self.copy()
+        self.assertEqual(('old', 'none (copied by another run at the same '
+                                 'time)', 'none'),
+                         (result.image['id'], result.changes,
+                          result.method))
+        self.assertEqual(['old'], list(self.target.images))
+        self.assertEqual([], self.glance.calls)   # no byte moved
+
+    def test_loser_waits_for_a_converted_winner(self):
+        other = self.leftover(**{copy.COPIER: 'elsewhere:1:1',
+                                 copy.HEARTBEAT: copy._stamp(),
+                                 copy.STARTED: '2000'})
+
+        def finish(seconds):
+            other.update(status='active', size=7, disk_format='raw',
+                         **{copy.CONVERTED: 'qcow2->raw'})
+        self.sleep.side_effect = finish
+        result = self.copy()
+        self.assertEqual(('old', 'none'), (result.image['id'],
+                                           result.method))
+        self.assertEqual(['old'], list(self.target.images))
+
+    def test_winner_that_dies_lets_us_copy(self):
+        other = self.leftover(**{copy.COPIER: 'elsewhere:1:1',
+                                 copy.HEARTBEAT: copy._stamp(),
+                                 copy.STARTED: '2000'})
+
+        def die(seconds):
+            other[copy.HEARTBEAT] = '2000-01-01T00:00:00.0Z'
+        self.sleep.side_effect = die
+        result = self.copy()
+        self.assertEqual(('new-1', 'copied'),
+                         (result.image['id'], result.changes))
+
+    def test_loser_after_streaming_deletes_its_own(self):
+        other = self.leftover(**{copy.COPIER: 'elsewhere:1:1',
+                                 copy.HEARTBEAT: copy._stamp(),
+                                 copy.STARTED: '9999'})
+
+        def overtake(chunk):   # it started later, finished first, and ...
+            other.update(status='active', size=len(DATA),
+                         os_hash_algo='sha512', os_hash_value=SHA512)
+            other[copy.STARTED] = '2000'   # ... started first after all
+        self.target.on_data = overtake
+        result = self.copy()
+        self.assertEqual(('old', 'none (copied by another run at the same '
+                                 'time)'),
+                         (result.image['id'], result.changes))
+        self.assertEqual(['old'], list(self.target.images))
+
+    def test_liveness(self):
+        mine = {copy.COPIER: copy.whoami(), 'id': 'x'}
+        self.assertTrue(copy.is_live(mine))
+        self.assertFalse(copy.is_live({copy.COPIER: dead_copier()}))
+        self.assertFalse(copy.is_live(
+            {copy.COPIER: 'elsewhere:1:1',
+             copy.HEARTBEAT: '2026-11-27T07:00:00.000000Z'}))
+        self.assertTrue(copy.is_live(
+            {copy.COPIER: 'elsewhere:1:1', copy.HEARTBEAT: copy._stamp()}))
+
+
+class TestImportMethods(CopyCase):
+
+    def test_upload_refused_falls_back_to_glance_direct(self):
+        self.target.upload = False
+        self.target.methods = ['glance-direct', 'glance-download']
+        result = self.copy()
+        self.assertEqual(('copied', 'glance-direct', 'new-2'),
+                         (result.changes, result.method,
+                          result.image['id']))
+        self.assertEqual(['new-2'], list(self.target.images))
+        calls = [c[:2] for c in self.target.calls]
+        for call in (('PUT', '/v2/images/new-1/file'),
+                     ('DELETE', '/v2/images/new-1'),
+                     ('PUT', '/v2/images/new-2/stage'),
+                     ('POST', '/v2/images/new-2/import')):
+            self.assertIn(call, calls)
+        self.assertEqual({'method': {'name': 'glance-direct'}},
+                         [c for c in self.target.calls
+                          if c[0] == "POST" and c[1].endswith("import")][0][2])
+
+    def test_glance_direct_failed_import_is_clear_and_cleaned(self):
+        self.target.methods = ['glance-direct']
+        self.target.import_fails = True
+        e = self.assertRaises(errors.ImageShareError, self.copy,
+                              import_method='glance-direct')
+        self.assertIn('by glance-direct: the target Glance failed to import '
+                      "the data (status queued, os_glance_failed_import "
+                      "'fs'; see its log)", str(e))
+        self.assertEqual({}, self.target.images)
+
+    def region_two(self, **kw):
+        self.target = fakes.FakeGlance(
+            [], owner=BETA, region_name='RegionTwo', algo='sha256',
+            methods=['glance-direct', 'glance-download'],
+            regions={'RegionOne': self.glance}, upload=False, **kw)
+
+    def test_glance_download_moves_no_byte_and_sets_what_it_omits(self):
+        self.src['architecture'] = 'x86_64'
+        self.region_two()
+        result = self.copy()
+        self.assertEqual(('glance-download', 'copied'),
+                         (result.method, result.changes))
+        self.assertEqual([('GET', '/v2/images/%s' % IMAGE_ID)],
+                         self.glance.calls)   # no GET of the data
+        self.assertIn(('POST', '/v2/images/new-1/import', {'method': {
+            'name': 'glance-download', 'glance_image_id': IMAGE_ID,
+            'glance_region': 'RegionOne',
+            'glance_service_interface': 'public'}}), self.target.calls)
+        new = self.target.images['new-1']
+        self.assertEqual(('x86_64', 512, 'sha256', DATA),
+                         (new['architecture'], new['min_ram'],
+                          new['os_hash_algo'], self.target.data['new-1']))
+        self.assertIsNone(result.row()[7])    # no client MiB/s
+
+    def test_glance_download_needs_read_access_else_streams(self):
+        self.region_two(reads_regions=False)
+        result = self.copy()
+        self.assertEqual('glance-direct', result.method)
+        self.assertEqual(
+            ('upload',
+             'upload (else glance-direct); glance-download not used: the '
+             'target project '
+             'cannot read image %s in RegionOne (share it with that '
+             'project to let its Glance pull it)' % IMAGE_ID),
+            copy.plan_copy(self.glance, self.target, self.src))
+
+    def test_forced_glance_download_that_cannot_is_refused(self):
+        self.region_two(reads_regions=False)
+        e = self.assertRaises(errors.ImageShareError, self.copy,
+                              import_method='glance-download')
+        self.assertIn('glance-download cannot copy image', str(e))
+        self.assertEqual(0, self.target.created)
+
+    def test_plan(self):
+        self.region_two()
+        self.assertEqual(('glance-download',
+                          'glance-download (else upload, glance-direct)'),
+                         copy.plan_copy(self.glance, self.target, self.src))
+        self.assertEqual([], [c for c in self.target.calls
+                              if c[0] != 'GET'])
+
+    def test_sha256_target_is_verified_in_the_same_pass(self):
+        self.target.algo = 'sha256'
+        self.target.images['seen'] = dict(id='seen', status='active',
+                                          os_hash_algo='sha256')
+        result = self.copy()
+        self.assertEqual(('copied', 'sha256'),
+                         (result.changes, result.image['os_hash_algo']))
+        self.assertEqual(hashlib.sha256(DATA).hexdigest(),
+                         result.image['os_hash_value'])
+
+    def test_sha256_target_that_stored_other_bytes_fails(self):
+        self.target.algo = 'sha256'
+        self.target.images['seen'] = dict(id='seen', status='active',
+                                          os_hash_algo='sha256')
+        real = self.target._store
+
+        def flip(img, got, fmt):
+            real(img, got[:-1] + b'?', fmt)
+        self.target._store = flip
+        e = self.assertRaises(errors.ImageShareError, self.copy)
+        self.assertIn('the target Glance holds sha256 ', str(e))
+        self.assertEqual({'seen'}, set(self.target.images))
+
+    def test_conversion_is_reported_not_failed(self):
+        self.target.methods = ['glance-direct']
+        self.target.convert_to = 'raw'
+        result = self.copy(import_method='glance-direct')
+        self.assertTrue(result.changes.startswith(
+            'copied, converted by the target: qcow2 -> raw, %d bytes, '
+            'sha512:' % (len(DATA) + 10)), result.changes)
+        new = self.target.images['new-1']
+        self.assertEqual(('qcow2->raw', 'sha512:' + SHA512),
+                         (new[copy.CONVERTED], new[copy.SOURCE_HASH]))
+        # A re-run recognises the converted copy.
+        again = self.copy(import_method='glance-direct')
+        self.assertEqual('none (verified copy exists)', again.changes)
+
+    def test_signature_properties_dropped_unless_kept(self):
+        self.src.update(img_signature='sig', img_signature_hash_method='x')
+        self.copy()
+        self.assertNotIn('img_signature', self.target.images['new-1'])
+        self.assertEqual(
+            ['Image %s: signature properties not copied (img_signature, '
+             'img_signature_hash_method): the target would verify them '
+             'against a certificate it may not have; --keep-signature '
+             'keeps them' % IMAGE_ID], self.warnings)
+        self.target.images.clear()
+        self.warnings.clear()
+        self.copy(keep_signature=True)
+        self.assertEqual('sig', self.target.images['new-2']['img_signature'])
+        self.assertEqual([], self.warnings)
+
+
+class TestCopyPipeline(base.TestCase):
+    """Copy mode through ``transfer.transfer``, the data path for real."""
+
+    def targets(self, *glances):
+        clouds = {}
+        for name, target in glances:
+            sess = mock.Mock()
+            sess.auth.get_access.return_value = mock.Mock(
+                project_id=target.owner, project_name=name)
+            clouds[name] = (sess, target)
+        return clouds
+
+    def run_copy(self, clouds, **kw):
+        glance = fakes.FakeGlance([source()], data={IMAGE_ID: DATA})
+        glance.get_endpoint = lambda: 'http://one'
+        return transfer.transfer(
+            glance, fakes.FakeIdentity(), [IMAGE_ID], 'copy',
+            to_clouds=list(clouds), open_cloud=clouds.__getitem__,
+            progress=False, **kw)
+
+    def test_one_refused_target_does_not_stop_the_others(self):
+        refusing = fakes.FakeGlance([], owner='gamma', fail={
+            ('POST', '/v2/images'): glance_exc.HTTPForbidden('No.')})
+        ok = fakes.FakeGlance([], owner=BETA)
+        result = self.run_copy(self.targets(('g', refusing), ('b', ok)))
+        self.assertEqual([('new-1', BETA, 'copied', 'upload')],
+                         [(r[1], r[3], r[8], r[9]) for r in result.rows])
+        self.assertEqual(
+            ['Could not create the copy of image %s in project gamma: the '
+             'target Glance answered HTTP 403: No.' % IMAGE_ID],
+            result.errors)
+        self.assertEqual('Failed to copy 1 of 2 image/project pairs',
+                         result.summary)
+
+    def test_dry_run_names_the_method_and_changes_nothing(self):
+        target = fakes.FakeGlance([], owner=BETA, methods=['glance-direct'])
+        result = self.run_copy(self.targets(('b', target)), dry_run=True)
+        self.assertEqual(
+            [(IMAGE_ID, None, 'web', BETA, len(DATA), None, None, None,
+              'plan: copy %d bytes as cloud b by upload (else '
+              'glance-direct)' % len(DATA), 'upload')], result.rows)
+        self.assertEqual(0, target.created)
+
+
 class TestProgress(base.TestCase):
 
     def test_prints_percent_rate_eta_once_at_the_end(self):
@@ -150,9 +522,74 @@ class TestProgress(base.TestCase):
         p(100)
         p(100)
         p.done()
+        p.done()
         texts = [c.args[0] for c in out.write.call_args_list]
         self.assertEqual(3, len(texts))
         self.assertIn(' 50.0%', texts[0])
         self.assertIn('100.0%', texts[1])
         self.assertIn('MiB/s', texts[1])
         self.assertEqual('\n', texts[2])
+
+
+class TestTransient(CopyCase):
+
+    def test_a_server_error_is_tried_once_more(self):
+        answers = [glance_exc.HTTPInternalServerError('database is locked')]
+        self.target.fail[('POST', '/v2/images')] = lambda body: (
+            answers.pop() if answers else None)
+        result = self.copy()
+        self.assertEqual(('copied', 'new-1'),
+                         (result.changes, result.image['id']))
+
+    def test_an_image_made_by_a_failed_create_is_deleted(self):
+        once = [1]
+
+        def made_then_failed(body):
+            if once and once.pop():
+                self.target.images['orphan'] = dict(
+                    body, id='orphan', status='queued', owner=BETA)
+                return glance_exc.HTTPInternalServerError('locked')
+        self.target.fail[('POST', '/v2/images')] = made_then_failed
+        result = self.copy()
+        self.assertEqual(['new-1'], list(self.target.images))
+        self.assertEqual('copied', result.changes)
+        self.assertIn(('DELETE', '/v2/images/orphan'), self.target.calls)
+
+    def test_twice_is_an_error(self):
+        self.target.fail[('PUT', '/v2/images/new-1/file')] = \
+            glance_exc.HTTPInternalServerError('boom')
+        self.target.fail[('PUT', '/v2/images/new-2/file')] = \
+            glance_exc.HTTPInternalServerError('boom')
+        e = self.assertRaises(errors.ImageShareError, self.copy)
+        self.assertIn('new-2 in project %s was deleted' % BETA, str(e))
+        self.assertEqual({}, self.target.images)
+
+
+class TestAnnouncedMethods(CopyCase):
+
+    def test_header_on_create_decides_without_info_import(self):
+        # No /v2/info/import (methods None); upload refused; the header on
+        # the created image announces what the target enables.
+        self.target.upload = False
+        self.target.methods = None
+        result_calls = []
+        real = self.target.request
+
+        def no_info(url, method, **kw):
+            if url == '/v2/info/import':
+                result_calls.append(url)
+                return fakes.Response(404, {'error': {'message': 'no'}})
+            return real(url, method, **kw)
+        self.target.request = no_info
+        self.target.methods = ['web-download']   # what the header says
+        e = self.assertRaises(errors.ImageShareError, self.copy)
+        self.assertEqual(
+            'Could not copy image %s into project %s: the target takes no '
+            'import method that works here (upload: refused by the target '
+            '(You are not authorized to complete upload_image action.); '
+            'glance-direct: the target does not enable it (it announces: '
+            'web-download)); nothing was left behind' % (IMAGE_ID, BETA),
+            str(e))
+        self.assertEqual({}, self.target.images)
+        self.assertNotIn(('PUT', '/v2/images/new-2/stage', '<data>'),
+                         self.target.calls)

@@ -44,11 +44,12 @@ class TestCopyMode(unittest.TestCase):
         self.assertEqual([
             mock.call(self.glance, self.glance, self.glance.images[IMAGE_ID],
                       pid, 'n', 'shared', 'http://glance.one', False,
-                      as_admin=True, extra=1) for pid in (BETA, GAMMA)],
+                      as_admin=True, warn=mock.ANY, extra=1)
+            for pid in (BETA, GAMMA)],
             self.copy_image.call_args_list)
         self.assertEqual(copy_data.COLUMNS, result.columns)
         self.assertEqual([(IMAGE_ID, 'copy', 'web', BETA, 10, 'None:None',
-                           2.0, 0.0, 'copied')], result.rows)
+                           2.0, 0.0, 'copied', 'upload')], result.rows)
         self.assertEqual(["No image named or with ID 'gone' is visible to "
                           "project alpha: it does not exist, or it is "
                           "neither owned by, shared with, nor public to "
@@ -61,6 +62,8 @@ class TestCopyMode(unittest.TestCase):
         self.assertEqual([], self.copy_image.call_args_list)
         self.assertEqual([
             (IMAGE_ID, None, 'n', BETA, 10, None, None, None,
-             'plan: copy 10 bytes as admin'),
+             'plan: copy 10 bytes as admin by upload (else glance-direct)',
+             'upload'),
             (IMAGE_ID, None, 'n', GAMMA, 10, None, None, None,
-             'plan: copy 10 bytes as admin')], result.rows)
+             'plan: copy 10 bytes as admin by upload (else glance-direct)',
+             'upload')], result.rows)

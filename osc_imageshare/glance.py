@@ -1,0 +1,320 @@
+"""Glance, the one door: every request the plugin makes to an image service.
+
+The JSON API (images, members, info) goes through glanceclient's HTTP
+client (the OSC session, its endpoint and errors) but not through its
+models: those fetch a JSON schema before their first use, one more round
+trip per client, and its ``images.update`` reads, diffs and re-reads an
+image to change one field.  Image data (download, upload, stage) goes
+through the same session past glanceclient's body handling, which would
+send an upload chunked, without a length, and read a download whole.
+
+Failures come out in one of two forms: Glance's HTTP answers as
+glanceclient's ``HTTPException`` subclasses (callers test the status),
+and a connection that broke as ``TransportError``, whose message says
+how, in words (``cause``).
+"""
+
+import json
+import logging
+import socket
+import time
+import urllib.parse
+
+from glanceclient import exc as glance_exc
+from keystoneauth1 import adapter as ks_adapter
+
+from osc_imageshare import errors
+from osc_imageshare import identity
+
+LOG = logging.getLogger(__name__)
+
+PATCH_TYPE = 'application/openstack-images-v2.1-json-patch'
+OCTETS = {'Content-Type': 'application/octet-stream'}
+METHODS_HEADER = 'OpenStack-image-import-methods'
+
+
+class TransportError(errors.ImageShareError):
+    """The connection to a Glance broke; the message says how."""
+
+
+def cause(exc, side='target'):
+    """How a request to the ``side`` ('source'/'target') Glance broke."""
+    seen, todo = [], [exc]
+    while todo:
+        e = todo.pop()
+        if not isinstance(e, BaseException) or any(e is s for s in seen):
+            continue
+        seen.append(e)
+        todo.extend([e.__cause__, e.__context__] + list(e.args))
+    types = tuple(type(e) for e in seen)
+    text = ' '.join(str(e) for e in seen)
+    if any(issubclass(t, (socket.timeout, TimeoutError)) for t in types) \
+            or 'timed out' in text.lower():
+        return 'timeout waiting for the %s Glance' % side
+    if any(issubclass(t, ConnectionRefusedError) for t in types) \
+            or 'Connection refused' in text:
+        return 'the %s Glance refused the connection (is it down?)' % side
+    if any(issubclass(t, (ConnectionResetError, BrokenPipeError))
+           for t in types) or any(w in text for w in (
+               'Connection reset', 'Broken pipe', 'Connection aborted',
+               'RemoteDisconnected', 'IncompleteRead', 'closed connection',
+               'Connection broken')):
+        return 'connection reset by the %s Glance' % side
+    return 'the connection to the %s Glance failed (%s)' % (
+        side, ' '.join(str(exc).split()))
+
+
+def describe(exc, side='target'):
+    """One line for any failure of a request to a Glance."""
+    if isinstance(exc, glance_exc.HTTPException):
+        return 'the %s Glance answered HTTP %s: %s' % (
+            side, getattr(exc, 'code', '?'), errors.glance_message(exc))
+    if isinstance(exc, errors.ImageShareError):
+        return str(exc)
+    return cause(exc, side)
+
+
+_BROKEN = (glance_exc.CommunicationError, glance_exc.InvalidEndpoint,
+           OSError)
+
+
+def _json(glance, method, url, side='target', **kw):
+    """A JSON API call: ``(response, body)``; a broken link is one line."""
+    call = getattr(glance.http_client, method.lower())
+    try:
+        return call(url, **kw)
+    except _BROKEN as e:
+        if method not in ('GET', 'DELETE'):
+            raise TransportError(cause(e, side)) from e
+        first = e
+    # Once more for idempotent calls: a Glance that answered a refused
+    # upload early closes that connection, which the pool may hand out.
+    try:
+        return call(url, **kw)
+    except _BROKEN as e:
+        raise TransportError(cause(e, side)) from first
+
+
+def _send(client, method, url, **kw):
+    if isinstance(client, ks_adapter.Adapter):
+        return ks_adapter.Adapter.request(client, url, method, **kw)
+    return client.request(url, method, **kw)   # the unit tests' fake
+
+
+def request(glance, method, url, side='target', **kw):
+    """A request on the client's session, past glanceclient's body code."""
+    from keystoneauth1 import exceptions as ks_exc
+    import requests
+
+    try:
+        resp = _send(glance.http_client, method, url, raise_exc=False, **kw)
+    except (ks_exc.ConnectionError, requests.RequestException, OSError) as e:
+        raise TransportError(cause(e, side)) from e
+    if resp.status_code >= 400:
+        raise glance_exc.from_response(resp, resp.text)
+    return resp
+
+
+# -------------------------------------------------------------- images
+def get_image(glance, image_id, side='target'):
+    return _json(glance, 'GET', '/v2/images/%s' % image_id, side)[1]
+
+
+def list_images(glance, **filters):
+    """Every image matching ``filters``, following Glance's pages."""
+    url = '/v2/images?' + urllib.parse.urlencode(sorted(filters.items()))
+    found = []
+    while url:
+        body = _json(glance, 'GET', url)[1]
+        found.extend(body['images'])
+        url = body.get('next')
+    return found
+
+
+def first_images(glance, **filters):
+    """The first page only of the images matching ``filters``."""
+    url = '/v2/images?' + urllib.parse.urlencode(sorted(filters.items()))
+    return _json(glance, 'GET', url)[1]['images']
+
+
+def in_region(glance, region):
+    """A client with the same credentials on the Glance of ``region``."""
+    client = glance.http_client
+    if not isinstance(client, ks_adapter.Adapter):
+        return client.in_region(region)     # the unit tests' fake
+    from glanceclient.v2 import client as v2
+
+    return v2.Client(session=client.session, auth=client.auth,
+                     region_name=region, interface=client.interface)
+
+
+def create_image(glance, body):
+    """``(image, import methods the answer announced or None)``."""
+    resp, image = _json(glance, 'POST', '/v2/images', data=body)
+    headers = getattr(resp, 'headers', None) or {}
+    methods = headers.get(METHODS_HEADER)
+    return image, (None if methods is None else
+                   [m.strip() for m in methods.split(',') if m.strip()])
+
+
+def delete_image(glance, image_id):
+    _json(glance, 'DELETE', '/v2/images/%s' % image_id)
+
+
+def update_image(glance, image_id, **values):
+    """Replace top-level fields of an image in one JSON-patch request."""
+    return patch_image(glance, image_id, replace=values)
+
+
+def patch_image(glance, image_id, add=None, replace=None, remove=()):
+    """Add, replace and remove properties in one JSON-patch request."""
+    ops = [{'op': 'add', 'path': '/%s' % k, 'value': v}
+           for k, v in sorted((add or {}).items())]
+    ops += [{'op': 'replace', 'path': '/%s' % k, 'value': v}
+            for k, v in sorted((replace or {}).items())]
+    ops += [{'op': 'remove', 'path': '/%s' % k} for k in sorted(remove)]
+    return _json(glance, 'PATCH', '/v2/images/%s' % image_id,
+                 data=json.dumps(ops),
+                 headers={'Content-Type': PATCH_TYPE})[1]
+
+
+# -------------------------------------------------------------- data
+def download(glance, image_id):
+    """The source image's data: a streamed response (``iter_content``)."""
+    return request(glance, 'GET', '/v2/images/%s/file' % image_id,
+                   side='source', stream=True)
+
+
+def upload(glance, image_id, data):
+    """Stream ``data`` (an iterable with a ``len``) into the image."""
+    request(glance, 'PUT', '/v2/images/%s/file' % image_id, data=data,
+            headers=dict(OCTETS))
+
+
+def stage(glance, image_id, data):
+    """Stream ``data`` into the image's staging area (glance-direct)."""
+    request(glance, 'PUT', '/v2/images/%s/stage' % image_id, data=data,
+            headers=dict(OCTETS))
+
+
+def import_image(glance, image_id, method, **params):
+    """Start an interoperable import; ``params`` join the method."""
+    body = {'method': dict(params, name=method)}
+    request(glance, 'POST', '/v2/images/%s/import' % image_id, json=body)
+
+
+def import_methods(glance):
+    """The import methods the Glance enables, or None if it does not say."""
+    try:
+        resp = request(glance, 'GET', '/v2/info/import')
+    except glance_exc.HTTPException:
+        return None
+    return list(resp.json().get('import-methods', {}).get('value') or [])
+
+
+def usage(glance):
+    """``GET /v2/info/usage``: {quota: {'limit', 'usage'}}, or None."""
+    try:
+        resp = request(glance, 'GET', '/v2/info/usage')
+    except glance_exc.HTTPException:
+        return None
+    return resp.json().get('usage') or None
+
+
+def delete_quietly(glance, image_id, project=None):
+    """Delete a partial copy; a sentence saying how it went."""
+    where = ' in project %s' % project if project else ''
+    try:
+        for pause in (0.5, 1, 2, None):
+            try:
+                delete_image(glance, image_id)
+                break
+            except glance_exc.HTTPException as e:
+                # A Glance busy with the upload being cut may answer 5xx.
+                if pause is None or not (getattr(e, 'code', 0) or 0) >= 500:
+                    raise
+                time.sleep(pause)
+    except glance_exc.HTTPNotFound:
+        return 'the partial copy %s was already gone' % image_id
+    except (glance_exc.HTTPException, TransportError) as e:
+        return ("the partial copy %s%s could not be deleted (%s): delete it "
+                "with 'openstack image delete %s', or re-run this command, "
+                "which deletes it" % (image_id, where, describe(e),
+                                      image_id))
+    return 'the partial copy %s%s was deleted' % (image_id, where)
+
+
+# -------------------------------------------------------------- members
+def list_members(glance, image_id):
+    return _json(glance, 'GET', '/v2/images/%s/members' % image_id)[1][
+        'members']
+
+
+def get_member(glance, image_id, member_id):
+    return _json(glance, 'GET', '/v2/images/%s/members/%s'
+                 % (image_id, member_id))[1]
+
+
+def add_member(glance, image_id, member_id):
+    return _json(glance, 'POST', '/v2/images/%s/members' % image_id,
+                 data={'member': member_id})[1]
+
+
+def set_member_status(glance, image_id, member_id, status):
+    return _json(glance, 'PUT', '/v2/images/%s/members/%s'
+                 % (image_id, member_id), data={'status': status})[1]
+
+
+def remove_member(glance, image_id, member_id):
+    _json(glance, 'DELETE', '/v2/images/%s/members/%s'
+          % (image_id, member_id))
+
+
+# -------------------------------------------------------------- finding
+
+
+def find_images(glance, refs, project, check=None):
+    """``(images, {ref: error})`` for several refs; one failing is no stop.
+
+    ``check(image)`` may return why an image found cannot be used.
+    """
+    found, failed = [], {}
+    for ref in refs:
+        try:
+            image = find_image(glance, ref, project)
+        except errors.ImageShareError as e:
+            failed[ref] = str(e)
+            continue
+        problem = check(image) if check else None
+        if problem:
+            failed[ref] = problem
+        else:
+            found.append(image)
+    return found, failed
+
+
+def find_image(glance, ref, project):
+    """Return the image named or identified by ``ref``.
+
+    Members see a shared image only once they accepted it, unless the list
+    asks for ``member_status=all``: that is what lets a consumer find, by
+    name, an image still pending.  ``project`` names the caller's project
+    in error messages.
+    """
+    if identity.looks_like_id(ref):
+        try:
+            return get_image(glance, ref)
+        except glance_exc.HTTPNotFound:
+            pass
+    matches = list_images(glance, name=ref, member_status='all')
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise errors.ImageShareError(
+            "No image named or with ID '%s' is visible to project %s: it "
+            "does not exist, or it is neither owned by, shared with, nor "
+            "public to that project" % (ref, project))
+    raise errors.ImageShareError(
+        "More than one image named '%s' is visible to project %s (%s); "
+        "use the image ID" % (ref, project, ', '.join(
+            '%s owned by %s' % (i['id'], i.get('owner')) for i in matches)))

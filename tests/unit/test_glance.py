@@ -1,0 +1,140 @@
+"""The one door to Glance: requests, data, import, info, failures."""
+
+import socket
+from unittest import mock
+
+from glanceclient import exc as glance_exc
+from keystoneauth1 import exceptions as ks_exc
+from osc_lib.test import base
+import requests
+
+from osc_imageshare import glance as api
+from tests.unit import fakes
+
+
+def broken(inner, outer=ks_exc.ConnectFailure):
+    """``outer`` raised while handling ``inner``, as keystoneauth does."""
+    try:
+        try:
+            raise inner
+        except Exception as e:
+            raise requests.ConnectionError(e)
+    except requests.ConnectionError as e:
+        try:
+            raise outer('Unable to establish connection to http://x: %s'
+                        % e)
+        except outer as final:
+            return final
+
+
+class TestCause(base.TestCase):
+
+    def test_reset(self):
+        self.assertEqual('connection reset by the target Glance',
+                         api.cause(broken(ConnectionResetError(104, 'x'))))
+        self.assertEqual('connection reset by the source Glance',
+                         api.cause(broken(BrokenPipeError()), 'source'))
+
+    def test_timeout(self):
+        self.assertEqual('timeout waiting for the target Glance',
+                         api.cause(broken(socket.timeout('timed out'))))
+
+    def test_refused(self):
+        self.assertEqual(
+            'the target Glance refused the connection (is it down?)',
+            api.cause(broken(ConnectionRefusedError(111, 'refused'))))
+
+    def test_other(self):
+        self.assertEqual(
+            'the connection to the target Glance failed (boom)',
+            api.cause(ValueError('boom')))
+
+
+class TestRequests(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.glance = fakes.FakeGlance(
+            [fakes.image()], data={fakes.IMAGE_ID: b'abc'},
+            methods=['glance-direct', 'glance-download'])
+
+    def test_http_error_keeps_its_type(self):
+        self.glance.upload = False
+        e = self.assertRaises(glance_exc.HTTPForbidden, api.upload,
+                              self.glance, fakes.IMAGE_ID, [b'x'])
+        self.assertEqual('the target Glance answered HTTP 403: You are not '
+                         'authorized to complete upload_image action.',
+                         api.describe(e))
+
+    def test_broken_connection_is_a_sentence(self):
+        self.glance.fail[('GET', '/v2/images/%s/file' % fakes.IMAGE_ID)] = \
+            broken(ConnectionResetError(104, 'reset'))
+        e = self.assertRaises(api.TransportError, api.download,
+                              self.glance, fakes.IMAGE_ID)
+        self.assertEqual('connection reset by the source Glance', str(e))
+
+    def test_json_api_broken_connection(self):
+        self.glance.fail[('DELETE', '/v2/images/x')] = \
+            glance_exc.CommunicationError('Error finding address: '
+                                          'Connection refused')
+        self.assertEqual(
+            "the partial copy x in project p could not be deleted (the "
+            "target Glance refused the connection (is it down?)): delete "
+            "it with 'openstack image delete x', or re-run this command, "
+            "which deletes it",
+            api.delete_quietly(self.glance, 'x', 'p'))
+
+    def test_delete_quietly_tries_again_after_a_server_error(self):
+        answers = [None, glance_exc.HTTPInternalServerError('locked')]
+        self.glance.fail[('DELETE', '/v2/images/%s' % fakes.IMAGE_ID)] = \
+            lambda body: answers.pop()
+        with mock.patch.object(api.time, 'sleep') as sleep:
+            self.assertEqual('the partial copy %s was deleted'
+                             % fakes.IMAGE_ID,
+                             api.delete_quietly(self.glance, fakes.IMAGE_ID))
+        sleep.assert_called_once_with(0.5)
+
+    def test_delete_quietly(self):
+        self.assertEqual('the partial copy %s in project p was deleted'
+                         % fakes.IMAGE_ID,
+                         api.delete_quietly(self.glance, fakes.IMAGE_ID,
+                                            'p'))
+        self.assertEqual('the partial copy %s was already gone'
+                         % fakes.IMAGE_ID,
+                         api.delete_quietly(self.glance, fakes.IMAGE_ID))
+
+    def test_import_methods_from_info_and_header(self):
+        self.assertEqual(['glance-direct', 'glance-download'],
+                         api.import_methods(self.glance))
+        image, methods = api.create_image(self.glance, {'name': 'n'})
+        self.assertEqual(['glance-direct', 'glance-download'], methods)
+        self.glance.methods = None
+        self.assertIsNone(api.import_methods(self.glance))
+        self.assertEqual(None, api.create_image(self.glance, {})[1])
+
+    def test_stage_and_import(self):
+        image, _ = api.create_image(self.glance, {'name': 'n',
+                                                  'disk_format': 'raw'})
+        api.stage(self.glance, image['id'], [b'ab', b'c'])
+        self.assertEqual('uploading',
+                         api.get_image(self.glance, image['id'])['status'])
+        api.import_image(self.glance, image['id'], 'glance-direct')
+        self.assertEqual(('active', 3), tuple(
+            api.get_image(self.glance, image['id'])[k]
+            for k in ('status', 'size')))
+        self.assertEqual(
+            ('POST', '/v2/images/new-1/import',
+             {'method': {'name': 'glance-direct'}}), self.glance.calls[-3])
+
+    def test_usage(self):
+        self.assertIsNone(api.usage(self.glance))
+        self.glance.quota = {'image_count_total': {'limit': 5, 'usage': 5}}
+        self.assertEqual({'image_count_total': {'limit': 5, 'usage': 5}},
+                         api.usage(self.glance))
+
+    def test_patch_adds_replaces_removes(self):
+        api.patch_image(self.glance, fakes.IMAGE_ID, add={'a': '1'},
+                        replace={'name': 'n2'}, remove=['visibility'])
+        img = self.glance.images[fakes.IMAGE_ID]
+        self.assertEqual(('1', 'n2', False),
+                         (img['a'], img['name'], 'visibility' in img))
