@@ -81,7 +81,11 @@ def transfer(glance, ident, image_refs, mode='share', to=(),
         warnings += impl.execute(glance, ident, plan)
     res = plan_mod.result(plan, impl, dry_run, warnings)
     if wait is not None and not dry_run:
+        before = share._warnings_for(plan, ident)
         res.wait_error = _wait(glance, plan, wait, wait_progress)
+        # The risks as they stand after the wait (who accepted meanwhile).
+        res.warnings = [w for w in res.warnings if w not in before] + (
+            share._warnings_for(plan, ident))
         if res.wait_error and res.failed:
             res.errors.append(res.wait_error)
         res.rows = plan_mod.result(plan, impl, dry_run, []).rows
