@@ -26,6 +26,7 @@ def parse_properties(values):
 
 
 def describe(tags, properties):
+    properties = properties or {}
     return ', '.join(['--tag %s' % t for t in tags]
                      + ['--property %s=%s' % kv
                         for kv in sorted(properties.items())])
@@ -33,7 +34,8 @@ def describe(tags, properties):
 
 def matches(image, tags, properties):
     return (set(tags) <= set(image.get('tags') or ())
-            and all(str(image.get(k)) == v for k, v in properties.items()))
+            and all(str(image.get(k)) == v
+                    for k, v in (properties or {}).items()))
 
 
 def select_images(glance, ident, tags=(), properties=None):
