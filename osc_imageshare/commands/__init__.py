@@ -51,6 +51,21 @@ def progress_writer(stream):
     return progress
 
 
+def require(parser, check, message):
+    """Fail parsing (usage, exit code 2) unless ``check(parsed_args)``.
+
+    For rules argparse cannot state, as 'images, or --tag/--property'.
+    """
+    parse = parser.parse_known_args
+
+    def parse_known_args(args=None, namespace=None):
+        parsed, rest = parse(args, namespace)
+        if not check(parsed):
+            parser.error(message)
+        return parsed, rest
+    parser.parse_known_args = parse_known_args
+
+
 def report(log, warnings=(), errors=()):
     """Warnings, then errors, on stderr through OSC's logging."""
     for warning in warnings:

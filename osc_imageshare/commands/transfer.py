@@ -117,6 +117,9 @@ class TransferImage(commands.PartialFailureLister):
             help='Print the plan, each step per image and project, and '
                  'change nothing; with --tag or --property, also how many '
                  'images match, and which')
+        commands.require(
+            parser, lambda a: a.images or a.tags or a.properties,
+            'name the images, or select them with --tag or --property')
         return parser
 
     def take_action(self, parsed_args):
@@ -142,9 +145,6 @@ class TransferImage(commands.PartialFailureLister):
     @staticmethod
     def _options(args):
         """The options of the chosen mode; those of another are refused."""
-        if not (args.images or args.tags or args.properties):
-            raise exceptions.CommandError(
-                'Name the images, or select them with --tag or --property')
         if args.timeout is not None and not args.wait:
             raise exceptions.CommandError('--timeout applies to --wait only')
         if args.wait and not args.no_accept:

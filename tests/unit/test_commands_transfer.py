@@ -35,9 +35,8 @@ class TestTransferImage(base.TestCommand):
              ('no_accept', True), ('protect', True), ('dry_run', True),
              ('earlier_members', 'revoke')])
         self.assertIsNotNone(parsed)
-        no_image = self.check_parser(self.cmd, ['--to', 'beta'], [])
-        self.assertRaises(exceptions.CommandError, self.cmd._options,
-                          no_image)
+        self.assertRaises(base.ParserException, self.check_parser,
+                          self.cmd, ['--to', 'beta'], [])
         self.assertRaises(base.ParserException, self.check_parser,
                           self.cmd, ['a', '--revoke-earlier-members',
                                      '--keep-earlier-members'], [])
