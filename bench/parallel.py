@@ -11,8 +11,10 @@ the ``openstack`` process for 20 and for 200 images (default
 parallelism, no delay), which should not grow with the batch.
 
 Usage: python bench/parallel.py [--runs N] [--images N] [--big N]
-(default 3, 20 and 200; run where the ``openstack`` next to this Python
-has the plugin, e.g. ``tox -e bench``)
+[--sweep 1,2,4,...]  (default 3, 20 and 200; --sweep compares those
+values, the first as the base, and skips the memory measurement).  Run
+where the ``openstack`` next to this Python has the plugin, e.g.
+``tox -e bench``.
 """
 
 import argparse
@@ -91,8 +93,15 @@ def main():
     parser.add_argument('--images', type=int, default=20)
     parser.add_argument('--big', type=int, default=200)
     parser.add_argument('--delay', type=float, default=0.025)
+    parser.add_argument('--sweep', metavar='N,N,...',
+                        help='Compare these --parallel values instead '
+                             '(and skip the memory measurement)')
     args = parser.parse_args()
-    times = {name: [] for name, _ in CASES}
+    cases = CASES
+    if args.sweep:
+        cases = tuple(('--parallel %s' % n, ['--parallel', n])
+                      for n in args.sweep.split(','))
+    times = {name: [] for name, _ in cases}
     counts = {}
     with local_cloud():
         with open(os.path.join(STATE, 'state.json')) as f:
@@ -100,7 +109,7 @@ def main():
         projects = [ids_of[p] for p in PROJECTS]
         with proxied() as (yaml, proxies):
             for _ in range(args.runs):
-                for name, extra in CASES:
+                for name, extra in cases:
                     ids = new_images(args.images)
                     for p in proxies:
                         p.delay, p.requests = args.delay, 0
@@ -112,7 +121,7 @@ def main():
                         p.delay = 0.0
                     delete_images(ids)
             rss = {}
-            for n in (args.images, args.big):
+            for n in () if args.sweep else (args.images, args.big):
                 ids = new_images(n)
                 rss[n] = peak_rss(yaml, ids, projects)
                 delete_images(ids)
@@ -122,13 +131,14 @@ def main():
           % (args.images, len(projects), args.runs, args.delay * 1000))
     print('%-16s %8s %8s   requests (identity, image)' % ('', 'seconds',
                                                           'speed-up'))
-    for name, _ in CASES:
+    base = med[cases[0][0]]
+    for name, _ in cases:
         print('%-16s %8.2f %8.2fx  %s' % (
-            name, med[name], med['--parallel 1'] / med[name],
+            name, med[name], base / med[name],
             ', '.join(map(str, counts[name]))))
     print('all runs: %s' % '; '.join('%s %s' % (
         name, ' '.join('%.2f' % t for t in times[name]))
-        for name, _ in CASES))
+        for name, _ in cases))
     for n, mib in sorted(rss.items()):
         print('peak RSS, %d images x %d projects (default): %.1f MiB'
               % (n, len(projects), mib))

@@ -14,6 +14,7 @@ from glanceclient import exc as glance_exc
 
 from osc_imageshare import errors
 from osc_imageshare import images
+from osc_imageshare import messages
 from osc_imageshare.transfer import parallel as parallel_mod
 from osc_imageshare.transfer import plan as plan_mod
 from osc_imageshare.transfer import retry
@@ -32,6 +33,8 @@ KEPT = 'kept (not listed; --prune revokes)'
 # and for what the run changed.
 PLANNED = {share.ADD: 'added', share.ACCEPT: 'accepted', REVOKE: 'revoked'}
 DONE = {'member added': 'added'}
+HIDDEN_THEN = {True: 'revokes them (--prune)',
+               False: 'keeps them, naming them (no --prune)'}
 
 
 def read_member_file(stream):
@@ -86,7 +89,9 @@ def set_members(glance, ident, image_ref, members, project_domain=None,
     revoking = [p for p in plan.pairs if p.steps and p.steps[0].kind ==
                 REVOKE]
     if dry_run:
-        warnings += share.dry_run_warnings(plan, ident)
+        if image.get('visibility') == 'private':
+            warnings.append(messages.W_HIDDEN.format(
+                id=image['id'], then=HIDDEN_THEN[prune]))
     else:
         if share_pairs:
             sub = plan_mod.Plan('share', share_pairs, {}, targets,

@@ -135,3 +135,24 @@ def test_share_list_parallel_same_rows_as_one_at_a_time(cloud):
     assert stderr_lines(res) == [
         '--parallel must be between 1 and 10 (the connections a session '
         'keeps open per host)']
+
+
+def test_parallel_copy_and_owner_modes(cloud):
+    beta = cloud.project('beta')
+    imgs = [cloud.make_image('alice-alpha', data=bytes([i]) * 8192)
+            for i in range(3)]
+    rows, _ = cloud.json('alice-alpha', 'image', 'transfer',
+                         *[i['id'] for i in imgs], '--mode', 'copy',
+                         '--to-cloud', 'bob-beta', '--parallel', '3')
+    assert [r['Source ID'] for r in rows] == [i['id'] for i in imgs]
+    glance = cloud.glance('admin')
+    for r, img in zip(rows, imgs):
+        copy = glance.images.get(r['Image ID'])
+        assert (copy['owner'], copy['checksum']) == (beta, img['checksum'])
+    admin_imgs = [cloud.make_image('admin') for _ in range(3)]
+    rows, _ = cloud.json('admin', 'image', 'transfer',
+                         *[i['id'] for i in admin_imgs], '--mode', 'owner',
+                         '--to', beta, '--parallel', '3')
+    assert [r['Image ID'] for r in rows] == [i['id'] for i in admin_imgs]
+    assert [glance.images.get(i['id'])['owner'] for i in admin_imgs] == [
+        beta] * 3

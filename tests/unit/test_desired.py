@@ -101,3 +101,19 @@ class TestSetMembers(unittest.TestCase):
     def test_member_file(self):
         self.assertEqual(['beta', GAMMA], desired.read_member_file(
             io.StringIO('# members\nbeta  # the web team\n\n %s \n' % GAMMA)))
+
+
+class TestDryRunWarning(unittest.TestCase):
+
+    def test_hidden_members_in_the_words_of_set(self):
+        for prune, then in ((True, 'revokes them (--prune)'),
+                            (False, 'keeps them, naming them (no --prune)')):
+            res = desired.set_members(glance(visibility='private'),
+                                      Ident(admin=True), IMAGE_ID, ['beta'],
+                                      prune=prune, dry_run=True)
+            self.assertEqual(
+                ["Image %s is private: Glance hides the members it had "
+                 "while it was shared (nobody can list them) and making it "
+                 "shared gives them their access back; the run reads them "
+                 "right after sharing and %s." % (IMAGE_ID, then)],
+                res.warnings)
