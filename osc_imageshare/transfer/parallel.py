@@ -6,8 +6,14 @@ Both hold no per-request state: the adapter only adds its endpoint rules
 to each call, the session's auth plugin fetches or renews the token under
 its own lock (``BaseIdentityPlugin._lock``), and requests' connection
 pool (urllib3) is thread-safe; Glance sets no cookies.  So workers share
-them.  The pool keeps at most ``MAX`` connections per host (urllib3's
-default for keystoneauth's session), hence the bound on ``--parallel``:
+them.  The targets' clients (rescoped or ``--to-cloud``) are built and
+authenticated before any worker starts; ``Identity``'s caches are dicts
+filled with the same answer by whichever thread asks first (a race costs
+one duplicate lookup, never a wrong one); each pair is written by one
+worker only, and rows are built from the plan once all are done.
+
+The pool keeps at most ``MAX`` connections per host (urllib3's default
+for keystoneauth's session), hence the bound on ``--parallel``:
 more workers would open connections that the pool then discards.
 """
 
