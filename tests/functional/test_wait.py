@@ -133,3 +133,18 @@ def test_transfer_wait_times_out(cloud):
     assert stderr_lines(res) == [
         '--wait needs --no-accept: without it the run accepts for every '
         'target itself']
+
+
+def test_share_wait_ended_by_a_reject(cloud):
+    img = pending_share(cloud)
+    beta = cloud.project('beta')
+    waiting = start(cloud, 'carol-alpha', 'image', 'share', 'wait',
+                    img['id'], '--timeout', '120')
+    time.sleep(2)
+    cloud.json('bob-beta', 'image', 'share', 'reject', img['id'])
+    code, out, err = finish(waiting)
+    assert code == 1
+    assert err == [
+        "Project beta (%s) rejected image %s; it can still accept it "
+        "('openstack image share accept %s')" % (beta, img['id'],
+                                                 img['id'])]
