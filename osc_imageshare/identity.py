@@ -190,3 +190,24 @@ class Identity:
         """A session for ``project_id``, authenticated by our token."""
         return clients.rescoped_session(self.session, self.auth_ref,
                                         project_id)
+
+    def domain_projects(self, ref):
+        """Every enabled project of a domain (name or ID); needs the right.
+
+        Without the right to list a domain's projects (an admin's, or a
+        domain reader's), a one-line error says so.
+        """
+        domain_id = self.resolve_domain(ref)
+        try:
+            found = self.session.get(
+                '/projects', params={'domain_id': domain_id,
+                                     'enabled': 'true'},
+                **self._where).json()['projects']
+        except ks_exc.Forbidden:
+            raise errors.ImageShareError(
+                "Project %s may not list the projects of domain '%s'; "
+                "--to-domain needs that right (an admin's, or a reader's "
+                "of that domain): name the projects with --to instead"
+                % (self.project_name or self.project_id, ref))
+        return [p for p in found if p.get('enabled', True)
+                and not p.get('is_domain')]

@@ -12,6 +12,7 @@ from glanceclient import exc as glance_exc
 from osc_imageshare import errors
 from osc_imageshare import glance as images
 from osc_imageshare import messages
+from osc_imageshare.transfer import parallel as parallel_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -200,30 +201,40 @@ def _revoke(glance, ident, image, project_refs, project_domain, unshare):
     return rows, warnings, errs
 
 
-def list_shares(glance, ident):
-    """Every member of every shared image the caller's project owns."""
+def list_shares(glance, ident, parallel=1):
+    """Every member of every shared image the caller's project owns.
+
+    One request per image for its members, ``parallel`` at a time.
+    """
     rows = []
     owned = images.list_images(glance, owner=ident.project_id,
                                visibility='shared')
-    for image in owned:
-        for m in images.list_members(glance, image['id']):
+    listed = parallel_mod.run(lambda i: images.list_members(glance, i['id']),
+                              owned, parallel_mod.check(parallel))
+    for image, members in zip(owned, listed):
+        for m in members:
             rows.append((image['id'], image.get('name'), image.get('owner'),
                          m['member_id'], ident.project_name_of(m['member_id']),
                          m['status'], m.get('updated_at')))
     return rows
 
 
-def list_incoming(glance, ident):
+def list_incoming(glance, ident, parallel=1):
     """Images shared with the caller's project, in every member status."""
-    rows = []
-    for image in images.list_images(glance, visibility='shared',
-                                    member_status='all'):
-        if image.get('owner') == ident.project_id:
-            continue
+    def member(image):
         try:
-            m = images.get_member(glance, image['id'], ident.project_id)
+            return images.get_member(glance, image['id'], ident.project_id)
         except glance_exc.HTTPNotFound:
-            continue  # an admin sees images it is no member of
+            return None   # an admin sees images it is no member of
+
+    shared = [i for i in images.list_images(glance, visibility='shared',
+                                            member_status='all')
+              if i.get('owner') != ident.project_id]
+    rows = []
+    for image, m in zip(shared, parallel_mod.run(
+            member, shared, parallel_mod.check(parallel))):
+        if m is None:
+            continue
         rows.append((image['id'], image.get('name'), image.get('owner'),
                      ident.project_id, ident.project_name, m['status'],
                      m.get('updated_at')))

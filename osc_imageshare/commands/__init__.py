@@ -16,6 +16,56 @@ def add_project_domain(parser, projects):
              'several domains' % projects)
 
 
+def add_parallel(parser, what):
+    """``--parallel <n>``: how many of ``what`` at a time."""
+    from osc_imageshare.transfer import parallel
+
+    parser.add_argument(
+        '--parallel', metavar='<n>', type=int, default=None,
+        help='How many %s to handle at a time, 1 to %d (default: %d); '
+             'the output keeps the order of the arguments'
+             % (what, parallel.MAX, parallel.DEFAULT))
+
+
+def add_timeout(parser):
+    from osc_imageshare.transfer import wait
+
+    parser.add_argument(
+        '--timeout', metavar='<seconds>', type=float, default=None,
+        help='Give up after this many seconds, naming the projects still '
+             'pending, with exit code 1 (default: %d)'
+             % wait.DEFAULT_TIMEOUT)
+
+
+def progress_writer(stream):
+    """A progress callback on ``stream`` if it is a terminal, else None.
+
+    Called with a text it rewrites the line; with None it clears it.
+    """
+    if not stream.isatty():
+        return None
+
+    def progress(text):
+        stream.write('\r\033[K' + (text or ''))
+        stream.flush()
+    return progress
+
+
+def require(parser, check, message):
+    """Fail parsing (usage, exit code 2) unless ``check(parsed_args)``.
+
+    For rules argparse cannot state, as 'images, or --tag/--property'.
+    """
+    parse = parser.parse_known_args
+
+    def parse_known_args(args=None, namespace=None):
+        parsed, rest = parse(args, namespace)
+        if not check(parsed):
+            parser.error(message)
+        return parsed, rest
+    parser.parse_known_args = parse_known_args
+
+
 def report(log, warnings=(), errors=()):
     """Warnings, then errors, on stderr through OSC's logging."""
     for warning in warnings:

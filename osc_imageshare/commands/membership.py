@@ -1,14 +1,18 @@
 """The verbs around a share: accept, reject, revoke, list."""
 
 import logging
+import sys
 
 from osc_lib.command import command
 from osc_lib import exceptions
 
+from osc_imageshare import clients
 from osc_imageshare import commands
 from osc_imageshare import identity
 from osc_imageshare import membership
 from osc_imageshare import messages
+from osc_imageshare.transfer import desired
+from osc_imageshare.transfer import wait
 
 LOG = logging.getLogger(__name__)
 
@@ -106,6 +110,7 @@ class ListImageShare(command.Lister):
             '--incoming', action='store_true',
             help='List images other projects share with your project, in '
                  'every member status, instead of your own images')
+        commands.add_parallel(parser, 'images (one request each)')
         return parser
 
     def take_action(self, parsed_args):
@@ -113,4 +118,106 @@ class ListImageShare(command.Lister):
         list_rows = (membership.list_incoming if parsed_args.incoming
                      else membership.list_shares)
         return membership.LIST_COLUMNS, list_rows(
-            cm.image_share, identity.Identity.from_client_manager(cm))
+            cm.image_share, identity.Identity.from_client_manager(cm),
+            parsed_args.parallel)
+
+
+class SetImageShare(commands.PartialFailureLister):
+    """Make an image's members exactly the projects given.
+
+    Adds the missing ones (and accepts for them where you can, as 'image
+    transfer' does: as their member, or as an admin; the others stay
+    pending), keeps or with --prune revokes the members not given, and
+    prints the diff, one row per project. A second run changes nothing.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('image', metavar='<image>',
+                            help='Image your project owns (name or ID)')
+        parser.add_argument(
+            '--member', metavar='<project>', action='append', default=[],
+            dest='members',
+            help='Project (name or ID) that must be a member; repeat for '
+                 'several')
+        parser.add_argument(
+            '--member-file', metavar='<file>',
+            help="Read more member projects (names or IDs) from a file, "
+                 "one per line ('#' starts a comment); '-' reads stdin")
+        commands.add_project_domain(parser, 'the members')
+        parser.add_argument(
+            '--prune', action='store_true',
+            help='Revoke the members that are not given (default: keep '
+                 'them, and list them as kept)')
+        parser.add_argument(
+            '--no-accept', action='store_true',
+            help='Leave the members added pending, for each project to '
+                 'accept')
+        parser.add_argument(
+            '--dry-run', action='store_true',
+            help='Print the diff the run would make, and change nothing')
+        commands.add_parallel(parser, 'projects')
+        return parser
+
+    def take_action(self, parsed_args):
+        args = parsed_args
+        members = list(args.members)
+        if args.member_file == '-':
+            members += desired.read_member_file(sys.stdin)
+        elif args.member_file:
+            try:
+                with open(args.member_file) as f:
+                    members += desired.read_member_file(f)
+            except OSError as e:
+                raise exceptions.CommandError(
+                    'Cannot read --member-file %s: %s'
+                    % (args.member_file, e.strerror))
+        elif not members:
+            raise exceptions.CommandError(
+                'Give the members: --member <project> or --member-file '
+                '<file>')
+        cm = self.app.client_manager
+        result = desired.set_members(
+            cm.image_share, identity.Identity.from_client_manager(cm),
+            args.image, members, args.project_domain, args.prune,
+            not args.no_accept, args.dry_run,
+            clients.rescoped_glance(cm), args.parallel)
+        commands.report(LOG, result.warnings, result.errors)
+        self.failure = result.summary
+        return result.columns, result.rows
+
+
+class WaitImageShare(command.Lister):
+    """Wait until projects have accepted an image you own.
+
+    Polls the image's members (one request each time, less and less
+    often) until every project given, or every member, has accepted. A
+    rejection, or the timeout, ends it with an error naming the projects.
+    Progress goes to stderr when it is a terminal.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('image', metavar='<image>',
+                            help='Image your project owns (name or ID)')
+        parser.add_argument(
+            'projects', metavar='<project>', nargs='*',
+            help='Member project (name or ID) to wait for (default: every '
+                 'member of the image)')
+        commands.add_project_domain(parser, 'the projects')
+        commands.add_timeout(parser)
+        return parser
+
+    def take_action(self, parsed_args):
+        cm = self.app.client_manager
+        progress = commands.progress_writer(sys.stderr)
+        try:
+            rows = wait.share_wait(
+                cm.image_share, identity.Identity.from_client_manager(cm),
+                parsed_args.image, parsed_args.projects,
+                parsed_args.project_domain,
+                parsed_args.timeout or wait.DEFAULT_TIMEOUT, progress)
+        finally:
+            if progress:
+                progress(None)
+        return wait.COLUMNS, rows

@@ -10,6 +10,8 @@ from osc_imageshare import commands
 from osc_imageshare import copy
 from osc_imageshare import identity
 from osc_imageshare import transfer
+from osc_imageshare.transfer import select
+from osc_imageshare.transfer import wait
 
 LOG = logging.getLogger(__name__)
 
@@ -30,16 +32,32 @@ class TransferImage(commands.PartialFailureLister):
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument(
-            'images', metavar='<image>', nargs='+',
+            'images', metavar='<image>', nargs='*',
             help='Image to transfer (name or ID); repeat for several. '
                  '--mode share needs your project to own it; --mode copy '
                  'takes any image your project may download')
+        parser.add_argument(
+            '--tag', metavar='<tag>', action='append', default=[],
+            dest='tags',
+            help="Also transfer your project's own images that have this "
+                 "tag; repeat for several (an image must have them all)")
+        parser.add_argument(
+            '--property', metavar='<key=value>', action='append',
+            default=[], dest='properties',
+            help="Also transfer your project's own images with this "
+                 "property value; repeat for several (an image must match "
+                 "them all, and every --tag)")
         parser.add_argument(
             '--to', metavar='<project>', action='append', default=[],
             help='Target project (name or ID); repeat for several. A name '
                  'must resolve to one project; an ID you may not look up '
                  'is used with a warning')
         commands.add_project_domain(parser, 'the --to projects')
+        parser.add_argument(
+            '--to-domain', metavar='<domain>',
+            help='Every enabled project of this domain (name or ID) is a '
+                 'target, but your own; needs the right to list the '
+                 "domain's projects")
         parser.add_argument(
             '--to-cloud', metavar='<cloud>', action='append', default=[],
             help='clouds.yaml entry scoped to a target project: that '
@@ -107,9 +125,20 @@ class TransferImage(commands.PartialFailureLister):
             help='Keep the members a private image hid, who get their '
                  'access back; a warning names them')
         parser.add_argument(
+            '--wait', action='store_true',
+            help='With --no-accept: then wait until every target project '
+                 'has accepted (polling its membership); a rejection or '
+                 '--timeout ends the wait with exit code 1')
+        commands.add_timeout(parser)
+        commands.add_parallel(parser, 'image/project pairs')
+        parser.add_argument(
             '--dry-run', action='store_true',
             help='Print the plan, each step per image and project, and '
-                 'change nothing')
+                 'change nothing; with --tag or --property, also how many '
+                 'images match, and which')
+        commands.require(
+            parser, lambda a: a.images or a.tags or a.properties,
+            'name the images, or select them with --tag or --property')
         return parser
 
     def take_action(self, parsed_args):
@@ -121,7 +150,12 @@ class TransferImage(commands.PartialFailureLister):
             args.images, mode=args.mode, to=args.to,
             project_domain=args.project_domain, to_clouds=args.to_cloud,
             dry_run=args.dry_run, open_cloud=clients.open_cloud,
-            glance_for=clients.rescoped_glance(cm),
+            glance_for=clients.rescoped_glance(cm), parallel=args.parallel,
+            tags=args.tags, properties=select.parse_properties(
+                args.properties), to_domain=args.to_domain,
+            wait=(None if not args.wait else args.timeout
+                  or wait.DEFAULT_TIMEOUT),
+            wait_progress=commands.progress_writer(sys.stderr),
             **options)
         commands.report(LOG, result.warnings, result.errors)
         self.failure = result.summary
@@ -130,6 +164,12 @@ class TransferImage(commands.PartialFailureLister):
     @staticmethod
     def _options(args):
         """The options of the chosen mode; those of another are refused."""
+        if args.timeout is not None and not args.wait:
+            raise exceptions.CommandError('--timeout applies to --wait only')
+        if args.wait and not args.no_accept:
+            raise exceptions.CommandError(
+                '--wait needs --no-accept: without it the run accepts for '
+                'every target itself')
         share_only = [o for o, v in (
             ('--no-accept', args.no_accept), ('--protect', args.protect),
             ('--revoke-earlier-members', args.earlier_members == 'revoke'),
@@ -146,7 +186,8 @@ class TransferImage(commands.PartialFailureLister):
         if args.mode != 'copy' and copy_only:
             raise exceptions.CommandError(
                 '%s applies to --mode copy only' % ', '.join(copy_only))
-        if args.name and len(args.images) > 1:
+        if args.name and (len(args.images) != 1 or args.tags
+                          or args.properties):
             raise exceptions.CommandError(
                 '--name needs exactly one image')
         if args.mode == 'share':

@@ -9,11 +9,16 @@ exactly its steps; every mode returns the same ``plan.Result``.
 from concurrent import futures
 import logging
 
+from osc_imageshare import errors
 from osc_imageshare.transfer import copy
 from osc_imageshare.transfer import owner
+from osc_imageshare.transfer import parallel as parallel_mod
 from osc_imageshare.transfer import plan as plan_mod
+from osc_imageshare.transfer import retry
+from osc_imageshare.transfer import select
 from osc_imageshare.transfer import share
 from osc_imageshare.transfer import targets as targets_mod
+from osc_imageshare.transfer import wait as wait_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -22,34 +27,89 @@ MODES = {'share': share, 'copy': copy, 'owner': owner}
 
 def transfer(glance, ident, image_refs, mode='share', to=(),
              project_domain=None, to_clouds=(), dry_run=False,
-             open_cloud=None, glance_for=None, **options):
+             open_cloud=None, glance_for=None, parallel=1, tags=(),
+             properties=None, to_domain=None, wait=None, wait_progress=None,
+             **options):
     """Transfer ``image_refs`` to the targets; returns a ``plan.Result``.
 
     ``options`` are the mode's: share: ``accept``, ``protect``,
     ``earlier_members`` ('refuse', 'revoke' or 'keep'); copy: ``name``,
     ``visibility``, ``progress``, ``copy_options`` (more keyword arguments
-    of ``copy.copy_image``).
+    of ``copy.copy_image``).  ``parallel``: pairs at a time.  ``tags`` and
+    ``properties`` add the caller's images matching all of them;
+    ``to_domain`` adds every enabled project of that domain as a target.
+    ``wait`` (share mode, seconds): then wait until every target whose
+    membership is pending has accepted.
     """
     impl = MODES[mode]
+    workers = parallel_mod.check(parallel)
+    options = dict(options, parallel=workers)
     impl.preflight(ident)
+    if mode != 'copy':
+        # The copy's data path sends streams, which no retry may replay.
+        glance = retry.wrap(glance)
+    notes = []
+    if tags or properties:
+        selected = select.select_images(glance, ident, tags, properties)
+        image_refs = list(image_refs) + [
+            i['id'] for i in selected if i['id'] not in image_refs]
+        notes.append(select.selected_note(selected, tags, properties))
+    projects = ident.domain_projects(to_domain) if to_domain else ()
     # Authenticating the targets (a token each) and reading the images
     # are independent: do both at once, one round trip saved or more.
     with futures.ThreadPoolExecutor(1) as pool:
         resolving = pool.submit(
             targets_mod.resolve, ident, to, project_domain, to_clouds,
             impl.needs_accept(options), open_cloud, glance_for,
-            impl.ALLOW_OWN)
+            impl.ALLOW_OWN, projects)
         try:
-            read, read_error = impl.read(glance, ident, image_refs), None
+            read, read_error = impl.read(glance, ident, image_refs,
+                                         workers), None
         except Exception as e:
             read, read_error = None, e
         targets = resolving.result()   # a target's error comes first
     if read_error is not None:
         raise read_error
+    if mode != 'copy':
+        for t in targets:
+            t.glance = retry.wrap(t.glance)
     plan = impl.make_plan(read, targets, options)
     warnings = targets_mod.unverified_warnings(targets)
     if dry_run:
-        warnings += impl.dry_run_warnings(plan, ident)
+        warnings += notes + impl.dry_run_warnings(plan, ident)
     else:
         warnings += impl.execute(glance, ident, plan)
-    return plan_mod.result(plan, impl, dry_run, warnings)
+    res = plan_mod.result(plan, impl, dry_run, warnings)
+    if wait is not None and not dry_run:
+        before = share._warnings_for(plan, ident)
+        res.wait_error = _wait(glance, plan, wait, wait_progress)
+        # The risks as they stand after the wait (who accepted meanwhile).
+        res.warnings = [w for w in res.warnings if w not in before] + (
+            share._warnings_for(plan, ident))
+        if res.wait_error and res.failed:
+            res.errors.append(res.wait_error)
+        res.rows = plan_mod.result(plan, impl, dry_run, []).rows
+    return res
+
+
+def _wait(glance, plan, timeout, progress):
+    """Wait for the pending members of the plan; the error, or None."""
+    waiting = wait_mod.Waiting()
+    pending = {}
+    for p in plan.pairs:
+        if not p.error and p.status == 'pending':
+            waiting.add(p.image['id'], p.target.project_id, p.target.label)
+            pending[p.image['id'], p.target.project_id] = p
+    try:
+        seen = wait_mod.wait_for(glance, waiting, timeout, progress)
+    except errors.ImageShareError as e:
+        return str(e)
+    finally:
+        if progress:
+            progress(None)
+    for image_id, members in seen.items():
+        for pid, m in members.items():
+            p = pending[image_id, pid]
+            p.member, p.status = m, m['status']
+            p.changes.append('accepted by the project')
+    return None

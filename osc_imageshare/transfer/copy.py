@@ -8,7 +8,7 @@ import logging
 
 from osc_imageshare import copy as copy_data
 from osc_imageshare import errors
-from osc_imageshare import glance as images
+from osc_imageshare.transfer import parallel
 from osc_imageshare.transfer import plan as plan_mod
 from osc_imageshare.transfer import targets as targets_mod
 
@@ -35,9 +35,10 @@ def _check(image):
             'copied' % (image['id'], image.get('status')))
 
 
-def read(glance, ident, image_refs):
-    sources, failed = images.find_images(
-        glance, image_refs, ident.project_name or ident.project_id, _check)
+def read(glance, ident, image_refs, workers=1):
+    sources, failed = parallel.find_images(
+        glance, image_refs, ident.project_name or ident.project_id, _check,
+        workers)
     return glance, sources, failed
 
 
@@ -73,25 +74,31 @@ def dry_run_warnings(plan, ident):
 
 
 def execute(glance, ident, plan):
-    """Copy each image into each target, one pair after the other."""
+    """Copy each image into each target, ``parallel`` pairs at a time."""
     opts = plan.options
     origin = glance.http_client.get_endpoint() if plan.pairs else None
     warnings = []
-    for p in plan.pairs:
+    workers = opts.get('parallel') or 1
+    # One progress line at a time: with several copies at once, none.
+    progress = opts.get('progress', False) and (
+        workers == 1 or len(plan.pairs) == 1)
+
+    def one(p):
         for step in p.steps:
             p.start(step)
             try:
                 p.result = copy_data.copy_image(
                     glance, p.target.glance or glance, p.image,
                     p.target.project_id, opts.get('name'),
-                    opts.get('visibility', 'private'), origin,
-                    opts.get('progress', False),
+                    opts.get('visibility', 'private'), origin, progress,
                     as_admin=p.target.accept is targets_mod.Accept.ADMIN,
                     warn=warnings.append, **opts.get('copy_options', {}))
             except errors.ImageShareError as e:
                 p.error = str(e)
                 break
             p.changes.append(p.result.changes)
+
+    parallel.run(one, plan.pairs, workers)
     return warnings
 
 

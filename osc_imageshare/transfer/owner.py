@@ -12,6 +12,7 @@ from glanceclient import exc as glance_exc
 
 from osc_imageshare import errors
 from osc_imageshare import glance as images
+from osc_imageshare.transfer import parallel
 from osc_imageshare.transfer import plan as plan_mod
 
 LOG = logging.getLogger(__name__)
@@ -41,9 +42,10 @@ def preflight(ident):
             "--mode share" % (ident.project_name or ident.project_id))
 
 
-def read(glance, ident, image_refs):
-    return images.find_images(glance, image_refs,
-                              ident.project_name or ident.project_id)
+def read(glance, ident, image_refs, workers=1):
+    return parallel.find_images(glance, image_refs,
+                                ident.project_name or ident.project_id,
+                                None, workers)
 
 
 def make_plan(read_result, targets, options):
@@ -66,13 +68,16 @@ def dry_run_warnings(plan, ident):
 
 
 def execute(glance, ident, plan):
-    warnings = []
-    for p in plan.pairs:
+    def one(p):
+        out = []
         for step in p.steps:
             p.start(step)
             if _change_owner(glance, p):
-                warnings += _warnings(glance, p)
-    return warnings
+                out += _warnings(glance, p)
+        return out
+
+    done = parallel.run(one, plan.pairs, plan.options.get('parallel') or 1)
+    return [w for warnings in done for w in warnings]
 
 
 def _change_owner(glance, p):

@@ -71,12 +71,13 @@ class Result:
     total: int                      # all (image, target) pairs
     verb: str                       # for 'Failed to <verb> N of M ...'
     plan: Plan = None
+    wait_error: str = None          # --wait ended by a rejection, timeout
 
     @property
     def summary(self):
         """The one-line error for a partial failure, or None."""
         if not self.failed:
-            return None
+            return self.wait_error
         return messages.E_PARTIAL.format(
             verb=self.verb, failed=self.failed, total=self.total,
             things='image/project pairs')

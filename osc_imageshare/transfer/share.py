@@ -13,6 +13,7 @@ from glanceclient import exc as glance_exc
 from osc_imageshare import errors
 from osc_imageshare import glance as images
 from osc_imageshare import messages
+from osc_imageshare.transfer import parallel
 from osc_imageshare.transfer import plan as plan_mod
 
 LOG = logging.getLogger(__name__)
@@ -58,17 +59,16 @@ def check_image(image, ident):
     return None
 
 
-def read(glance, ident, image_refs):
+def read(glance, ident, image_refs, workers=1):
     """The images and the members of the shared ones; writes nothing."""
-    found, failed = images.find_images(
+    found, failed = parallel.find_images(
         glance, image_refs, ident.project_name or ident.project_id,
-        lambda image: check_image(image, ident))
-    members = {}
-    for image in found:
-        if image.get('visibility') == 'shared':
-            members[image['id']] = {
-                m['member_id']: dict(m)
-                for m in images.list_members(glance, image['id'])}
+        lambda image: check_image(image, ident), workers)
+    shared = [i['id'] for i in found if i.get('visibility') == 'shared']
+    listed = parallel.run(lambda image_id: images.list_members(
+        glance, image_id), shared, workers)
+    members = {image_id: {m['member_id']: dict(m) for m in ms}
+               for image_id, ms in zip(shared, listed)}
     return found, failed, members
 
 
@@ -106,10 +106,36 @@ def dry_run_warnings(plan, ident):
 
 
 def execute(glance, ident, plan):
-    """Run the plan's steps; returns the warnings of what was done."""
+    """Run the plan's steps; returns the warnings of what was done.
+
+    With ``options['parallel']`` N > 1: first each image's own steps, N
+    images at a time, then every pair of the images that are ready, N at
+    a time; a pair fails and is rolled back on its own either way.
+    """
+    workers = plan.options.get('parallel') or 1
+    groups = plan.by_image()
+    if workers == 1:
+        prepared = []
+        for pairs in groups:
+            prepared.append(_image_steps(glance, ident, plan, pairs))
+            if prepared[-1] is not None:
+                for p in pairs:
+                    _apply_pair(glance, plan, p)
+    else:
+        prepared = parallel.run(lambda pairs: _image_steps(
+            glance, ident, plan, pairs), groups, workers)
+        ready = [p for pairs, prep in zip(groups, prepared)
+                 if prep is not None for p in pairs]
+        parallel.run(lambda p: _apply_pair(glance, plan, p), ready, workers)
     warnings = []
-    for pairs in plan.by_image():
-        _apply_image(glance, ident, plan, pairs, warnings)
+    for pairs, prep in zip(groups, prepared):
+        if prep is None:
+            continue
+        undo, kept = prep
+        if all(p.error for p in pairs):
+            _undo_image(glance, pairs[0].image, undo)
+        elif kept:
+            warnings.append(kept)
     return warnings + _warnings_for(plan, ident)
 
 
@@ -117,7 +143,8 @@ class _Failed(Exception):
     pass
 
 
-def _apply_image(glance, ident, plan, pairs, warnings):
+def _image_steps(glance, ident, plan, pairs):
+    """The image's own steps: ``(undo, kept warning)``, None if failed."""
     image, first = pairs[0].image, pairs[0]
     undo = {}   # image field -> value before this run
     kept = None
@@ -141,13 +168,8 @@ def _apply_image(glance, ident, plan, pairs, warnings):
         for p in pairs:
             p.error, p.changes = msg, []
             p.status = (p.member or {}).get('status')
-        return
-    for p in pairs:
-        _apply_pair(glance, plan, p)
-    if all(p.error for p in pairs):
-        _undo_image(glance, image, undo)
-    elif kept:
-        warnings.append(kept)
+        return None
+    return undo, kept
 
 
 def _earlier_members(glance, ident, plan, pairs):

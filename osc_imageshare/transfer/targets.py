@@ -51,8 +51,13 @@ class Target:
         return self.accept.value
 
 
+# ``accept``: each target must accept (True), none (False), or those the
+# caller can accept for, the others left pending (WHEN_POSSIBLE).
+WHEN_POSSIBLE = 'when possible'
+
+
 def resolve(ident, to, project_domain=None, to_clouds=(), accept=True,
-            open_cloud=None, glance_for=None, allow_own=False):
+            open_cloud=None, glance_for=None, allow_own=False, projects=()):
     """Resolve ``--to`` projects and ``--to-cloud`` entries to Targets.
 
     ``open_cloud(name)`` returns ``(session, glance client)`` for a
@@ -60,7 +65,9 @@ def resolve(ident, to, project_domain=None, to_clouds=(), accept=True,
     client on a session.  ``accept``: each target must be able to act
     (accept a membership, receive a copy).  ``allow_own``: the caller's
     own project may be a target (a copy of someone else's image).  Every
-    error here stops the command before any write.
+    error here stops the command before any write.  ``projects``:
+    project dicts already read from Keystone (``--to-domain``); the
+    caller's own project among them is left out.
     """
     targets = {}
     for name in to_clouds:
@@ -74,6 +81,11 @@ def resolve(ident, to, project_domain=None, to_clouds=(), accept=True,
         if project['id'] not in targets:
             targets[project['id']] = Target(project['id'], project.get('name'),
                                             verified)
+    for project in projects:
+        if (project['id'] not in targets
+                and project['id'] != ident.project_id):
+            targets[project['id']] = Target(project['id'],
+                                            project.get('name'))
     if not targets:
         raise errors.ImageShareError(
             'Name at least one target project: --to <project> or '
@@ -93,6 +105,8 @@ def resolve(ident, to, project_domain=None, to_clouds=(), accept=True,
             t.accept = Accept.RESCOPED
         elif ident.is_admin:
             t.accept = Accept.ADMIN
+        elif accept == WHEN_POSSIBLE:
+            continue
         else:
             raise errors.ImageShareError(
                 "Cannot accept for project %s: your user has no role there "

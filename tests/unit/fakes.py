@@ -259,7 +259,9 @@ class FakeGlance:
     def _list(self, filters):
         return [dict(i) for i in self.images.values()
                 if all(i.get(k) == v for k, v in filters.items()
-                       if k not in ('member_status', 'limit'))]
+                       if k not in ('member_status', 'limit', 'tag'))
+                and ('tag' not in filters
+                     or filters['tag'] in (i.get('tags') or []))]
 
     def _members(self, method, img, rest, data):
         iid = img['id']

@@ -29,6 +29,18 @@ RESOLVED_BY_NAME = {
     ('image_share_revoke', 'image'):
         'test_transfer.py::test_revoke_unshare_and_rerun',
     ('image_share_revoke', 'project_domain'): 'same code as --to',
+    ('image_transfer', 'to_domain'):
+        'test_automation.py::test_to_domain_targets_its_enabled_projects',
+    ('image_share_set', 'image'):
+        'test_share_set.py::test_set_adds_accepts_keeps_prunes_and_reruns',
+    ('image_share_set', 'members'):
+        'test_share_set.py::test_set_adds_accepts_keeps_prunes_and_reruns',
+    ('image_share_set', 'project_domain'): 'same code as --to',
+    ('image_share_wait', 'image'):
+        'test_wait.py::test_share_wait_satisfied_by_another_process',
+    ('image_share_wait', 'projects'):
+        'test_wait.py::test_share_wait_satisfied_by_another_process',
+    ('image_share_wait', 'project_domain'): 'same code as --to',
 }
 
 
@@ -54,7 +66,8 @@ class TestHelp(base.TestCase):
     def test_all_commands_are_registered(self):
         self.assertEqual(
             ['image_share_accept', 'image_share_list', 'image_share_reject',
-             'image_share_revoke', 'image_share_status', 'image_transfer'],
+             'image_share_revoke', 'image_share_set', 'image_share_status',
+             'image_share_wait', 'image_transfer'],
             sorted(name for name, _ in commands()))
 
     def test_help_renders_without_an_app_and_every_option_has_help(self):
@@ -83,7 +96,9 @@ class TestHelp(base.TestCase):
         for name, cls in commands():
             for action in own_actions(name, cls):
                 if isinstance(action.metavar, str):
-                    self.assertRegex(action.metavar, r'^<[a-z][a-z-]*>$')
+                    # <key=value> as OSC's own --property
+                    self.assertRegex(action.metavar,
+                                     r'^<[a-z][a-z-]*(=[a-z][a-z-]*)?>$')
 
 
 class TestReadme(base.TestCase):

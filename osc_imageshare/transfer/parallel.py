@@ -1,0 +1,64 @@
+"""Run the pairs of a batch concurrently; results stay in their order.
+
+Thread safety: every worker uses the same glanceclient ``SessionClient``
+(a keystoneauth ``Adapter``) and the same keystoneauth ``Session``.
+Both hold no per-request state: the adapter only adds its endpoint rules
+to each call, the session's auth plugin fetches or renews the token under
+its own lock (``BaseIdentityPlugin._lock``), and requests' connection
+pool (urllib3) is thread-safe; Glance sets no cookies.  So workers share
+them.  The targets' clients (rescoped or ``--to-cloud``) are built and
+authenticated before any worker starts; ``Identity``'s caches are dicts
+filled with the same answer by whichever thread asks first (a race costs
+one duplicate lookup, never a wrong one); each pair is written by one
+worker only, and rows are built from the plan once all are done.
+
+The pool keeps at most ``MAX`` connections per host (urllib3's default
+for keystoneauth's session), hence the bound on ``--parallel``:
+more workers would open connections that the pool then discards.
+"""
+
+from concurrent import futures
+
+# --parallel's default, from bench/parallel.py (see bench/README.rst).
+DEFAULT = 6
+MAX = 10
+
+
+def check(workers):
+    """``workers`` if in 1..MAX, else the one-line error."""
+    if workers is None:
+        return DEFAULT
+    if not 1 <= workers <= MAX:
+        from osc_imageshare import errors
+        raise errors.ImageShareError(
+            '--parallel must be between 1 and %d (the connections a '
+            'session keeps open per host)' % MAX)
+    return workers
+
+
+def run(fn, items, workers=1):
+    """``[fn(item) for item in items]``, ``workers`` at a time.
+
+    Results (and the first exception, raised once all are done) come in
+    the order of ``items``.  With one worker, or one item, no thread.
+    """
+    items = list(items)
+    workers = min(workers or 1, len(items))
+    if workers <= 1:
+        return [fn(item) for item in items]
+    with futures.ThreadPoolExecutor(workers) as pool:
+        running = [pool.submit(fn, item) for item in items]
+        futures.wait(running)
+    return [f.result() for f in running]
+
+
+def find_images(glance, refs, project, check=None, workers=1):
+    """``images.find_images``, ``workers`` refs at a time, in order."""
+    from osc_imageshare import glance as images
+
+    found, failed = [], {}
+    for f, fl in run(lambda ref: images.find_images(
+            glance, [ref], project, check), refs, workers):
+        found.extend(f)
+        failed.update(fl)
+    return found, failed

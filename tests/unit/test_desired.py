@@ -1,0 +1,119 @@
+"""``image share set`` on fakes: the diff and every request, exactly."""
+
+import io
+import unittest
+
+from osc_imageshare import errors
+from osc_imageshare.transfer import desired
+from tests.unit import fakes
+from tests.unit.test_share import GAMMA
+from tests.unit.test_share import Ident
+
+ALPHA, BETA, IMAGE_ID = fakes.ALPHA, fakes.BETA, fakes.IMAGE_ID
+IMG_URL = '/v2/images/%s' % IMAGE_ID
+MEMBERS_URL = IMG_URL + '/members'
+OTHER = 'd4' * 16
+
+
+def glance(visibility='shared', members=()):
+    return fakes.FakeGlance([fakes.image(visibility=visibility)],
+                            {IMAGE_ID: list(members)})
+
+
+class TestSetMembers(unittest.TestCase):
+
+    def test_adds_accepts_keeps_the_extra_without_prune(self):
+        g = glance(members=[fakes.member(OTHER)])
+        res = desired.set_members(g, Ident(admin=True), IMAGE_ID, ['beta'])
+        self.assertEqual([
+            ('GET', IMG_URL), ('GET', MEMBERS_URL),
+            ('POST', MEMBERS_URL, {'member': BETA}),
+            ('PUT', MEMBERS_URL + '/' + BETA, {'status': 'accepted'})],
+            g.calls)
+        self.assertEqual([
+            (IMAGE_ID, BETA, 'beta', None, 'accepted', 'added, accepted'),
+            (IMAGE_ID, OTHER, None, 'pending', 'pending',
+             desired.KEPT)], res.rows)
+        self.assertEqual((0, 2, None), (res.failed, res.total, res.summary))
+
+    def test_prune_revokes_and_a_rerun_only_reads(self):
+        g = glance(members=[fakes.member(BETA, 'accepted'),
+                            fakes.member(OTHER, 'rejected')])
+        res = desired.set_members(g, Ident(admin=True), IMAGE_ID, ['beta'],
+                                  prune=True)
+        self.assertEqual([('GET', IMG_URL), ('GET', MEMBERS_URL),
+                          ('DELETE', MEMBERS_URL + '/' + OTHER)], g.calls)
+        self.assertEqual([
+            (IMAGE_ID, BETA, 'beta', 'accepted', 'accepted', 'unchanged'),
+            (IMAGE_ID, OTHER, None, 'rejected', None, 'revoked')], res.rows)
+        g.calls.clear()
+        res = desired.set_members(g, Ident(admin=True), IMAGE_ID, [BETA],
+                                  prune=True)
+        self.assertEqual([('GET', IMG_URL), ('GET', MEMBERS_URL)], g.calls)
+        self.assertEqual(['unchanged'], [r[5] for r in res.rows])
+
+    def test_dry_run_only_reads(self):
+        g = glance(visibility='private')
+        res = desired.set_members(g, Ident(admin=True), IMAGE_ID,
+                                  ['beta', 'gamma'], prune=True,
+                                  dry_run=True)
+        self.assertEqual([('GET', IMG_URL)], g.calls)
+        self.assertEqual([
+            (IMAGE_ID, BETA, 'beta', None, 'accepted',
+             'plan: visibility private->shared, revoke earlier members, '
+             'added, accepted'),
+            (IMAGE_ID, GAMMA, 'gamma', None, 'accepted',
+             'plan: added, accepted')], res.rows)
+
+    def test_accepts_only_where_it_can(self):
+        # Not an admin, a member of beta only: gamma stays pending.
+        g = glance()
+        ident = Ident(mine=[ALPHA, BETA])
+        res = desired.set_members(g, ident, IMAGE_ID, ['beta', 'gamma'],
+                                  glance_for=lambda sess: g)
+        self.assertEqual([BETA], ident.rescoped)
+        self.assertEqual([('added, accepted', 'accepted'),
+                          ('added', 'pending')],
+                         [(r[5], r[4]) for r in res.rows])
+        self.assertNotIn(('PUT', MEMBERS_URL + '/' + GAMMA,
+                          {'status': 'accepted'}), g.calls)
+
+    def test_no_accept_leaves_them_pending(self):
+        g = glance()
+        res = desired.set_members(g, Ident(admin=True), IMAGE_ID, ['beta'],
+                                  accept=False)
+        self.assertEqual([('GET', IMG_URL), ('GET', MEMBERS_URL),
+                          ('POST', MEMBERS_URL, {'member': BETA})], g.calls)
+        self.assertEqual(('pending', 'added'), res.rows[0][4:])
+
+    def test_a_bad_project_fails_before_any_write(self):
+        g = glance()
+        self.assertRaises(errors.ImageShareError, desired.set_members, g,
+                          Ident(admin=True), IMAGE_ID, ['beta', 'nope'])
+        self.assertEqual([('GET', IMG_URL), ('GET', MEMBERS_URL)], g.calls)
+
+    def test_an_image_of_another_project_is_refused(self):
+        g = fakes.FakeGlance([fakes.image(owner=BETA)])
+        with self.assertRaises(errors.ImageShareError) as e:
+            desired.set_members(g, Ident(admin=True), IMAGE_ID, ['gamma'])
+        self.assertIn('only the owner can share it', str(e.exception))
+
+    def test_member_file(self):
+        self.assertEqual(['beta', GAMMA], desired.read_member_file(
+            io.StringIO('# members\nbeta  # the web team\n\n %s \n' % GAMMA)))
+
+
+class TestDryRunWarning(unittest.TestCase):
+
+    def test_hidden_members_in_the_words_of_set(self):
+        for prune, then in ((True, 'revokes them (--prune)'),
+                            (False, 'keeps them, naming them (no --prune)')):
+            res = desired.set_members(glance(visibility='private'),
+                                      Ident(admin=True), IMAGE_ID, ['beta'],
+                                      prune=prune, dry_run=True)
+            self.assertEqual(
+                ["Image %s is private: Glance hides the members it had "
+                 "while it was shared (nobody can list them) and making it "
+                 "shared gives them their access back; the run reads them "
+                 "right after sharing and %s." % (IMAGE_ID, then)],
+                res.warnings)
