@@ -1,0 +1,172 @@
+"""INT, TERM and HUP while a batch runs in worker threads; on fakes."""
+
+import os
+import signal
+import threading
+import unittest
+from unittest import mock
+
+from osc_imageshare import copy
+from osc_imageshare import stop
+from osc_imageshare import transfer
+from osc_imageshare.transfer import parallel
+from tests.unit import fakes
+from tests.unit import test_copy
+from tests.unit import test_share
+from tests.unit import test_transfer_copy
+
+ALPHA, BETA, IMAGE_ID = fakes.ALPHA, fakes.BETA, fakes.IMAGE_ID
+GAMMA = test_share.GAMMA
+
+
+def handlers():
+    return [signal.getsignal(getattr(signal, n)) for n in stop.SIGNALS]
+
+
+class TestRun(unittest.TestCase):
+
+    def test_signal_stops_workers_and_starts_nothing_more(self):
+        before = handlers()
+        started = threading.Barrier(2, timeout=5)
+        calls = []
+
+        def fn(i):
+            calls.append(i)
+            started.wait()
+            if i == 0:
+                os.kill(os.getpid(), signal.SIGHUP)
+            stop.sleep(5)          # cut short by the signal
+            return i
+
+        with self.assertRaises(stop.BatchStopped) as cm:
+            parallel.run(fn, range(3), 2)
+        e = cm.exception
+        self.assertEqual('SIGHUP', e.name)
+        self.assertEqual([0, 1], sorted(calls))
+        self.assertEqual(['SIGHUP', 'SIGHUP'],
+                         [r.name for r in e.results[:2]])
+        self.assertIs(stop.NOT_STARTED, e.results[2])
+        self.assertEqual(([], [0, 1], [2]), (
+            e.pick(range(3))[0], [i for i, _ in e.pick(range(3))[1]],
+            e.pick(range(3))[2]))
+        self.assertEqual(before, handlers())
+        self.assertEqual('Interrupted by SIGHUP before anything was '
+                         'changed', str(e))
+
+    def test_a_second_signal_keeps_the_first_name(self):
+        started = threading.Barrier(2, timeout=5)
+
+        def fn(i):
+            started.wait()
+            if i == 0:
+                os.kill(os.getpid(), signal.SIGTERM)
+                stop.current().event.wait(5)
+                os.kill(os.getpid(), signal.SIGINT)
+            stop.sleep(5)
+
+        with self.assertRaises(stop.BatchStopped) as cm:
+            parallel.run(fn, range(2), 2)
+        self.assertEqual('SIGTERM', cm.exception.name)
+
+    def test_without_a_signal_check_and_sleep_pass(self):
+        def fn(i):
+            stop.check()
+            stop.sleep(0)
+            return i
+
+        self.assertEqual([0, 1, 2], parallel.run(fn, range(3), 2))
+        self.assertIsNone(stop.current())
+
+
+class TestCopyInAWorker(test_copy.CopyCase):
+
+    def test_stop_mid_stream_deletes_the_partial_copy(self):
+        batch = stop.Stop()
+        self.target.on_data = lambda chunk: batch.set(signal.SIGTERM)
+        with stop.joined(batch):
+            e = self.assertRaises(copy.Interrupted, self.copy)
+        self.assertEqual(
+            'Interrupted by SIGTERM while copying image %s into project '
+            '%s: the partial copy new-1 in project %s was deleted'
+            % (IMAGE_ID, BETA, BETA), str(e))
+        self.assertEqual({}, self.target.images)
+        self.assertEqual(signal.SIG_DFL, signal.getsignal(signal.SIGTERM))
+
+    def test_stop_before_the_copy_is_made_leaves_nothing(self):
+        batch = stop.Stop()
+        batch.set(signal.SIGINT)
+        with stop.joined(batch):
+            e = self.assertRaises(copy.Interrupted, self.copy)
+        self.assertEqual(
+            'Interrupted by SIGINT while copying image %s into project '
+            '%s: nothing was left behind' % (IMAGE_ID, BETA), str(e))
+        self.assertEqual(0, self.target.created)
+
+    def test_two_copies_at_once_both_deleted_on_sigterm(self):
+        targets = [fakes.FakeGlance([], owner=BETA),
+                   fakes.FakeGlance([], owner=GAMMA)]
+        streaming = threading.Barrier(2, timeout=5)
+
+        def first(chunk):
+            if not first.sent:
+                first.sent = True
+                streaming.wait()
+                os.kill(os.getpid(), signal.SIGTERM)
+        first.sent = False
+
+        def second(chunk):
+            if not second.waited:
+                second.waited = True
+                streaming.wait()
+                stop.current().event.wait(5)
+        second.waited = False
+        targets[0].on_data, targets[1].on_data = first, second
+
+        def one(t):
+            return copy.copy_image(self.glance, t, self.src, t.owner,
+                                   warn=self.warnings.append)
+
+        e = self.assertRaises(stop.BatchStopped, parallel.run, one,
+                              targets, 2)
+        self.assertEqual([
+            'Interrupted by SIGTERM while copying image %s into project '
+            '%s: the partial copy new-1 in project %s was deleted'
+            % (IMAGE_ID, pid, pid) for pid in (BETA, GAMMA)],
+            [str(r) for r in e.results])
+        self.assertEqual([{}, {}], [t.images for t in targets])
+        self.assertEqual(signal.SIG_DFL, signal.getsignal(signal.SIGTERM))
+
+
+class TestCopyMode(unittest.TestCase):
+
+    def setUp(self):
+        self.glance = test_transfer_copy.Glance([fakes.image(size=10)])
+        patcher = mock.patch.object(copy, 'copy_image')
+        self.copy_image = patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def test_one_line_per_pair_then_the_summary(self):
+        started = threading.Barrier(2, timeout=5)
+
+        def made(glance, target_glance, source, project_id, *a, **kw):
+            started.wait()
+            if project_id == BETA:
+                os.kill(os.getpid(), signal.SIGTERM)
+                stop.current().event.wait(5)
+                raise copy.Interrupted('cut: %s' % project_id)
+            stop.current().event.wait(5)
+            return copy.CopyResult(source, dict(source, id='copy'),
+                                   project_id, 2.0)
+        self.copy_image.side_effect = made
+        with self.assertRaises(stop.Interrupted) as cm:
+            transfer.transfer(self.glance, test_share.Ident(admin=True),
+                              [IMAGE_ID], 'copy', to=['beta', GAMMA],
+                              parallel=2)
+        e = cm.exception
+        self.assertEqual(
+            'Image %s: copied into project %s as copy (copied), kept\n'
+            'cut: %s\n'
+            'Interrupted by SIGTERM: of 2 image/project pairs, 1 copied, 0 '
+            'failed, 1 interrupted (their partial copies cleaned up as said '
+            'above), 0 not started' % (IMAGE_ID, GAMMA, BETA), str(e))
+        self.assertEqual(2, self.copy_image.call_count)
