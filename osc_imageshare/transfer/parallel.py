@@ -28,6 +28,7 @@ from osc_imageshare import stop as stop_mod
 # --parallel's default, from bench/parallel.py (see bench/README.rst).
 DEFAULT = 6
 MAX = 10
+POLL = 0.1      # seconds: how soon the main thread sees a signal
 
 
 def check(workers):
@@ -66,7 +67,10 @@ def run(fn, items, workers=1):
     with stop_mod.catching(stop):
         with futures.ThreadPoolExecutor(workers) as pool:
             running = [pool.submit(work, item) for item in items]
-            futures.wait(running)
+            # A signal may land in any thread; Python runs the handler in
+            # the main thread when it next runs: let it run often.
+            while futures.wait(running, POLL).not_done:
+                pass
     if stop.name is not None:
         raise stop_mod.BatchStopped(stop.name, [
             f.exception() or f.result() for f in running])

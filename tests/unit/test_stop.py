@@ -170,3 +170,83 @@ class TestCopyMode(unittest.TestCase):
             'failed, 1 interrupted (their partial copies cleaned up as said '
             'above), 0 not started' % (IMAGE_ID, GAMMA, BETA), str(e))
         self.assertEqual(2, self.copy_image.call_count)
+
+
+class Hooked(fakes.FakeGlance):
+    """One call at a time; ``hook(method, url)`` runs first, unlocked."""
+
+    def __init__(self, *a, hook=None, **kw):
+        super().__init__(*a, **kw)
+        self.lock = threading.Lock()
+        self.hook = hook
+
+    def _call(self, method, url, data):
+        if self.hook:
+            self.hook(method, url, data)
+        with self.lock:
+            return super()._call(method, url, data)
+
+
+class TestShareMode(unittest.TestCase):
+
+    maxDiff = None
+
+    def test_half_applied_pairs_rolled_back_and_the_image_restored(self):
+        adding = threading.Barrier(2, timeout=5)
+
+        def hook(method, url, data):
+            if method == 'POST' and url.endswith('/members'):
+                adding.wait()
+                if data['member'] == BETA:
+                    os.kill(os.getpid(), signal.SIGTERM)
+                stop.current().event.wait(5)
+        glance = Hooked([fakes.image(visibility='private')], {IMAGE_ID: []},
+                        hook=hook)
+        with self.assertRaises(stop.Interrupted) as cm:
+            transfer.transfer(glance, test_share.Ident(admin=True),
+                              [IMAGE_ID], 'share', to=['beta', GAMMA],
+                              accept=True, parallel=2)
+        self.assertEqual(
+            'Image {id}, project {b}: interrupted by SIGTERM; the member it '
+            'added was removed\n'
+            'Image {id}, project {g}: interrupted by SIGTERM; the member it '
+            'added was removed\n'
+            'Interrupted by SIGTERM: of 2 image/project pairs, 0 done '
+            '(kept), 2 rolled back or not started; images with no pair done '
+            'are restored as they were'.format(id=IMAGE_ID, b=BETA, g=GAMMA),
+            str(cm.exception))
+        self.assertEqual({}, glance.members[IMAGE_ID])
+        self.assertEqual('private', glance.images[IMAGE_ID]['visibility'])
+        # No accept was sent: the stop came first.
+        self.assertEqual([], [c for c in glance.calls if c[0] == 'PUT'])
+
+    def test_done_pairs_kept_and_listed(self):
+        adding = threading.Barrier(2, timeout=5)
+
+        def hook(method, url, data):
+            if method == 'PUT' and url.endswith(GAMMA):
+                adding.wait()           # GAMMA accepts as BETA adds
+                stop.current().event.wait(5)
+            if method == 'POST' and url.endswith('/members') and \
+                    data['member'] == BETA:
+                adding.wait()
+                os.kill(os.getpid(), signal.SIGTERM)
+                stop.current().event.wait(5)
+        glance = Hooked([fakes.image(visibility='shared')],
+                        {IMAGE_ID: [fakes.member(GAMMA, status='pending')]},
+                        hook=hook)
+        with self.assertRaises(stop.Interrupted) as cm:
+            transfer.transfer(glance, test_share.Ident(admin=True),
+                              [IMAGE_ID], 'share', to=['beta', GAMMA],
+                              accept=True, parallel=2)
+        lines = str(cm.exception).splitlines()
+        self.assertEqual(
+            ['Image %s, project %s: interrupted by SIGTERM; the member it '
+             'added was removed' % (IMAGE_ID, BETA),
+             'Image %s: shared with project %s (accepted), kept'
+             % (IMAGE_ID, GAMMA),
+             'Interrupted by SIGTERM: of 2 image/project pairs, 1 done '
+             '(kept), 1 rolled back or not started; images with no pair '
+             'done are restored as they were'], lines[-3:])
+        self.assertEqual({GAMMA: 'accepted'}, {
+            m: v['status'] for m, v in glance.members[IMAGE_ID].items()})
