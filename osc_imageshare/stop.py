@@ -35,8 +35,11 @@ class Stopped(BaseException):
 
 
 class BatchStopped(Interrupted):
-    """The batch stopped: ``results`` per item (a value, the exception
-    it raised, or ``NOT_STARTED``), in the order of the items."""
+    """The batch stopped; how each item ended.
+
+    ``results``, in the order of the items: a value, the exception the
+    item raised, or ``NOT_STARTED``.
+    """
 
     def __init__(self, name, results):
         super().__init__('Interrupted by %s before anything was changed'

@@ -69,8 +69,11 @@ def dry_run_warnings(plan, ident):
 
 
 def execute(glance, ident, plan):
-    """Change each owner; a signal meanwhile starts no more (the changes
-    under way finish, verified) and ``stop.Interrupted`` lists them."""
+    """Change each owner, ``parallel`` images at a time.
+
+    A signal meanwhile starts no more (the changes under way finish,
+    verified), then ``stop.Interrupted`` lists them.
+    """
     def one(p):
         out = []
         for step in p.steps:
@@ -101,8 +104,8 @@ def interrupted(plan, stopped):
         elif p.changes:
             changed += 1
             lines.extend(res)
-            lines.append('Image %s: %s, kept' % (p.image['id'],
-                                                ', '.join(p.changes)))
+            lines.append('Image %s: %s, kept'
+                         % (p.image['id'], ', '.join(p.changes)))
     lines.append('Interrupted by %s: of %d images, %d changed owner '
                  '(kept), %d failed, %d not started' % (
                      stopped.name, len(plan.pairs), changed,

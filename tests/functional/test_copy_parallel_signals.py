@@ -37,8 +37,7 @@ def bigs(cloud):
 
 
 def moving(cloud, source_id):
-    """The copies of ``source_id``, one per region, once both are on
-    their way."""
+    """The copies of ``source_id`` on their way, one per region."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         found = [[i for i in all_copies(cloud, source_id, name)
@@ -58,8 +57,10 @@ def state(cloud, image_id):
 
 
 def interrupt(cloud, images, signum, *args):
-    """Copy ``images`` to beta in both regions; signal once the first
-    image's two copies move data.  Returns those two, and stderr."""
+    """Copy ``images``, signal as the first image's two copies move.
+
+    Returns those two copies, and the lines on stderr.
+    """
     before = {i['id']: state(cloud, i['id']) for i in images}
     proc = subprocess.Popen(
         [os.path.join(BIN, 'openstack'), '--os-cloud', 'alice-alpha',

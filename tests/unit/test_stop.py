@@ -250,3 +250,30 @@ class TestShareMode(unittest.TestCase):
              'done are restored as they were'], lines[-3:])
         self.assertEqual({GAMMA: 'accepted'}, {
             m: v['status'] for m, v in glance.members[IMAGE_ID].items()})
+
+
+class TestOwnerMode(unittest.TestCase):
+
+    def test_changes_under_way_finish_the_rest_not_started(self):
+        ids = ['%08d-0000-4000-8000-000000000000' % i for i in range(3)]
+        patching = threading.Barrier(2, timeout=5)
+
+        def hook(method, url, data):
+            if method == 'PATCH':
+                patching.wait()
+                if url.endswith(ids[0]):
+                    os.kill(os.getpid(), signal.SIGTERM)
+                stop.current().event.wait(5)
+        glance = Hooked([fakes.image(id=i) for i in ids], hook=hook)
+        with self.assertRaises(stop.Interrupted) as cm:
+            transfer.transfer(glance, test_share.Ident(admin=True), ids,
+                              'owner', to=['beta'], parallel=2)
+        lines = str(cm.exception).splitlines()
+        self.assertEqual([
+            'Image %s: owner not changed (not started)' % ids[2],
+            'Interrupted by SIGTERM: of 3 images, 2 changed owner (kept), '
+            '0 failed, 1 not started'], lines[-2:])
+        self.assertIn('Image %s: owner %s->%s, kept' % (ids[0], ALPHA, BETA),
+                      lines)
+        self.assertEqual([BETA, BETA, ALPHA],
+                         [glance.images[i]['owner'] for i in ids])
