@@ -6,8 +6,11 @@ makes as Glance does (the same status codes and messages, probed on a real
 Glance), and records every call for exact assertions.
 """
 
+import io
 import json
+import sys
 import urllib.parse
+from unittest import mock
 
 from glanceclient import exc as glance_exc
 
@@ -158,3 +161,32 @@ class FakeIdentity:
     def project_exists(self, project_id):
         self.calls.append(('exists', project_id))
         return self.exists.get(project_id)
+
+
+class FakeClientManager:
+    """The attributes of OSC's ClientManager the commands read."""
+
+    def __init__(self):
+        self.session = None
+        self.auth_ref = mock.Mock()
+        self.interface = 'public'
+        self.region_name = 'RegionOne'
+
+
+class FakeStdout(io.StringIO):
+    """stdout that keeps what the command printed."""
+
+    def make_string(self):
+        return self.getvalue()
+
+
+class FakeApp:
+    """What a cliff command needs of its app: streams, options, clients."""
+
+    def __init__(self):
+        self.stdin = sys.stdin
+        self.stdout = FakeStdout()
+        self.stderr = sys.stderr
+        self.api_version = {}
+        self.options = mock.Mock(debug=False)
+        self.client_manager = FakeClientManager()

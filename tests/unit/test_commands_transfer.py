@@ -3,10 +3,10 @@
 from unittest import mock
 
 from osc_lib import exceptions
-from osc_lib.test import base
 
 from osc_imageshare.commands import transfer as transfer_cmd
 from osc_imageshare import share
+from tests.unit import base
 
 
 class TestTransferImage(base.TestCommand):

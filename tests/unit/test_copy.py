@@ -4,10 +4,10 @@ import hashlib
 from unittest import mock
 
 import fixtures
-from osc_lib.test import base
 
 from osc_imageshare import copy
 from osc_imageshare import errors
+from tests.unit import base
 from tests.unit import fakes
 
 BETA, IMAGE_ID = fakes.BETA, fakes.IMAGE_ID

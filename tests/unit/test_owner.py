@@ -1,11 +1,11 @@
 """Owner hand-over: admins only, replace not add, verified, restored."""
 
 from glanceclient import exc as glance_exc
-from osc_lib.test import base
 
 from osc_imageshare import errors
 from osc_imageshare import owner
 from osc_imageshare import share
+from tests.unit import base
 from tests.unit import fakes
 from tests.unit import test_share
 

@@ -3,10 +3,10 @@
 from unittest import mock
 
 from glanceclient import exc as glance_exc
-from osc_lib.test import base
 
 from osc_imageshare import errors
 from osc_imageshare import share
+from tests.unit import base
 from tests.unit import fakes
 
 ALPHA, BETA, IMAGE_ID = fakes.ALPHA, fakes.BETA, fakes.IMAGE_ID

@@ -1,10 +1,10 @@
 """The status workflow, on a fake Glance and a fake Keystone."""
 
 from glanceclient import exc as glance_exc
-from osc_lib.test import base
 
 from osc_imageshare import errors
 from osc_imageshare import status
+from tests.unit import base
 from tests.unit import fakes
 
 ALPHA, BETA, IMAGE_ID = fakes.ALPHA, fakes.BETA, fakes.IMAGE_ID
