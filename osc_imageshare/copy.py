@@ -200,7 +200,12 @@ def copy_image(glance, target_glance, source, project_id, name=None,
     body['tags'] = source.get('tags') or []
     if as_admin:
         body['owner'] = project_id
-    target = target_glance.http_client.post('/v2/images', data=body)[1]
+    try:
+        target = target_glance.http_client.post('/v2/images', data=body)[1]
+    except glance_exc.HTTPException as e:
+        raise errors.ImageShareError(errors.explain(
+            e, source['id'], project_id, 'create the copy',
+            client=target_glance))
     stream = None
     started = time.monotonic()
     try:

@@ -83,6 +83,10 @@ def resolve_targets(ident, to, project_domain=None, to_clouds=(),
     targets = {}
     for name in to_clouds:
         sess, glance = open_cloud(name)
+        if not allow_own and glance_for:
+            # Sharing is per region: accept in the image's Glance, with
+            # the entry's credentials, whatever region the entry names.
+            glance = glance_for(sess)
         access = sess.auth.get_access(sess)
         targets[access.project_id] = Target(
             access.project_id, access.project_name, True, 'cloud %s' % name,
@@ -106,17 +110,14 @@ def resolve_targets(ident, to, project_domain=None, to_clouds=(),
                 "another target" % t.label)
         if not accept or t.glance is not None:
             continue
-        if t.project_id in ident.my_projects() and ident.can_rescope():
+        if ident.can_rescope() and t.project_id in ident.my_projects():
             t.glance = glance_for(ident.rescoped_session(t.project_id))
             t.accept_as = 'rescoped token'
         elif ident.is_admin:
             t.accept_as = 'admin'
         else:
             raise errors.ImageShareError(
-                "Cannot accept for project %s: your user has no role there "
-                "and is not an admin. Give --to-cloud <cloud> (a clouds.yaml "
-                "entry scoped to that project), or --no-accept to leave the "
-                "membership pending for that project to accept" % t.label)
+                ident.cannot_act_for(t.label, copy=allow_own))
     return list(targets.values())
 
 
@@ -200,7 +201,8 @@ def _apply_image(glance, plan, image, pairs):
             undo['protected'] = False
             pairs[0].changes.append('protected')
     except glance_exc.HTTPException as e:
-        msg = errors.explain(e, image['id'], action='update the image')
+        msg = errors.explain(e, image['id'], action='update the image',
+                             client=glance)
         _undo_image(glance, image, undo)
         for p in pairs:
             p.error, p.changes, p.status = msg, [], (p.member or {}).get(
@@ -231,7 +233,7 @@ def _apply_pair(glance, plan, p):
             except glance_exc.HTTPException as e:
                 raise _Failed(errors.explain(
                     e, image_id, p.target.label,
-                    'accept as %s' % p.target.accept_as))
+                    'accept as %s' % p.target.accept_as, client=acceptor))
             p.changes.append('accepted')
         # Verify: read the membership back, as the owner sees it.
         member = images.get_member(glance, image_id, pid)
@@ -241,7 +243,8 @@ def _apply_pair(glance, plan, p):
                           'accepting' % (image_id, p.target.label, p.status))
     except glance_exc.HTTPException as e:
         _fail(glance, p, added, errors.explain(
-            e, image_id, p.target.label, 'add member %s' % pid))
+            e, image_id, p.target.label, 'add member %s' % pid,
+            client=glance))
     except _Failed as e:
         _fail(glance, p, added, str(e))
 

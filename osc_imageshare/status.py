@@ -24,6 +24,11 @@ W_DEPENDS = ("Image {id} stays in project {owner_label}: if that project "
 W_UNPROTECTED = ("Image {id} is not protected and {count} project(s) have "
                  "accepted it: the owner can delete it by accident; protect "
                  "it with 'openstack image set --protected {id}'.")
+W_UNPROTECTED_MEMBER = (
+    "Image {id} is not protected and your project {member_label} has "
+    "accepted it: the owner can delete it by accident (Glance shows a "
+    "member only its own membership: other projects may use it too); ask "
+    "project {owner_label} to protect it.")
 W_PENDING = ("Project {member_label} has not accepted image {id} (pending "
              "since {since}): the image is hidden from its image list until "
              "it runs 'openstack image share accept {id}'.")
@@ -97,7 +102,13 @@ def warnings_for(status, ident):
     if members and status['caller_role'] != 'none':
         out.append(W_DEPENDS.format(**fmt))
     if accepted and not status['protected']:
-        out.append(W_UNPROTECTED.format(count=len(accepted), **fmt))
+        if status['caller_role'] == 'member':
+            # Only our own membership is visible: no count to give.
+            mine = accepted[0]
+            out.append(W_UNPROTECTED_MEMBER.format(member_label=_label(
+                mine['project_id'], mine['project_name']), **fmt))
+        else:
+            out.append(W_UNPROTECTED.format(count=len(accepted), **fmt))
     for m in members:
         if ident.project_exists(m['project_id']) is False:
             out.append(W_NOT_PROJECT.format(member=m['project_id'], **fmt))

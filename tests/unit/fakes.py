@@ -9,10 +9,12 @@ Glance), and records every call for exact assertions.
 import io
 import json
 import sys
-import urllib.parse
 from unittest import mock
+import urllib.parse
 
 from glanceclient import exc as glance_exc
+
+from osc_imageshare import identity
 
 ALPHA = 'a1' * 16
 BETA = 'b2' * 16
@@ -161,6 +163,12 @@ class FakeIdentity:
     def project_exists(self, project_id):
         self.calls.append(('exists', project_id))
         return self.exists.get(project_id)
+
+    def can_rescope(self):
+        return True
+
+    # The real wording, on these fixed answers.
+    cannot_act_for = identity.Identity.cannot_act_for
 
 
 class FakeClientManager:
