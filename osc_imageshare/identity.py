@@ -185,8 +185,8 @@ class Identity:
         """
         what = ('copy into project %s' % label if copy
                 else 'accept for project %s' % label)
-        others = ("Give --to-cloud <cloud> (a clouds.yaml entry with "
-                  "credentials of that project)")
+        others = ("Give --to-cloud <cloud> (a clouds.yaml entry scoped "
+                  "to that project)")
         if not copy:
             others += (", or --no-accept to leave the membership pending "
                        "for that project to accept")

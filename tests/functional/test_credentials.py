@@ -86,7 +86,7 @@ def test_application_credential_cannot_switch_projects(cloud):
         "Cannot accept for project beta (%s): you authenticated with an "
         "application credential, which is bound to project alpha and "
         "cannot switch projects. Give --to-cloud <cloud> (a clouds.yaml "
-        "entry with credentials of that project), or --no-accept to leave "
+        "entry scoped to that project), or --no-accept to leave "
         "the membership pending for that project to accept" % beta]
     res = cloud.run('carol-appcred', 'image', 'transfer', img['id'],
                     '--mode', 'copy', '--to', 'beta')
@@ -95,7 +95,7 @@ def test_application_credential_cannot_switch_projects(cloud):
         "Cannot copy into project beta (%s): you authenticated with an "
         "application credential, which is bound to project alpha and "
         "cannot switch projects. Give --to-cloud <cloud> (a clouds.yaml "
-        "entry with credentials of that project)" % beta]
+        "entry scoped to that project)" % beta]
     assert snapshot(cloud, img['id']) == before
     # What the message advises works, with the application credential.
     rows, _ = cloud.json('carol-appcred', 'image', 'transfer', img['id'],
@@ -112,8 +112,8 @@ def test_copy_advice_does_not_offer_no_accept(cloud):
     [line] = stderr_lines(res)
     assert line == (
         "Cannot copy into project %s: your user has no role there and is "
-        "not an admin. Give --to-cloud <cloud> (a clouds.yaml entry with "
-        "credentials of that project)" % cloud.project('beta'))
+        "not an admin. Give --to-cloud <cloud> (a clouds.yaml entry scoped "
+        "to that project)" % cloud.project('beta'))
 
 
 def test_share_to_an_entry_of_another_region_accepts_in_the_images(cloud):

@@ -89,7 +89,7 @@ class TestCannotActFor(base.TestCase):
         self.assertEqual(
             "Cannot accept for project beta: your user has no role there and "
             "is not an admin. Give --to-cloud <cloud> (a clouds.yaml entry "
-            "with credentials of that project), or --no-accept to leave the "
+            "scoped to that project), or --no-accept to leave the "
             "membership pending for that project to accept",
             self.ident().cannot_act_for('beta'))
 
@@ -97,7 +97,7 @@ class TestCannotActFor(base.TestCase):
         self.assertEqual(
             "Cannot copy into project beta: your user has no role there and "
             "is not an admin. Give --to-cloud <cloud> (a clouds.yaml entry "
-            "with credentials of that project)",
+            "scoped to that project)",
             self.ident().cannot_act_for('beta', copy=True))
 
     def test_application_credential_cannot_switch_projects(self):
@@ -107,5 +107,5 @@ class TestCannotActFor(base.TestCase):
             "Cannot copy into project beta: you authenticated with an "
             "application credential, which is bound to project alpha and "
             "cannot switch projects. Give --to-cloud <cloud> (a clouds.yaml "
-            "entry with credentials of that project)",
+            "entry scoped to that project)",
             ident.cannot_act_for('beta', copy=True))

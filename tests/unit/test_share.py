@@ -107,7 +107,7 @@ class TestResolveTargets(base.TestCase):
         self.assertEqual(
             "Cannot copy into project beta (%s): your user has no role "
             "there and is not an admin. Give --to-cloud <cloud> (a "
-            "clouds.yaml entry with credentials of that project)" % BETA,
+            "clouds.yaml entry scoped to that project)" % BETA,
             str(e))
 
     def test_to_cloud_accepts_in_the_images_region_copies_in_its_own(self):
