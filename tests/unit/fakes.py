@@ -337,6 +337,9 @@ class FakeClientManager:
         self.interface = 'public'
         self.region_name = 'RegionOne'
 
+    def get_configuration(self):
+        return {}
+
 
 class FakeStdout(io.StringIO):
     """stdout that keeps what the command printed."""

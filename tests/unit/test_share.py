@@ -121,20 +121,20 @@ class TestResolveTargets(unittest.TestCase):
 
     def test_application_credentials_are_not_rescoped(self):
         ident = Ident(mine=[BETA], rescope=False)
-        e = self.assertRaises(errors.ImageShareError, targets.resolve,
-                              ident, ['beta'])
+        with self.assertRaises(errors.ImageShareError) as e:
+            targets.resolve(ident, ['beta'])
         self.assertIn('application credential, which is bound to project '
-                      'alpha and cannot switch projects', str(e))
+                      'alpha and cannot switch projects', str(e.exception))
         self.assertEqual([], ident.rescoped)
 
     def test_copy_advice_has_no_no_accept(self):
-        e = self.assertRaises(errors.ImageShareError, targets.resolve,
-                              Ident(), ['beta'], allow_own=True)
+        with self.assertRaises(errors.ImageShareError) as e:
+            targets.resolve(Ident(), ['beta'], allow_own=True)
         self.assertEqual(
             "Cannot copy into project beta (%s): your user has no role "
             "there and is not an admin. Give --to-cloud <cloud> (a "
             "clouds.yaml entry scoped to that project)" % BETA,
-            str(e))
+            str(e.exception))
 
     def test_to_cloud_accepts_in_the_images_region_copies_in_its_own(self):
         sess = mock.Mock()
