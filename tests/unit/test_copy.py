@@ -149,8 +149,8 @@ class TestFailures(CopyCase):
         self.assertEqual(
             "Could not copy image %s into project %s by upload: connection "
             "reset by the target Glance; the partial copy new-1 in project "
-            "%s could not be deleted (the target Glance refused the "
-            "connection (is it down?)): delete it with 'openstack image "
+            "%s could not be deleted (connection refused by the target "
+            "Glance (is it down?)): delete it with 'openstack image "
             "delete new-1', or re-run this command, which deletes it"
             % (IMAGE_ID, BETA, BETA), str(e))
 
