@@ -66,8 +66,8 @@ def test_set_rolls_back_a_refused_accept(cloud, tmp_path, monkeypatch):
         assert member_ids(cloud, img['id']) == {other: 'pending'}
     else:
         assert res.returncode == 0, res.stderr
-        assert rows == [[beta, 'None', 'accepted', 'added, accepted'],
-                        pending]
+        assert rows == [[beta, 'None', 'accepted', 'visibility '
+                         'private->shared, added, accepted'], pending]
         assert member_ids(cloud, img['id']) == {beta: 'accepted',
                                                 other: 'pending'}
     assert glance.images.get(img['id'])['visibility'] == 'shared'
