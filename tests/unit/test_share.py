@@ -445,6 +445,36 @@ class TestTransfer(unittest.TestCase):
              % (BETA, IMAGE_ID)], result.errors)
         self.assertEqual('failed, rolled back', result.rows[0][5])
 
+    def test_a_failed_first_pair_keeps_the_image_changes_that_stand(self):
+        refused = glance_exc.HTTPForbidden(
+            'You are not authorized to complete modify_member action.')
+        glance = owner_glance(fail={
+            ('PUT', MEMBERS_URL + '/' + BETA): refused})
+        result = self.transfer(glance, accept=True, admin=True,
+                               to=['beta', GAMMA], parallel=2)
+        self.assertEqual(['failed, visibility private->shared, rolled back',
+                          'member added, accepted'],
+                         [r[5] for r in result.rows])
+        self.assertEqual('shared', glance.images[IMAGE_ID]['visibility'])
+        self.assertEqual([GAMMA], list(glance.members[IMAGE_ID]))
+
+    def test_all_pairs_failed_drops_the_image_changes_undone(self):
+        refused = glance_exc.HTTPForbidden(
+            'You are not authorized to complete modify_member action.')
+        glance = owner_glance(fail={
+            ('PUT', MEMBERS_URL + '/' + BETA): refused,
+            ('PUT', MEMBERS_URL + '/' + GAMMA): refused})
+        result = self.transfer(glance, accept=True, admin=True,
+                               protect=True, to=['beta', GAMMA], parallel=2)
+        self.assertEqual(['failed, rolled back'] * 2,
+                         [r[5] for r in result.rows])
+        self.assertEqual(('private', False), (
+            glance.images[IMAGE_ID]['visibility'],
+            glance.images[IMAGE_ID]['protected']))
+        self.assertEqual({}, glance.members[IMAGE_ID])
+        self.assertEqual(patch_call(visibility='private', protected=False),
+                         glance.calls[-1])
+
     def test_batch_one_pair_fails_the_other_stays(self):
         glance = owner_glance(image=fakes.image(), fail={
             ('POST', MEMBERS_URL): lambda body: glance_exc.HTTPOverLimit(
