@@ -729,12 +729,15 @@ def _pull(glance, target_glance, source, target, body):
         copy = _wait_import(target_glance, target, source)
     except _ImportFailed as e:
         raise _Unavailable(str(e))
-    # glance-download carries only an allow-list of properties.
+    # glance-download carries only an allow-list of properties.  The
+    # formats were set at create; image_conversion changes disk_format,
+    # and an active image's formats cannot be replaced.
     missing = {k: v for k, v in body.items()
                if k not in ('tags', 'owner') and k not in copy}
     differ = {k: v for k, v in body.items()
               if k not in ('tags', 'owner') and k in copy
-              and copy[k] != v and k not in ('visibility',)}
+              and copy[k] != v and k not in ('visibility', 'disk_format',
+                                             'container_format')}
     if missing or differ:
         copy = api.patch_image(target_glance, copy['id'], add=missing,
                                replace=differ)
