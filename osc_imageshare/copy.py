@@ -756,7 +756,10 @@ def _wait_import(target_glance, target, source):
     while True:
         img = api.get_image(target_glance, target['id'])
         failed = img.get('os_glance_failed_import')
-        if img.get('status') == 'active':
+        # The import's last step saves the image once more and drops
+        # os_glance_import_task: a property set before that is lost.
+        if img.get('status') == 'active' and not img.get(
+                'os_glance_import_task'):
             return img
         if img.get('status') == 'killed' or failed:
             raise _ImportFailed(
