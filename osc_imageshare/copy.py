@@ -440,8 +440,12 @@ def preflight(target_glance, source, project_id, method):
                     need, unit))
 
 
-def _create_refused(e, source, project_id, body):
+def _create_refused(e, source, project_id, body, client=None):
     msg = errors.glance_message(e)
+    if getattr(e, 'code', None) == 403 and client is not None:
+        refusal = errors.role_refusal(msg, *errors.caller_of(client))
+        if refusal:
+            return refusal
     if getattr(e, 'code', None) == 413 and 'propert' in msg.lower():
         return ("Image %s cannot be copied into project %s: the target "
                 "allows fewer properties per image (image_property_quota; "
@@ -579,7 +583,8 @@ def _copy_by(method, glance, target_glance, source, project_id, body, tag,
                     _delete_orphans(target_glance, source, project_id)
                 raise (_Transient if _server_error(e) else
                        errors.ImageShareError)(
-                    _create_refused(e, source, project_id, body))
+                    _create_refused(e, source, project_id, body,
+                                    target_glance))
             if target.get('owner') != project_id:
                 raise errors.ImageShareError(
                     'The target credentials create images in project %s, '

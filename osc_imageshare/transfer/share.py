@@ -163,7 +163,7 @@ def _image_steps(glance, ident, plan, pairs):
                 first.changes.append('protected')
     except (glance_exc.HTTPException, _Failed) as e:
         msg = str(e) if isinstance(e, _Failed) else errors.explain(
-            e, image['id'], action='update the image')
+            e, image['id'], action='update the image', client=glance)
         _undo_image(glance, image, undo)
         for p in pairs:
             p.error, p.changes = msg, []
@@ -227,7 +227,8 @@ def _apply_pair(glance, plan, p):
                 except glance_exc.HTTPException as e:
                     raise _Failed(errors.explain(
                         e, image_id, p.target.label,
-                        'accept as %s' % p.target.accept_as))
+                        'accept as %s' % p.target.accept_as,
+                        client=acceptor))
                 if p.member.get('status') != 'accepted':
                     raise _Failed('Image %s: membership of %s reads %s after '
                                   'accepting' % (image_id, p.target.label,
@@ -236,7 +237,8 @@ def _apply_pair(glance, plan, p):
         p.status = (p.member or {}).get('status')
     except glance_exc.HTTPException as e:
         _fail(glance, p, added, errors.explain(
-            e, image_id, p.target.label, 'add member %s' % pid))
+            e, image_id, p.target.label, 'add member %s' % pid,
+            client=glance))
     except _Failed as e:
         _fail(glance, p, added, str(e))
 

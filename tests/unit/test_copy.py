@@ -6,11 +6,11 @@ import signal
 from unittest import mock
 
 from glanceclient import exc as glance_exc
-from osc_lib.test import base
 
 from osc_imageshare import copy
 from osc_imageshare import errors
 from osc_imageshare import transfer
+from tests.unit import base
 from tests.unit import fakes
 from tests.unit import test_glance
 

@@ -5,10 +5,10 @@ from unittest import mock
 
 from glanceclient import exc as glance_exc
 from keystoneauth1 import exceptions as ks_exc
-from osc_lib.test import base
 import requests
 
 from osc_imageshare import glance as api
+from tests.unit import base
 from tests.unit import fakes
 
 
