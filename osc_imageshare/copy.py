@@ -446,8 +446,12 @@ def preflight(target_glance, source, project_id, method):
                     need, unit))
 
 
-def _create_refused(e, source, project_id, body):
+def _create_refused(e, source, project_id, body, client=None):
     msg = errors.glance_message(e)
+    if getattr(e, 'code', None) == 403 and client is not None:
+        refusal = errors.role_refusal(msg, *errors.caller_of(client))
+        if refusal:
+            return refusal
     if getattr(e, 'code', None) == 413 and 'propert' in msg.lower():
         return ("Image %s cannot be copied into project %s: the target "
                 "allows fewer properties per image (image_property_quota; "
@@ -586,7 +590,8 @@ def _copy_by(method, glance, target_glance, source, project_id, body, tag,
                     _delete_orphans(target_glance, source, project_id)
                 raise (_Transient if _server_error(e) else
                        errors.ImageShareError)(
-                    _create_refused(e, source, project_id, body))
+                    _create_refused(e, source, project_id, body,
+                                    target_glance))
             if target.get('owner') != project_id:
                 raise errors.ImageShareError(
                     'The target credentials create images in project %s, '
@@ -739,12 +744,15 @@ def _pull(glance, target_glance, source, target, body):
         copy = _wait_import(target_glance, target, source)
     except _ImportFailed as e:
         raise _Unavailable(str(e))
-    # glance-download carries only an allow-list of properties.
+    # glance-download carries only an allow-list of properties.  The
+    # formats were set at create; image_conversion changes disk_format,
+    # and an active image's formats cannot be replaced.
     missing = {k: v for k, v in body.items()
                if k not in ('tags', 'owner') and k not in copy}
     differ = {k: v for k, v in body.items()
               if k not in ('tags', 'owner') and k in copy
-              and copy[k] != v and k not in ('visibility',)}
+              and copy[k] != v and k not in ('visibility', 'disk_format',
+                                             'container_format')}
     if missing or differ:
         copy = api.patch_image(target_glance, copy['id'], add=missing,
                                replace=differ)
@@ -763,7 +771,10 @@ def _wait_import(target_glance, target, source):
     while True:
         img = api.get_image(target_glance, target['id'])
         failed = img.get('os_glance_failed_import')
-        if img.get('status') == 'active':
+        # The import's last step saves the image once more and drops
+        # os_glance_import_task: a property set before that is lost.
+        if img.get('status') == 'active' and not img.get(
+                'os_glance_import_task'):
             return img
         if img.get('status') == 'killed' or failed:
             raise _ImportFailed(

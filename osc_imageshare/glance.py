@@ -37,8 +37,12 @@ class TransportError(errors.ImageShareError):
     """The connection to a Glance broke; the message says how."""
 
 
-def cause(exc, side='target'):
-    """How a request to the ``side`` ('source'/'target') Glance broke."""
+def cause(exc, side=None, where=None):
+    """How a request to a Glance broke, in words.
+
+    ``side`` ('source', 'target', or None for the caller's own Glance)
+    and ``where`` (its URL) name the Glance.
+    """
     seen, todo = [], [exc]
     while todo:
         e = todo.pop()
@@ -48,27 +52,37 @@ def cause(exc, side='target'):
         todo.extend([e.__cause__, e.__context__] + list(e.args))
     types = tuple(type(e) for e in seen)
     text = ' '.join(str(e) for e in seen)
+    label = 'the %s Glance' % side if side else 'the Glance'
+    if where:
+        label += ' at %s' % where
     if any(issubclass(t, (socket.timeout, TimeoutError)) for t in types) \
             or 'timed out' in text.lower():
-        return 'timeout waiting for the %s Glance' % side
+        return 'timed out waiting for %s' % label
     if any(issubclass(t, ConnectionRefusedError) for t in types) \
             or 'Connection refused' in text:
-        return 'the %s Glance refused the connection (is it down?)' % side
+        return 'connection refused by %s (is it down?)' % label
     if any(issubclass(t, (ConnectionResetError, BrokenPipeError))
            for t in types) or any(w in text for w in (
                'Connection reset', 'Broken pipe', 'Connection aborted',
                'RemoteDisconnected', 'IncompleteRead', 'closed connection',
                'Connection broken')):
-        return 'connection reset by the %s Glance' % side
-    return 'the connection to the %s Glance failed (%s)' % (
-        side, ' '.join(str(exc).split()))
+        return 'connection reset by %s' % label
+    return 'the connection to %s failed (%s)' % (
+        label, ' '.join(str(exc).split()))
+
+
+def _where(glance):
+    """The URL a client sends its requests to, where it is fixed."""
+    where = getattr(glance.http_client, 'endpoint_override', None)
+    return where if isinstance(where, str) else None
 
 
 def describe(exc, side='target'):
     """One line for any failure of a request to a Glance."""
     if isinstance(exc, glance_exc.HTTPException):
-        return 'the %s Glance answered HTTP %s: %s' % (
-            side, getattr(exc, 'code', '?'), errors.glance_message(exc))
+        return '%s answered HTTP %s: %s' % (
+            'the %s Glance' % side if side else 'Glance',
+            getattr(exc, 'code', '?'), errors.glance_message(exc))
     if isinstance(exc, errors.ImageShareError):
         return str(exc)
     return cause(exc, side)
@@ -78,21 +92,21 @@ _BROKEN = (glance_exc.CommunicationError, glance_exc.InvalidEndpoint,
            OSError)
 
 
-def _json(glance, method, url, side='target', **kw):
+def _json(glance, method, url, side=None, **kw):
     """A JSON API call: ``(response, body)``; a broken link is one line."""
     call = getattr(glance.http_client, method.lower())
     try:
         return call(url, **kw)
     except _BROKEN as e:
         if method not in ('GET', 'DELETE'):
-            raise TransportError(cause(e, side)) from e
+            raise TransportError(cause(e, side, _where(glance))) from e
         first = e
     # Once more for idempotent calls: a Glance that answered a refused
     # upload early closes that connection, which the pool may hand out.
     try:
         return call(url, **kw)
     except _BROKEN as e:
-        raise TransportError(cause(e, side)) from first
+        raise TransportError(cause(e, side, _where(glance))) from first
 
 
 def _send(client, method, url, **kw):
@@ -109,14 +123,14 @@ def request(glance, method, url, side='target', **kw):
     try:
         resp = _send(glance.http_client, method, url, raise_exc=False, **kw)
     except (ks_exc.ConnectionError, requests.RequestException, OSError) as e:
-        raise TransportError(cause(e, side)) from e
+        raise TransportError(cause(e, side, _where(glance))) from e
     if resp.status_code >= 400:
         raise glance_exc.from_response(resp, resp.text)
     return resp
 
 
 # -------------------------------------------------------------- images
-def get_image(glance, image_id, side='target'):
+def get_image(glance, image_id, side=None):
     return _json(glance, 'GET', '/v2/images/%s' % image_id, side)[1]
 
 
@@ -150,15 +164,15 @@ def in_region(glance, region):
 
 def create_image(glance, body):
     """``(image, import methods the answer announced or None)``."""
-    resp, image = _json(glance, 'POST', '/v2/images', data=body)
+    resp, image = _json(glance, 'POST', '/v2/images', 'target', data=body)
     headers = getattr(resp, 'headers', None) or {}
     methods = headers.get(METHODS_HEADER)
     return image, (None if methods is None else
                    [m.strip() for m in methods.split(',') if m.strip()])
 
 
-def delete_image(glance, image_id):
-    _json(glance, 'DELETE', '/v2/images/%s' % image_id)
+def delete_image(glance, image_id, side=None):
+    _json(glance, 'DELETE', '/v2/images/%s' % image_id, side)
 
 
 def update_image(glance, image_id, **values):
@@ -227,7 +241,7 @@ def delete_quietly(glance, image_id, project=None):
     try:
         for pause in (0.5, 1, 2, None):
             try:
-                delete_image(glance, image_id)
+                delete_image(glance, image_id, 'target')
                 break
             except glance_exc.HTTPException as e:
                 # A Glance busy with the upload being cut may answer 5xx.

@@ -186,6 +186,27 @@ class Identity:
         """Whether this token may be exchanged for another project's."""
         return not getattr(self.auth_ref, 'application_credential_id', None)
 
+    def cannot_act_for(self, label, copy=False):
+        """Why the caller cannot act as project ``label``, in one sentence.
+
+        ``copy``: for a copy into that project (nothing to leave pending);
+        else for accepting a share there.
+        """
+        what = ('copy into project %s' % label if copy
+                else 'accept for project %s' % label)
+        others = ("Give --to-cloud <cloud> (a clouds.yaml entry scoped "
+                  "to that project)")
+        if not copy:
+            others += (", or --no-accept to leave the membership pending "
+                       "for that project to accept")
+        if not self.can_rescope():
+            return ("Cannot %s: you authenticated with an application "
+                    "credential, which is bound to project %s and cannot "
+                    "switch projects. %s" % (
+                        what, self.project_name or self.project_id, others))
+        return ("Cannot %s: your user has no role there and is not an "
+                "admin. %s" % (what, others))
+
     def rescoped_session(self, project_id):
         """A session for ``project_id``, authenticated by our token."""
         return clients.rescoped_session(self.session, self.auth_ref,

@@ -84,7 +84,8 @@ def set_status(glance, ident, image_ref, status, project=None,
                 glance, image['id'], pid, status)['status']
         except glance_exc.HTTPException as e:
             raise errors.ImageShareError(errors.explain(
-                e, image['id'], _label(pid, pname), 'set status %s' % status))
+                e, image['id'], _label(pid, pname), 'set status %s' % status,
+                client=glance))
     return {'image_id': image['id'], 'image_name': image.get('name'),
             'owner': image.get('owner'), 'project_id': pid,
             'project_name': pname, 'previous_status': before,

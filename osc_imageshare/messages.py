@@ -12,6 +12,11 @@ W_DEPENDS = ("Image {id} stays in project {owner_label}: if that project "
 W_UNPROTECTED = ("Image {id} is not protected and {count} project(s) have "
                  "accepted it: the owner can delete it by accident; protect "
                  "it with 'openstack image set --protected {id}'.")
+W_UNPROTECTED_MEMBER = (
+    "Image {id} is not protected and your project {member_label} has "
+    "accepted it: the owner can delete it by accident (Glance shows a "
+    "member only its own membership: other projects may use it too); ask "
+    "project {owner_label} to protect it.")
 W_PENDING = ("Project {member_label} has not accepted image {id} (pending "
              "since {since}): the image is hidden from its image list until "
              "it runs 'openstack image share accept {id}'.")

@@ -80,7 +80,15 @@ def warnings_for(status, ident):
     if members and status['caller_role'] != 'none':
         out.append(messages.W_DEPENDS.format(**fmt))
     if accepted and not status['protected']:
-        out.append(messages.W_UNPROTECTED.format(count=len(accepted), **fmt))
+        if status['caller_role'] == 'member':
+            # Only our own membership is visible: no count to give.
+            mine = accepted[0]
+            out.append(messages.W_UNPROTECTED_MEMBER.format(
+                member_label=_label(mine['project_id'],
+                                    mine['project_name']), **fmt))
+        else:
+            out.append(messages.W_UNPROTECTED.format(count=len(accepted),
+                                                     **fmt))
     for m in members:
         if ident.project_exists(m['project_id']) is False:
             out.append(messages.W_NOT_PROJECT.format(

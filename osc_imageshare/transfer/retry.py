@@ -1,19 +1,23 @@
 """Glance behind a rate limiter: honour 429 and 503, retry safely.
 
-Idempotent requests (GET, PUT, PATCH replace, DELETE) are retried by
-keystoneauth, which waits as long as ``Retry-After`` says (else 0.5 s,
-doubling) at most ``RETRIES`` times.  Adding a member (POST) is not
-idempotent: after a 429 or 503 (and the Retry-After, at most MAX_WAIT)
-the membership is read first, and the POST is sent again only if it is
-not there.
+Idempotent requests (GET, PUT, PATCH replace, DELETE) are sent again
+after a 429 or 503, once ``Retry-After`` has passed (else after 0.5 s,
+doubling; at most ``MAX_WAIT``), at most ``RETRIES`` times.  The loop is
+ours, not keystoneauth's: keystoneauth honours ``Retry-After`` only in
+its newer releases, and glanceclient drops the header from its errors.
+Adding a member (POST) is not idempotent: after a 429 or 503 the
+membership is read first, and the POST is sent again only if it is not
+there.
 """
 
 import logging
 import re
 import time
 
+from glanceclient.common import http as glance_http
 from glanceclient import exc as glance_exc
 from keystoneauth1 import adapter as ks_adapter
+from keystoneauth1 import exceptions as ks_exc
 
 LOG = logging.getLogger(__name__)
 
@@ -56,12 +60,35 @@ class _Http:
         return getattr(self._http, name)
 
     def _idempotent(self, method, url, **kw):
-        if not isinstance(kw.get('data'), (type(None), dict, list, str)):
-            # A stream (image data) cannot be sent twice.
+        if (not isinstance(self._http, ks_adapter.Adapter)
+                or not isinstance(kw.get('data'),
+                                  (type(None), dict, list, str))):
+            # A stream (image data) cannot be sent twice; the unit
+            # tests' fake has no HTTP to retry.
             return getattr(self._http, method)(url, **kw)
-        kw.setdefault('status_code_retries', RETRIES)
-        kw.setdefault('retriable_status_codes', list(RETRIABLE))
-        return getattr(self._http, method)(url, **kw)
+        delay = BACKOFF
+        for attempt in range(RETRIES + 1):
+            resp = self._send(method.upper(), url, dict(kw))
+            if resp.status_code not in RETRIABLE or attempt == RETRIES:
+                return self._http._handle_response(resp)
+            wait = _retry_after(resp.headers.get('Retry-After'), delay)
+            LOG.info('Glance answered %s to %s %s; trying again in %.1f s',
+                     resp.status_code, method.upper(), url, wait)
+            self._sleep(wait)
+            delay *= 2
+
+    def _send(self, method, url, kw):
+        """One request as glanceclient sends it, the answer unjudged."""
+        headers = dict(kw.pop('headers', None) or {})
+        data = self._http._set_common_request_kwargs(headers, kw)
+        try:
+            return ks_adapter.Adapter.request(
+                self._http, url, method, raise_exc=False, data=data,
+                headers=glance_http.encode_headers(headers), **kw)
+        except ks_exc.ConnectTimeout as e:   # glanceclient's names
+            raise glance_exc.InvalidEndpoint(message=str(e))
+        except ks_exc.ConnectFailure as e:
+            raise glance_exc.CommunicationError(message=str(e))
 
     def get(self, url, **kw):
         return self._idempotent('get', url, **kw)
@@ -83,8 +110,7 @@ class _Http:
         for attempt in range(RETRIES + 1):
             # Past glanceclient's error handling, which drops the status
             # of a 429 and every Retry-After.
-            resp = ks_adapter.Adapter.request(
-                self._http, url, 'POST', json=data, raise_exc=False)
+            resp = self._send('POST', url, {'data': data})
             if resp.status_code not in RETRIABLE or attempt == RETRIES:
                 return self._http._handle_response(resp)
             wait = _retry_after(resp.headers.get('Retry-After'), delay)

@@ -30,6 +30,8 @@ PROTECT = 'protect'
 ADD = 'add'                 # add the member
 ACCEPT = 'accept'           # accept as the target
 IMAGE_STEPS = (SHARE, EARLIER, PROTECT)
+# The image's changes that a failure of all its pairs undoes.
+UNDONE = {'visibility': 'visibility private->shared', 'protected': 'protected'}
 EARLIER_TEXT = {'refuse': 'check earlier members',
                 'revoke': 'revoke earlier members',
                 'keep': 'keep earlier members'}
@@ -157,7 +159,10 @@ def execute(glance, ident, plan):
             continue
         undo, kept = prep
         if all(p.error for p in pairs):
-            _undo_image(glance, pairs[0].image, undo)
+            if _undo_image(glance, pairs[0].image, undo):
+                # Undone: those changes no longer stand.
+                for field in undo:
+                    pairs[0].changes.remove(UNDONE[field])
         elif kept:
             warnings.append(kept)
     warnings += _warnings_for(plan, ident)
@@ -210,13 +215,13 @@ def _image_steps(glance, ident, plan, pairs):
             if step.kind == SHARE:
                 images.update_image(glance, image['id'], visibility='shared')
                 undo['visibility'] = 'private'
-                first.changes.append('visibility private->shared')
+                first.changes.append(UNDONE['visibility'])
             elif step.kind == EARLIER:
                 kept = _earlier_members(glance, ident, plan, pairs)
             elif step.kind == PROTECT:
                 images.update_image(glance, image['id'], protected=True)
                 undo['protected'] = False
-                first.changes.append('protected')
+                first.changes.append(UNDONE['protected'])
     except (glance_exc.HTTPException, _Failed, stop.Stopped) as e:
         if isinstance(e, stop.Stopped):
             msg = ('Image %s: interrupted by %s; its own changes were '
@@ -224,7 +229,8 @@ def _image_steps(glance, ident, plan, pairs):
         elif isinstance(e, _Failed):
             msg = str(e)
         else:
-            msg = errors.explain(e, image['id'], action='update the image')
+            msg = errors.explain(e, image['id'], action='update the image',
+                                 client=glance)
         _undo_image(glance, image, undo)
         for p in pairs:
             p.error, p.changes = msg, []
@@ -267,6 +273,7 @@ def _earlier_members(glance, ident, plan, pairs):
 def _apply_pair(glance, plan, p):
     image_id, pid = p.image['id'], p.target.project_id
     added = False
+    done = len(p.changes)   # the image's own changes, on its first pair
     try:
         for step in [s for s in p.steps if s.kind not in IMAGE_STEPS]:
             stop.check()
@@ -289,7 +296,8 @@ def _apply_pair(glance, plan, p):
                 except glance_exc.HTTPException as e:
                     raise _Failed(errors.explain(
                         e, image_id, p.target.label,
-                        'accept as %s' % p.target.accept_as))
+                        'accept as %s' % p.target.accept_as,
+                        client=acceptor))
                 if p.member.get('status') != 'accepted':
                     raise _Failed('Image %s: membership of %s reads %s after '
                                   'accepting' % (image_id, p.target.label,
@@ -298,44 +306,49 @@ def _apply_pair(glance, plan, p):
         p.status = (p.member or {}).get('status')
     except glance_exc.HTTPException as e:
         _fail(glance, p, added, errors.explain(
-            e, image_id, p.target.label, 'add member %s' % pid))
+            e, image_id, p.target.label, 'add member %s' % pid,
+            client=glance), done)
     except _Failed as e:
-        _fail(glance, p, added, str(e))
+        _fail(glance, p, added, str(e), done)
     except stop.Stopped as e:
         _fail(glance, p, added, 'Image %s, project %s: interrupted by %s'
-              % (image_id, pid, e.name))
+              % (image_id, pid, e.name), done)
         if not added:
             p.error += '; nothing was changed'
-        elif p.changes == ['rolled back']:
+        elif p.changes[done:] == ['rolled back']:
             p.error += '; the member it added was removed'
 
 
-def _fail(glance, p, added, msg):
+def _fail(glance, p, added, msg, done=0):
+    """Roll back the pair; the image's own changes (``done``) stand."""
     p.error = msg
     p.status = None if added else (p.member or {}).get('status')
     if added:
         try:
             images.remove_member(glance, p.image['id'],
                                  p.target.project_id)
-            p.changes = ['rolled back']
+            p.changes = p.changes[:done] + ['rolled back']
         except glance_exc.HTTPException as e:
             p.error += ('; rolling back also failed (%s): remove it with '
                         "'openstack image share revoke %s %s'" % (
                             errors.glance_message(e), p.image['id'],
                             p.target.project_id))
     else:
-        p.changes = []
+        p.changes = p.changes[:done]
 
 
 def _undo_image(glance, image, undo):
+    """Restore the image's fields; False if Glance refused."""
     if not undo:
-        return
+        return True
     try:
         images.update_image(glance, image['id'], **undo)
     except glance_exc.HTTPException as e:
         LOG.error('Could not restore %s of image %s: %s', ', '.join(
             '%s=%s' % kv for kv in sorted(undo.items())), image['id'],
             errors.glance_message(e))
+        return False
+    return True
 
 
 def _warnings_for(plan, ident):

@@ -72,6 +72,10 @@ def resolve(ident, to, project_domain=None, to_clouds=(), accept=True,
     targets = {}
     for name in to_clouds:
         sess, glance = open_cloud(name)
+        if not allow_own and glance_for:
+            # Sharing is per region: accept in the image's Glance, with
+            # the entry's credentials, whatever region the entry names.
+            glance = glance_for(sess)
         access = sess.auth.get_access(sess)
         targets[access.project_id] = Target(
             access.project_id, access.project_name, True, Accept.CLOUD,
@@ -100,7 +104,7 @@ def resolve(ident, to, project_domain=None, to_clouds=(), accept=True,
                 "another target" % t.label)
         if not accept or t.accept is Accept.CLOUD:
             continue
-        if t.project_id in ident.my_projects() and ident.can_rescope():
+        if ident.can_rescope() and t.project_id in ident.my_projects():
             t.glance = glance_for(ident.rescoped_session(t.project_id))
             t.accept = Accept.RESCOPED
         elif ident.is_admin:
@@ -109,10 +113,7 @@ def resolve(ident, to, project_domain=None, to_clouds=(), accept=True,
             continue
         else:
             raise errors.ImageShareError(
-                "Cannot accept for project %s: your user has no role there "
-                "and is not an admin. Give --to-cloud <cloud> (a clouds.yaml "
-                "entry scoped to that project), or --no-accept to leave the "
-                "membership pending for that project to accept" % t.label)
+                ident.cannot_act_for(t.label, copy=allow_own))
     return list(targets.values())
 
 

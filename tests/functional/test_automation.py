@@ -5,6 +5,11 @@ import uuid
 
 from tests.functional.conftest import stderr_lines
 from tests.functional.conftest import unique
+from tests.functional.test_credentials import policy
+from tests.functional.test_credentials import role_error
+
+ACCEPT_REFUSED = role_error('beta', 'accept or reject an image',
+                            'modify_member')
 
 
 def member_ids(cloud, image_id):
@@ -12,46 +17,83 @@ def member_ids(cloud, image_id):
             for m in cloud.glance('admin').image_members.list(image_id)}
 
 
-def test_parallel_batch_one_failing_pair_rows_in_order(cloud):
+def test_parallel_batch_failures_after_writes_rolled_back(cloud):
+    """Failures after a write are undone, each on its own, in parallel.
+
+    10 images x 3 projects, 4 pairs at a time, the other pairs finish.
+    Image 6 is private and hides an earlier member: the run sets it
+    shared (a write), meets that member, and sets it private again (all
+    three of its pairs fail, under either policy).  One target is
+    beta through ``rita-beta``, a reader there: under the secure-RBAC
+    defaults Glance lets the owner add beta, then refuses rita's accept
+    (modify_member), so each of those pairs removes the member it added;
+    under the legacy policies a reader may accept, and those pairs pass.
+    """
     glance = cloud.glance('admin')
+    secure = policy(cloud) == 'secure'
     imgs = [cloud.make_image('admin', name=unique('par%02d' % i))
             for i in range(10)]
-    projects = [cloud.project('alpha'), cloud.project('beta'),
-                cloud.project('beta', 'other')]
-    # Image 4 holds 126 members already; the cloud's limit is 128, so of
-    # its three pairs exactly one (whichever comes last) is refused.
-    full = imgs[4]['id']
-    glance.images.update(full, visibility='shared')
-    dummies = {uuid.uuid4().hex for _ in range(126)}
-    for d in dummies:
-        glance.image_members.create(full, d)
+    hiding = imgs[6]['id']
+    earlier = uuid.uuid4().hex
+    glance.images.update(hiding, visibility='shared')
+    glance.image_members.create(hiding, earlier)
+    glance.images.update(hiding, visibility='private')
+    alpha, beta = cloud.project('alpha'), cloud.project('beta')
+    other = cloud.project('beta', 'other')
+    projects = [beta, alpha, other]     # --to-cloud targets come first
     args = ['image', 'transfer'] + [i['id'] for i in imgs]
-    for p in projects:
-        args += ['--to', p]
-    res = cloud.run('admin', *args, '--parallel', '4', '-f', 'value', '-c',
-                    'Image ID', '-c', 'Project ID', '-c', 'Member Status',
-                    '-c', 'Changes')
+    res = cloud.run('admin', *args, '--to-cloud', 'rita-beta', '--to',
+                    alpha, '--to', other, '--parallel', '4', '-f', 'value',
+                    '-c', 'Image ID', '-c', 'Project ID', '-c',
+                    'Member Status', '-c', 'Changes')
     assert res.returncode == 1, res.stderr
     rows = [line.split(' ', 3) for line in res.stdout.splitlines()]
     # One row per pair, in the order of the arguments.
     assert [(r[0], r[1]) for r in rows] == [
         (i['id'], p) for i in imgs for p in projects]
-    failed = [r for r in rows if r[3] == 'failed']
-    assert len(failed) == 1 and failed[0][0] == full, res.stderr
-    assert all(r[2] == 'accepted' for r in rows if r not in failed)
+    want = {}
+    for i in imgs:
+        for p in projects:
+            if i['id'] == hiding:
+                want[i['id'], p] = ['None', 'failed']
+            elif p == beta and secure:
+                # The image stays shared: its other pairs are done.
+                want[i['id'], p] = ['None', 'failed, visibility '
+                                    'private->shared, rolled back']
+            elif p == projects[0]:
+                want[i['id'], p] = [
+                    'accepted', 'visibility private->shared, member '
+                    'added, accepted']
+            else:
+                want[i['id'], p] = ['accepted', 'member added, accepted']
+    assert {(r[0], r[1]): r[2:] for r in rows} == want, res.stdout
     err = stderr_lines(res)
-    assert err[-1] == 'Failed to transfer 1 of 30 image/project pairs'
-    assert ("Image %s already has 128 members, this cloud's limit; revoke "
-            "unused members first ('openstack image share revoke')"
-            % full) in err
-    # The refused pair left nothing behind; the other two are members.
-    members = member_ids(cloud, full)
-    assert set(members) == dummies | {p for p in projects
-                                      if p != failed[0][1]}
+    hidden = ("Image %s was private with earlier members, whom setting it "
+              "shared gave their access back: %s pending; it is private "
+              "again and was not shared. Give --revoke-earlier-members to "
+              "remove them, or --keep-earlier-members to keep them"
+              % (hiding, earlier))
+    # One translated line per failed pair, in the order of the pairs,
+    # then the summary.
+    errors = [hidden if i['id'] == hiding else ACCEPT_REFUSED
+              for i in imgs for p in projects
+              if want[i['id'], p][0] == 'None']
+    assert err[-1 - len(errors):] == errors + [
+        'Failed to transfer %d of 30 image/project pairs' % len(errors)]
+    assert len(errors) == (12 if secure else 3)
+    # As admin: the failing pairs left no member, the others accepted;
+    # the image whose pairs all failed is private again, its earlier
+    # member untouched (and hidden again).
     for img in imgs:
-        if img['id'] != full:
-            assert member_ids(cloud, img['id']) == {
-                p: 'accepted' for p in projects}
+        got = glance.images.get(img['id'])
+        if img['id'] == hiding:
+            assert got['visibility'] == 'private'
+            glance.images.update(hiding, visibility='shared')
+            assert member_ids(cloud, hiding) == {earlier: 'pending'}
+            continue
+        assert got['visibility'] == 'shared'
+        assert member_ids(cloud, img['id']) == {
+            p: 'accepted' for p in projects if p != beta or not secure}
 
 
 def test_tag_and_property_select_own_images(cloud):

@@ -54,7 +54,7 @@ def failed(res):
 def dead_port_error(res):
     """The catalog's dead URL was used: connection refused on port 1."""
     text = res.stderr
-    return '127.0.0.1:1' in text and 'Connection refused' in text
+    return '127.0.0.1:1' in text and 'connection refused' in text.lower()
 
 
 def test_status_of_a_caller_in_a_dead_region_with_override(cloud):

@@ -36,6 +36,13 @@ def unprotected(image, count):
             "'openstack image set --protected %s'." % (image, count, image))
 
 
+def member_unprotected(image, member_label, owner_label):
+    return ("Image %s is not protected and your project %s has accepted it: "
+            "the owner can delete it by accident (Glance shows a member only "
+            "its own membership: other projects may use it too); ask project "
+            "%s to protect it." % (image, member_label, owner_label))
+
+
 def test_owner_view_of_private_image(cloud):
     img = cloud.make_image('alice-alpha', visibility='private')
     data, warnings = cloud.json('alice-alpha', 'image', 'share', 'status',
@@ -128,7 +135,8 @@ def test_consumer_accepted_unprotected_then_protected(cloud):
                                 img['name'])
     assert data['member_status'] == 'accepted'
     assert warnings == [depends(img['id'], cloud.project('alpha')),
-                        unprotected(img['id'], 1)]
+                        member_unprotected(img['id'], 'beta (%s)' % beta,
+                                           cloud.project('alpha'))]
     cloud.glance('alice-alpha').images.update(img['id'], protected=True)
     try:
         data, warnings = cloud.json('alice-alpha', 'image', 'share',

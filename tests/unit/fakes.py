@@ -11,10 +11,15 @@ and glance-download, synchronously) and answers ``/info/import`` and
 """
 
 import hashlib
+import io
 import json
+import sys
+from unittest import mock
 import urllib.parse
 
 from glanceclient import exc as glance_exc
+
+from osc_imageshare import identity
 
 ALPHA = 'a1' * 16
 BETA = 'b2' * 16
@@ -315,3 +320,41 @@ class FakeIdentity:
     def project_exists(self, project_id):
         self.calls.append(('exists', project_id))
         return self.exists.get(project_id)
+
+    def can_rescope(self):
+        return True
+
+    # The real wording, on these fixed answers.
+    cannot_act_for = identity.Identity.cannot_act_for
+
+
+class FakeClientManager:
+    """The attributes of OSC's ClientManager the commands read."""
+
+    def __init__(self):
+        self.session = None
+        self.auth_ref = mock.Mock()
+        self.interface = 'public'
+        self.region_name = 'RegionOne'
+
+    def get_configuration(self):
+        return {}
+
+
+class FakeStdout(io.StringIO):
+    """stdout that keeps what the command printed."""
+
+    def make_string(self):
+        return self.getvalue()
+
+
+class FakeApp:
+    """What a cliff command needs of its app: streams, options, clients."""
+
+    def __init__(self):
+        self.stdin = sys.stdin
+        self.stdout = FakeStdout()
+        self.stderr = sys.stderr
+        self.api_version = {}
+        self.options = mock.Mock(debug=False)
+        self.client_manager = FakeClientManager()

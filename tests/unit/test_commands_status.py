@@ -2,10 +2,9 @@
 
 from unittest import mock
 
-from osc_lib.test import base
-
 from osc_imageshare.commands import status as status_cmd
 from osc_imageshare import status
+from tests.unit import base
 from tests.unit import fakes
 
 

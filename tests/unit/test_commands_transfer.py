@@ -3,11 +3,12 @@
 from unittest import mock
 
 from osc_lib import exceptions
-from osc_lib.test import base
 
 from osc_imageshare.commands import transfer as transfer_cmd
 from osc_imageshare import transfer
 from osc_imageshare.transfer import plan
+
+from tests.unit import base
 
 
 def result(failed=0, total=1, errors=(), warnings=()):

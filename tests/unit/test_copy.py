@@ -6,11 +6,11 @@ import signal
 from unittest import mock
 
 from glanceclient import exc as glance_exc
-from osc_lib.test import base
 
 from osc_imageshare import copy
 from osc_imageshare import errors
 from osc_imageshare import transfer
+from tests.unit import base
 from tests.unit import fakes
 from tests.unit import test_glance
 
@@ -149,8 +149,8 @@ class TestFailures(CopyCase):
         self.assertEqual(
             "Could not copy image %s into project %s by upload: connection "
             "reset by the target Glance; the partial copy new-1 in project "
-            "%s could not be deleted (the target Glance refused the "
-            "connection (is it down?)): delete it with 'openstack image "
+            "%s could not be deleted (connection refused by the target "
+            "Glance (is it down?)): delete it with 'openstack image "
             "delete new-1', or re-run this command, which deletes it"
             % (IMAGE_ID, BETA, BETA), str(e))
 
@@ -452,6 +452,58 @@ class TestImportMethods(CopyCase):
         # A re-run recognises the converted copy.
         again = self.copy(import_method='glance-direct')
         self.assertEqual('none (verified copy exists)', again.changes)
+
+    def test_import_waits_for_glance_to_drop_its_lock(self):
+        # Glance's import saves the image again after it turns active,
+        # until it drops os_glance_import_task: a property set before
+        # that (imageshare_converted) would be lost.
+        self.target.methods = ['glance-direct']
+        self.target.convert_to = 'raw'
+        real = self.target._store
+
+        def store(img, got, fmt):
+            real(img, got, fmt)
+            img['os_glance_import_task'] = 'task-1'
+        polls = []
+
+        def poll(body):
+            img = self.target.images['new-1']
+            if img.get('os_glance_import_task'):
+                polls.append(img['status'])
+                if len(polls) == 2:
+                    del img['os_glance_import_task']
+        patched = []
+
+        def patch(body):
+            patched.append(self.target.images['new-1'].get(
+                'os_glance_import_task'))
+        self.target._store = store
+        self.target.fail[('GET', '/v2/images/new-1')] = poll
+        self.target.fail[('PATCH', '/v2/images/new-1')] = patch
+        self.copy(import_method='glance-direct')
+        self.assertEqual(['active', 'active'], polls)
+        self.assertEqual([None], patched)
+        self.assertEqual('qcow2->raw',
+                         self.target.images['new-1'][copy.CONVERTED])
+
+    def test_glance_download_into_a_converting_glance(self):
+        # Glance refuses to replace an active image's disk_format: the
+        # properties set after the pull leave the formats alone.
+        self.region_two()
+        self.target.convert_to = 'raw'
+        result = self.copy()
+        self.assertEqual('glance-download', result.method)
+        self.assertTrue(result.changes.startswith(
+            'copied, converted by the target: qcow2 -> raw, %d bytes, '
+            'sha256:' % (len(DATA) + 10)), result.changes)
+        patched = [op['path'] for c in self.target.calls if c[0] == 'PATCH'
+                   for op in c[2]]
+        self.assertNotIn('/disk_format', patched)
+        self.assertNotIn('/container_format', patched)
+        new = self.target.images['new-1']
+        self.assertEqual(('raw', 'qcow2->raw', 'sha512:' + SHA512),
+                         (new['disk_format'], new[copy.CONVERTED],
+                          new[copy.SOURCE_HASH]))
 
     def test_signature_properties_dropped_unless_kept(self):
         self.src.update(img_signature='sig', img_signature_hash_method='x')

@@ -5,10 +5,10 @@ from unittest import mock
 
 from glanceclient import exc as glance_exc
 from keystoneauth1 import exceptions as ks_exc
-from osc_lib.test import base
 import requests
 
 from osc_imageshare import glance as api
+from tests.unit import base
 from tests.unit import fakes
 
 
@@ -31,22 +31,25 @@ class TestCause(base.TestCase):
 
     def test_reset(self):
         self.assertEqual('connection reset by the target Glance',
-                         api.cause(broken(ConnectionResetError(104, 'x'))))
+                         api.cause(broken(ConnectionResetError(104, 'x')),
+                                   'target'))
         self.assertEqual('connection reset by the source Glance',
                          api.cause(broken(BrokenPipeError()), 'source'))
 
     def test_timeout(self):
-        self.assertEqual('timeout waiting for the target Glance',
-                         api.cause(broken(socket.timeout('timed out'))))
+        self.assertEqual('timed out waiting for the Glance at http://g',
+                         api.cause(broken(socket.timeout('timed out')),
+                                   where='http://g'))
 
     def test_refused(self):
         self.assertEqual(
-            'the target Glance refused the connection (is it down?)',
-            api.cause(broken(ConnectionRefusedError(111, 'refused'))))
+            'connection refused by the target Glance at http://g (is it '
+            'down?)', api.cause(broken(ConnectionRefusedError(111, 'x')),
+                                'target', 'http://g'))
 
     def test_other(self):
         self.assertEqual(
-            'the connection to the target Glance failed (boom)',
+            'the connection to the Glance failed (boom)',
             api.cause(ValueError('boom')))
 
 
@@ -78,8 +81,8 @@ class TestRequests(base.TestCase):
             glance_exc.CommunicationError('Error finding address: '
                                           'Connection refused')
         self.assertEqual(
-            "the partial copy x in project p could not be deleted (the "
-            "target Glance refused the connection (is it down?)): delete "
+            "the partial copy x in project p could not be deleted "
+            "(connection refused by the target Glance (is it down?)): delete "
             "it with 'openstack image delete x', or re-run this command, "
             "which deletes it",
             api.delete_quietly(self.glance, 'x', 'p'))

@@ -3,7 +3,8 @@
 import argparse
 import importlib.metadata
 
-from osc_lib.test import base
+from tests.unit import base
+
 
 # Arguments whose help says "(name or ID)": each is resolved by name, and
 # the functional test named beside it passes a name and checks the result.

@@ -3,9 +3,9 @@
 from unittest import mock
 
 from keystoneauth1 import exceptions as ks_exc
-from osc_lib.test import base
 
 from osc_imageshare import identity
+from tests.unit import base
 from tests.unit import fakes
 
 ALPHA, BETA, IMAGE_ID = fakes.ALPHA, fakes.BETA, fakes.IMAGE_ID

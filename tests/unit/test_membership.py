@@ -1,10 +1,10 @@
 """accept / reject / revoke / list, on fakes."""
 
-from osc_lib.test import base
 
 from osc_imageshare import errors
 from osc_imageshare import membership
 from osc_imageshare import messages
+from tests.unit import base
 from tests.unit import fakes
 from tests.unit import test_share
 

@@ -166,18 +166,27 @@ class TestRetry(unittest.TestCase):
         self.server.script = [(429, {'Retry-After': '0'}, {}),
                               (503, {'Retry-After': '0'}, {}),
                               (200, {}, {'members': []})]
-        with mock.patch('time.sleep') as slept:
-            body = self.glance.http_client.get(self.url)[1]
+        body = self.glance.http_client.get(self.url)[1]
         self.assertEqual({'members': []}, body)
         self.assertEqual([('GET', self.url, None)] * 3, self.server.seen)
-        self.assertEqual([mock.call(0), mock.call(0)], slept.call_args_list)
+        self.assertEqual([0.0, 0.0], self.sleeps)
+
+    def test_idempotent_waits_as_retry_after_says_else_backs_off(self):
+        self.server.script = [(503, {'Retry-After': '3'}, {}),
+                              (429, {}, {}),
+                              (200, {}, {'members': []})]
+        self.glance.http_client.put(self.url + '/' + BETA,
+                                    data={'status': 'accepted'})
+        self.assertEqual([3.0, 2 * retry.BACKOFF], self.sleeps)
+        self.assertEqual([('PUT', self.url + '/' + BETA,
+                           {'status': 'accepted'})] * 3, self.server.seen)
 
     def test_retries_are_bounded(self):
         self.server.script = [(503, {'Retry-After': '0'}, {})] * 4
-        with mock.patch('time.sleep'):
-            self.assertRaises(glance_exc.HTTPServiceUnavailable,
-                              self.glance.http_client.get, self.url)
+        self.assertRaises(glance_exc.HTTPServiceUnavailable,
+                          self.glance.http_client.get, self.url)
         self.assertEqual(1 + retry.RETRIES, len(self.server.seen))
+        self.assertEqual([0.0] * retry.RETRIES, self.sleeps)
 
     def test_post_checks_before_sending_again(self):
         member = {'member_id': BETA, 'status': 'pending'}

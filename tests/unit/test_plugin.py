@@ -7,9 +7,9 @@ from unittest import mock
 
 import fixtures
 from osc_lib import exceptions
-from osc_lib.test import base
 
 from osc_imageshare import plugin
+from tests.unit import base
 
 
 class TestPlugin(base.TestCase):

@@ -121,9 +121,35 @@ class TestResolveTargets(unittest.TestCase):
 
     def test_application_credentials_are_not_rescoped(self):
         ident = Ident(mine=[BETA], rescope=False)
-        self.assertRaises(errors.ImageShareError, targets.resolve,
-                          ident, ['beta'])
+        with self.assertRaises(errors.ImageShareError) as e:
+            targets.resolve(ident, ['beta'])
+        self.assertIn('application credential, which is bound to project '
+                      'alpha and cannot switch projects', str(e.exception))
         self.assertEqual([], ident.rescoped)
+
+    def test_copy_advice_has_no_no_accept(self):
+        with self.assertRaises(errors.ImageShareError) as e:
+            targets.resolve(Ident(), ['beta'], allow_own=True)
+        self.assertEqual(
+            "Cannot copy into project beta (%s): your user has no role "
+            "there and is not an admin. Give --to-cloud <cloud> (a "
+            "clouds.yaml entry scoped to that project)" % BETA,
+            str(e.exception))
+
+    def test_to_cloud_accepts_in_the_images_region_copies_in_its_own(self):
+        sess = mock.Mock()
+        sess.auth.get_access.return_value = mock.Mock(project_id=BETA,
+                                                      project_name='beta')
+        open_cloud = mock.Mock(return_value=(sess, 'glance-of-its-region'))
+        glance_for = mock.Mock(return_value='glance-of-our-region')
+        [t] = targets.resolve(Ident(), [], None, ['bob-beta-r2'],
+                              open_cloud=open_cloud, glance_for=glance_for)
+        glance_for.assert_called_once_with(sess)
+        self.assertEqual('glance-of-our-region', t.glance)
+        [t] = targets.resolve(Ident(), [], None, ['bob-beta-r2'],
+                              open_cloud=open_cloud, glance_for=glance_for,
+                              allow_own=True)
+        self.assertEqual('glance-of-its-region', t.glance)
 
     def test_own_project_and_no_target_are_refused(self):
         self.assertRaises(errors.ImageShareError, targets.resolve,
@@ -418,6 +444,36 @@ class TestTransfer(unittest.TestCase):
              'reject image %s; act with that project\'s credentials'
              % (BETA, IMAGE_ID)], result.errors)
         self.assertEqual('failed, rolled back', result.rows[0][5])
+
+    def test_a_failed_first_pair_keeps_the_image_changes_that_stand(self):
+        refused = glance_exc.HTTPForbidden(
+            'You are not authorized to complete modify_member action.')
+        glance = owner_glance(fail={
+            ('PUT', MEMBERS_URL + '/' + BETA): refused})
+        result = self.transfer(glance, accept=True, admin=True,
+                               to=['beta', GAMMA], parallel=2)
+        self.assertEqual(['failed, visibility private->shared, rolled back',
+                          'member added, accepted'],
+                         [r[5] for r in result.rows])
+        self.assertEqual('shared', glance.images[IMAGE_ID]['visibility'])
+        self.assertEqual([GAMMA], list(glance.members[IMAGE_ID]))
+
+    def test_all_pairs_failed_drops_the_image_changes_undone(self):
+        refused = glance_exc.HTTPForbidden(
+            'You are not authorized to complete modify_member action.')
+        glance = owner_glance(fail={
+            ('PUT', MEMBERS_URL + '/' + BETA): refused,
+            ('PUT', MEMBERS_URL + '/' + GAMMA): refused})
+        result = self.transfer(glance, accept=True, admin=True,
+                               protect=True, to=['beta', GAMMA], parallel=2)
+        self.assertEqual(['failed, rolled back'] * 2,
+                         [r[5] for r in result.rows])
+        self.assertEqual(('private', False), (
+            glance.images[IMAGE_ID]['visibility'],
+            glance.images[IMAGE_ID]['protected']))
+        self.assertEqual({}, glance.members[IMAGE_ID])
+        self.assertEqual(patch_call(visibility='private', protected=False),
+                         glance.calls[-1])
 
     def test_batch_one_pair_fails_the_other_stays(self):
         glance = owner_glance(image=fakes.image(), fail={

@@ -1,10 +1,10 @@
 """The status workflow, on a fake Glance and a fake Keystone."""
 
 from glanceclient import exc as glance_exc
-from osc_lib.test import base
 
 from osc_imageshare import errors
 from osc_imageshare import status
+from tests.unit import base
 from tests.unit import fakes
 
 ALPHA, BETA, IMAGE_ID = fakes.ALPHA, fakes.BETA, fakes.IMAGE_ID
@@ -110,6 +110,24 @@ class TestShareStatus(base.TestCase):
             "%s): the image is hidden from its image list until it runs "
             "'openstack image share accept %s'."
             % (BETA, IMAGE_ID, fakes.WHEN, IMAGE_ID)], warnings)
+
+    def test_member_view_counts_only_what_the_member_sees(self):
+        # Glance shows a member its own membership only: the others here
+        # stand for what it does not show.
+        glance = shared(fakes.member(BETA, 'accepted'),
+                        fakes.member('c3' * 16, 'accepted'))
+        ident = fakes.FakeIdentity(project_id=BETA, project_name='beta',
+                                   names={BETA: 'beta'},
+                                   exists={BETA: True})
+        data, warnings = status.share_status(glance, ident, IMAGE_ID)
+        self.assertEqual([BETA], [m['project_id'] for m in data['members']])
+        self.assertEqual([
+            DEPENDS % ALPHA,
+            "Image %s is not protected and your project beta (%s) has "
+            "accepted it: the owner can delete it by accident (Glance shows "
+            "a member only its own membership: other projects may use it "
+            "too); ask project %s to protect it." % (IMAGE_ID, BETA, ALPHA),
+        ], warnings)
 
     def test_protected_image_has_no_unprotected_warning(self):
         glance = shared(fakes.member(BETA, 'accepted'), protected=True)

@@ -1,0 +1,37 @@
+"""Test case bases for the unit tests.
+
+Our own, so that the unit tests run under every supported osc-lib
+(``osc_lib.test`` only appeared in osc-lib 4.3.0, after the 2025.2 set).
+"""
+
+import testtools
+
+from tests.unit import fakes
+
+
+class ParserException(Exception):
+    """The parser refused the arguments (argparse called sys.exit)."""
+
+
+class TestCase(testtools.TestCase):
+
+    maxDiff = None
+
+
+class TestCommand(TestCase):
+    """A cliff command beside a fake app, with a parser check."""
+
+    def setUp(self):
+        super().setUp()
+        self.app = fakes.FakeApp()
+
+    def check_parser(self, cmd, args, expected):
+        """Parse ``args``; each ``(dest, value)`` of ``expected`` must hold."""
+        try:
+            parsed = cmd.get_parser('check_parser').parse_args(args)
+        except SystemExit:
+            raise ParserException('argument parsing failed: %r' % (args,))
+        for dest, value in expected:
+            self.assertIn(dest, parsed)
+            self.assertEqual(value, getattr(parsed, dest))
+        return parsed
