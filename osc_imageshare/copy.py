@@ -238,7 +238,8 @@ def _catch_signals():
     old = {}
     for name in SIGNALS:
         num = getattr(signal, name)
-        old[num] = signal.signal(num, raise_)
+        if signal.getsignal(num) != signal.SIG_IGN:   # nohup: stays so
+            old[num] = signal.signal(num, raise_)
     try:
         yield
     finally:

@@ -78,14 +78,19 @@ class Stop:
 
 @contextlib.contextmanager
 def catching(stop):
-    """In the main thread: INT, TERM and HUP set ``stop`` meanwhile."""
+    """In the main thread: INT, TERM and HUP set ``stop`` meanwhile.
+
+    A signal the process was told to ignore (``nohup``, a background job)
+    stays ignored.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     old = {}
     for name in SIGNALS:
         num = getattr(signal, name)
-        old[num] = signal.signal(num, stop.set)
+        if signal.getsignal(num) != signal.SIG_IGN:
+            old[num] = signal.signal(num, stop.set)
     try:
         yield
     finally:

@@ -112,6 +112,7 @@ class TestCopyInAWorker(test_copy.CopyCase):
                 first.sent = True
                 streaming.wait()
                 os.kill(os.getpid(), signal.SIGTERM)
+                stop.current().event.wait(5)
         first.sent = False
 
         def second(chunk):
@@ -277,3 +278,20 @@ class TestOwnerMode(unittest.TestCase):
                       lines)
         self.assertEqual([BETA, BETA, ALPHA],
                          [glance.images[i]['owner'] for i in ids])
+
+
+class TestIgnored(unittest.TestCase):
+
+    def test_an_ignored_signal_stays_ignored(self):
+        old = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        self.addCleanup(signal.signal, signal.SIGHUP, old)
+        batch = stop.Stop()
+        with stop.catching(batch):
+            self.assertEqual(signal.SIG_IGN,
+                             signal.getsignal(signal.SIGHUP))
+            self.assertEqual(batch.set, signal.getsignal(signal.SIGTERM))
+        self.assertEqual(signal.SIG_IGN, signal.getsignal(signal.SIGHUP))
+        with copy._catch_signals():
+            self.assertEqual(signal.SIG_IGN,
+                             signal.getsignal(signal.SIGHUP))
+        self.assertEqual(signal.SIG_IGN, signal.getsignal(signal.SIGHUP))
