@@ -19,7 +19,9 @@ it differs).  The source is only read.
 Nothing is left behind: the copy records who makes it and since when
 (``COPIER``, ``STARTED``, a ``HEARTBEAT`` refreshed while the data moves);
 on any error, mismatch or caught signal (INT, TERM, HUP) the half-made
-copy is deleted; a later run deletes the leftovers of runs that died
+copy is deleted (in a worker of a parallel batch, the main thread
+catches the signal and the worker stops at its next check: see
+``osc_imageshare.stop``); a later run deletes the leftovers of runs that died
 (SIGKILL, a machine lost) before copying; and runs copying the same image
 at the same time end with one copy, the one that started first.
 """
@@ -41,6 +43,7 @@ from glanceclient import exc as glance_exc
 
 from osc_imageshare import errors
 from osc_imageshare import glance as api
+from osc_imageshare import stop
 
 LOG = logging.getLogger(__name__)
 
@@ -56,7 +59,7 @@ CONVERTED = 'imageshare_converted'  # the target converted the data
 HEARTBEAT_SECONDS = 15
 STALE_SECONDS = 90        # no heartbeat for that long: the run is gone
 METHODS = ('upload', 'glance-direct', 'glance-download')
-SIGNALS = ('SIGINT', 'SIGTERM', 'SIGHUP')
+SIGNALS = stop.SIGNALS
 COLUMNS = ('Source ID', 'Image ID', 'Image Name', 'Project ID', 'Size',
            'Hash', 'Seconds', 'MiB/s', 'Changes', 'Method')
 # Never copied: identity, ownership, access, and what Glance computes.
@@ -69,8 +72,7 @@ SKIP = {
 SIGNATURE = 'img_signature'
 
 
-class Interrupted(SystemExit):
-    """A caught signal ended the run; the message says what was undone."""
+Interrupted = stop.Interrupted
 
 
 class _Signal(BaseException):
@@ -236,7 +238,8 @@ def _catch_signals():
     old = {}
     for name in SIGNALS:
         num = getattr(signal, name)
-        old[num] = signal.signal(num, raise_)
+        if signal.getsignal(num) != signal.SIG_IGN:   # nohup: stays so
+            old[num] = signal.signal(num, raise_)
     try:
         yield
     finally:
@@ -300,7 +303,11 @@ class _Stream:
 
     def __iter__(self):
         while True:
-            chunk = self._queue.get()
+            stop.check()
+            try:
+                chunk = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
             if chunk is None:
                 if self.error:
                     raise api.TransportError(api.cause(self.error, 'source'))
@@ -573,6 +580,7 @@ def _copy_by(method, glance, target_glance, source, project_id, body, tag,
     started = time.monotonic()
     try:
         with _catch_signals():
+            stop.check()
             body[STARTED] = body[HEARTBEAT] = _stamp()
             try:
                 target, announced = api.create_image(target_glance, body)
@@ -598,6 +606,7 @@ def _copy_by(method, glance, target_glance, source, project_id, body, tag,
                     and method not in announced:
                 raise _Unavailable('the target does not enable it (it '
                                    'announces: %s)' % ', '.join(announced))
+            stop.check()
             beat = _Heartbeat(target_glance, target['id'])
             if method == 'glance-download':
                 copy = _pull(glance, target_glance, source, target, body)
@@ -605,6 +614,7 @@ def _copy_by(method, glance, target_glance, source, project_id, body, tag,
                 copy = _stream(glance, target_glance, source, target,
                                method, meter, algo, expected)
             beat.stop()
+            stop.check()
             seconds = time.monotonic() - started
             changes = _verify(target_glance, source, copy, method, algo,
                               expected)
@@ -623,7 +633,7 @@ def _copy_by(method, glance, target_glance, source, project_id, body, tag,
         if 'could not' in done:
             warn('Image %s: %s' % (source['id'], done))
         raise
-    except (_Signal, KeyboardInterrupt) as e:
+    except (_Signal, stop.Stopped, KeyboardInterrupt) as e:
         name = getattr(e, 'name', 'SIGINT')
         done = _cleanup(target_glance, target, project_id, beat, meter)
         raise Interrupted('Interrupted by %s while copying image %s into '
@@ -692,6 +702,7 @@ def _stream(glance, target_glance, source, target, method, meter, algo,
             'the data read (%d bytes, %s %s) does not match the source (%s '
             'bytes, %s %s)' % (stream.received, algo, got,
                                source.get('size'), algo, expected))
+    stop.check()
     if method == 'glance-direct':
         api.import_image(target_glance, target['id'], 'glance-direct')
         copy = _wait_import(target_glance, target, source)
@@ -774,7 +785,7 @@ def _wait_import(target_glance, target, source):
         if time.monotonic() > deadline:
             raise _ImportFailed('the import did not finish in time (status '
                                 '%s)' % img.get('status'))
-        time.sleep(pause)
+        stop.sleep(pause)
         pause = min(pause * 1.5, 0.5)
 
 
@@ -829,7 +840,7 @@ def _winner(target_glance, source, project_id, mine, before=False):
         first = min(done + [mine], key=_key)
         if not earlier:
             return None if first is mine else first
-        time.sleep(1)
+        stop.sleep(1)
 
 
 def _delete_orphans(target_glance, source, project_id, mine=None):
@@ -856,7 +867,7 @@ def _delete_orphans(target_glance, source, project_id, mine=None):
 def _await(target_glance, source, project_id, earlier):
     algo, expected = source_hash(source)
     while True:
-        time.sleep(1)
+        stop.sleep(1)
         now = {i['id']: i for i in _labelled(target_glance, source,
                                              project_id)}
         for img in earlier:

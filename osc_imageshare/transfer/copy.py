@@ -8,6 +8,7 @@ import logging
 
 from osc_imageshare import copy as copy_data
 from osc_imageshare import errors
+from osc_imageshare import stop
 from osc_imageshare.transfer import parallel
 from osc_imageshare.transfer import plan as plan_mod
 from osc_imageshare.transfer import targets as targets_mod
@@ -98,8 +99,42 @@ def execute(glance, ident, plan):
                 break
             p.changes.append(p.result.changes)
 
-    parallel.run(one, plan.pairs, workers)
+    try:
+        parallel.run(one, plan.pairs, workers)
+    except stop.BatchStopped as e:
+        raise stop.Interrupted(interrupted(plan, e, warnings))
     return warnings
+
+
+def interrupted(plan, stopped, warnings=()):
+    """What a signal stopped: a line per pair it touched, then a summary.
+
+    Each interrupted copy says what became of its half-made image (its
+    worker deleted it, or says how to); finished copies are kept (a
+    later run finds them verified and copies only the rest).
+    """
+    done, cut, idle = stopped.pick(plan.pairs)
+    lines = list(warnings)
+    copied = 0
+    for p in done:
+        if p.error:
+            lines.append(p.error)
+        else:
+            copied += 1
+            lines.append('Image %s: copied into project %s as %s (%s), '
+                         'kept' % (p.image['id'], p.target.project_id,
+                                   p.result.image['id'], p.result.changes))
+    for p, e in cut:
+        lines.append(str(e) if isinstance(e, stop.Interrupted) else (
+            'Interrupted by %s while copying image %s into project %s: %s'
+            % (stopped.name, p.image['id'], p.target.project_id, e)))
+    failed = sum(1 for p in done if p.error)
+    lines.append(
+        'Interrupted by %s: of %d image/project pairs, %d copied, %d '
+        'failed, %d interrupted (their partial copies cleaned up as said '
+        'above), %d not started' % (stopped.name, len(plan.pairs), copied,
+                                    failed, len(cut), len(idle)))
+    return '\n'.join(lines)
 
 
 def row(plan, p, changes, dry_run):

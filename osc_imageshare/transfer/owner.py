@@ -12,6 +12,7 @@ from glanceclient import exc as glance_exc
 
 from osc_imageshare import errors
 from osc_imageshare import glance as images
+from osc_imageshare import stop
 from osc_imageshare.transfer import parallel
 from osc_imageshare.transfer import plan as plan_mod
 
@@ -68,6 +69,11 @@ def dry_run_warnings(plan, ident):
 
 
 def execute(glance, ident, plan):
+    """Change each owner, ``parallel`` images at a time.
+
+    A signal meanwhile starts no more (the changes under way finish,
+    verified), then ``stop.Interrupted`` lists them.
+    """
     def one(p):
         out = []
         for step in p.steps:
@@ -76,8 +82,36 @@ def execute(glance, ident, plan):
                 out += _warnings(glance, p)
         return out
 
-    done = parallel.run(one, plan.pairs, plan.options.get('parallel') or 1)
+    try:
+        done = parallel.run(one, plan.pairs,
+                            plan.options.get('parallel') or 1)
+    except stop.BatchStopped as e:
+        raise stop.Interrupted(interrupted(plan, e))
     return [w for warnings in done for w in warnings]
+
+
+def interrupted(plan, stopped):
+    """A line per image (changed, failed, not started), then a summary."""
+    done, failed, idle = stopped.pick(plan.pairs)
+    lines = []
+    changed = 0
+    for p, res in zip(plan.pairs, stopped.results):
+        if res is stop.NOT_STARTED:
+            lines.append('Image %s: owner not changed (not started)'
+                         % p.image['id'])
+        elif isinstance(res, BaseException) or p.error:
+            lines.append(p.error or 'Image %s: %s' % (p.image['id'], res))
+        elif p.changes:
+            changed += 1
+            lines.extend(res)
+            lines.append('Image %s: %s, kept'
+                         % (p.image['id'], ', '.join(p.changes)))
+    lines.append('Interrupted by %s: of %d images, %d changed owner '
+                 '(kept), %d failed, %d not started' % (
+                     stopped.name, len(plan.pairs), changed,
+                     len(failed) + sum(1 for p in done if p.error),
+                     len(idle)))
+    return '\n'.join(lines)
 
 
 def _change_owner(glance, p):

@@ -15,13 +15,20 @@ worker only, and rows are built from the plan once all are done.
 The pool keeps at most ``MAX`` connections per host (urllib3's default
 for keystoneauth's session), hence the bound on ``--parallel``:
 more workers would open connections that the pool then discards.
+
+Signals: while workers run, the main thread catches INT, TERM and HUP,
+starts no more items, lets each worker stop and clean up (see
+``osc_imageshare.stop``), then raises ``stop.BatchStopped``.
 """
 
 from concurrent import futures
 
+from osc_imageshare import stop as stop_mod
+
 # --parallel's default, from bench/parallel.py (see bench/README.rst).
 DEFAULT = 6
 MAX = 10
+POLL = 0.1      # seconds: how soon the main thread sees a signal
 
 
 def check(workers):
@@ -41,14 +48,32 @@ def run(fn, items, workers=1):
 
     Results (and the first exception, raised once all are done) come in
     the order of ``items``.  With one worker, or one item, no thread.
+    A signal (INT, TERM, HUP) meanwhile: the items not started are not,
+    and once the workers are done, ``stop.BatchStopped`` says how each
+    item ended.
     """
     items = list(items)
     workers = min(workers or 1, len(items))
     if workers <= 1:
         return [fn(item) for item in items]
-    with futures.ThreadPoolExecutor(workers) as pool:
-        running = [pool.submit(fn, item) for item in items]
-        futures.wait(running)
+    stop = stop_mod.Stop()
+
+    def work(item):
+        if stop.event.is_set():
+            return stop_mod.NOT_STARTED
+        with stop_mod.joined(stop):
+            return fn(item)
+
+    with stop_mod.catching(stop):
+        with futures.ThreadPoolExecutor(workers) as pool:
+            running = [pool.submit(work, item) for item in items]
+            # A signal may land in any thread; Python runs the handler in
+            # the main thread when it next runs: let it run often.
+            while futures.wait(running, POLL).not_done:
+                pass
+    if stop.name is not None:
+        raise stop_mod.BatchStopped(stop.name, [
+            f.exception() or f.result() for f in running])
     return [f.result() for f in running]
 
 

@@ -13,6 +13,7 @@ from glanceclient import exc as glance_exc
 from osc_imageshare import errors
 from osc_imageshare import glance as images
 from osc_imageshare import messages
+from osc_imageshare import stop
 from osc_imageshare.transfer import parallel
 from osc_imageshare.transfer import plan as plan_mod
 
@@ -113,9 +114,14 @@ def execute(glance, ident, plan):
     With ``options['parallel']`` N > 1: first each image's own steps, N
     images at a time, then every pair of the images that are ready, N at
     a time; a pair fails and is rolled back on its own either way.
+    A signal (INT, TERM, HUP) during a parallel run: pairs not started
+    are not, a pair half-applied is rolled back, an image none of whose
+    pairs is complete gets its own steps undone; finished pairs are kept;
+    then ``stop.Interrupted`` lists them all.
     """
     workers = plan.options.get('parallel') or 1
     groups = plan.by_image()
+    stopped = None
     if workers == 1:
         prepared = []
         for pairs in groups:
@@ -124,11 +130,29 @@ def execute(glance, ident, plan):
                 for p in pairs:
                     _apply_pair(glance, plan, p)
     else:
-        prepared = parallel.run(lambda pairs: _image_steps(
-            glance, ident, plan, pairs), groups, workers)
+        try:
+            prepared = parallel.run(lambda pairs: _image_steps(
+                glance, ident, plan, pairs), groups, workers)
+        except stop.BatchStopped as e:
+            stopped = e
+            prepared = [None if r is stop.NOT_STARTED
+                        or isinstance(r, BaseException) else r
+                        for r in e.results]
         ready = [p for pairs, prep in zip(groups, prepared)
                  if prep is not None for p in pairs]
-        parallel.run(lambda p: _apply_pair(glance, plan, p), ready, workers)
+        if stopped is None:
+            try:
+                parallel.run(lambda p: _apply_pair(glance, plan, p), ready,
+                             workers)
+            except stop.BatchStopped as e:
+                stopped = e
+                _, _, idle = e.pick(ready)
+                _not_started(idle, e.name)
+        else:
+            _not_started(ready, stopped.name)
+            for pairs, prep in zip(groups, prepared):
+                if prep is None:
+                    _not_started(pairs, stopped.name)
     warnings = []
     for pairs, prep in zip(groups, prepared):
         if prep is None:
@@ -141,7 +165,38 @@ def execute(glance, ident, plan):
                     pairs[0].changes.remove(UNDONE[field])
         elif kept:
             warnings.append(kept)
-    return warnings + _warnings_for(plan, ident)
+    warnings += _warnings_for(plan, ident)
+    if stopped is not None:
+        raise stop.Interrupted(interrupted(plan, stopped.name, warnings))
+    return warnings
+
+
+def _not_started(pairs, name):
+    for p in pairs:
+        if not p.error:
+            p.error = ('Image %s, project %s: not started (interrupted by '
+                       '%s)' % (p.image['id'], p.target.project_id, name))
+            p.changes = []
+            p.status = (p.member or {}).get('status')
+
+
+def interrupted(plan, name, warnings=()):
+    """A line per pair (kept, rolled back or not started), a summary."""
+    lines = list(warnings)
+    kept = 0
+    for p in plan.pairs:
+        if p.error:
+            lines.append(p.error)
+        else:
+            kept += 1
+            lines.append('Image %s: shared with project %s (%s), kept'
+                         % (p.image['id'], p.target.project_id,
+                            ', '.join(p.changes) or 'nothing to change'))
+    lines.append('Interrupted by %s: of %d image/project pairs, %d done '
+                 '(kept), %d rolled back or not started; images with no '
+                 'pair done are restored as they were' % (
+                     name, len(plan.pairs), kept, len(plan.pairs) - kept))
+    return '\n'.join(lines)
 
 
 class _Failed(Exception):
@@ -155,6 +210,7 @@ def _image_steps(glance, ident, plan, pairs):
     kept = None
     try:
         for step in [s for s in first.steps if s.kind in IMAGE_STEPS]:
+            stop.check()
             first.start(step)
             if step.kind == SHARE:
                 images.update_image(glance, image['id'], visibility='shared')
@@ -166,9 +222,15 @@ def _image_steps(glance, ident, plan, pairs):
                 images.update_image(glance, image['id'], protected=True)
                 undo['protected'] = False
                 first.changes.append(UNDONE['protected'])
-    except (glance_exc.HTTPException, _Failed) as e:
-        msg = str(e) if isinstance(e, _Failed) else errors.explain(
-            e, image['id'], action='update the image', client=glance)
+    except (glance_exc.HTTPException, _Failed, stop.Stopped) as e:
+        if isinstance(e, stop.Stopped):
+            msg = ('Image %s: interrupted by %s; its own changes were '
+                   'undone' % (image['id'], e.name))
+        elif isinstance(e, _Failed):
+            msg = str(e)
+        else:
+            msg = errors.explain(e, image['id'], action='update the image',
+                                 client=glance)
         _undo_image(glance, image, undo)
         for p in pairs:
             p.error, p.changes = msg, []
@@ -214,6 +276,7 @@ def _apply_pair(glance, plan, p):
     done = len(p.changes)   # the image's own changes, on its first pair
     try:
         for step in [s for s in p.steps if s.kind not in IMAGE_STEPS]:
+            stop.check()
             p.start(step)
             if step.kind == ADD and p.member is None:
                 try:
@@ -247,6 +310,13 @@ def _apply_pair(glance, plan, p):
             client=glance), done)
     except _Failed as e:
         _fail(glance, p, added, str(e), done)
+    except stop.Stopped as e:
+        _fail(glance, p, added, 'Image %s, project %s: interrupted by %s'
+              % (image_id, pid, e.name), done)
+        if not added:
+            p.error += '; nothing was changed'
+        elif p.changes[done:] == ['rolled back']:
+            p.error += '; the member it added was removed'
 
 
 def _fail(glance, p, added, msg, done=0):
