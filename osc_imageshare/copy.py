@@ -226,41 +226,16 @@ class _Heartbeat:
         self._stop.set()
 
 
-@contextlib.contextmanager
 def _catch_signals():
     """TERM and HUP raise, as INT does, so that clean-up runs."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
     def raise_(signum, frame):
         raise _Signal(signum)
-    old = {}
-    for name in SIGNALS:
-        num = getattr(signal, name)
-        if signal.getsignal(num) != signal.SIG_IGN:   # nohup: stays so
-            old[num] = signal.signal(num, raise_)
-    try:
-        yield
-    finally:
-        for num, handler in old.items():
-            signal.signal(num, handler)
+    return stop.handled_by(raise_)
 
 
-@contextlib.contextmanager
 def _deaf():
     """Let no signal stop a clean-up half-way."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = {getattr(signal, n): signal.signal(getattr(signal, n),
-                                             signal.SIG_IGN)
-           for n in SIGNALS}
-    try:
-        yield
-    finally:
-        for num, handler in old.items():
-            signal.signal(num, handler)
+    return stop.handled_by(signal.SIG_IGN)
 
 
 # ------------------------------------------------------------ the stream

@@ -77,11 +77,12 @@ class Stop:
 
 
 @contextlib.contextmanager
-def catching(stop):
-    """In the main thread: INT, TERM and HUP set ``stop`` meanwhile.
+def handled_by(handler):
+    """In the main thread: INT, TERM and HUP go to ``handler`` meanwhile.
 
     A signal the process was told to ignore (``nohup``, a background job)
-    stays ignored.
+    stays ignored.  In another thread (where Python cannot set handlers)
+    nothing changes.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -90,12 +91,17 @@ def catching(stop):
     for name in SIGNALS:
         num = getattr(signal, name)
         if signal.getsignal(num) != signal.SIG_IGN:
-            old[num] = signal.signal(num, stop.set)
+            old[num] = signal.signal(num, handler)
     try:
         yield
     finally:
-        for num, handler in old.items():
-            signal.signal(num, handler)
+        for num, previous in old.items():
+            signal.signal(num, previous)
+
+
+def catching(stop):
+    """In the main thread: INT, TERM and HUP set ``stop`` meanwhile."""
+    return handled_by(stop.set)
 
 
 @contextlib.contextmanager
