@@ -215,6 +215,18 @@ def _reason(exc):
     return ' '.join(text.split())
 
 
+def in_region(client, region):
+    """``client``'s session on the Glance of another ``region``.
+
+    The catalog's URL there, for the client's interface: what a Glance
+    that pulls an image from that region (glance-download) finds with
+    the same token.
+    """
+    http = client.http_client
+    rule = Endpoint('image', None, region, http.interface)
+    return glance(http.session, rule.url(http.session), rule)
+
+
 # ---------------------------------------------------------------- Glance
 def glance(session, url, endpoint_rule=None):
     """A glanceclient v2 client sending every request to ``url``."""

@@ -156,10 +156,9 @@ def in_region(glance, region):
     client = glance.http_client
     if not isinstance(client, ks_adapter.Adapter):
         return client.in_region(region)     # the unit tests' fake
-    from glanceclient.v2 import client as v2
+    from osc_imageshare import clients
 
-    return v2.Client(session=client.session, auth=client.auth,
-                     region_name=region, interface=client.interface)
+    return clients.in_region(glance, region)
 
 
 def create_image(glance, body):

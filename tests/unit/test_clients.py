@@ -131,6 +131,17 @@ class TestCallerEndpoint(testtools.TestCase):
         self.assertEqual('http://glance-two:9292', self.glance_url(
             region_name='RegionTwo'))
 
+    def test_another_region_of_the_same_cloud(self):
+        # glance-download's check: the same token on the source region's
+        # Glance, by the catalog, with the client's interface.
+        for interface, url in (('public', 'http://glance-two:9292'),
+                               ('internal', 'http://glance-two-int/image')):
+            cm = self.client_manager({'region_name': 'RegionOne'},
+                                     interface=interface)
+            there = clients.in_region(clients.caller_glance(cm), 'RegionTwo')
+            self.assertEqual(url, there.http_client.get_endpoint())
+            self.assertIs(cm.session, there.http_client.session)
+
     def test_os_region_name_outside_the_entry(self):
         # openstacksdk's rule, for our commands as for core ones.
         e = self.assertRaises(openstack.exceptions.ConfigException,
