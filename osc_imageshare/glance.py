@@ -14,6 +14,7 @@ and a connection that broke as ``TransportError``, whose message says
 how, in words (``cause``).
 """
 
+import heapq
 import json
 import logging
 import socket
@@ -31,6 +32,8 @@ LOG = logging.getLogger(__name__)
 PATCH_TYPE = 'application/openstack-images-v2.1-json-patch'
 OCTETS = {'Content-Type': 'application/octet-stream'}
 METHODS_HEADER = 'OpenStack-image-import-methods'
+# Images per listing request where the plugin walks every page.
+PAGE = 200
 
 
 class TransportError(errors.ImageShareError):
@@ -143,6 +146,37 @@ def list_images(glance, **filters):
         found.extend(body['images'])
         url = body.get('next')
     return found
+
+
+def image_pages(glance, filters, limit=PAGE):
+    """The pages (lists) of the images matching ``filters``, by ID.
+
+    One request per page (Glance's ``limit``/``marker``): a generator,
+    so a caller walking a large cloud holds one page at a time.
+    """
+    query = dict(filters, limit=limit, sort_key='id', sort_dir='asc')
+    url = '/v2/images?' + urllib.parse.urlencode(sorted(query.items()))
+    while url:
+        body = _json(glance, 'GET', url)[1]
+        if body['images']:
+            yield body['images']
+        url = body.get('next')
+
+
+def iter_images(glance, filters, include_hidden=True, limit=PAGE):
+    """Each image matching ``filters``, in ID order, a page at a time.
+
+    Glance lists the images their owner hid (``os_hidden``) only when
+    asked for them, and then only them: ``include_hidden`` reads both
+    lists and merges them, still in ID order.
+    """
+    def each(extra):
+        for page in image_pages(glance, dict(filters, **extra), limit):
+            yield from page
+    if not include_hidden:
+        return each({})
+    return heapq.merge(each({}), each({'os_hidden': 'true'}),
+                       key=lambda i: i['id'])
 
 
 def first_images(glance, **filters):

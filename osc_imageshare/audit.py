@@ -1,0 +1,331 @@
+"""Every cross-project share of a project, or of a cloud, and its risks.
+
+``audit`` reads (never writes) the shared images of a scope page by page,
+their member lists in parallel, and returns one row per (image, member,
+risk), sorted by image ID, then member.  The risks are a table of small
+independent checks (``RISKS``); ``fix`` removes the members that cannot be
+projects (and with ``protect`` protects the caller's unprotected images),
+nothing else.
+
+More risks join the table as one function and one line each; coming with
+their features: ``interrupted`` (an image left mid-transfer, the
+``imageshare_sharing`` label of the crash-safe share), and the image kinds
+(``volume-backed``, ``companions-unreadable``, ``encrypted``) of
+``osc_imageshare.kinds``.
+"""
+
+import collections
+import datetime
+import itertools
+import logging
+import math
+
+from glanceclient import exc as glance_exc
+
+from osc_imageshare import errors
+from osc_imageshare import glance as images
+from osc_imageshare import identity
+from osc_imageshare import messages
+from osc_imageshare.transfer import parallel as parallel_mod
+
+LOG = logging.getLogger(__name__)
+
+COLUMNS = ('Image ID', 'Image Name', 'Owner', 'Member', 'Member Name',
+           'Status', 'Risk', 'Detail')
+FIX_COLUMNS = COLUMNS + ('Fixed',)
+NONE = 'none'
+DEFAULT_PENDING_DAYS = 30
+RISK = COLUMNS.index('Risk')
+
+W_DELETED = ("Member {member} of image {id} was a project and no longer "
+             "exists: nobody can use this membership; remove it with "
+             "'openstack image share revoke {id} {member}'.")
+W_UNVERIFIABLE = ("Member {member} of image {id} could not be verified: "
+                  "Keystone refuses you both a deleted project and one you "
+                  "may not see; ask an admin to run 'openstack image share "
+                  "audit --all-projects', or remove it with 'openstack "
+                  "image share revoke {id} {member}' if it is not meant to "
+                  "be there.")
+W_DISABLED = ("Project {member_label} is disabled: it cannot use image {id} "
+              "until it is enabled again ('openstack project set --enable "
+              "{member}'); if it is closed for good, remove it with "
+              "'openstack image share revoke {id} {member}'.")
+W_STALE = ("Project {member_label} has left image {id} pending since "
+           "{since} ({days} days or more): it accepts it with 'openstack "
+           "image share accept {id}', or the owner removes it with "
+           "'openstack image share revoke {id} {member}'.")
+W_OWNER_GONE = ("The owner project {owner} of image {id} no longer exists: "
+                "nobody can maintain or protect the image; an admin gives it "
+                "an owner with 'openstack image set --project <project> "
+                "{id}', or each member copies it ('openstack image transfer "
+                "{id} --mode copy').")
+W_OWNER_DISABLED = ("The owner project {owner_label} of image {id} is "
+                    "disabled: nobody can maintain the image while it is; "
+                    "enable it ('openstack project set --enable {owner}'), "
+                    "or each member copies the image ('openstack image "
+                    "transfer {id} --mode copy').")
+E_NOT_ADMIN = ("{option} needs an admin role, which project {project} does "
+               "not have: audit your own project's images (no option), or "
+               "those shared with it (--incoming)")
+E_FIX_FAILED = 'Could not {what} (image {id}): {why}'
+
+# What --fix does for a risk: 'remove' the member, 'protect' the image.
+FIXES = {'not-a-project': 'remove', 'project-deleted': 'remove',
+         'unprotected': 'protect'}
+FIXED = {('remove', False): 'removed', ('remove', True): 'would remove',
+         ('protect', False): 'protected', ('protect', True): 'would protect'}
+
+
+class Facts(collections.namedtuple('Facts', (
+        'image', 'member', 'project', 'owner_project', 'accepted',
+        'consumer', 'pending_days', 'now'))):
+    """What a check may read about one (image, member).
+
+    ``project`` and ``owner_project``: the Keystone project dict, False if
+    it does not exist, None where the caller cannot tell.  ``accepted``:
+    how many members listed have accepted; ``consumer``: Glance showed the
+    caller its own membership only.
+    """
+
+    @property
+    def member_id(self):
+        return self.member['member_id']
+
+    def fmt(self):
+        owner = self.image.get('owner')
+        return dict(
+            id=self.image['id'], member=self.member_id, owner=owner,
+            member_label=_label(self.member_id, self.project),
+            owner_label=_label(owner, self.owner_project))
+
+
+def _label(project_id, project):
+    name = project.get('name') if project else None
+    return '%s (%s)' % (name, project_id) if name else project_id
+
+
+# -------------------------------------------------------------- the risks
+# Each check returns the Detail sentence, or None where the risk is absent.
+def _not_a_project(f):
+    if not f.project and not identity.looks_like_id(f.member_id):
+        return messages.W_NOT_PROJECT.format(**f.fmt())
+
+
+def _project_deleted(f):
+    if f.project is False and identity.looks_like_id(f.member_id):
+        return W_DELETED.format(**f.fmt())
+
+
+def _unverifiable(f):
+    if f.project is None and identity.looks_like_id(f.member_id):
+        return W_UNVERIFIABLE.format(**f.fmt())
+
+
+def _project_disabled(f):
+    if f.project and not f.project.get('enabled', True):
+        return W_DISABLED.format(**f.fmt())
+
+
+def _unprotected(f):
+    if f.member['status'] != 'accepted' or f.image.get('protected'):
+        return None
+    if f.consumer:
+        return messages.W_UNPROTECTED_MEMBER.format(**f.fmt())
+    return messages.W_UNPROTECTED.format(count=f.accepted, **f.fmt())
+
+
+def _stale_pending(f):
+    if f.member['status'] != 'pending':
+        return None
+    since = f.member.get('created_at')
+    age = f.now - _when(since)
+    if age.total_seconds() >= f.pending_days * 86400:
+        return W_STALE.format(since=since, days=_days(f.pending_days),
+                              **f.fmt())
+
+
+def _owner_gone(f):
+    if f.owner_project is False:
+        return W_OWNER_GONE.format(**f.fmt())
+
+
+def _owner_disabled(f):
+    if f.owner_project and not f.owner_project.get('enabled', True):
+        return W_OWNER_DISABLED.format(**f.fmt())
+
+
+# The table: keyword -> check, in the order rows of one member are printed.
+RISKS = collections.OrderedDict([
+    ('not-a-project', _not_a_project),
+    ('project-deleted', _project_deleted),
+    ('unverifiable', _unverifiable),
+    ('project-disabled', _project_disabled),
+    ('owner-gone', _owner_gone),
+    ('owner-disabled', _owner_disabled),
+    ('unprotected', _unprotected),
+    ('stale-pending', _stale_pending),
+])
+
+
+def _when(text):
+    """A Glance timestamp ('2026-11-27T08:00:00Z') as an aware datetime."""
+    value = datetime.datetime.fromisoformat(text.replace('Z', '+00:00'))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.timezone.utc)
+    return value
+
+
+def _days(value):
+    return int(value) if float(value).is_integer() else value
+
+
+def check_days(value):
+    """``value`` as a number of days, 0 or more; ValueError otherwise."""
+    days = float(value)
+    if not math.isfinite(days) or days < 0:
+        raise ValueError(value)
+    return days
+
+
+# -------------------------------------------------------------- scopes
+class Scope(collections.namedtuple('Scope', (
+        'filters', 'project', 'incoming'))):
+    """Which images to read, and which of their members to keep.
+
+    ``project``: the project whose side is audited (None: every project);
+    ``incoming``: the images shared with it rather than those it owns.
+    """
+
+    def keeps_image(self, image):
+        return not (self.incoming and image.get('owner') == self.project)
+
+    def keeps_member(self, member):
+        return not self.incoming or member['member_id'] == self.project
+
+
+def scope(ident, incoming=False, all_projects=False, project=None,
+          project_domain=None):
+    """The ``Scope`` of an audit; admins only for another project's."""
+    for option, given in (('--all-projects', all_projects),
+                          ('--project', project)):
+        if given and not ident.is_admin:
+            raise errors.ImageShareError(E_NOT_ADMIN.format(
+                option=option, project=ident.project_name
+                or ident.project_id))
+    if all_projects:
+        return Scope({'visibility': 'shared'}, None, False)
+    pid = _project_id(ident, project, project_domain) if project \
+        else ident.project_id
+    if incoming:
+        return Scope({'visibility': 'shared', 'member_status': 'all'},
+                     pid, True)
+    return Scope({'visibility': 'shared', 'owner': pid}, pid, False)
+
+
+def _project_id(ident, ref, domain):
+    try:
+        return ident.resolve_project(ref, domain)[0]['id']
+    except errors.ImageShareError:
+        # A project deleted since: its images are still worth auditing.
+        if identity.looks_like_id(ref):
+            return ref
+        raise
+
+
+# -------------------------------------------------------------- the audit
+def audit(glance, ident, where, risks=None, show_all=False,
+          pending_days=DEFAULT_PENDING_DAYS, parallel=None, now=None):
+    """The rows of ``COLUMNS`` for the scope ``where``: a generator.
+
+    ``risks``: the keywords to keep (default: every one); ``show_all``
+    keeps the (image, member) pairs without risk too (Risk 'none').
+    Images come a page at a time, their members ``parallel`` at a time.
+    """
+    workers = parallel_mod.check(parallel)
+    opts = dict(pending_days=pending_days,
+                now=now or datetime.datetime.now(datetime.timezone.utc),
+                consumer=where.incoming and not ident.is_admin)
+    keep = set(risks or RISKS) | ({NONE} if show_all else set())
+    found = images.iter_images(glance, where.filters)
+    while True:
+        page = [i for i in itertools.islice(found, images.PAGE)
+                if where.keeps_image(i)]
+        if not page:
+            return
+        listed = parallel_mod.run(lambda i: _members(glance, i), page,
+                                  workers)
+        for image, members in zip(page, listed):
+            for row in _image_rows(ident, image, members, where, opts):
+                if row[RISK] in keep:
+                    yield row
+
+
+def _members(glance, image):
+    try:
+        return images.list_members(glance, image['id'])
+    except glance_exc.HTTPNotFound:
+        return []       # deleted since it was listed
+
+
+def _image_rows(ident, image, members, where, opts):
+    accepted = sum(1 for m in members if m['status'] == 'accepted')
+    owner = image.get('owner')
+    owner_project = ident.get_project(owner) if owner else None
+    for m in sorted(members, key=lambda m: m['member_id']):
+        if not where.keeps_member(m):
+            continue
+        project = ident.get_project(m['member_id'])
+        facts = Facts(image, m, project, owner_project, accepted, **opts)
+        head = (image['id'], image.get('name'), owner, m['member_id'],
+                project.get('name') if project else None, m['status'])
+        found = [(k, check(facts)) for k, check in RISKS.items()]
+        found = [(k, d) for k, d in found if d] or [(NONE, '')]
+        for keyword, detail in found:
+            yield head + (keyword, detail)
+
+
+# -------------------------------------------------------------- --fix
+def fix(glance, ident, rows, protect=False, dry_run=False, parallel=None):
+    """Fix what is safe to fix among ``rows``: ``(rows, errors)``.
+
+    Removes the members that are no project (``not-a-project``,
+    ``project-deleted``); with ``protect``, protects the caller's own
+    images that members have accepted.  One row (``FIX_COLUMNS``) per
+    fix; ``dry_run`` only says what would be done.
+    """
+    todo, protected = [], set()
+    for row in rows:
+        action = FIXES.get(row[RISK])
+        if action == 'protect':
+            if not protect or row[2] != ident.project_id \
+                    or row[0] in protected:
+                continue
+            protected.add(row[0])
+            row = row[:3] + (None, None, None) + row[RISK:]
+        if action:
+            todo.append((action, row))
+    if dry_run:
+        return [row + (FIXED[action, True],) for action, row in todo], []
+    done = parallel_mod.run(lambda t: _fix_one(glance, *t), todo,
+                            parallel_mod.check(parallel))
+    return ([row + (FIXED[action, False] if why is None else 'failed',)
+             for (action, row), why in zip(todo, done)],
+            [why for why in done if why])
+
+
+def _fix_one(glance, action, row):
+    """Do one fix; None, or why it failed."""
+    image_id, member = row[0], row[3]
+    try:
+        if action == 'remove':
+            images.remove_member(glance, image_id, member)
+        else:
+            images.update_image(glance, image_id, protected=True)
+    except (glance_exc.HTTPException, images.TransportError) as e:
+        if action == 'remove' and isinstance(e, glance_exc.HTTPNotFound):
+            return None      # gone already: what the fix wanted
+        what = ('remove member %s' % member if action == 'remove'
+                else 'protect the image')
+        return E_FIX_FAILED.format(what=what, id=image_id,
+                                   why=images.describe(e, side=None))
+    return None
