@@ -175,6 +175,10 @@ def _when(text):
     return value
 
 
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
 def _days(value):
     return int(value) if float(value).is_integer() else value
 
@@ -243,7 +247,7 @@ def audit(glance, ident, where, risks=None, show_all=False,
     """
     workers = parallel_mod.check(parallel)
     opts = dict(pending_days=pending_days,
-                now=now or datetime.datetime.now(datetime.timezone.utc),
+                now=now or _now(),
                 consumer=where.incoming and not ident.is_admin)
     keep = set(risks or RISKS) | ({NONE} if show_all else set())
     found = images.iter_images(glance, where.filters)

@@ -148,13 +148,14 @@ def list_images(glance, **filters):
     return found
 
 
-def image_pages(glance, filters, limit=PAGE):
+def image_pages(glance, filters, limit=None):
     """The pages (lists) of the images matching ``filters``, by ID.
 
     One request per page (Glance's ``limit``/``marker``): a generator,
     so a caller walking a large cloud holds one page at a time.
     """
-    query = dict(filters, limit=limit, sort_key='id', sort_dir='asc')
+    query = dict(filters, limit=limit or PAGE, sort_key='id',
+                 sort_dir='asc')
     url = '/v2/images?' + urllib.parse.urlencode(sorted(query.items()))
     while url:
         body = _json(glance, 'GET', url)[1]
@@ -163,7 +164,7 @@ def image_pages(glance, filters, limit=PAGE):
         url = body.get('next')
 
 
-def iter_images(glance, filters, include_hidden=True, limit=PAGE):
+def iter_images(glance, filters, include_hidden=True, limit=None):
     """Each image matching ``filters``, in ID order, a page at a time.
 
     Glance lists the images their owner hid (``os_hidden``) only when

@@ -154,8 +154,7 @@ class FakeGlance:
                     self.methods)
             return Response(201, img, headers=headers), dict(img)
         if len(parts) == 2:
-            return None, {'images': self._list(
-                dict(urllib.parse.parse_qsl(query)))}
+            return None, self._page(dict(urllib.parse.parse_qsl(query)))
         img = self.images.get(parts[2])
         if img is None:
             if len(parts) == 3:
@@ -261,10 +260,29 @@ class FakeGlance:
             self._store(img, other.data[src['id']], src.get('disk_format'))
         return Response(202)
 
+    def _page(self, filters):
+        """One page, as Glance: sorted, from ``marker``, with ``next``."""
+        found = self._list(filters)
+        if 'sort_key' not in filters:
+            return {'images': found}
+        found.sort(key=lambda i: i[filters['sort_key']])
+        found = [i for i in found if i['id'] > filters.get('marker', '')]
+        limit = int(filters['limit'])
+        body = {'images': found[:limit]}
+        if len(found) > limit:
+            body['next'] = '/v2/images?' + urllib.parse.urlencode(sorted(
+                dict(filters, marker=found[limit - 1]['id']).items()))
+        return body
+
     def _list(self, filters):
+        # Glance lists the images hidden by their owner only when asked.
+        hidden = filters.get('os_hidden') == 'true'
         return [dict(i) for i in self.images.values()
                 if all(i.get(k) == v for k, v in filters.items()
-                       if k not in ('member_status', 'limit', 'tag'))
+                       if k not in ('member_status', 'limit', 'tag',
+                                    'sort_key', 'sort_dir', 'marker',
+                                    'os_hidden'))
+                and bool(i.get('os_hidden')) == hidden
                 and ('tag' not in filters
                      or filters['tag'] in (i.get('tags') or []))]
 

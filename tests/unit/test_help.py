@@ -42,6 +42,10 @@ RESOLVED_BY_NAME = {
     ('image_share_wait', 'projects'):
         'test_wait.py::test_share_wait_satisfied_by_another_process',
     ('image_share_wait', 'project_domain'): 'same code as --to',
+    ('image_share_audit', 'project'):
+        'test_audit.py::test_admin_project_scope_by_name_both_sides',
+    ('image_share_audit', 'project_domain'):
+        'test_audit.py::test_admin_project_scope_by_name_both_sides',
 }
 
 
@@ -66,7 +70,8 @@ class TestHelp(base.TestCase):
 
     def test_all_commands_are_registered(self):
         self.assertEqual(
-            ['image_share_accept', 'image_share_list', 'image_share_reject',
+            ['image_share_accept', 'image_share_audit', 'image_share_list',
+             'image_share_reject',
              'image_share_revoke', 'image_share_set', 'image_share_status',
              'image_share_wait', 'image_transfer'],
             sorted(name for name, _ in commands()))

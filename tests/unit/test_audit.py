@@ -1,0 +1,316 @@
+"""image share audit: scopes, the risk table, --fix, the command."""
+
+import datetime
+from unittest import mock
+
+from glanceclient import exc as glance_exc
+
+from osc_imageshare import audit
+from osc_imageshare.commands import audit as audit_cmd
+from osc_imageshare import errors
+from osc_imageshare import glance as images
+from osc_imageshare import messages
+from tests.unit import base
+from tests.unit import fakes
+
+ALPHA, BETA = fakes.ALPHA, fakes.BETA
+GONE = 'dd' * 16        # an ID Keystone no longer knows
+OFF = 'ee' * 16         # a disabled project
+ID1, ID2, ID3 = ('1' * 8 + '-0000-0000-0000-' + '0' * 12,
+                 '2' * 8 + '-0000-0000-0000-' + '0' * 12,
+                 '3' * 8 + '-0000-0000-0000-' + '0' * 12)
+NOW = datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc)
+OLD = '2026-10-01T00:00:00Z'        # 61 days before NOW
+NEW = '2026-11-30T00:00:00Z'        # 1 day before NOW
+PAGE1 = ('/v2/images?limit=200&owner=%s&sort_dir=asc&sort_key=id'
+         '&visibility=shared' % ALPHA)
+HIDDEN1 = ('/v2/images?limit=200&os_hidden=true&owner=%s&sort_dir=asc'
+           '&sort_key=id&visibility=shared' % ALPHA)
+
+
+class Ident(fakes.FakeIdentity):
+    """Identity with Keystone's three answers: dict, False, None."""
+
+    def __init__(self, projects=None, **kw):
+        super().__init__(**kw)
+        self.projects = {ALPHA: {'id': ALPHA, 'name': 'alpha'},
+                         BETA: {'id': BETA, 'name': 'beta'},
+                         OFF: {'id': OFF, 'name': 'off', 'enabled': False},
+                         GONE: False}
+        self.projects.update(projects or {})
+
+    def get_project(self, project_id):
+        self.calls.append(('get', project_id))
+        return self.projects.get(project_id)
+
+    def resolve_project(self, ref, domain=None):
+        self.calls.append(('resolve', ref, domain))
+        found = [p for p in self.projects.values()
+                 if p and ref in (p['id'], p['name'])]
+        if not found:
+            raise errors.ImageShareError('no project %s' % ref)
+        return found[0], True
+
+
+def member(mid, status='pending', when=NEW, image_id=ID1):
+    return dict(fakes.member(mid, status, image_id), created_at=when)
+
+
+def cloud(members=None, **over):
+    """ID1 owned by alpha; ID2 alpha's hidden one; ID3 beta's."""
+    imgs = [fakes.image(id=ID1, name='one', **over),
+            fakes.image(id=ID2, name='two', os_hidden=True),
+            fakes.image(id=ID3, name='three', owner=BETA)]
+    return fakes.FakeGlance(imgs, members)
+
+
+def run(glance, ident, where=None, **kw):
+    where = where or audit.scope(ident)
+    return list(audit.audit(glance, ident, where, now=NOW, parallel=1,
+                            **kw))
+
+
+def risks(rows):
+    return [(r[0], r[3], r[6]) for r in rows]
+
+
+class TestRisks(base.TestCase):
+
+    def test_owner_scope_each_risk_one_row_sorted(self):
+        g = cloud({ID1: [member(BETA, 'accepted'), member('beta'),
+                         member(GONE), member(OFF, 'accepted'),
+                         member('cc' * 16, when=OLD)],
+                   ID2: [member(BETA, 'pending', OLD, ID2)]})
+        ident = Ident(projects={'cc' * 16: None})
+        rows = run(g, ident)
+        self.assertEqual([
+            (ID1, BETA, 'unprotected'),
+            (ID1, 'beta', 'not-a-project'),
+            (ID1, 'cc' * 16, 'unverifiable'),
+            (ID1, 'cc' * 16, 'stale-pending'),
+            (ID1, GONE, 'project-deleted'),
+            (ID1, OFF, 'project-disabled'),
+            (ID1, OFF, 'unprotected'),
+            (ID2, BETA, 'stale-pending')], risks(rows))
+        self.assertEqual([('GET', PAGE1), ('GET', HIDDEN1),
+                          ('GET', '/v2/images/%s/members' % ID1),
+                          ('GET', '/v2/images/%s/members' % ID2)], g.calls)
+        self.assertEqual(
+            (ID1, 'one', ALPHA, BETA, 'beta', 'accepted', 'unprotected',
+             messages.W_UNPROTECTED.format(id=ID1, count=2)), rows[0])
+        self.assertEqual(messages.W_NOT_PROJECT.format(member='beta',
+                                                       id=ID1), rows[1][7])
+        self.assertEqual(
+            "Project beta (%s) has left image %s pending since %s (30 "
+            "days or more): it accepts it with 'openstack image share "
+            "accept %s', or the owner removes it with 'openstack image "
+            "share revoke %s %s'." % (BETA, ID2, OLD, ID2, ID2, BETA),
+            rows[7][7])
+        self.assertIn("could not be verified", rows[2][7])
+
+    def test_pending_days_zero_makes_every_pending_member_stale(self):
+        g = cloud({ID1: [member(BETA, when=NEW)], ID2: []})
+        self.assertEqual([], run(g, Ident()))
+        self.assertEqual([(ID1, BETA, 'stale-pending')],
+                         risks(run(g, Ident(), pending_days=0)))
+        self.assertEqual([], run(g, Ident(), pending_days=1.5))
+
+    def test_protected_image_and_all_rows(self):
+        g = cloud({ID1: [member(BETA, 'accepted')]}, protected=True)
+        self.assertEqual([], run(g, Ident()))
+        self.assertEqual([(ID1, 'one', ALPHA, BETA, 'beta', 'accepted',
+                           'none', '')], run(g, Ident(), show_all=True))
+
+    def test_risk_filter(self):
+        g = cloud({ID1: [member('beta'), member(GONE)]})
+        self.assertEqual([(ID1, GONE, 'project-deleted')], risks(run(
+            g, Ident(), risks=['project-deleted'])))
+
+    def test_owner_gone_and_disabled_for_each_member(self):
+        g = cloud({ID3: [member(ALPHA, image_id=ID3)]})
+        ident = Ident(admin=True, projects={
+            BETA: {'id': BETA, 'name': 'beta', 'enabled': False}})
+        where = audit.scope(ident, all_projects=True)
+        self.assertEqual([(ID3, ALPHA, 'owner-disabled')],
+                         risks(run(g, ident, where)))
+        ident.projects[BETA] = False
+        self.assertEqual([(ID3, ALPHA, 'owner-gone')],
+                         risks(run(g, Ident(admin=True, projects={
+                             BETA: False}), where)))
+
+    def test_pages_are_followed_one_at_a_time(self):
+        g = cloud({ID1: [member('x')], ID3: [member('y', image_id=ID3)]})
+        ident = Ident(admin=True)
+        with mock.patch.object(images, 'PAGE', 1):
+            rows = run(g, ident, audit.scope(ident, all_projects=True))
+        self.assertEqual([(ID1, 'x', 'not-a-project'),
+                          (ID3, 'y', 'not-a-project')], risks(rows))
+        lists = [c[1] for c in g.calls if '?' in c[1]]
+        self.assertEqual([
+            '/v2/images?limit=1&sort_dir=asc&sort_key=id&visibility=shared',
+            '/v2/images?limit=1&os_hidden=true&sort_dir=asc&sort_key=id'
+            '&visibility=shared',
+            '/v2/images?limit=1&marker=%s&sort_dir=asc&sort_key=id'
+            '&visibility=shared' % ID1], lists)
+
+    def test_an_image_deleted_meanwhile_has_no_rows(self):
+        g = cloud({ID1: [member('x')]})
+        g.fail[('GET', '/v2/images/%s/members' % ID1)] = \
+            glance_exc.HTTPNotFound('gone')
+        self.assertEqual([], run(g, Ident(), show_all=True))
+
+
+class TestScopes(base.TestCase):
+
+    def test_incoming_keeps_my_membership_of_others_images(self):
+        g = cloud({ID1: [member(BETA, 'accepted')],
+                   ID3: [member(ALPHA, 'accepted', image_id=ID3)]})
+        ident = Ident()
+        ident.projects[BETA] = None         # may not read the owner
+        rows = run(g, ident, audit.scope(ident, incoming=True))
+        self.assertEqual([(ID3, ALPHA, 'unprotected')], risks(rows))
+        self.assertEqual(messages.W_UNPROTECTED_MEMBER.format(
+            id=ID3, member_label='alpha (%s)' % ALPHA, owner_label=BETA),
+            rows[0][7])
+        self.assertEqual(('GET', '/v2/images?limit=200&member_status=all'
+                          '&sort_dir=asc&sort_key=id&visibility=shared'),
+                         g.calls[0])
+        self.assertNotIn(('GET', '/v2/images/%s/members' % ID1), g.calls)
+
+    def test_other_projects_need_admin(self):
+        g = cloud()
+        for kw, option in (({'all_projects': True}, '--all-projects'),
+                           ({'project': 'beta'}, '--project')):
+            e = self.assertRaises(errors.ImageShareError, audit.scope,
+                                  Ident(), **kw)
+            self.assertEqual(
+                "%s needs an admin role, which project alpha does not "
+                "have: audit your own project's images (no option), or "
+                "those shared with it (--incoming)" % option, str(e))
+        self.assertEqual([], g.calls)
+
+    def test_admin_project_by_name_either_side(self):
+        ident = Ident(admin=True)
+        self.assertEqual(audit.Scope({'visibility': 'shared',
+                                      'owner': BETA}, BETA, False),
+                         audit.scope(ident, project='beta',
+                                     project_domain='d'))
+        self.assertEqual(('resolve', 'beta', 'd'), ident.calls[-1])
+        self.assertEqual(audit.Scope({'visibility': 'shared',
+                                      'member_status': 'all'}, BETA, True),
+                         audit.scope(ident, True, project='beta'))
+
+    def test_admin_project_deleted_by_id(self):
+        where = audit.scope(Ident(admin=True), project=GONE)
+        self.assertEqual(GONE, where.project)
+        self.assertRaises(errors.ImageShareError, audit.scope,
+                          Ident(admin=True), project='nope')
+
+
+class TestFix(base.TestCase):
+
+    def rows(self, g, ident=None):
+        return run(g, ident or Ident())
+
+    def test_dry_run_changes_nothing(self):
+        g = cloud({ID1: [member('beta'), member(GONE), member(OFF),
+                         member(BETA, 'accepted')]})
+        rows, errs = audit.fix(g, Ident(), self.rows(g), True, True)
+        self.assertEqual([
+            (ID1, None, 'unprotected', 'would protect'),
+            (ID1, 'beta', 'not-a-project', 'would remove'),
+            (ID1, GONE, 'project-deleted', 'would remove')],
+            [(r[0], r[3], r[6], r[8]) for r in rows])
+        self.assertEqual([], errs)
+        self.assertEqual([], [c for c in g.calls if c[0] != 'GET'])
+
+    def test_fix_removes_the_dead_members_only(self):
+        g = cloud({ID1: [member('beta'), member(GONE), member(OFF),
+                         member(BETA, 'accepted')]})
+        g.calls.clear()
+        rows, errs = audit.fix(g, Ident(), self.rows(g), parallel=1)
+        writes = [c for c in g.calls if c[0] != 'GET']
+        self.assertEqual([
+            ('DELETE', '/v2/images/%s/members/beta' % ID1),
+            ('DELETE', '/v2/images/%s/members/%s' % (ID1, GONE))], writes)
+        self.assertEqual(['removed', 'removed'], [r[8] for r in rows])
+        self.assertEqual({OFF, BETA}, set(g.members[ID1]))
+
+    def test_protect_own_images_once_never_others(self):
+        g = cloud({ID1: [member(BETA, 'accepted'), member(OFF, 'accepted')],
+                   ID3: [member(ALPHA, 'accepted', image_id=ID3)]})
+        ident = Ident(admin=True)
+        rows = run(g, ident, audit.scope(ident, all_projects=True))
+        g.calls.clear()
+        fixed, errs = audit.fix(g, ident, rows, protect=True, parallel=1)
+        self.assertEqual([('PATCH', '/v2/images/%s' % ID1, [
+            {'op': 'replace', 'path': '/protected', 'value': True}])],
+            g.calls)
+        self.assertEqual([(ID1, 'one', ALPHA, None, None, None,
+                           'unprotected', rows[0][7], 'protected')], fixed)
+
+    def test_failures_are_reported_per_fix(self):
+        g = cloud({ID1: [member('beta'), member('gamma')]})
+        rows = self.rows(g)
+        g.fail[('DELETE', '/v2/images/%s/members/beta' % ID1)] = \
+            glance_exc.HTTPForbidden('not allowed')
+        g.fail[('DELETE', '/v2/images/%s/members/gamma' % ID1)] = \
+            glance_exc.HTTPNotFound('gone')
+        fixed, errs = audit.fix(g, Ident(), rows, parallel=1)
+        self.assertEqual(['failed', 'removed'], [r[8] for r in fixed])
+        self.assertEqual(['Could not remove member beta (image %s): Glance '
+                          'answered HTTP 403: not allowed' % ID1], errs)
+
+
+class TestCommand(base.TestCommand):
+
+    def cmd(self):
+        return audit_cmd.AuditImageShare(self.app, None)
+
+    def refused(self, *argv):
+        self.assertRaises(base.ParserException, self.check_parser,
+                          self.cmd(), list(argv), [])
+
+    def test_usage_errors(self):
+        for argv in (['--pending-days', '-1'], ['--pending-days', 'nan'],
+                     ['--pending-days', 'inf'], ['--risk', 'typo'],
+                     ['--all-projects', '--project', 'beta'],
+                     ['--all-projects', '--incoming'], ['--protect'],
+                     ['--dry-run'], ['--project-domain', 'd']):
+            self.refused(*argv)
+
+    def test_defaults(self):
+        self.check_parser(self.cmd(), [], [
+            ('pending_days', 30), ('risks', []), ('show_all', False),
+            ('fix', False), ('parallel', None), ('incoming', False)])
+        self.check_parser(self.cmd(), ['--pending-days', '0', '--risk',
+                                       'unprotected', '--risk',
+                                       'stale-pending'],
+                          [('pending_days', 0.0),
+                           ('risks', ['unprotected', 'stale-pending'])])
+
+    @mock.patch('osc_imageshare.identity.Identity.from_client_manager')
+    def test_fix_failure_is_the_summary(self, from_cm):
+        from_cm.return_value = Ident()
+        g = cloud({ID1: [member('beta'), member(GONE)]})
+        g.fail[('DELETE', '/v2/images/%s/members/beta' % ID1)] = \
+            glance_exc.HTTPForbidden('no')
+        self.app.client_manager.image_share = g
+        cmd = self.cmd()
+        parsed = self.check_parser(cmd, ['--fix', '--parallel', '1'], [])
+        with mock.patch.object(audit, '_now', return_value=NOW):
+            columns, rows = cmd.take_action(parsed)
+        self.assertEqual(audit.FIX_COLUMNS, columns)
+        self.assertEqual(['failed', 'removed'], [r[8] for r in rows])
+        self.assertEqual('Failed to fix 1 of 2 risks', cmd.failure)
+
+    @mock.patch('osc_imageshare.identity.Identity.from_client_manager')
+    def test_audit_rows_are_a_generator(self, from_cm):
+        from_cm.return_value = Ident()
+        self.app.client_manager.image_share = cloud({ID1: [member('x')]})
+        cmd = self.cmd()
+        columns, rows = cmd.take_action(self.check_parser(cmd, [], []))
+        self.assertEqual(audit.COLUMNS, columns)
+        self.assertEqual([(ID1, 'x', 'not-a-project')],
+                         risks(list(rows)))
+        self.assertIsNone(cmd.failure)
