@@ -1,0 +1,294 @@
+"""``openstack image share audit`` against the real local cloud.
+
+Each risk is made for real: a member that is a project name, a project
+made a member then deleted, a disabled project, an accepted unprotected
+image, a pending member (``--pending-days 0``), an owner project disabled
+then deleted.  Other tests leave images behind: every check keeps the rows
+of the images this test made.  Projects and users made here are removed.
+"""
+
+import copy
+import csv
+import io
+import json
+import os
+
+import pytest
+import yaml
+
+from tests.functional.conftest import unique
+
+IMAGE = {'service_type': 'image', 'interface': 'public',
+         'region_name': 'RegionOne'}
+IDENTITY = {'service_type': 'identity', 'interface': 'public'}
+
+
+class Keystone:
+    """The admin's Keystone API: projects and users made, then removed."""
+
+    def __init__(self, cloud):
+        self.cloud = cloud
+        self.session = cloud.session('admin')
+        self.made = []
+
+    def call(self, method, url, **kw):
+        return self.session.request(url, method, endpoint_filter=IDENTITY,
+                                    **kw)
+
+    def project(self, enabled=True):
+        p = self.call('POST', '/projects', json={'project': {
+            'name': unique('audit'), 'domain_id': 'default',
+            'enabled': enabled}}).json()['project']
+        self.made.append('/projects/%s' % p['id'])
+        return p
+
+    def set_enabled(self, project_id, enabled):
+        self.call('PATCH', '/projects/%s' % project_id,
+                  json={'project': {'enabled': enabled}})
+
+    def delete(self, url):
+        self.call('DELETE', url, raise_exc=False)
+        if url in self.made:
+            self.made.remove(url)
+
+    def user_in(self, project, tmp_path):
+        """A member user of ``project``; a Cloud whose 'owner' entry is it."""
+        password = unique('pw')
+        user = self.call('POST', '/users', json={'user': {
+            'name': unique('audit'), 'domain_id': 'default',
+            'password': password}}).json()['user']
+        self.made.insert(0, '/users/%s' % user['id'])
+        role = self.call('GET', '/roles', params={'name': 'member'}).json()[
+            'roles'][0]
+        self.call('PUT', '/projects/%s/users/%s/roles/%s'
+                  % (project['id'], user['id'], role['id']))
+        with open(self.cloud.clouds_yaml) as f:
+            config = yaml.safe_load(f)
+        entry = copy.deepcopy(config['clouds']['alice-alpha'])
+        entry['auth'].update(username=user['name'], password=password,
+                             project_name=project['name'])
+        config['clouds']['owner'] = entry
+        path = os.path.join(str(tmp_path), 'clouds.yaml')
+        with open(path, 'w') as f:
+            yaml.safe_dump(config, f)
+        other = copy.copy(self.cloud)
+        other.clouds_yaml, other._sessions = path, {}
+        return other
+
+    def clean(self):
+        for url in list(self.made):
+            self.delete(url)
+
+
+@pytest.fixture
+def keystone(cloud):
+    ks = Keystone(cloud)
+    try:
+        yield ks
+    finally:
+        ks.clean()
+
+
+def image(cloud, who, members=(), **props):
+    """A queued shared image of ``who`` with ``members`` (IDs or names)."""
+    sess = cloud.session(who)
+    img = sess.post('/v2/images', endpoint_filter=IMAGE, json=dict(
+        name=unique('audit'), visibility='shared', disk_format='raw',
+        container_format='bare', **props)).json()
+    for m in members:
+        sess.post('/v2/images/%s/members' % img['id'], endpoint_filter=IMAGE,
+                  json={'member': m})
+    return img
+
+
+def accept(cloud, who, image_id, project_id):
+    cloud.session(who).put('/v2/images/%s/members/%s'
+                           % (image_id, project_id), endpoint_filter=IMAGE,
+                           json={'status': 'accepted'})
+
+
+def members(cloud, image_id):
+    """The member IDs of an image, as the admin reads them."""
+    got = cloud.session('admin').get('/v2/images/%s/members' % image_id,
+                                     endpoint_filter=IMAGE).json()
+    return sorted(m['member_id'] for m in got['members'])
+
+
+def audit(cloud, who, imgs, *args):
+    """(image, member, risk) of the audit's rows for ``imgs`` only."""
+    rows, warnings = cloud.json(who, 'image', 'share', 'audit', *args)
+    ids = {i['id'] for i in imgs}
+    mine = [r for r in rows if r['Image ID'] in ids]
+    return {(r['Image ID'], r['Member'], r['Risk']) for r in mine}, mine
+
+
+def test_each_risk_as_owner_and_as_admin(cloud, keystone):
+    beta = cloud.project('beta')
+    gone, off = keystone.project(), keystone.project(enabled=False)
+    a = image(cloud, 'alice-alpha', [beta, 'beta', gone['id'], off['id']])
+    b = image(cloud, 'alice-alpha', [beta])                 # pending
+    hidden = image(cloud, 'alice-alpha', ['beta'], os_hidden=True)
+    accept(cloud, 'bob-beta', a['id'], beta)
+    keystone.delete('/projects/%s' % gone['id'])
+    imgs = [a, b, hidden]
+    # Alice may not read other projects: every ID is unverifiable.
+    got, rows = audit(cloud, 'alice-alpha', imgs, '--pending-days', '0')
+    assert got == {
+        (a['id'], 'beta', 'not-a-project'),
+        (a['id'], 'beta', 'stale-pending'),
+        (a['id'], beta, 'unverifiable'),
+        (a['id'], beta, 'unprotected'),
+        (a['id'], gone['id'], 'unverifiable'),
+        (a['id'], gone['id'], 'stale-pending'),
+        (a['id'], off['id'], 'unverifiable'),
+        (a['id'], off['id'], 'stale-pending'),
+        (b['id'], beta, 'unverifiable'),
+        (b['id'], beta, 'stale-pending'),
+        (hidden['id'], 'beta', 'not-a-project'),
+        (hidden['id'], 'beta', 'stale-pending')}
+    keys = [(r['Image ID'], r['Member']) for r in rows]
+    assert keys == sorted(keys)
+    assert list(rows[0]) == ['Image ID', 'Image Name', 'Owner', 'Member',
+                             'Member Name', 'Status', 'Risk', 'Detail']
+    unprotected = [r for r in rows if r['Risk'] == 'unprotected'][0]
+    assert unprotected['Detail'] == (
+        "Image %s is not protected and 1 project(s) have accepted it: the "
+        "owner can delete it by accident; protect it with 'openstack image "
+        "set --protected %s'." % (a['id'], a['id']))
+    # The admin tells them apart; the default --pending-days (30) holds.
+    got, rows = audit(cloud, 'admin', imgs, '--all-projects')
+    assert got == {
+        (a['id'], 'beta', 'not-a-project'),
+        (a['id'], beta, 'unprotected'),
+        (a['id'], gone['id'], 'project-deleted'),
+        (a['id'], off['id'], 'project-disabled'),
+        (hidden['id'], 'beta', 'not-a-project')}
+    assert {r['Member Name'] for r in rows if r['Member'] == off['id']} \
+        == {off['name']}
+    got, _ = audit(cloud, 'admin', imgs, '--all-projects', '--risk',
+                   'project-deleted', '--risk', 'project-disabled')
+    assert got == {(a['id'], gone['id'], 'project-deleted'),
+                   (a['id'], off['id'], 'project-disabled')}
+    got, rows = audit(cloud, 'admin', imgs, '--all-projects', '--all')
+    assert (b['id'], beta, 'none') in got
+    assert [r['Detail'] for r in rows if r['Risk'] == 'none'] == ['']
+
+
+def test_incoming_sees_own_membership_hidden_images_included(cloud):
+    beta, alpha = cloud.project('beta'), cloud.project('alpha')
+    a = image(cloud, 'alice-alpha', [beta, 'beta'])
+    hidden = image(cloud, 'alice-alpha', [beta], os_hidden=True)
+    accept(cloud, 'bob-beta', hidden['id'], beta)
+    got, rows = audit(cloud, 'bob-beta', [a, hidden], '--incoming', '--all')
+    assert got == {(a['id'], beta, 'none'),
+                   (hidden['id'], beta, 'unprotected')}
+    assert [r['Owner'] for r in rows] == [alpha, alpha]
+    assert [r['Detail'] for r in rows if r['Risk'] == 'unprotected'] == [
+        "Image %s is not protected and your project beta (%s) has accepted "
+        "it: the owner can delete it by accident (Glance shows a member "
+        "only its own membership: other projects may use it too); ask "
+        "project %s to protect it." % (hidden['id'], beta, alpha)]
+    got, _ = audit(cloud, 'bob-beta', [a, hidden], '--incoming',
+                   '--pending-days', '0')
+    assert got == {(a['id'], beta, 'stale-pending'),
+                   (hidden['id'], beta, 'unprotected')}
+    # Alice's own view of them has no incoming rows.
+    got, _ = audit(cloud, 'alice-alpha', [a, hidden], '--incoming', '--all')
+    assert got == set()
+
+
+def test_admin_project_scope_by_name_both_sides(cloud):
+    beta = cloud.project('beta')
+    a = image(cloud, 'alice-alpha', [beta, 'typo'])
+    got, _ = audit(cloud, 'admin', [a], '--project', 'alpha',
+                   '--project-domain', 'Default', '--all')
+    assert got == {(a['id'], beta, 'none'),
+                   (a['id'], 'typo', 'not-a-project')}
+    got, _ = audit(cloud, 'admin', [a], '--project', 'beta',
+                   '--project-domain', 'Default', '--incoming', '--all')
+    assert got == {(a['id'], beta, 'none')}
+    got, _ = audit(cloud, 'admin', [a], '--project', 'beta',
+                   '--project-domain', 'Default', '--all')
+    assert got == set()
+
+
+def test_owner_disabled_then_gone_seen_by_admin(cloud, keystone, tmp_path):
+    beta = cloud.project('beta')
+    project = keystone.project()
+    owner = keystone.user_in(project, tmp_path)
+    img = image(owner, 'owner', [beta])
+    try:
+        keystone.set_enabled(project['id'], False)
+        got, rows = audit(cloud, 'admin', [img], '--all-projects')
+        assert got == {(img['id'], beta, 'owner-disabled')}
+        assert rows[0]['Detail'].startswith(
+            'The owner project %s (%s) of image %s is disabled'
+            % (project['name'], project['id'], img['id']))
+        keystone.delete('/projects/%s' % project['id'])
+        got, _ = audit(cloud, 'admin', [img], '--project', project['id'])
+        assert got == {(img['id'], beta, 'owner-gone')}
+    finally:
+        cloud.session('admin').delete('/v2/images/%s' % img['id'],
+                                      endpoint_filter=IMAGE)
+
+
+def test_fix_dry_run_fix_and_protect(cloud, keystone, tmp_path):
+    beta = cloud.project('beta')
+    gone, off = keystone.project(), keystone.project(enabled=False)
+    project = keystone.project()
+    owner = keystone.user_in(project, tmp_path)
+    dead = sorted(['beta', gone['id']])
+    a = image(owner, 'owner', [beta, 'beta', gone['id'], off['id']])
+    accept(cloud, 'bob-beta', a['id'], beta)
+    keystone.delete('/projects/%s' % gone['id'])
+    before = members(cloud, a['id'])
+    try:
+        res = cloud.run('admin', 'image', 'share', 'audit', '--project',
+                        project['id'], '--fix', '--dry-run', '-f', 'csv')
+        assert res.returncode == 0, res.stderr
+        rows = list(csv.DictReader(io.StringIO(res.stdout)))
+        assert [(r['Member'], r['Risk'], r['Fixed']) for r in rows] == [
+            (dead[0], 'not-a-project' if dead[0] == 'beta'
+             else 'project-deleted', 'would remove'),
+            (dead[1], 'not-a-project' if dead[1] == 'beta'
+             else 'project-deleted', 'would remove')]
+        assert members(cloud, a['id']) == before
+        fixed, _ = cloud.json('admin', 'image', 'share', 'audit',
+                              '--project', project['id'], '--fix')
+        assert sorted((r['Member'], r['Fixed']) for r in fixed) == [
+            (m, 'removed') for m in dead]
+        assert members(cloud, a['id']) == sorted([beta, off['id']])
+        # The owner itself protects its image; the members stay.
+        fixed, _ = owner.json('owner', 'image', 'share', 'audit', '--fix',
+                              '--protect')
+        assert [(r['Image ID'], r['Member'], r['Risk'], r['Fixed'])
+                for r in fixed] == [(a['id'], None, 'unprotected',
+                                     'protected')]
+        assert cloud.glance('admin').images.get(a['id'])['protected']
+        assert members(cloud, a['id']) == sorted([beta, off['id']])
+        again, _ = owner.json('owner', 'image', 'share', 'audit', '--fix',
+                              '--protect')
+        assert again == []
+    finally:
+        admin = cloud.session('admin')
+        admin.patch('/v2/images/%s' % a['id'], endpoint_filter=IMAGE,
+                    data=json.dumps([{'op': 'replace', 'path': '/protected',
+                                      'value': False}]),
+                    headers={'Content-Type': 'application/'
+                             'openstack-images-v2.1-json-patch'})
+        admin.delete('/v2/images/%s' % a['id'], endpoint_filter=IMAGE)
+
+
+def test_usage_errors_exit_2_and_non_admin_exit_1(cloud):
+    for args in (['--pending-days', '-1'], ['--pending-days', 'nan'],
+                 ['--risk', 'nonsense'], ['--protect'],
+                 ['--all-projects', '--incoming']):
+        res = cloud.run('alice-alpha', 'image', 'share', 'audit', *args)
+        assert res.returncode == 2, (args, res.stderr)
+    res = cloud.run('alice-alpha', 'image', 'share', 'audit',
+                    '--all-projects')
+    assert res.returncode == 1
+    assert res.stderr.strip().splitlines()[-1] == (
+        "--all-projects needs an admin role, which project alpha does not "
+        "have: audit your own project's images (no option), or those "
+        "shared with it (--incoming)")
