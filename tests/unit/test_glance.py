@@ -141,3 +141,30 @@ class TestRequests(base.TestCase):
         img = self.glance.images[fakes.IMAGE_ID]
         self.assertEqual(('1', 'n2', False),
                          (img['a'], img['name'], 'visibility' in img))
+
+
+class TestIterImages(base.TestCase):
+
+    def glance(self):
+        ids = ['%d' % i * 8 + '-0000-0000-0000-' + '0' * 12 for i in (1, 2, 3)]
+        return ids, fakes.FakeGlance([
+            fakes.image(id=ids[0]), fakes.image(id=ids[1], os_hidden=True),
+            fakes.image(id=ids[2])])
+
+    def test_hidden_and_visible_merged_in_id_order_page_by_page(self):
+        ids, g = self.glance()
+        found = api.iter_images(g, {'visibility': 'shared'}, limit=1)
+        self.assertEqual(ids, [i['id'] for i in found])
+        self.assertEqual([
+            ('GET', '/v2/images?limit=1&sort_dir=asc&sort_key=id'
+                    '&visibility=shared'),
+            ('GET', '/v2/images?limit=1&os_hidden=true&sort_dir=asc'
+                    '&sort_key=id&visibility=shared'),
+            ('GET', '/v2/images?limit=1&marker=%s&sort_dir=asc&sort_key=id'
+                    '&visibility=shared' % ids[0])], g.calls)
+
+    def test_without_hidden_images(self):
+        ids, g = self.glance()
+        self.assertEqual([ids[0], ids[2]], [i['id'] for i in api.iter_images(
+            g, {}, include_hidden=False)])
+        self.assertEqual(1, len(g.calls))
