@@ -16,15 +16,15 @@ def add_project_domain(parser, projects):
              'several domains' % projects)
 
 
-def add_parallel(parser, what):
+def add_parallel(parser, what,
+                 order='the output keeps the order of the arguments'):
     """``--parallel <n>``: how many of ``what`` at a time."""
     from osc_imageshare.transfer import parallel
 
     parser.add_argument(
         '--parallel', metavar='<n>', type=int, default=None,
-        help='How many %s to handle at a time, 1 to %d (default: %d); '
-             'the output keeps the order of the arguments'
-             % (what, parallel.MAX, parallel.DEFAULT))
+        help='How many %s to handle at a time, 1 to %d (default: %d); %s'
+             % (what, parallel.MAX, parallel.DEFAULT, order))
 
 
 def add_timeout(parser):
