@@ -138,6 +138,8 @@ def _stale_pending(f):
     if f.member['status'] != 'pending':
         return None
     since = f.member.get('created_at')
+    if not since:
+        return None
     age = f.now - _when(since)
     if age.total_seconds() >= f.pending_days * 86400:
         return W_STALE.format(since=since, days=_days(f.pending_days),
@@ -273,11 +275,11 @@ def _members(glance, image):
 
 def _image_rows(ident, image, members, where, opts):
     accepted = sum(1 for m in members if m['status'] == 'accepted')
+    kept = sorted((m for m in members if where.keeps_member(m)),
+                  key=lambda m: m['member_id'])
     owner = image.get('owner')
-    owner_project = ident.get_project(owner) if owner else None
-    for m in sorted(members, key=lambda m: m['member_id']):
-        if not where.keeps_member(m):
-            continue
+    owner_project = ident.get_project(owner) if owner and kept else None
+    for m in kept:
         project = ident.get_project(m['member_id'])
         facts = Facts(image, m, project, owner_project, accepted, **opts)
         head = (image['id'], image.get('name'), owner, m['member_id'],
