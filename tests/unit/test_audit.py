@@ -314,3 +314,36 @@ class TestCommand(base.TestCommand):
         self.assertEqual([(ID1, 'x', 'not-a-project')],
                          risks(list(rows)))
         self.assertIsNone(cmd.failure)
+
+
+class TestLookups(base.TestCase):
+    """With the real Identity: one Keystone request per project a run."""
+
+    def test_each_project_looked_up_once(self):
+        from keystoneauth1 import exceptions as ks_exc
+
+        from osc_imageshare import identity
+
+        answers = {'/auth/projects': {'projects': [
+                       {'id': ALPHA, 'name': 'alpha'}]},
+                   '/projects/' + BETA: {'project': {'id': BETA,
+                                                     'name': 'beta'}}}
+
+        def get(path, endpoint_filter):
+            if path not in answers:
+                raise ks_exc.NotFound()
+            return mock.Mock(json=mock.Mock(return_value=answers[path]))
+        session = mock.Mock()
+        session.get.side_effect = get
+        ident = identity.Identity(session, mock.Mock(
+            project_id=ALPHA, project_name='alpha', role_names=['admin']))
+        g = cloud({ID1: [member(BETA), member(GONE)],
+                   ID2: [member(BETA, image_id=ID2),
+                         member(GONE, image_id=ID2)]})
+        rows = run(g, ident, show_all=True)
+        self.assertEqual([(ID1, BETA, 'none'), (ID1, GONE, 'project-deleted'),
+                          (ID2, BETA, 'none'), (ID2, GONE, 'project-deleted')],
+                         risks(rows))
+        self.assertEqual(['/auth/projects', '/projects/' + BETA,
+                          '/projects/' + GONE],
+                         [c.args[0] for c in session.get.call_args_list])
