@@ -80,6 +80,10 @@ class RevokeImageShare(commands.PartialFailureLister):
                  "neither lists nor removes: set it 'shared' for as long as "
                  "it takes to remove them (its hidden members regain access "
                  "meanwhile), then 'private' again")
+        parser.add_argument(
+            '--dry-run', action='store_true',
+            help="Print the rows the run would print ('plan: remove', ...) "
+                 "and change nothing")
         return parser
 
     def take_action(self, parsed_args):
@@ -91,7 +95,7 @@ class RevokeImageShare(commands.PartialFailureLister):
             cm.image_share, identity.Identity.from_client_manager(cm),
             parsed_args.image, parsed_args.projects or None,
             parsed_args.project_domain, parsed_args.unshare,
-            parsed_args.share_briefly)
+            parsed_args.share_briefly, parsed_args.dry_run)
         commands.report(LOG, warnings, errors)
         if errors:
             self.failure = messages.E_PARTIAL.format(
