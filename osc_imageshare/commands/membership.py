@@ -96,7 +96,8 @@ class RevokeImageShare(commands.PartialFailureLister):
             parsed_args.image, parsed_args.projects or None,
             parsed_args.project_domain, parsed_args.unshare,
             parsed_args.share_briefly, parsed_args.dry_run)
-        commands.report(LOG, warnings, errors)
+        commands.report(LOG, warnings, errors,
+                        commands.full_lists(self.app))
         if errors:
             self.failure = messages.E_PARTIAL.format(
                 verb='revoke', failed=len(errors),
@@ -186,7 +187,8 @@ class SetImageShare(commands.PartialFailureLister):
             args.image, members, args.project_domain, args.prune,
             not args.no_accept, args.dry_run,
             clients.rescoped_glance(cm), args.parallel)
-        commands.report(LOG, result.warnings, result.errors)
+        commands.report(LOG, result.warnings, result.errors,
+                        commands.full_lists(self.app))
         self.failure = result.summary
         return result.columns, result.rows
 

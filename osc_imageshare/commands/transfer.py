@@ -160,7 +160,8 @@ class TransferImage(commands.PartialFailureLister):
                   or wait.DEFAULT_TIMEOUT),
             wait_progress=commands.progress_writer(sys.stderr),
             **options)
-        commands.report(LOG, result.warnings, result.errors)
+        commands.report(LOG, result.warnings, result.errors,
+                        commands.full_lists(self.app))
         self.failure = result.summary
         return result.columns, result.rows
 
