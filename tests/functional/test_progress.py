@@ -9,6 +9,9 @@ import threading
 
 from osc_imageshare import copy as copy_mod
 from tests.functional.conftest import BIN
+from tests.functional.test_conversion import conv  # noqa: F401 (fixture)
+from tests.functional.test_conversion import qcow2
+from tests.functional.test_conversion import qcow2_source
 from tests.functional.test_copy import make_source
 
 PHASE = re.compile(r'^(uploading|staging|importing|verifying) since '
@@ -92,6 +95,20 @@ def test_glance_direct_with_progress_shows_staging_then_import(cloud):
                if p == 'staging')
     # The bytes Glance reports it holds, once staged.
     assert '%d of %d bytes' % (src['size'], src['size']) in terminal
+    assert 'since' not in out and '\r' not in out
+
+
+def test_a_converting_glance_shows_the_conversion(conv, tmp_path):  # noqa
+    src = qcow2_source(conv, qcow2(tmp_path))
+    rc, out, terminal = run_on_a_terminal(
+        conv, '--os-cloud', 'alice-alpha', 'image', 'transfer', src['id'],
+        '--mode', 'copy', '--to-cloud', 'alice-alpha-conv', '-f', 'json')
+    assert rc == 0, terminal
+    [row] = json.loads(out)
+    assert row['Changes'].startswith('copied, converted by the target')
+    importing = [t for p, t in phases(terminal) if p == 'importing']
+    assert importing[-1].startswith('image active'), importing
+    assert importing[-1].endswith(', converted qcow2->raw'), importing
     assert 'since' not in out and '\r' not in out
 
 
