@@ -303,28 +303,57 @@ class _Stream:
 
 
 class Progress:
-    """Percentage, rate and ETA on stderr, at most a few times a second."""
+    """What a copy is doing, on stderr: the phase, since when, how far.
 
-    def __init__(self, total, stream=None):
+    One line per phase (``uploading`` or ``staging`` with percentage,
+    rate and ETA; ``importing`` with what the target Glance reports;
+    ``verifying``), rewritten in place at most a few times a second; a
+    phase that ends keeps its last line.
+    """
+
+    EVERY = 0.25       # seconds between two rewrites of the line
+
+    def __init__(self, total, stream=None, phase='uploading'):
         self.total = total or 1
         self.stream = stream or sys.stderr
+        self.printed = False
+        self.phase(phase)
+
+    def phase(self, name):
+        """A new phase starts now: end the line of the one before."""
+        self.done()
+        self.name = name
+        self.since = time.time()
         self.start = time.monotonic()
         self.last = 0
         self.finished = False
-        self.printed = False
+
+    def _write(self, text):
+        self.stream.write('\r\033[K%s since %s (%.0f s): %s' % (
+            self.name, time.strftime('%H:%M:%S', time.localtime(
+                self.since)), time.time() - self.since, text))
+        self.stream.flush()
+        self.printed = True
 
     def __call__(self, done):
         now = time.monotonic()
-        if now - self.last < 0.25 and done < self.total or self.finished:
+        if now - self.last < self.EVERY and done < self.total \
+                or self.finished:
             return
         self.last = now
         self.finished = done >= self.total
         rate = done / max(now - self.start, 1e-6)
         eta = (self.total - done) / rate if rate else 0
-        self.stream.write('\r%5.1f%%  %7.1f MiB/s  ETA %4.0f s' % (
+        self._write('%5.1f%%  %7.1f MiB/s  ETA %4.0f s' % (
             100.0 * done / self.total, rate / CHUNK, eta))
-        self.stream.flush()
-        self.printed = True
+
+    def status(self, text):
+        """How the phase stands, in words (the first time, and steadily)."""
+        now = time.monotonic()
+        if self.printed and now - self.last < self.EVERY:
+            return
+        self.last = now
+        self._write(text)
 
     def done(self):
         """End the progress line, so that what follows has its own."""
@@ -332,6 +361,19 @@ class Progress:
             self.stream.write('\n')
             self.stream.flush()
             self.printed = False
+
+
+def _import_state(img, source, task_message):
+    """What the target Glance reports of an import under way, in words."""
+    words = ['image %s' % img.get('status')]
+    if task_message:
+        words.append(task_message)       # Glance's 'Copied 512 MiB'
+    if img.get('size'):
+        words.append('%d of %s bytes' % (img['size'], source.get('size')))
+    if img.get('disk_format') != source.get('disk_format'):
+        words.append('converted %s->%s' % (source.get('disk_format'),
+                                           img.get('disk_format')))
+    return ', '.join(words)
 
 
 # ------------------------------------------------------------ choosing
@@ -550,8 +592,9 @@ def _copy_by(method, glance, target_glance, source, project_id, body, tag,
     algo, expected = source_hash(source)
     target = None
     beat = None
-    meter = Progress(source.get('size')) if (
-        progress and method != 'glance-download') else None
+    meter = Progress(source.get('size'), phase={
+        'upload': 'uploading', 'glance-direct': 'staging'}.get(
+            method, 'importing')) if progress else None
     started = time.monotonic()
     try:
         with _catch_signals():
@@ -584,15 +627,21 @@ def _copy_by(method, glance, target_glance, source, project_id, body, tag,
             stop.check()
             beat = _Heartbeat(target_glance, target['id'])
             if method == 'glance-download':
-                copy = _pull(glance, target_glance, source, target, body)
+                copy = _pull(glance, target_glance, source, target, body,
+                             meter)
             else:
                 copy = _stream(glance, target_glance, source, target,
                                method, meter, algo, expected)
             beat.stop()
             stop.check()
             seconds = time.monotonic() - started
+            if meter:
+                meter.phase('verifying')
+                meter.status('size and %s against the source' % algo)
             changes = _verify(target_glance, source, copy, method, algo,
                               expected)
+            if meter:
+                meter.done()
             if changes != 'copied':
                 copy = api.patch_image(target_glance, copy['id'], add={
                     CONVERTED: '%s->%s' % (source.get('disk_format'),
@@ -680,7 +729,7 @@ def _stream(glance, target_glance, source, target, method, meter, algo,
     stop.check()
     if method == 'glance-direct':
         api.import_image(target_glance, target['id'], 'glance-direct')
-        copy = _wait_import(target_glance, target, source)
+        copy = _wait_import(target_glance, target, source, meter)
     else:
         copy = api.get_image(target_glance, target['id'])
     theirs = copy.get('os_hash_algo')
@@ -705,7 +754,7 @@ def _target_algo(target_glance):
     return algo if algo in hashlib.algorithms_available else None
 
 
-def _pull(glance, target_glance, source, target, body):
+def _pull(glance, target_glance, source, target, body, meter=None):
     """glance-download: the target Glance pulls the source itself."""
     try:
         api.import_image(
@@ -717,7 +766,7 @@ def _pull(glance, target_glance, source, target, body):
     except glance_exc.HTTPException as e:
         raise _Unavailable(api.describe(e))
     try:
-        copy = _wait_import(target_glance, target, source)
+        copy = _wait_import(target_glance, target, source, meter)
     except _ImportFailed as e:
         raise _Unavailable(str(e))
     # glance-download carries only an allow-list of properties.  The
@@ -739,13 +788,21 @@ class _ImportFailed(errors.ImageShareError):
     pass
 
 
-def _wait_import(target_glance, target, source):
-    """Wait for an import to end; the image, active."""
+def _wait_import(target_glance, target, source, meter=None):
+    """Wait for an import to end; the image, active.
+
+    ``meter``: each poll tells it what the target Glance reports.
+    """
     size = source.get('size') or 0
     deadline = time.monotonic() + 300 + size / (5 * CHUNK)
     pause = 0.2
+    if meter:
+        meter.phase('importing')
     while True:
         img = api.get_image(target_glance, target['id'])
+        if meter:
+            meter.status(_import_state(img, source, api.import_task_message(
+                target_glance, img)))
         failed = img.get('os_glance_failed_import')
         # The import's last step saves the image once more and drops
         # os_glance_import_task: a property set before that is lost.

@@ -9,6 +9,10 @@ class ImageShareError(exceptions.CommandError):
     """A one-line error the user can act on (exit code 1)."""
 
 
+class ProjectNotFound(ImageShareError):
+    """No project the caller can see has that name or ID."""
+
+
 def glance_message(exc):
     """The text Glance put in an error response, on one line."""
     details = getattr(exc, 'details', None) or str(exc)

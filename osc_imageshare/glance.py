@@ -251,6 +251,24 @@ def import_image(glance, image_id, method, **params):
     request(glance, 'POST', '/v2/images/%s/import' % image_id, json=body)
 
 
+def import_task_message(glance, image):
+    """The message of the image's import task under way, or None.
+
+    Glance's task says how far it has stored the data ('Copied 512
+    MiB'); a Glance that does not say, or refuses, answers None.
+    """
+    task_id = image.get('os_glance_import_task')
+    if not task_id:
+        return None
+    try:
+        tasks = request(glance, 'GET', '/v2/images/%s/tasks'
+                        % image['id']).json().get('tasks') or []
+    except (glance_exc.HTTPException, TransportError, ValueError):
+        return None
+    return next((t.get('message') or None for t in tasks
+                 if t.get('id') == task_id), None)
+
+
 def import_methods(glance):
     """The import methods the Glance enables, or None if it does not say."""
     try:

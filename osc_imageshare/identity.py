@@ -175,7 +175,7 @@ class Identity:
             return found, True
         if found is None:
             return {'id': ref, 'name': None, 'domain_id': domain_id}, False
-        raise errors.ImageShareError(
+        raise errors.ProjectNotFound(
             "No project named or with ID '%s'%s that project %s can see; "
             "without an admin role, name only projects your user belongs "
             "to, or give the project ID" % (

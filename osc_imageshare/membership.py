@@ -31,6 +31,19 @@ W_NOT_MEMBER = ("Project {to} is not a member of image {id}; nothing to "
 W_PRIVATE = ("Image {id} is private already: no other project can use it; "
              "Glance keeps any members it had, inactive, until it is shared "
              "again.")
+W_WOULD_REVOKE = ("Project {to} has accepted image {id}: once it is revoked, "
+                  "its instances booted from it can fail to rebuild, "
+                  "evacuate or migrate.")
+W_PLAN_HIDDEN = ("Image {id} is private: Glance hides its members, so the "
+                 "dry run cannot tell which of them the run would remove; "
+                 "the run sets it shared for as long as that takes, then "
+                 "private again.")
+E_NO_SUCH_MEMBER = (
+    "No member of image {id} is named '{ref}' as far as project {me} can "
+    "tell, nor is there a project of that name or ID that it can see "
+    "(without an admin role, Keystone shows only your own projects' "
+    "names): give the member's project ID, as 'openstack image share "
+    "status {id}' lists it")
 W_KEEPS = ("Image {id} keeps {count} member(s), so it stays 'shared'; "
            "revoke them too to make it private.")
 
@@ -93,7 +106,7 @@ def set_status(glance, ident, image_ref, status, project=None,
 
 
 def revoke(glance, ident, image_ref, project_refs, project_domain=None,
-           unshare=False, share_briefly=False):
+           unshare=False, share_briefly=False, dry_run=False):
     """Remove members; ``unshare`` makes the image private once none remain.
 
     Returns ``(rows, warnings, errors)``.  A project that is not a member
@@ -101,7 +114,8 @@ def revoke(glance, ident, image_ref, project_refs, project_domain=None,
     project that cannot be resolved is an error; ``project_refs`` None
     means every member.  Glance neither lists nor removes members of a
     private image; ``share_briefly`` sets it shared for the removals,
-    then private again.
+    then private again.  ``dry_run`` writes nothing and returns the rows
+    the run would, each result starting with ``plan:``.
     """
     image = images.find_image(glance, image_ref, _me(ident))
     if image.get('owner') != ident.project_id and not ident.is_admin:
@@ -120,11 +134,33 @@ def revoke(glance, ident, image_ref, project_refs, project_domain=None,
             "Image %s is %s: Glance neither lists nor removes members of an "
             "image that is not shared"
             % (image['id'], image.get('visibility')))
+    if private and dry_run:
+        return _plan_briefly_shared(ident, image, project_refs,
+                                    project_domain)
     if private:
         return _revoke_briefly_shared(glance, ident, image, project_refs,
                                       project_domain)
     return _revoke(glance, ident, image, project_refs, project_domain,
-                   unshare)
+                   unshare, dry_run)
+
+
+def _plan_briefly_shared(ident, image, project_refs, project_domain):
+    """The dry run of --share-briefly: its hidden members stay unknown."""
+    rows, errs = [], []
+    for ref in project_refs or ():
+        try:
+            pid, pname = _member_for(ident, {}, image, ref, project_domain)
+        except errors.ImageShareError as e:
+            errs.append(str(e))
+            rows.append((image['id'], ref, None, 'error'))
+            continue
+        rows.append((image['id'], pid, pname, 'plan: remove if a member'))
+    if project_refs is None:
+        rows.append((image['id'], None, None,
+                     'plan: remove every hidden member'))
+    rows.append((image['id'], None, None,
+                 'plan: visibility private->shared->private'))
+    return rows, [W_PLAN_HIDDEN.format(id=image['id'])], errs
 
 
 def _revoke_briefly_shared(glance, ident, image, project_refs,
@@ -155,51 +191,78 @@ def _revoke_briefly_shared(glance, ident, image, project_refs,
     return rows, warnings, errs
 
 
-def _revoke(glance, ident, image, project_refs, project_domain, unshare):
+def _member_for(ident, members, image, ref, project_domain):
+    """``(project ID, name)`` that ``ref`` names, for a revoke.
+
+    A member ID as listed; else a project name or ID Keystone resolves;
+    else the one member whose name the caller can read is ``ref`` (where
+    Keystone lets it read a member's project but not search by name).  A
+    name nobody can resolve is an error that says to give the ID that
+    ``image share status`` shows.
+    """
+    if ref in members:
+        return ref, ident.project_name_of(ref)
+    try:
+        project, _v = ident.resolve_project(ref, project_domain)
+        return project['id'], project.get('name')
+    except errors.ProjectNotFound:
+        named = [pid for pid in members
+                 if ident.project_name_of(pid) == ref]
+    if len(named) == 1 and not project_domain:
+        return named[0], ref
+    raise errors.ImageShareError(E_NO_SUCH_MEMBER.format(
+        ref=ref, id=image['id'], me=_me(ident)))
+
+
+def _revoke(glance, ident, image, project_refs, project_domain, unshare,
+            dry_run=False):
     members = {m['member_id']: m for m in images.list_members(
         glance, image['id'])}
     rows, warnings, errs = [], [], []
     for ref in list(members) if project_refs is None else project_refs:
-        if ref in members:
-            pid, pname = ref, ident.project_name_of(ref)
-        else:
-            try:
-                project, _v = ident.resolve_project(ref, project_domain)
-            except errors.ImageShareError as e:
-                errs.append(str(e))
-                rows.append((image['id'], ref, None, 'error'))
-                continue
-            pid, pname = project['id'], project.get('name')
+        try:
+            pid, pname = _member_for(ident, members, image, ref,
+                                     project_domain)
+        except errors.ImageShareError as e:
+            errs.append(str(e))
+            rows.append((image['id'], ref, None, 'error'))
+            continue
         label = _label(pid, pname)
         if pid not in members:
             warnings.append(W_NOT_MEMBER.format(to=label, id=image['id']))
             rows.append((image['id'], pid, pname, 'not a member'))
             continue
         try:
-            images.remove_member(glance, image['id'], pid)
+            if not dry_run:
+                images.remove_member(glance, image['id'], pid)
         except glance_exc.HTTPException as e:
             errs.append(errors.explain(e, image['id'], label,
                                        'remove member %s' % pid))
             rows.append((image['id'], pid, pname, 'error'))
             continue
         if members.pop(pid)['status'] == 'accepted':
-            warnings.append(W_REVOKED.format(to=label, id=image['id']))
-        rows.append((image['id'], pid, pname, 'removed'))
+            warnings.append((W_WOULD_REVOKE if dry_run else W_REVOKED)
+                            .format(to=label, id=image['id']))
+        rows.append((image['id'], pid, pname,
+                     'plan: remove' if dry_run else 'removed'))
     if unshare and not errs:
-        if members:
-            warnings.append(W_KEEPS.format(id=image['id'],
-                                           count=len(members)))
-        else:
-            try:
-                images.update_image(glance, image['id'],
-                                    visibility='private')
-            except glance_exc.HTTPException as e:
-                errs.append(errors.explain(e, image['id'],
-                                           action='set it private'))
-            else:
-                rows.append((image['id'], None, None,
-                             'visibility shared->private'))
+        _unshare(glance, image, members, dry_run, rows, warnings, errs)
     return rows, warnings, errs
+
+
+def _unshare(glance, image, members, dry_run, rows, warnings, errs):
+    """Make the image private if no member is left (``--unshare``)."""
+    if members:
+        warnings.append(W_KEEPS.format(id=image['id'], count=len(members)))
+        return
+    try:
+        if not dry_run:
+            images.update_image(glance, image['id'], visibility='private')
+    except glance_exc.HTTPException as e:
+        errs.append(errors.explain(e, image['id'], action='set it private'))
+    else:
+        rows.append((image['id'], None, None, '%svisibility shared->private'
+                     % ('plan: ' if dry_run else '')))
 
 
 def list_shares(glance, ident, parallel=1):

@@ -4,6 +4,8 @@ Each is worded once, here; scripts may match them, so the wording is
 stable.  Fields are filled with ``str.format``.
 """
 
+import re
+
 # -- the risks of a share (image share status, image transfer)
 W_DEPENDS = ("Image {id} stays in project {owner_label}: if that project "
              "deletes or unshares it, or the project is closed, instances "
@@ -59,6 +61,15 @@ W_STILL_HIDDEN = ("Image {id} is private again and still hides members, who "
 # -- exit summaries of the commands that act on several things
 E_PARTIAL = 'Failed to {verb} {failed} of {total} {things}'
 
+# -- a batch says each kind of warning once, naming the images it concerns
+IMAGE = '<image>'
+W_IMAGES = '{sentence} ({count} images: {listed})'
+W_IMAGES_MORE = '{shown} and {more} more; -v lists them'
+# Listed in full up to this many, or always with -v or --debug.
+SHORT_LIST = 3
+_IMAGE_ID = re.compile(
+    r'\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b')
+
 
 def member_list(members, name_of):
     """``beta (id) accepted, id2 pending`` for member dicts of Glance."""
@@ -69,3 +80,38 @@ def member_list(members, name_of):
                  else m['member_id'])
         out.append('%s %s' % (label, m['status']))
     return ', '.join(out)
+
+
+def _listed(ids, full):
+    if full or len(ids) <= SHORT_LIST:
+        return ', '.join(ids)
+    return W_IMAGES_MORE.format(shown=', '.join(ids[:SHORT_LIST]),
+                                more=len(ids) - SHORT_LIST)
+
+
+def grouped(warnings, full=False):
+    """The warnings, each kind once.
+
+    The same sentence about several images becomes one, with ``<image>``
+    for the ID, followed by the images it concerns (the first few, or
+    with ``full`` every one), where the first of them stood.  A sentence
+    about one image, or naming several, is kept as it is (once).
+    """
+    kinds = {}      # sentence, its image as <image> -> [image IDs]
+    for w in warnings:
+        ids = set(_IMAGE_ID.findall(w))
+        if len(ids) != 1:
+            kinds.setdefault(w, [])
+            continue
+        [image] = ids
+        found = kinds.setdefault(_IMAGE_ID.sub(IMAGE, w), [])
+        if image not in found:
+            found.append(image)
+    out = []
+    for sentence, ids in kinds.items():
+        if len(ids) < 2:
+            out.append(sentence.replace(IMAGE, ids[0]) if ids else sentence)
+        else:
+            out.append(W_IMAGES.format(sentence=sentence, count=len(ids),
+                                       listed=_listed(ids, full)))
+    return out

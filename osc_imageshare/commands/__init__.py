@@ -66,9 +66,22 @@ def require(parser, check, message):
     parser.parse_known_args = parse_known_args
 
 
-def report(log, warnings=(), errors=()):
-    """Warnings, then errors, on stderr through OSC's logging."""
-    for warning in warnings:
+def full_lists(app):
+    """Whether ``-v`` or ``--debug`` asks for every image of a warning."""
+    options = getattr(app, 'options', None)
+    level = getattr(options, 'verbose_level', 1)
+    return getattr(options, 'debug', False) is True or (
+        isinstance(level, int) and level > 1)
+
+
+def report(log, warnings=(), errors=(), full=False):
+    """Warnings, each kind once, then errors, on stderr (OSC's logging).
+
+    ``full``: the grouped warnings list every image (``-v``, ``--debug``).
+    """
+    from osc_imageshare import messages
+
+    for warning in messages.grouped(warnings, full):
         log.warning(warning)
     for error in errors:
         log.error(error)

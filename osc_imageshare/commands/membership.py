@@ -80,6 +80,10 @@ class RevokeImageShare(commands.PartialFailureLister):
                  "neither lists nor removes: set it 'shared' for as long as "
                  "it takes to remove them (its hidden members regain access "
                  "meanwhile), then 'private' again")
+        parser.add_argument(
+            '--dry-run', action='store_true',
+            help="Print the rows the run would print ('plan: remove', ...) "
+                 "and change nothing")
         return parser
 
     def take_action(self, parsed_args):
@@ -91,8 +95,9 @@ class RevokeImageShare(commands.PartialFailureLister):
             cm.image_share, identity.Identity.from_client_manager(cm),
             parsed_args.image, parsed_args.projects or None,
             parsed_args.project_domain, parsed_args.unshare,
-            parsed_args.share_briefly)
-        commands.report(LOG, warnings, errors)
+            parsed_args.share_briefly, parsed_args.dry_run)
+        commands.report(LOG, warnings, errors,
+                        commands.full_lists(self.app))
         if errors:
             self.failure = messages.E_PARTIAL.format(
                 verb='revoke', failed=len(errors),
@@ -182,7 +187,8 @@ class SetImageShare(commands.PartialFailureLister):
             args.image, members, args.project_domain, args.prune,
             not args.no_accept, args.dry_run,
             clients.rescoped_glance(cm), args.parallel)
-        commands.report(LOG, result.warnings, result.errors)
+        commands.report(LOG, result.warnings, result.errors,
+                        commands.full_lists(self.app))
         self.failure = result.summary
         return result.columns, result.rows
 

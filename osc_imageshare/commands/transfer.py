@@ -97,8 +97,11 @@ class TransferImage(commands.PartialFailureLister):
         progress = parser.add_mutually_exclusive_group()
         progress.add_argument(
             '--progress', action='store_true', default=None,
-            help='Show the copy\'s progress on stderr (--mode copy; default: '
-                 'only when stderr is a terminal)')
+            help='Show on stderr what the copy is doing and since when '
+                 '(uploading or staging: percentage, rate, ETA; importing: '
+                 'what the target Glance reports; verifying), one line per '
+                 'phase (--mode copy; default: only when stderr is a '
+                 'terminal; never on stdout)')
         progress.add_argument(
             '--no-progress', action='store_false', dest='progress',
             default=None,
@@ -157,7 +160,8 @@ class TransferImage(commands.PartialFailureLister):
                   or wait.DEFAULT_TIMEOUT),
             wait_progress=commands.progress_writer(sys.stderr),
             **options)
-        commands.report(LOG, result.warnings, result.errors)
+        commands.report(LOG, result.warnings, result.errors,
+                        commands.full_lists(self.app))
         self.failure = result.summary
         return result.columns, result.rows
 

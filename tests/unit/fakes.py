@@ -106,6 +106,7 @@ class FakeGlance:
         self.identity_url = 'http://127.0.0.1/identity/v3'
         self.reads_regions = reads_regions
         self.import_fails = False
+        self.tasks = {}         # image ID -> its import tasks
 
     def in_region(self, region):
         """The same credentials on another region's Glance."""
@@ -216,6 +217,8 @@ class FakeGlance:
             return Response(204)
         if method == 'POST' and action == 'import':
             return self._import(img, json['method'])
+        if method == 'GET' and action == 'tasks':
+            return Response(body={'tasks': self.tasks.get(img['id'], [])})
         raise AssertionError('unexpected %s %s' % (method, url))
 
     def _receive(self, data):

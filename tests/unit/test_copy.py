@@ -1,7 +1,9 @@
 """The copy workflow: streamed or imported, verified, cleaned up; on fakes."""
 
 import hashlib
+import io
 import os
+import re
 import signal
 from unittest import mock
 
@@ -9,6 +11,7 @@ from glanceclient import exc as glance_exc
 
 from osc_imageshare import copy
 from osc_imageshare import errors
+from osc_imageshare import glance as api
 from osc_imageshare import transfer
 from tests.unit import base
 from tests.unit import fakes
@@ -581,6 +584,81 @@ class TestProgress(base.TestCase):
         self.assertIn('100.0%', texts[1])
         self.assertIn('MiB/s', texts[1])
         self.assertEqual('\n', texts[2])
+
+    def test_each_phase_keeps_its_last_line_since_when(self):
+        out = io.StringIO()
+        p = copy.Progress(100, out, 'staging')
+        p(100)
+        p.phase('importing')
+        p.status('image importing')
+        p.status('image active')     # within 0.25 s: not rewritten
+        p.phase('verifying')
+        p.done()
+        lines = out.getvalue().split('\n')
+        self.assertEqual(3, len(lines))
+        self.assertRegex(lines[0], r'^\r\x1b\[Kstaging since '
+                         r'\d\d:\d\d:\d\d \(0 s\): 100.0%')
+        self.assertRegex(lines[1], r'^\r\x1b\[Kimporting since '
+                         r'\d\d:\d\d:\d\d \(0 s\): image importing$')
+        self.assertEqual('', lines[2])   # verifying printed nothing
+
+    def test_import_state_says_what_glance_reports(self):
+        src = {'size': 300, 'disk_format': 'qcow2'}
+        self.assertEqual('image importing', copy._import_state(
+            {'status': 'importing', 'disk_format': 'qcow2'}, src, None))
+        self.assertEqual(
+            'image importing, Copied 1 MiB, 280 of 300 bytes, converted '
+            'qcow2->raw', copy._import_state(
+                {'status': 'importing', 'disk_format': 'raw', 'size': 280},
+                src, 'Copied 1 MiB'))
+
+
+class TestImportProgress(CopyCase):
+
+    def test_glance_direct_shows_staging_importing_verifying(self):
+        self.target.methods = ['glance-direct']
+        real = self.target._store
+        tasks = self.target.tasks
+
+        def store(img, got, fmt):
+            real(img, got, fmt)
+            img.update(status='importing', os_glance_import_task='task-1')
+            tasks[img['id']] = [{'id': 'task-0', 'message': 'old'}, {
+                'id': 'task-1', 'status': 'processing',
+                'message': 'Copied 0 MiB'}]
+        polls = []
+
+        def poll(body):
+            img = self.target.images['new-1']
+            polls.append(img['status'])
+            if len(polls) == 2:
+                img['status'] = 'active'
+                del img['os_glance_import_task']
+        self.target._store = store
+        self.target.fail[('GET', '/v2/images/new-1')] = poll
+        with mock.patch.object(copy.sys, 'stderr', io.StringIO()) as err, \
+                mock.patch.object(copy.Progress, 'EVERY', 0):
+            result = self.copy(import_method='glance-direct', progress=True)
+        self.assertEqual('copied', result.changes)
+        self.assertEqual(1, self.target.calls.count(
+            ('GET', '/v2/images/new-1/tasks')))
+        shown = [re.sub(r' since \S+ \(\d+ s\)', '', line)
+                 for line in err.getvalue().replace('\x1b[K', '').replace(
+                     '\r', '\n').split('\n') if line]
+        self.assertEqual([
+            'staging:', 'staging: 100.0%',
+            'importing: image importing, Copied 0 MiB, %d of %d bytes'
+            % (len(DATA), len(DATA)),
+            'importing: image active, %d of %d bytes' % (len(DATA),
+                                                         len(DATA)),
+            'verifying: size and sha512 against the source'],
+            [line.split('  ')[0] for line in shown])
+        self.assertIn('staging since', err.getvalue())
+
+    def test_no_task_message_where_glance_does_not_give_one(self):
+        img = {'id': 'x', 'os_glance_import_task': 't'}
+        self.assertIsNone(api.import_task_message(self.target, img))
+        self.assertIsNone(api.import_task_message(self.target, {'id': 'x'}))
 
 
 class TestTransient(CopyCase):

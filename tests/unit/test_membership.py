@@ -78,6 +78,13 @@ class TestSetStatus(base.TestCase):
         self.assertEqual(BETA, data['project_id'])
 
 
+class Unsearchable(test_share.Ident):
+    """An owner who may not search Keystone by name (no admin role)."""
+
+    def resolve_project(self, ref, domain=None):
+        raise errors.ProjectNotFound('no project %s' % ref)
+
+
 class TestRevoke(base.TestCase):
 
     def test_remove_then_unshare(self):
@@ -174,6 +181,64 @@ class TestRevoke(base.TestCase):
         self.assertEqual({}, g.members[IMAGE_ID])
         self.assertEqual([], errs)
         self.assertEqual(1, len(warnings))   # beta had accepted
+
+    def test_dry_run_writes_nothing_and_prints_the_rows(self):
+        g = glance(fakes.member(BETA, 'accepted'), fakes.member('beta'))
+        rows, warnings, errs = membership.revoke(
+            g, test_share.Ident(), IMAGE_ID, None, unshare=True,
+            dry_run=True)
+        self.assertEqual([('GET', IMG_URL), ('GET', MEMBERS_URL)], g.calls)
+        self.assertEqual([(IMAGE_ID, BETA, None, 'plan: remove'),
+                          (IMAGE_ID, 'beta', None, 'plan: remove'),
+                          (IMAGE_ID, None, None,
+                           'plan: visibility shared->private')], rows)
+        self.assertEqual([], errs)
+        self.assertEqual([membership.W_WOULD_REVOKE.format(
+            to=BETA, id=IMAGE_ID)], warnings)
+        self.assertEqual('shared', g.images[IMAGE_ID]['visibility'])
+
+    def test_dry_run_names_the_members_that_keep_it_shared(self):
+        g = glance(fakes.member(BETA), fakes.member('c3' * 16))
+        rows, warnings, errs = membership.revoke(
+            g, test_share.Ident(), IMAGE_ID, ['beta', 'alpha'],
+            unshare=True, dry_run=True)
+        self.assertEqual(['plan: remove', 'not a member'],
+                         [r[3] for r in rows])
+        self.assertIn("keeps 1 member(s), so it stays 'shared'", warnings[-1])
+        self.assertNotIn('DELETE', [c[0] for c in g.calls])
+
+    def test_dry_run_of_share_briefly_reads_only_the_image(self):
+        g = glance(fakes.member(BETA, 'accepted'), visibility='private')
+        rows, warnings, errs = membership.revoke(
+            g, test_share.Ident(), IMAGE_ID, ['beta'], share_briefly=True,
+            dry_run=True)
+        self.assertEqual([('GET', IMG_URL)], g.calls)
+        self.assertEqual([(IMAGE_ID, BETA, 'beta', 'plan: remove if a member'),
+                          (IMAGE_ID, None, None,
+                           'plan: visibility private->shared->private')],
+                         rows)
+        self.assertEqual([membership.W_PLAN_HIDDEN.format(id=IMAGE_ID)],
+                         warnings)
+
+    def test_name_found_among_the_members_names(self):
+        g = glance(fakes.member(BETA, 'accepted'))
+        ident = Unsearchable(names={BETA: 'beta'})
+        rows, warnings, errs = membership.revoke(g, ident, IMAGE_ID,
+                                                 ['beta'])
+        self.assertEqual([(IMAGE_ID, BETA, 'beta', 'removed')], rows)
+        self.assertEqual([], errs)
+        self.assertIn(('DELETE', MEMBERS_URL + '/' + BETA), g.calls)
+
+    def test_name_nobody_can_read_says_to_give_the_id(self):
+        g = glance(fakes.member(BETA, 'accepted'))
+        rows, warnings, errs = membership.revoke(g, Unsearchable(), IMAGE_ID,
+                                                 ['beta'])
+        self.assertEqual([(IMAGE_ID, 'beta', None, 'error')], rows)
+        self.assertEqual([membership.E_NO_SUCH_MEMBER.format(
+            ref='beta', id=IMAGE_ID, me='alpha')], errs)
+        self.assertIn("'openstack image share status %s'" % IMAGE_ID,
+                      errs[0])
+        self.assertNotIn('DELETE', [c[0] for c in g.calls])
 
     def test_not_owner(self):
         g = glance(fakes.member(BETA), owner=BETA)
