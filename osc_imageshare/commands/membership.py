@@ -22,7 +22,7 @@ class _SetImageShareStatus(command.ShowOne):
     status = None
 
     def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
+        parser = commands.one_line_errors(super().get_parser(prog_name))
         parser.add_argument(
             'image', metavar='<image>',
             help='Image shared with your project (name or ID); found even '
@@ -60,7 +60,7 @@ class RevokeImageShare(commands.PartialFailureLister):
     """Remove projects from the members of an image you own."""
 
     def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
+        parser = commands.one_line_errors(super().get_parser(prog_name))
         parser.add_argument('image', metavar='<image>',
                             help='Image (name or ID)')
         parser.add_argument(
@@ -105,7 +105,7 @@ class ListImageShare(command.Lister):
     """List the members of your shared images, or images shared with you."""
 
     def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
+        parser = commands.one_line_errors(super().get_parser(prog_name))
         parser.add_argument(
             '--incoming', action='store_true',
             help='List images other projects share with your project, in '
@@ -132,12 +132,12 @@ class SetImageShare(commands.PartialFailureLister):
     """
 
     def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
+        parser = commands.one_line_errors(super().get_parser(prog_name))
         parser.add_argument('image', metavar='<image>',
                             help='Image your project owns (name or ID)')
         parser.add_argument(
             '--member', metavar='<project>', action='append', default=[],
-            dest='members',
+            dest='members', type=commands.nonblank,
             help='Project (name or ID) that must be a member; repeat for '
                  'several')
         parser.add_argument(
@@ -197,7 +197,7 @@ class WaitImageShare(command.Lister):
     """
 
     def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
+        parser = commands.one_line_errors(super().get_parser(prog_name))
         parser.add_argument('image', metavar='<image>',
                             help='Image your project owns (name or ID)')
         parser.add_argument(
@@ -216,7 +216,7 @@ class WaitImageShare(command.Lister):
                 cm.image_share, identity.Identity.from_client_manager(cm),
                 parsed_args.image, parsed_args.projects,
                 parsed_args.project_domain,
-                parsed_args.timeout or wait.DEFAULT_TIMEOUT, progress)
+                commands.timeout_of(parsed_args), progress)
         finally:
             if progress:
                 progress(None)

@@ -337,6 +337,23 @@ class TestTransfer(unittest.TestCase):
         return transfer.transfer(glance, Ident(admin=kw.pop('admin', False)),
                                  list(refs), 'share', to=list(to), **kw)
 
+    def test_one_image_by_name_by_id_and_by_tag_is_one_pair(self):
+        glance = owner_glance(image=fakes.image(tags=['gold']))
+        result = self.transfer(glance, refs=('web', IMAGE_ID),
+                               admin=True, accept=True, tags=['gold'])
+        self.assertEqual([(IMAGE_ID, BETA, 'accepted')],
+                         [(r[0], r[2], r[4]) for r in result.rows])
+        self.assertEqual((0, 1), (result.failed, result.total))
+        self.assertIn(messages.W_UNPROTECTED.format(
+            id=IMAGE_ID, count=1), result.warnings)
+        self.assertEqual(1, len([c for c in glance.calls
+                                 if c[0] == 'POST']))
+
+    def test_one_image_refused_twice_is_one_failure(self):
+        glance = owner_glance(image=fakes.image(owner=BETA))
+        result = self.transfer(glance, refs=('web', IMAGE_ID))
+        self.assertEqual((1, 1), (result.failed, result.total))
+
     def test_private_image_shared_member_added(self):
         glance = owner_glance()
         result = self.transfer(glance)

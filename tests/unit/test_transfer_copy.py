@@ -67,3 +67,15 @@ class TestCopyMode(unittest.TestCase):
             (IMAGE_ID, None, 'n', GAMMA, 10, None, None, None,
              'plan: copy 10 bytes as admin by upload (else glance-direct)',
              'upload')], result.rows)
+
+    def test_one_image_named_twice_is_copied_once_per_target(self):
+        self.copy_image.side_effect = lambda g, t, source, pid, *a, **kw: (
+            copy_data.CopyResult(source, dict(source, id='copy'), pid, 2.0))
+        result = transfer.transfer(
+            self.glance, test_share.Ident(admin=True),
+            [IMAGE_ID, 'web', IMAGE_ID], 'copy', to=['beta'],
+            progress=False)
+        self.assertEqual(1, self.copy_image.call_count)
+        self.assertEqual([IMAGE_ID], [r[0] for r in result.rows])
+        self.assertEqual((0, 1, []), (result.failed, result.total,
+                                      result.errors))
