@@ -67,7 +67,7 @@ SKIP = {
     'id', 'name', 'owner', 'visibility', 'protected', 'status', 'size',
     'virtual_size', 'checksum', 'os_hash_algo', 'os_hash_value', 'stores',
     'locations', 'direct_url', 'file', 'schema', 'self', 'created_at',
-    'updated_at', 'os_hidden', 'tags', 'members',
+    'updated_at', 'tags', 'members',
 }
 SIGNATURE = 'img_signature'
 
@@ -148,8 +148,12 @@ def find_copy(target_glance, source, project_id, source_hash_):
 
 
 def _labelled(target_glance, source, project_id):
-    return api.list_images(target_glance, owner=project_id,
-                           **{SOURCE_ID: source['id']})
+    # A copy of a hidden image is hidden too (os_hidden is carried), and
+    # Glance lists hidden images only when asked.
+    list_images = (api.list_images_and_hidden if source.get('os_hidden')
+                   else api.list_images)
+    return list_images(target_glance, owner=project_id,
+                       **{SOURCE_ID: source['id']})
 
 
 # ------------------------------------------------------------ who copies

@@ -95,3 +95,37 @@ def test_timeout_zero_checks_once(cloud):
     assert stderr_lines(res) == [
         'Timed out after 0 s waiting for image %s: project beta (%s) has '
         'not accepted it yet' % (img['id'], beta)]
+
+
+def test_hidden_images_are_found_selected_listed_and_copied_hidden(cloud):
+    tag = unique('tag')
+    img = cloud.make_image('alice-alpha', name=unique('hidden'), tags=[tag],
+                           os_hidden=True)
+    beta = cloud.project('beta')
+    plan, warnings = cloud.json('alice-alpha', 'image', 'transfer', '--tag',
+                                tag, '--to-cloud', 'bob-beta', '--dry-run')
+    assert [r['Image ID'] for r in plan] == [img['id']]
+    assert '1 image(s) match --tag %s: %s (%s)' % (
+        tag, img['name'], img['id']) in warnings
+    rows, _ = cloud.json('alice-alpha', 'image', 'transfer', img['name'],
+                         '--to-cloud', 'bob-beta')
+    assert [(r['Image ID'], r['Member Status']) for r in rows] == [
+        (img['id'], 'accepted')]
+    mine, _ = cloud.json('alice-alpha', 'image', 'share', 'list')
+    assert (img['id'], beta, 'accepted') in [
+        (r['Image ID'], r['Project ID'], r['Member Status']) for r in mine]
+    incoming, _ = cloud.json('bob-beta', 'image', 'share', 'list',
+                             '--incoming')
+    assert (img['id'], 'accepted') in [
+        (r['Image ID'], r['Member Status']) for r in incoming]
+    status, _ = cloud.json('bob-beta', 'image', 'share', 'status',
+                           img['name'])
+    assert status['member_status'] == 'accepted'
+    copied, _ = cloud.json('alice-alpha', 'image', 'transfer', img['name'],
+                           '--mode', 'copy', '--to-cloud', 'bob-beta')
+    copy = cloud.glance('admin').images.get(copied[0]['Image ID'])
+    assert copy['os_hidden'] is True and copy['owner'] == beta
+    again, _ = cloud.json('alice-alpha', 'image', 'transfer', img['id'],
+                          '--mode', 'copy', '--to-cloud', 'bob-beta')
+    assert (again[0]['Image ID'], again[0]['Changes']) == (
+        copy['id'], 'none (verified copy exists)')

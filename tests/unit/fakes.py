@@ -262,9 +262,13 @@ class FakeGlance:
         return Response(202)
 
     def _list(self, filters):
+        # Glance lists hidden images only, and only, with os_hidden=true.
+        hidden = filters.get('os_hidden') == 'true'
         return [dict(i) for i in self.images.values()
-                if all(i.get(k) == v for k, v in filters.items()
-                       if k not in ('member_status', 'limit', 'tag'))
+                if bool(i.get('os_hidden')) == hidden
+                and all(i.get(k) == v for k, v in filters.items()
+                        if k not in ('member_status', 'limit', 'tag',
+                                     'os_hidden'))
                 and ('tag' not in filters
                      or filters['tag'] in (i.get('tags') or []))]
 

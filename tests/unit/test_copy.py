@@ -93,6 +93,16 @@ class TestUpload(CopyCase):
                          self.glance.calls)   # the source: only read
         self.assertEqual([], self.warnings)
 
+    def test_a_hidden_source_makes_a_hidden_copy_found_by_a_rerun(self):
+        self.src = self.glance.images[IMAGE_ID] = source(os_hidden=True)
+        first = self.copy()
+        self.assertIs(True, self.target.images[first.image['id']][
+            'os_hidden'])
+        again = self.copy()
+        self.assertEqual((first.image['id'], 'none (verified copy exists)'),
+                         (again.image['id'], again.changes))
+        self.assertEqual(1, len(self.target.images))
+
     def test_existing_verified_copy_is_reported(self):
         first = self.copy()
         again = self.copy()
