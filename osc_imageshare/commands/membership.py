@@ -146,6 +146,11 @@ class SetImageShare(commands.PartialFailureLister):
                  "one per line ('#' starts a comment); '-' reads stdin")
         commands.add_project_domain(parser, 'the members')
         parser.add_argument(
+            '--no-members', action='store_true',
+            help='With --prune: the image is to have no members, every '
+                 'member is revoked (an empty member list is refused '
+                 'without it)')
+        parser.add_argument(
             '--prune', action='store_true',
             help='Revoke the members that are not given (default: keep '
                  'them, and list them as kept)')
@@ -157,22 +162,28 @@ class SetImageShare(commands.PartialFailureLister):
             '--dry-run', action='store_true',
             help='Print the diff the run would make, and change nothing')
         commands.add_parallel(parser, 'projects')
+        commands.require(
+            parser, lambda a: not a.no_members or (
+                a.prune and not a.members and not a.member_file),
+            '--no-members goes with --prune, without --member or '
+            '--member-file')
         return parser
 
     def take_action(self, parsed_args):
         args = parsed_args
         members = list(args.members)
         if args.member_file == '-':
-            members += desired.read_member_file(sys.stdin)
+            members += desired.read_member_file(
+                getattr(sys.stdin, 'buffer', sys.stdin))
         elif args.member_file:
             try:
-                with open(args.member_file) as f:
-                    members += desired.read_member_file(f)
+                with open(args.member_file, 'rb') as f:
+                    members += desired.read_member_file(f, args.member_file)
             except OSError as e:
                 raise exceptions.CommandError(
                     'Cannot read --member-file %s: %s'
                     % (args.member_file, e.strerror))
-        elif not members:
+        elif not members and not args.no_members:
             raise exceptions.CommandError(
                 'Give the members: --member <project> or --member-file '
                 '<file>')
@@ -181,7 +192,7 @@ class SetImageShare(commands.PartialFailureLister):
             cm.image_share, identity.Identity.from_client_manager(cm),
             args.image, members, args.project_domain, args.prune,
             not args.no_accept, args.dry_run,
-            clients.rescoped_glance(cm), args.parallel)
+            clients.rescoped_glance(cm), args.parallel, args.no_members)
         commands.report(LOG, result.warnings, result.errors)
         self.failure = result.summary
         return result.columns, result.rows

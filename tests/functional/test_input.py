@@ -129,3 +129,87 @@ def test_hidden_images_are_found_selected_listed_and_copied_hidden(cloud):
                           '--mode', 'copy', '--to-cloud', 'bob-beta')
     assert (again[0]['Image ID'], again[0]['Changes']) == (
         copy['id'], 'none (verified copy exists)')
+
+
+def shared_with_beta(cloud):
+    img = cloud.make_image('alice-alpha')
+    cloud.json('alice-alpha', 'image', 'transfer', img['id'], '--to-cloud',
+               'bob-beta')
+    return img
+
+
+def members_of(cloud, image_id):
+    return [m['member_id'] for m in
+            cloud.glance('admin').image_members.list(image_id)]
+
+
+def set_from(cloud, image_id, text, *args, path=None):
+    """``image share set --member-file`` from stdin, or from ``path``."""
+    import os
+    import subprocess
+
+    from tests.functional.conftest import BIN
+    argv = [os.path.join(BIN, 'openstack'), '--os-cloud', 'alice-alpha',
+            'image', 'share', 'set', image_id, '--member-file',
+            str(path or '-')] + list(args)
+    return subprocess.run(argv, input=text, env=cloud.env(),
+                          capture_output=True, timeout=300)
+
+
+def test_an_empty_member_file_never_revokes_everyone(cloud, tmp_path):
+    img = shared_with_beta(cloud)
+    beta = cloud.project('beta')
+    comments = tmp_path / 'members.txt'
+    comments.write_text('# the consumers\n\n   # none yet\n')
+    for text, path in ((b'', None), (b'', comments)):
+        res = set_from(cloud, img['id'], text, '--prune', '-f', 'json',
+                       path=path)
+        assert res.returncode == 1
+        assert res.stdout == b''
+        assert res.stderr.decode().splitlines() == [
+            'No members given (an empty member file, or only comments): '
+            '--prune would revoke all 1 members of image %s; give '
+            '--no-members instead of the list if that is what you mean'
+            % img['id']]
+    assert members_of(cloud, img['id']) == [beta]
+    plan, warnings = cloud.json('alice-alpha', 'image', 'share', 'set',
+                                img['id'], '--prune', '--no-members',
+                                '--dry-run')
+    assert [(r['Project ID'], r['Diff']) for r in plan] == [
+        (beta, 'plan: revoked')]
+    assert ('Image %s: --prune --no-members would revoke all 1 members.'
+            % img['id']) in warnings
+    assert members_of(cloud, img['id']) == [beta]
+    rows, _ = cloud.json('alice-alpha', 'image', 'share', 'set', img['id'],
+                         '--prune', '--no-members')
+    assert [(r['Project ID'], r['Diff']) for r in rows] == [
+        (beta, 'revoked')]
+    assert members_of(cloud, img['id']) == []
+
+
+def test_a_member_file_of_repeats_is_resolved_once(cloud, tmp_path):
+    img = cloud.make_image('alice-alpha')
+    beta = cloud.project('beta')
+    listing = tmp_path / 'members.txt'
+    listing.write_text(('%s\n' % beta) * 1000)
+    res = set_from(cloud, img['id'], b'', '--debug', '-f', 'json',
+                   path=listing)
+    assert res.returncode == 0, res.stderr[-2000:]
+    keystone = [line for line in res.stderr.decode().splitlines()
+                if 'REQ: curl' in line and '/v3/projects' in line]
+    assert len(keystone) <= 2, keystone   # by ID, then by name: once
+    assert members_of(cloud, img['id']) == [beta]
+
+
+def test_a_binary_member_file_names_the_file_and_line(cloud, tmp_path):
+    img = cloud.make_image('alice-alpha')
+    binary = tmp_path / 'members.bin'
+    binary.write_bytes(b'# ok\n\x7fELF\x02\x01\xff\xfe\x00\n')
+    res = set_from(cloud, img['id'], b'', '--prune', path=binary)
+    assert res.returncode == 1 and res.stdout == b''
+    assert res.stderr.decode().splitlines() == [
+        '--member-file %s, line 2 is not UTF-8 text (byte 0xff at column '
+        '7): give a text file of project names or IDs, one per line'
+        % binary]
+    assert cloud.glance('admin').images.get(img['id'])[
+        'visibility'] == 'private'

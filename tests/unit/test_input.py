@@ -96,6 +96,13 @@ class TestUsageErrors(unittest.TestCase):
         (membership_cmd.ListImageShare, ['--parallel', '11'],
          "argument --parallel: takes a whole number from 1 to 10 (the "
          "connections a session keeps open per host), not '11'"),
+        (membership_cmd.SetImageShare, ['web', '--no-members'],
+         '--no-members goes with --prune, without --member or '
+         '--member-file'),
+        (membership_cmd.SetImageShare, ['web', '--prune', '--no-members',
+                                        '--member', 'beta'],
+         '--no-members goes with --prune, without --member or '
+         '--member-file'),
         (status_cmd.ShowImageShareStatus, [],
          'the following arguments are required: <image>'),
     ]
