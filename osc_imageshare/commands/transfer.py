@@ -74,8 +74,7 @@ class TransferImage(commands.PartialFailureLister):
             '--name', metavar='<name>',
             help='Name of the copy (--mode copy; default: the source name)')
         parser.add_argument(
-            '--visibility', choices=['private', 'shared'],
-            default='private',
+            '--visibility', choices=['private', 'shared'], default=None,
             help='Visibility of the copy (--mode copy; default: private)')
         parser.add_argument(
             '--import-method', choices=('auto',) + copy.METHODS,
@@ -181,7 +180,7 @@ class TransferImage(commands.PartialFailureLister):
             if v]
         copy_only = [o for o, v in (
             ('--name', args.name), ('--progress', args.progress),
-            ('--visibility', args.visibility != 'private'),
+            ('--visibility', args.visibility),
             ('--import-method', args.import_method != 'auto'),
             ('--keep-signature', args.keep_signature)) if v]
         if args.mode != 'share' and share_only:

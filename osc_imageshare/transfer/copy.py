@@ -91,7 +91,7 @@ def execute(glance, ident, plan):
                 p.result = copy_data.copy_image(
                     glance, p.target.glance or glance, p.image,
                     p.target.project_id, opts.get('name'),
-                    opts.get('visibility', 'private'), origin, progress,
+                    opts.get('visibility'), origin, progress,
                     as_admin=p.target.accept is targets_mod.Accept.ADMIN,
                     warn=warnings.append, **opts.get('copy_options', {}))
             except errors.ImageShareError as e:

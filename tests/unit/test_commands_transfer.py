@@ -76,7 +76,7 @@ class TestTransferImage(base.TestCommand):
                        '--no-progress'], [])
         self.cmd.take_action(parsed)
         kwargs = run.call_args[1]
-        self.assertEqual(('copy', 'n', 'private', False), (
+        self.assertEqual(('copy', 'n', None, False), (
             kwargs['mode'], kwargs['name'], kwargs['visibility'],
             kwargs['progress']))
         self.assertNotIn('accept', kwargs)
