@@ -5,7 +5,6 @@ checks the cloud afterwards: rows and warnings describe the image as it
 is after the run.
 """
 
-from tests.functional.conftest import stderr_lines
 from tests.functional.conftest import unique
 
 
