@@ -30,3 +30,25 @@ def test_copy_rerun_brings_the_verified_copy_to_name_and_visibility(cloud):
     # Without --visibility a re-run leaves the copy's visibility alone.
     assert cloud.glance('admin').images.get(copy_id)[
         'visibility'] == 'shared'
+
+
+def test_status_after_revoke_all_unshare_says_only_what_holds(cloud):
+    img = cloud.make_image('alice-alpha')
+    cloud.json('alice-alpha', 'image', 'transfer', img['id'], '--to-cloud',
+               'bob-beta')
+    rows, _ = cloud.json('alice-alpha', 'image', 'share', 'revoke',
+                         img['id'], '--all', '--unshare')
+    assert [r['Result'] for r in rows] == ['removed',
+                                           'visibility shared->private']
+    data, warnings = cloud.json('alice-alpha', 'image', 'share', 'status',
+                                img['id'])
+    assert (data['visibility'], data['members']) == ('private', [])
+    assert warnings == [
+        "Image %s is private: no other project can use it. Glance does not "
+        "list the members of a private image: those it had when it was "
+        "made private, if any, get their access back if it is set 'shared' "
+        "again." % img['id']]
+    # And it is so: shared again, the image has no member back.
+    admin = cloud.glance('admin')
+    admin.images.update(img['id'], visibility='shared')
+    assert list(admin.image_members.list(img['id'])) == []

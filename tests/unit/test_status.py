@@ -165,9 +165,10 @@ class TestShareStatus(base.TestCase):
         self.assertEqual([('GET', IMG_URL)], glance.calls)
         self.assertEqual([], data['members'])
         self.assertEqual([
-            "Image %s has visibility 'private': Glance neither lists nor "
-            "honours members of such an image; any members it has stay "
-            "inactive until it is set 'shared' again." % IMAGE_ID], warnings)
+            "Image %s is private: no other project can use it. Glance does "
+            "not list the members of a private image: those it had when it "
+            "was made private, if any, get their access back if it is set "
+            "'shared' again." % IMAGE_ID], warnings)
 
     def test_public_image_seen_by_another_project(self):
         glance = fakes.FakeGlance([fakes.image(visibility='public')])
