@@ -149,10 +149,17 @@ class PartialFailureLister(command.Lister):
 
     ``take_action`` sets ``self.failure`` to the one-line summary
     ('Failed to <verb> N of M ...') when something failed; the exit code
-    is then 1, after the rows, so scripts get both.
+    is then 1, after the rows, so scripts get both.  When no row
+    worked, stdout stays empty.
     """
 
     failure = None
+
+    def produce_output(self, parsed_args, column_names, data):
+        data = list(data)
+        if self.failure and not data:
+            return 0    # nothing worked: nothing on stdout, not even '[]'
+        return super().produce_output(parsed_args, column_names, data)
 
     def run(self, parsed_args):
         self.failure = None

@@ -5,6 +5,7 @@ checks the cloud afterwards: rows and warnings describe the image as it
 is after the run.
 """
 
+from tests.functional.conftest import stderr_lines
 from tests.functional.conftest import unique
 
 
@@ -52,3 +53,25 @@ def test_status_after_revoke_all_unshare_says_only_what_holds(cloud):
     admin = cloud.glance('admin')
     admin.images.update(img['id'], visibility='shared')
     assert list(admin.image_members.list(img['id'])) == []
+
+
+def test_a_mistyped_to_cloud_names_the_closest_entry(cloud):
+    img = cloud.make_image('alice-alpha')
+    res = cloud.run('alice-alpha', 'image', 'transfer', img['id'],
+                    '--to-cloud', 'bob-betta')
+    assert res.returncode == 1 and res.stdout == ''
+    [line] = stderr_lines(res)
+    assert line.startswith("Cloud 'bob-betta' is not an entry of %s (did "
+                           "you mean 'bob-beta'?); its entries: admin, "
+                           "alice-alpha, " % cloud.clouds_yaml), line
+    assert cloud.glance('admin').images.get(img['id'])[
+        'visibility'] == 'private'
+
+
+def test_a_failed_command_prints_nothing_on_stdout(cloud):
+    for fmt in ((), ('-f', 'json'), ('-f', 'yaml'), ('-f', 'csv')):
+        res = cloud.run('alice-alpha', 'image', 'transfer', 'no-such-image',
+                        '--to-cloud', 'bob-beta', *fmt)
+        assert (res.returncode, res.stdout) == (1, ''), fmt
+        assert stderr_lines(res)[-1] == (
+            'Failed to transfer 1 of 1 image/project pairs')
