@@ -55,6 +55,10 @@ def make_plan(read_result, targets, options):
     for source in sources:
         for t in targets:
             pair = plan_mod.Pair(source, t)
+            pair.error = in_place(glance, t, source, options.get('name'))
+            if pair.error:
+                pairs.append(pair)
+                continue
             try:
                 method, words = copy_data.plan_copy(
                     glance, t.glance or glance, source, requested)
@@ -68,6 +72,30 @@ def make_plan(read_result, targets, options):
                         source.get('size'), t.accept_as, words)))
             pairs.append(pair)
     return plan_mod.Plan('copy', pairs, failed, targets, options)
+
+
+def _endpoint(glance):
+    get = getattr(glance.http_client, 'get_endpoint', None)
+    url = get() if get else None
+    return url.rstrip('/').removesuffix('/v2') if isinstance(url, str) \
+        else None
+
+
+def in_place(glance, target, source, name=None):
+    """Why a copy into the source's own project and Glance is refused.
+
+    It would be a second image of the same name beside the source, and
+    the name would find neither; None where the name or Glance differ.
+    """
+    if (target.project_id != source.get('owner')
+            or (name or source.get('name')) != source.get('name')
+            or _endpoint(target.glance or glance) != _endpoint(glance)):
+        return None
+    return ("Image %s: project %s owns it in this same Glance; a copy there "
+            "would be a second image named '%s' beside it, and that name "
+            "would no longer find either: give --name <another name>, or a "
+            "--to-cloud entry of another region" % (
+                source['id'], target.label, source.get('name')))
 
 
 def dry_run_warnings(plan, ident):

@@ -75,3 +75,43 @@ def test_a_failed_command_prints_nothing_on_stdout(cloud):
         assert (res.returncode, res.stdout) == (1, ''), fmt
         assert stderr_lines(res)[-1] == (
             'Failed to transfer 1 of 1 image/project pairs')
+
+
+def copies_of(cloud, source_id, project='alpha'):
+    return [i['id'] for i in cloud.glance('admin').images.list(filters={
+        'owner': cloud.project(project), 'imageshare_source_id': source_id})]
+
+
+def test_a_same_named_copy_beside_its_source_is_refused(cloud):
+    img = cloud.make_image('alice-alpha', name=unique('inplace'))
+    res = cloud.run('alice-alpha', 'image', 'transfer', img['id'], '--mode',
+                    'copy', '--to-cloud', 'carol-alpha')
+    assert (res.returncode, res.stdout) == (1, '')
+    assert stderr_lines(res) == [
+        "Image %s: project alpha (%s) owns it in this same Glance; a copy "
+        "there would be a second image named '%s' beside it, and that name "
+        "would no longer find either: give --name <another name>, or a "
+        "--to-cloud entry of another region" % (
+            img['id'], cloud.project('alpha'), img['name']),
+        'Failed to copy 1 of 1 image/project pairs']
+    assert copies_of(cloud, img['id']) == []
+    name = unique('beside')
+    rows, _ = cloud.json('alice-alpha', 'image', 'transfer', img['id'],
+                         '--mode', 'copy', '--to-cloud', 'carol-alpha',
+                         '--name', name)
+    assert (rows[0]['Image Name'], rows[0]['Changes']) == (name, 'copied')
+    assert copies_of(cloud, img['id']) == [rows[0]['Image ID']]
+
+
+def test_two_clouds_of_one_project_are_refused_before_any_write(cloud):
+    img = cloud.make_image('alice-alpha')
+    res = cloud.run('alice-alpha', 'image', 'transfer', img['id'],
+                    '--to-cloud', 'bob-beta', '--to-cloud', 'carol-beta')
+    assert (res.returncode, res.stdout) == (1, '')
+    assert stderr_lines(res) == [
+        "Clouds 'bob-beta' and 'carol-beta' are both scoped to project beta "
+        "(%s): which one's credentials (and region) should act for it is "
+        "ambiguous; give one --to-cloud per project, and run once per "
+        "region to copy into several" % cloud.project('beta')]
+    assert cloud.glance('admin').images.get(img['id'])[
+        'visibility'] == 'private'

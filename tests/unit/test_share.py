@@ -97,6 +97,21 @@ class TestResolveTargets(unittest.TestCase):
                          (t.project_id, t.project_name, t.accept,
                           t.accept_as, t.glance))
 
+    def test_one_entry_twice_is_one_two_entries_of_a_project_refused(self):
+        sess = mock.Mock()
+        sess.auth.get_access.return_value = mock.Mock(project_id=BETA,
+                                                      project_name='beta')
+        open_cloud = mock.Mock(return_value=(sess, 'bob-glance'))
+        [t] = targets.resolve(Ident(), [], None, ['bob-beta', 'bob-beta'],
+                              open_cloud=open_cloud)
+        open_cloud.assert_called_once_with('bob-beta')
+        with self.assertRaises(errors.ImageShareError) as e:
+            targets.resolve(Ident(), [], None, ['bob-beta', 'bob-beta-r2'],
+                            open_cloud=open_cloud)
+        self.assertEqual(targets.E_TWO_CLOUDS.format(
+            first='bob-beta', second='bob-beta-r2', project='beta', id=BETA),
+            str(e.exception))
+
     def test_rescope_when_the_user_is_in_the_target(self):
         ident = Ident(mine=[ALPHA, BETA])
         glance_for = mock.Mock(return_value='rescoped-glance')

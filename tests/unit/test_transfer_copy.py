@@ -79,3 +79,20 @@ class TestCopyMode(unittest.TestCase):
         self.assertEqual([IMAGE_ID], [r[0] for r in result.rows])
         self.assertEqual((0, 1, []), (result.failed, result.total,
                                       result.errors))
+
+    def test_a_same_named_copy_beside_its_source_is_refused(self):
+        result = transfer.transfer(
+            self.glance, test_share.Ident(admin=True), [IMAGE_ID], 'copy',
+            to=['alpha'], progress=False)
+        self.copy_image.assert_not_called()
+        self.assertEqual(1, result.failed)
+        self.assertTrue(result.errors[0].startswith(
+            "Image %s: project alpha (%s) owns it in this same Glance; a "
+            "copy there would be a second image named 'web' beside it"
+            % (IMAGE_ID, ALPHA)), result.errors)
+        self.copy_image.side_effect = lambda g, t, source, pid, *a, **kw: (
+            copy_data.CopyResult(source, dict(source, id='copy'), pid, 2.0))
+        renamed = transfer.transfer(
+            self.glance, test_share.Ident(admin=True), [IMAGE_ID], 'copy',
+            to=['alpha'], name='web-2', progress=False)
+        self.assertEqual((0, 1), (renamed.failed, renamed.total))
