@@ -115,3 +115,28 @@ def test_two_clouds_of_one_project_are_refused_before_any_write(cloud):
         "region to copy into several" % cloud.project('beta')]
     assert cloud.glance('admin').images.get(img['id'])[
         'visibility'] == 'private'
+
+
+def test_owner_mode_to_a_member_leaves_no_membership_of_the_owner(cloud):
+    img = cloud.make_image('alice-alpha')
+    beta, gamma = cloud.project('beta'), cloud.project('beta', 'other')
+    cloud.json('alice-alpha', 'image', 'transfer', img['id'], '--to-cloud',
+               'bob-beta', '--to-cloud', 'dave-beta')
+    rows, warnings = cloud.json('admin', 'image', 'transfer', img['id'],
+                                '--mode', 'owner', '--to', beta)
+    assert rows[0]['Changes'] == (
+        'owner %s->%s, membership of the new owner removed'
+        % (cloud.project('alpha'), beta))
+    assert warnings[1:] == [
+        'Image %s keeps its members, who keep access: %s.' % (
+            img['id'], gamma)]
+    assert members_of(cloud, img['id']) == [gamma]
+    data, status_warnings = cloud.json('bob-beta', 'image', 'share',
+                                       'status', img['id'])
+    assert (data['caller_role'], [m['project_id'] for m in data[
+        'members']]) == ('owner', [gamma])
+
+
+def members_of(cloud, image_id):
+    return [m['member_id'] for m in
+            cloud.glance('admin').image_members.list(image_id)]
