@@ -34,9 +34,10 @@ KEPT = 'kept (not listed; --prune revokes)'
 PLANNED = {share.ADD: 'added', share.ACCEPT: 'accepted', REVOKE: 'revoked'}
 DONE = {'member added': 'added'}
 E_EMPTY = ("No members given (an empty member file, or only comments): "
-           "--prune would revoke all {count} members of image {id}; give "
+           "--prune would revoke all {count} member(s) of image {id}; give "
            "--no-members instead of the list if that is what you mean")
-W_ALL = "Image {id}: --prune --no-members would revoke all {count} members."
+W_ALL = ("Image {id}: --prune --no-members would revoke all {count} "
+         "member(s).")
 HIDDEN_THEN = {True: 'revokes them (--prune)',
                False: 'keeps them, naming them (no --prune)'}
 

@@ -168,7 +168,7 @@ def test_an_empty_member_file_never_revokes_everyone(cloud, tmp_path):
         assert res.stdout == b''
         assert res.stderr.decode().splitlines() == [
             'No members given (an empty member file, or only comments): '
-            '--prune would revoke all 1 members of image %s; give '
+            '--prune would revoke all 1 member(s) of image %s; give '
             '--no-members instead of the list if that is what you mean'
             % img['id']]
     assert members_of(cloud, img['id']) == [beta]
@@ -177,7 +177,7 @@ def test_an_empty_member_file_never_revokes_everyone(cloud, tmp_path):
                                 '--dry-run')
     assert [(r['Project ID'], r['Diff']) for r in plan] == [
         (beta, 'plan: revoked')]
-    assert ('Image %s: --prune --no-members would revoke all 1 members.'
+    assert ('Image %s: --prune --no-members would revoke all 1 member(s).'
             % img['id']) in warnings
     assert members_of(cloud, img['id']) == [beta]
     rows, _ = cloud.json('alice-alpha', 'image', 'share', 'set', img['id'],
