@@ -14,7 +14,7 @@ TEXT_FORMATS = ('value', 'csv', 'shell')
 def add_project_domain(parser, projects):
     """``--project-domain``, for the projects named by ``projects``."""
     parser.add_argument(
-        '--project-domain', metavar='<project-domain>',
+        '--project-domain', metavar='<project-domain>', type=nonblank,
         help='Domain (name or ID) of %s, where a project name exists in '
              'several domains' % projects)
 
