@@ -98,6 +98,22 @@ def in_place(glance, target, source, name=None):
                 source['id'], target.label, source.get('name')))
 
 
+def beside_source(glance, p, name=None):
+    """The warning for a copy into your project, named as its source.
+
+    The source (shared with your project) and the copy are then two
+    images of one name in one Glance; None where that is not so.
+    """
+    if (p.error or p.target.accept is not targets_mod.Accept.OWN
+            or (name or p.image.get('name')) != p.image.get('name')
+            or _endpoint(p.target.glance or glance) != _endpoint(glance)):
+        return None
+    return ("Image %s: its copy %s in your project %s has the same name "
+            "'%s', in the same Glance: that name now finds both (use the "
+            "IDs, or give --name)." % (p.image['id'], p.result.image['id'],
+                                       p.target.label, p.image.get('name')))
+
+
 def dry_run_warnings(plan, ident):
     return []
 
@@ -131,7 +147,8 @@ def execute(glance, ident, plan):
         parallel.run(one, plan.pairs, workers)
     except stop.BatchStopped as e:
         raise stop.Interrupted(interrupted(plan, e, warnings))
-    return warnings
+    return warnings + [w for w in (beside_source(glance, p, opts.get('name'))
+                                   for p in plan.pairs) if w]
 
 
 def interrupted(plan, stopped, warnings=()):

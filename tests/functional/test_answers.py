@@ -140,3 +140,17 @@ def test_owner_mode_to_a_member_leaves_no_membership_of_the_owner(cloud):
 def members_of(cloud, image_id):
     return [m['member_id'] for m in
             cloud.glance('admin').image_members.list(image_id)]
+
+
+def test_a_consumer_copy_named_as_its_source_is_said(cloud):
+    img = cloud.make_image('alice-alpha', name=unique('shared'))
+    cloud.json('alice-alpha', 'image', 'transfer', img['id'], '--to-cloud',
+               'bob-beta')
+    beta = cloud.project('beta')
+    rows, warnings = cloud.json('bob-beta', 'image', 'transfer', img['id'],
+                                '--mode', 'copy', '--to', beta)
+    assert warnings == [
+        "Image %s: its copy %s in your project beta (%s) has the same name "
+        "'%s', in the same Glance: that name now finds both (use the IDs, "
+        "or give --name)." % (img['id'], rows[0]['Image ID'], beta,
+                              img['name'])]

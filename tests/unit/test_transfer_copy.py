@@ -96,3 +96,18 @@ class TestCopyMode(unittest.TestCase):
             self.glance, test_share.Ident(admin=True), [IMAGE_ID], 'copy',
             to=['alpha'], name='web-2', progress=False)
         self.assertEqual((0, 1), (renamed.failed, renamed.total))
+
+    def test_a_consumer_copy_named_as_its_source_is_warned_about(self):
+        self.glance.images[IMAGE_ID]['owner'] = BETA
+        self.copy_image.side_effect = lambda g, t, source, pid, *a, **kw: (
+            copy_data.CopyResult(source, dict(source, id='copy'), pid, 2.0))
+        for name, warned in ((None, True), ('mine', False)):
+            result = transfer.transfer(
+                self.glance, test_share.Ident(admin=True), [IMAGE_ID],
+                'copy', to=['alpha'], name=name, progress=False)
+            self.assertEqual(0, result.failed)
+            self.assertEqual(warned, any(
+                w.startswith("Image %s: its copy copy in your project alpha "
+                             "(%s) has the same name 'web'" % (
+                                 IMAGE_ID, ALPHA))
+                for w in result.warnings), result.warnings)
