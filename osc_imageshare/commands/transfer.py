@@ -72,10 +72,12 @@ class TransferImage(commands.PartialFailureLister):
                  "becomes the image's owner (same ID; admin only)")
         parser.add_argument(
             '--name', metavar='<name>',
-            help='Name of the copy (--mode copy; default: the source name)')
+            help='Name of the copy (--mode copy; default: the source '
+                 'name); a verified copy already there is renamed')
         parser.add_argument(
             '--visibility', choices=['private', 'shared'], default=None,
-            help='Visibility of the copy (--mode copy; default: private)')
+            help='Visibility of the copy (--mode copy; default: private); '
+                 'a verified copy already there is set to it')
         parser.add_argument(
             '--import-method', choices=('auto',) + copy.METHODS,
             default='auto',
