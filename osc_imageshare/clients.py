@@ -159,7 +159,12 @@ def open_cloud(name):
     from openstack import exceptions as sdk_exc
 
     try:
-        region = openstack.config.OpenStackConfig().get_one(cloud=name)
+        config = openstack.config.OpenStackConfig()
+        names = config.get_cloud_names()
+        if name not in names:
+            raise errors.ImageShareError(unknown_cloud(
+                name, names, getattr(config, 'config_filename', None)))
+        region = config.get_one(cloud=name)
         session = region.get_session()
         session.get_project_id()  # authenticate now, before any write
     except sdk_exc.ConfigException as e:
@@ -172,6 +177,17 @@ def open_cloud(name):
     client = glance(session, endpoint.url(session), endpoint)
     check_reachable(client, name, session.timeout)
     return session, client
+
+
+def unknown_cloud(name, names, where=None):
+    """The sentence for a --to-cloud entry that clouds.yaml lacks."""
+    import difflib
+
+    close = difflib.get_close_matches(name, names, n=1)
+    return "Cloud '%s' is not an entry of %s%s; its entries: %s" % (
+        name, where or 'clouds.yaml',
+        " (did you mean '%s'?)" % close[0] if close else '',
+        ', '.join(sorted(names)) or 'none')
 
 
 def check_reachable(client, name, timeout=None):

@@ -67,7 +67,7 @@ SKIP = {
     'id', 'name', 'owner', 'visibility', 'protected', 'status', 'size',
     'virtual_size', 'checksum', 'os_hash_algo', 'os_hash_value', 'stores',
     'locations', 'direct_url', 'file', 'schema', 'self', 'created_at',
-    'updated_at', 'os_hidden', 'tags', 'members',
+    'updated_at', 'tags', 'members',
 }
 SIGNATURE = 'img_signature'
 
@@ -148,8 +148,12 @@ def find_copy(target_glance, source, project_id, source_hash_):
 
 
 def _labelled(target_glance, source, project_id):
-    return api.list_images(target_glance, owner=project_id,
-                           **{SOURCE_ID: source['id']})
+    # A copy of a hidden image is hidden too (os_hidden is carried), and
+    # Glance lists hidden images only when asked.
+    list_images = (api.list_images_and_hidden if source.get('os_hidden')
+                   else api.list_images)
+    return list_images(target_glance, owner=project_id,
+                       **{SOURCE_ID: source['id']})
 
 
 # ------------------------------------------------------------ who copies
@@ -481,14 +485,17 @@ def _create_refused(e, source, project_id, body, client=None):
 
 # ------------------------------------------------------------ copying
 def copy_image(glance, target_glance, source, project_id, name=None,
-               visibility='private', source_cloud=None, progress=False,
+               visibility=None, source_cloud=None, progress=False,
                as_admin=False, import_method='auto', keep_signature=False,
                warn=None):
     """Copy ``source`` into ``project_id`` through ``target_glance``.
 
-    ``as_admin``: ``target_glance`` is an admin's, which creates the copy
-    owned by ``project_id``.  ``import_method``: one of ``METHODS`` or
-    'auto'.  ``warn(sentence)`` reports what the user should know.
+    ``name`` and ``visibility`` (default: the source's name, private)
+    are what the copy is to have: a verified copy already there is
+    brought to those given.  ``as_admin``: ``target_glance`` is an
+    admin's, which creates the copy owned by ``project_id``.
+    ``import_method``: one of ``METHODS`` or 'auto'.  ``warn(sentence)``
+    reports what the user should know.
     Raises ImageShareError (one line, the half-made copy cleaned) on
     failure, Interrupted (SystemExit) on a caught signal.
     """
@@ -497,8 +504,10 @@ def copy_image(glance, target_glance, source, project_id, name=None,
     tag = '%s:%s' % (algo, expected)
     existing = find_copy(target_glance, source, project_id, tag)
     if existing:
-        return CopyResult(source, existing, project_id, 0.0,
-                          'none (verified copy exists)', 'none')
+        existing, changes = _bring_to(target_glance, existing, project_id,
+                                      name, visibility)
+        return CopyResult(source, existing, project_id, 0.0, changes,
+                          'none')
     _clean_leftovers(target_glance, source, project_id, warn)
     props = carried_properties(source, keep_signature)
     dropped = sorted(set(carried_properties(source, True)) - set(props))
@@ -508,7 +517,7 @@ def copy_image(glance, target_glance, source, project_id, name=None,
              "--keep-signature keeps them" % (source['id'],
                                               ', '.join(dropped)))
     body = dict(props, name=name or source.get('name'),
-                visibility=visibility)
+                visibility=visibility or 'private')
     body.update({SOURCE_ID: source['id'], SOURCE_HASH: tag,
                  COPIER: whoami()})
     if source_cloud:
@@ -540,6 +549,28 @@ def copy_image(glance, target_glance, source, project_id, name=None,
         'Could not copy image %s into project %s: the target takes no '
         'import method that works here (%s); nothing was left behind'
         % (source['id'], project_id, '; '.join(why)))
+
+
+def _bring_to(target_glance, copy, project_id, name, visibility):
+    """``(copy, changes)``: a verified copy renamed, its visibility set.
+
+    Only what was asked (``--name``, ``--visibility``) and differs.
+    """
+    wanted = {k: v for k, v in (('name', name), ('visibility', visibility))
+              if v is not None and copy.get(k) != v}
+    if not wanted:
+        return copy, 'none (verified copy exists)'
+    changes = ["%s '%s'->'%s'" % (k, copy.get(k), v)
+               for k, v in sorted(wanted.items())]
+    try:
+        copy = api.update_image(target_glance, copy['id'], **wanted)
+    except (glance_exc.HTTPException, errors.ImageShareError) as e:
+        raise errors.ImageShareError(
+            'A verified copy %s of image %s exists in project %s, but '
+            'changing its %s failed: %s' % (
+                copy['id'], copy.get(SOURCE_ID), project_id,
+                ' and '.join(changes), api.describe(e)))
+    return copy, 'verified copy exists, ' + ', '.join(changes)
 
 
 class _Transient(errors.ImageShareError):

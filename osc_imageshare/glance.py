@@ -180,6 +180,17 @@ def iter_images(glance, filters, include_hidden=True, limit=None):
                        key=lambda i: i['id'])
 
 
+def list_images_and_hidden(glance, **filters):
+    """``list_images``, the images hidden by their owner included.
+
+    Glance leaves an image with ``os_hidden`` true out of every list
+    unless asked with ``os_hidden=true``, and then lists only those: two
+    lists make the answer.
+    """
+    return (list_images(glance, **filters)
+            + list_images(glance, os_hidden='true', **filters))
+
+
 def first_images(glance, **filters):
     """The first page only of the images matching ``filters``."""
     url = '/v2/images?' + urllib.parse.urlencode(sorted(filters.items()))
@@ -364,15 +375,16 @@ def find_image(glance, ref, project):
 
     Members see a shared image only once they accepted it, unless the list
     asks for ``member_status=all``: that is what lets a consumer find, by
-    name, an image still pending.  ``project`` names the caller's project
-    in error messages.
+    name, an image still pending; a hidden image (``os_hidden``) is found
+    too, as ``openstack image show`` finds it.  ``project`` names the
+    caller's project in error messages.
     """
     if identity.looks_like_id(ref):
         try:
             return get_image(glance, ref)
         except glance_exc.HTTPNotFound:
             pass
-    matches = list_images(glance, name=ref, member_status='all')
+    matches = list_images_and_hidden(glance, name=ref, member_status='all')
     if len(matches) == 1:
         return matches[0]
     if not matches:

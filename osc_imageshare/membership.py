@@ -268,11 +268,12 @@ def _unshare(glance, image, members, dry_run, rows, warnings, errs):
 def list_shares(glance, ident, parallel=1):
     """Every member of every shared image the caller's project owns.
 
-    One request per image for its members, ``parallel`` at a time.
+    One request per image for its members, ``parallel`` at a time;
+    images their owner hid (``os_hidden``) included.
     """
     rows = []
-    owned = images.list_images(glance, owner=ident.project_id,
-                               visibility='shared')
+    owned = images.list_images_and_hidden(glance, owner=ident.project_id,
+                                          visibility='shared')
     listed = parallel_mod.run(lambda i: images.list_members(glance, i['id']),
                               owned, parallel_mod.check(parallel))
     for image, members in zip(owned, listed):
@@ -284,15 +285,19 @@ def list_shares(glance, ident, parallel=1):
 
 
 def list_incoming(glance, ident, parallel=1):
-    """Images shared with the caller's project, in every member status."""
+    """Images shared with the caller's project, in every member status.
+
+    Hidden ones (``os_hidden``) included: an accepted image its owner
+    hid can still be booted, and is still shared.
+    """
     def member(image):
         try:
             return images.get_member(glance, image['id'], ident.project_id)
         except glance_exc.HTTPNotFound:
             return None   # an admin sees images it is no member of
 
-    shared = [i for i in images.list_images(glance, visibility='shared',
-                                            member_status='all')
+    shared = [i for i in images.list_images_and_hidden(
+        glance, visibility='shared', member_status='all')
               if i.get('owner') != ident.project_id]
     rows = []
     for image, m in zip(shared, parallel_mod.run(

@@ -29,6 +29,12 @@ W_NOT_PROJECT = ("Member {member} of image {id} is not an existing project "
 W_NOT_SHARED = ("Image {id} has visibility '{visibility}': Glance neither "
                 "lists nor honours members of such an image; any members it "
                 "has stay inactive until it is set 'shared' again.")
+# A private image: status cannot list its members (Glance hides them),
+# so it says what holds whether or not it has any.
+W_PRIVATE_HIDES = ("Image {id} is private: no other project can use it. "
+                   "Glance does not list the members of a private image: "
+                   "those it had when it was made private, if any, get "
+                   "their access back if it is set 'shared' again.")
 W_UNVERIFIED = ("Project ID {to} could not be verified (you may not look "
                 "projects up); Glance accepts any string as a member, so "
                 "check it is right.")

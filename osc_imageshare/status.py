@@ -76,7 +76,9 @@ def warnings_for(status, ident):
                owner_label=_label(status['owner'], status['owner_name']))
     if status['visibility'] != 'shared' and status['caller_role'] in (
             'owner', 'admin'):
-        out.append(messages.W_NOT_SHARED.format(**fmt))
+        out.append((messages.W_PRIVATE_HIDES
+                    if status['visibility'] == 'private'
+                    else messages.W_NOT_SHARED).format(**fmt))
     if members and status['caller_role'] != 'none':
         out.append(messages.W_DEPENDS.format(**fmt))
     if accepted and not status['protected']:

@@ -1,5 +1,8 @@
 """The cliff commands: parse, call one workflow function, render."""
 
+import argparse
+import math
+
 from osc_lib.command import command
 from osc_lib import exceptions
 
@@ -11,9 +14,60 @@ TEXT_FORMATS = ('value', 'csv', 'shell')
 def add_project_domain(parser, projects):
     """``--project-domain``, for the projects named by ``projects``."""
     parser.add_argument(
-        '--project-domain', metavar='<project-domain>',
+        '--project-domain', metavar='<project-domain>', type=nonblank,
         help='Domain (name or ID) of %s, where a project name exists in '
              'several domains' % projects)
+
+
+# -- argparse ``type=`` validators: a bad value is a usage error (exit 2)
+def nonblank(text):
+    """A name or ID: an empty or blank value is refused."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError('must not be empty')
+    return text
+
+
+def seconds(text):
+    """A number of seconds, 0 or more (0: check once)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(
+            "takes a number of seconds, 0 or more, not '%s'" % text)
+    return value
+
+
+def workers(text):
+    """``--parallel``: a whole number from 1 to ``parallel.MAX``."""
+    from osc_imageshare.transfer import parallel
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= parallel.MAX:
+        raise argparse.ArgumentTypeError(
+            "takes a whole number from 1 to %d (the connections a session "
+            "keeps open per host), not '%s'" % (parallel.MAX, text))
+    return value
+
+
+def key_value(text):
+    """``<key>=<value>`` with a key; the value may be empty."""
+    if not text.partition('=')[0].strip() or '=' not in text:
+        raise argparse.ArgumentTypeError(
+            "takes <key>=<value>, not '%s'" % text)
+    return text
+
+
+def one_line_errors(parser):
+    """A usage error is one line on stderr (and exit code 2)."""
+    def error(message):
+        parser.exit(2, '%s: error: %s\n' % (parser.prog, message))
+    parser.error = error
+    return parser
 
 
 def add_parallel(parser, what,
@@ -22,7 +76,7 @@ def add_parallel(parser, what,
     from osc_imageshare.transfer import parallel
 
     parser.add_argument(
-        '--parallel', metavar='<n>', type=int, default=None,
+        '--parallel', metavar='<n>', type=workers, default=None,
         help='How many %s to handle at a time, 1 to %d (default: %d); %s'
              % (what, parallel.MAX, parallel.DEFAULT, order))
 
@@ -31,10 +85,19 @@ def add_timeout(parser):
     from osc_imageshare.transfer import wait
 
     parser.add_argument(
-        '--timeout', metavar='<seconds>', type=float, default=None,
+        '--timeout', metavar='<seconds>', type=seconds, default=None,
         help='Give up after this many seconds, naming the projects still '
-             'pending, with exit code 1 (default: %d)'
+             'pending, with exit code 1; 0 checks once (default: %d)'
              % wait.DEFAULT_TIMEOUT)
+
+
+def timeout_of(parsed_args):
+    """``--timeout``, or the default where it was not given (0 is 0)."""
+    from osc_imageshare.transfer import wait
+
+    if parsed_args.timeout is None:
+        return wait.DEFAULT_TIMEOUT
+    return parsed_args.timeout
 
 
 def progress_writer(stream):
@@ -99,10 +162,17 @@ class PartialFailureLister(command.Lister):
 
     ``take_action`` sets ``self.failure`` to the one-line summary
     ('Failed to <verb> N of M ...') when something failed; the exit code
-    is then 1, after the rows, so scripts get both.
+    is then 1, after the rows, so scripts get both.  When no row
+    worked, stdout stays empty.
     """
 
     failure = None
+
+    def produce_output(self, parsed_args, column_names, data):
+        data = list(data)
+        if self.failure and not data:
+            return 0    # nothing worked: nothing on stdout, not even '[]'
+        return super().produce_output(parsed_args, column_names, data)
 
     def run(self, parsed_args):
         self.failure = None

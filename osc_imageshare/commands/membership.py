@@ -22,7 +22,7 @@ class _SetImageShareStatus(command.ShowOne):
     status = None
 
     def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
+        parser = commands.one_line_errors(super().get_parser(prog_name))
         parser.add_argument(
             'image', metavar='<image>',
             help='Image shared with your project (name or ID); found even '
@@ -60,7 +60,7 @@ class RevokeImageShare(commands.PartialFailureLister):
     """Remove projects from the members of an image you own."""
 
     def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
+        parser = commands.one_line_errors(super().get_parser(prog_name))
         parser.add_argument('image', metavar='<image>',
                             help='Image (name or ID)')
         parser.add_argument(
@@ -110,7 +110,7 @@ class ListImageShare(command.Lister):
     """List the members of your shared images, or images shared with you."""
 
     def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
+        parser = commands.one_line_errors(super().get_parser(prog_name))
         parser.add_argument(
             '--incoming', action='store_true',
             help='List images other projects share with your project, in '
@@ -137,12 +137,12 @@ class SetImageShare(commands.PartialFailureLister):
     """
 
     def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
+        parser = commands.one_line_errors(super().get_parser(prog_name))
         parser.add_argument('image', metavar='<image>',
                             help='Image your project owns (name or ID)')
         parser.add_argument(
             '--member', metavar='<project>', action='append', default=[],
-            dest='members',
+            dest='members', type=commands.nonblank,
             help='Project (name or ID) that must be a member; repeat for '
                  'several')
         parser.add_argument(
@@ -150,6 +150,11 @@ class SetImageShare(commands.PartialFailureLister):
             help="Read more member projects (names or IDs) from a file, "
                  "one per line ('#' starts a comment); '-' reads stdin")
         commands.add_project_domain(parser, 'the members')
+        parser.add_argument(
+            '--no-members', action='store_true',
+            help='With --prune: the image is to have no members, every '
+                 'member is revoked (an empty member list is refused '
+                 'without it)')
         parser.add_argument(
             '--prune', action='store_true',
             help='Revoke the members that are not given (default: keep '
@@ -162,22 +167,28 @@ class SetImageShare(commands.PartialFailureLister):
             '--dry-run', action='store_true',
             help='Print the diff the run would make, and change nothing')
         commands.add_parallel(parser, 'projects')
+        commands.require(
+            parser, lambda a: not a.no_members or (
+                a.prune and not a.members and not a.member_file),
+            '--no-members goes with --prune, without --member or '
+            '--member-file')
         return parser
 
     def take_action(self, parsed_args):
         args = parsed_args
         members = list(args.members)
         if args.member_file == '-':
-            members += desired.read_member_file(sys.stdin)
+            members += desired.read_member_file(
+                getattr(sys.stdin, 'buffer', sys.stdin))
         elif args.member_file:
             try:
-                with open(args.member_file) as f:
-                    members += desired.read_member_file(f)
+                with open(args.member_file, 'rb') as f:
+                    members += desired.read_member_file(f, args.member_file)
             except OSError as e:
                 raise exceptions.CommandError(
                     'Cannot read --member-file %s: %s'
                     % (args.member_file, e.strerror))
-        elif not members:
+        elif not members and not args.no_members:
             raise exceptions.CommandError(
                 'Give the members: --member <project> or --member-file '
                 '<file>')
@@ -186,7 +197,7 @@ class SetImageShare(commands.PartialFailureLister):
             cm.image_share, identity.Identity.from_client_manager(cm),
             args.image, members, args.project_domain, args.prune,
             not args.no_accept, args.dry_run,
-            clients.rescoped_glance(cm), args.parallel)
+            clients.rescoped_glance(cm), args.parallel, args.no_members)
         commands.report(LOG, result.warnings, result.errors,
                         commands.full_lists(self.app))
         self.failure = result.summary
@@ -203,7 +214,7 @@ class WaitImageShare(command.Lister):
     """
 
     def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
+        parser = commands.one_line_errors(super().get_parser(prog_name))
         parser.add_argument('image', metavar='<image>',
                             help='Image your project owns (name or ID)')
         parser.add_argument(
@@ -222,7 +233,7 @@ class WaitImageShare(command.Lister):
                 cm.image_share, identity.Identity.from_client_manager(cm),
                 parsed_args.image, parsed_args.projects,
                 parsed_args.project_domain,
-                parsed_args.timeout or wait.DEFAULT_TIMEOUT, progress)
+                commands.timeout_of(parsed_args), progress)
         finally:
             if progress:
                 progress(None)

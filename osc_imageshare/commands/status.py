@@ -35,7 +35,7 @@ class ShowImageShareStatus(command.ShowOne):
     """
 
     def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
+        parser = commands.one_line_errors(super().get_parser(prog_name))
         parser.add_argument(
             'image', metavar='<image>',
             help='Image to show (name or ID); found even while your '

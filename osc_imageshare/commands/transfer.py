@@ -11,7 +11,6 @@ from osc_imageshare import copy
 from osc_imageshare import identity
 from osc_imageshare import transfer
 from osc_imageshare.transfer import select
-from osc_imageshare.transfer import wait
 
 LOG = logging.getLogger(__name__)
 
@@ -30,36 +29,38 @@ class TransferImage(commands.PartialFailureLister):
     """
 
     def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
+        parser = commands.one_line_errors(super().get_parser(prog_name))
         parser.add_argument(
-            'images', metavar='<image>', nargs='*',
+            'images', metavar='<image>', nargs='*', type=commands.nonblank,
             help='Image to transfer (name or ID); repeat for several. '
                  '--mode share needs your project to own it; --mode copy '
                  'takes any image your project may download')
         parser.add_argument(
             '--tag', metavar='<tag>', action='append', default=[],
-            dest='tags',
+            dest='tags', type=commands.nonblank,
             help="Also transfer your project's own images that have this "
                  "tag; repeat for several (an image must have them all)")
         parser.add_argument(
             '--property', metavar='<key=value>', action='append',
-            default=[], dest='properties',
+            default=[], dest='properties', type=commands.key_value,
             help="Also transfer your project's own images with this "
                  "property value; repeat for several (an image must match "
                  "them all, and every --tag)")
         parser.add_argument(
             '--to', metavar='<project>', action='append', default=[],
+            type=commands.nonblank,
             help='Target project (name or ID); repeat for several. A name '
                  'must resolve to one project; an ID you may not look up '
                  'is used with a warning')
         commands.add_project_domain(parser, 'the --to projects')
         parser.add_argument(
-            '--to-domain', metavar='<domain>',
+            '--to-domain', metavar='<domain>', type=commands.nonblank,
             help='Every enabled project of this domain (name or ID) is a '
                  'target, but your own; needs the right to list the '
                  "domain's projects")
         parser.add_argument(
             '--to-cloud', metavar='<cloud>', action='append', default=[],
+            type=commands.nonblank,
             help='clouds.yaml entry scoped to a target project: that '
                  'project is a target, and accepts with these credentials; '
                  'repeat for several')
@@ -71,11 +72,12 @@ class TransferImage(commands.PartialFailureLister):
                  "becomes the image's owner (same ID; admin only)")
         parser.add_argument(
             '--name', metavar='<name>',
-            help='Name of the copy (--mode copy; default: the source name)')
+            help='Name of the copy (--mode copy; default: the source '
+                 'name); a verified copy already there is renamed')
         parser.add_argument(
-            '--visibility', choices=['private', 'shared'],
-            default='private',
-            help='Visibility of the copy (--mode copy; default: private)')
+            '--visibility', choices=['private', 'shared'], default=None,
+            help='Visibility of the copy (--mode copy; default: private); '
+                 'a verified copy already there is set to it')
         parser.add_argument(
             '--import-method', choices=('auto',) + copy.METHODS,
             default='auto',
@@ -142,6 +144,10 @@ class TransferImage(commands.PartialFailureLister):
         commands.require(
             parser, lambda a: a.images or a.tags or a.properties,
             'name the images, or select them with --tag or --property')
+        commands.require(
+            parser, lambda a: a.to or a.to_cloud or a.to_domain,
+            'name at least one target project: --to <project>, --to-cloud '
+            '<cloud> or --to-domain <domain>')
         return parser
 
     def take_action(self, parsed_args):
@@ -156,8 +162,7 @@ class TransferImage(commands.PartialFailureLister):
             glance_for=clients.rescoped_glance(cm), parallel=args.parallel,
             tags=args.tags, properties=select.parse_properties(
                 args.properties), to_domain=args.to_domain,
-            wait=(None if not args.wait else args.timeout
-                  or wait.DEFAULT_TIMEOUT),
+            wait=commands.timeout_of(args) if args.wait else None,
             wait_progress=commands.progress_writer(sys.stderr),
             **options)
         commands.report(LOG, result.warnings, result.errors,
@@ -181,7 +186,7 @@ class TransferImage(commands.PartialFailureLister):
             if v]
         copy_only = [o for o, v in (
             ('--name', args.name), ('--progress', args.progress),
-            ('--visibility', args.visibility != 'private'),
+            ('--visibility', args.visibility),
             ('--import-method', args.import_method != 'auto'),
             ('--keep-signature', args.keep_signature)) if v]
         if args.mode != 'share' and share_only:

@@ -23,6 +23,9 @@ from osc_imageshare.transfer import wait as wait_mod
 LOG = logging.getLogger(__name__)
 
 MODES = {'share': share, 'copy': copy, 'owner': owner}
+# What the target did while --wait watched, in the Changes column.
+WAITED = {'accepted': 'accepted by the project',
+          'rejected': 'rejected by the project'}
 
 
 def transfer(glance, ident, image_refs, mode='share', to=(),
@@ -101,15 +104,18 @@ def _wait(glance, plan, timeout, progress):
             waiting.add(p.image['id'], p.target.project_id, p.target.label)
             pending[p.image['id'], p.target.project_id] = p
     try:
-        seen = wait_mod.wait_for(glance, waiting, timeout, progress)
+        seen, error = wait_mod.wait_for(glance, waiting, timeout,
+                                        progress), None
     except errors.ImageShareError as e:
-        return str(e)
+        # A rejection or the deadline: the rows say what was read.
+        seen, error = getattr(e, 'seen', {}), str(e)
     finally:
         if progress:
             progress(None)
     for image_id, members in seen.items():
         for pid, m in members.items():
             p = pending[image_id, pid]
-            p.member, p.status = m, m['status']
-            p.changes.append('accepted by the project')
-    return None
+            if m['status'] in WAITED:
+                p.member, p.status = m, m['status']
+                p.changes.append(WAITED[m['status']])
+    return error

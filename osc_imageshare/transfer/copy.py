@@ -55,6 +55,10 @@ def make_plan(read_result, targets, options):
     for source in sources:
         for t in targets:
             pair = plan_mod.Pair(source, t)
+            pair.error = in_place(glance, t, source, options.get('name'))
+            if pair.error:
+                pairs.append(pair)
+                continue
             try:
                 method, words = copy_data.plan_copy(
                     glance, t.glance or glance, source, requested)
@@ -68,6 +72,46 @@ def make_plan(read_result, targets, options):
                         source.get('size'), t.accept_as, words)))
             pairs.append(pair)
     return plan_mod.Plan('copy', pairs, failed, targets, options)
+
+
+def _endpoint(glance):
+    get = getattr(glance.http_client, 'get_endpoint', None)
+    url = get() if get else None
+    return url.rstrip('/').removesuffix('/v2') if isinstance(url, str) \
+        else None
+
+
+def in_place(glance, target, source, name=None):
+    """Why a copy into the source's own project and Glance is refused.
+
+    It would be a second image of the same name beside the source, and
+    the name would find neither; None where the name or Glance differ.
+    """
+    if (target.project_id != source.get('owner')
+            or (name or source.get('name')) != source.get('name')
+            or _endpoint(target.glance or glance) != _endpoint(glance)):
+        return None
+    return ("Image %s: project %s owns it in this same Glance; a copy there "
+            "would be a second image named '%s' beside it, and that name "
+            "would no longer find either: give --name <another name>, or a "
+            "--to-cloud entry of another region" % (
+                source['id'], target.label, source.get('name')))
+
+
+def beside_source(glance, p, name=None):
+    """The warning for a copy into your project, named as its source.
+
+    The source (shared with your project) and the copy are then two
+    images of one name in one Glance; None where that is not so.
+    """
+    if (p.error or p.target.accept is not targets_mod.Accept.OWN
+            or (name or p.image.get('name')) != p.image.get('name')
+            or _endpoint(p.target.glance or glance) != _endpoint(glance)):
+        return None
+    return ("Image %s: its copy %s in your project %s has the same name "
+            "'%s', in the same Glance: that name now finds both (use the "
+            "IDs, or give --name)." % (p.image['id'], p.result.image['id'],
+                                       p.target.label, p.image.get('name')))
 
 
 def dry_run_warnings(plan, ident):
@@ -91,7 +135,7 @@ def execute(glance, ident, plan):
                 p.result = copy_data.copy_image(
                     glance, p.target.glance or glance, p.image,
                     p.target.project_id, opts.get('name'),
-                    opts.get('visibility', 'private'), origin, progress,
+                    opts.get('visibility'), origin, progress,
                     as_admin=p.target.accept is targets_mod.Accept.ADMIN,
                     warn=warnings.append, **opts.get('copy_options', {}))
             except errors.ImageShareError as e:
@@ -103,7 +147,8 @@ def execute(glance, ident, plan):
         parallel.run(one, plan.pairs, workers)
     except stop.BatchStopped as e:
         raise stop.Interrupted(interrupted(plan, e, warnings))
-    return warnings
+    return warnings + [w for w in (beside_source(glance, p, opts.get('name'))
+                                   for p in plan.pairs) if w]
 
 
 def interrupted(plan, stopped, warnings=()):

@@ -33,30 +33,68 @@ KEPT = 'kept (not listed; --prune revokes)'
 # and for what the run changed.
 PLANNED = {share.ADD: 'added', share.ACCEPT: 'accepted', REVOKE: 'revoked'}
 DONE = {'member added': 'added'}
+E_EMPTY = ("No members given (an empty member file, or only comments): "
+           "--prune would revoke all {count} member(s) of image {id}; give "
+           "--no-members instead of the list if that is what you mean")
+W_ALL = ("Image {id}: --prune --no-members would revoke all {count} "
+         "member(s).")
 HIDDEN_THEN = {True: 'revokes them (--prune)',
                False: 'keeps them, naming them (no --prune)'}
 
 
-def read_member_file(stream):
-    """Project names or IDs, one per line; blank lines and '#' skipped."""
-    out = []
-    for line in stream:
-        line = line.split('#', 1)[0].strip()
+def read_member_file(stream, name='-'):
+    """Project names or IDs, one per line; blank lines and '#' skipped.
+
+    ``stream`` yields lines as bytes (or text); ``name`` names it in the
+    error a line that is not UTF-8 text makes.  Each distinct entry once,
+    in the order first seen: a file that repeats one ID a million times
+    is one project.
+    """
+    out = {}
+    for number, line in enumerate(stream, 1):
+        line = _text(line, name, number).split('#', 1)[0].strip()
         if line:
-            out.append(line)
-    return out
+            out.setdefault(line, None)
+    return list(out)
+
+
+def _text(line, name, number):
+    where = '--member-file %s, line %d' % (name, number)
+    if isinstance(line, bytes):
+        try:
+            line = line.decode('utf-8')
+        except UnicodeDecodeError as e:
+            raise errors.ImageShareError(
+                '%s is not UTF-8 text (byte 0x%02x at column %d): give a '
+                'text file of project names or IDs, one per line'
+                % (where, line[e.start], e.start + 1))
+    if '\0' in line:
+        raise errors.ImageShareError(
+            '%s holds a NUL byte: give a text file of project names or '
+            'IDs, one per line' % where)
+    return line
 
 
 def set_members(glance, ident, image_ref, members, project_domain=None,
                 prune=False, accept=True, dry_run=False, glance_for=None,
-                parallel=1):
-    """Make ``members`` the image's members; returns a ``plan.Result``."""
+                parallel=1, no_members=False):
+    """Make ``members`` the image's members; returns a ``plan.Result``.
+
+    An empty ``members`` with ``prune`` revokes every member: refused
+    unless ``no_members`` says so (a truncated member file must not cost
+    every consumer its access).
+    """
     workers = parallel_mod.check(parallel)
+    members = list(dict.fromkeys(members))   # each name resolved once
     glance = retry.wrap(glance)
     found, failed, listed = share.read(glance, ident, [image_ref])
     if failed:
         raise errors.ImageShareError(failed[image_ref])
     image = found[0]
+    count = len(listed.get(image['id'], {}))
+    if prune and not members and not no_members:
+        raise errors.ImageShareError(E_EMPTY.format(id=image['id'],
+                                                    count=count))
     targets = []
     if members:
         targets = targets_mod.resolve(
@@ -89,6 +127,8 @@ def set_members(glance, ident, image_ref, members, project_domain=None,
     revoking = [p for p in plan.pairs if p.steps and p.steps[0].kind ==
                 REVOKE]
     if dry_run:
+        if prune and not members:
+            warnings.append(W_ALL.format(id=image['id'], count=count))
         if image.get('visibility') == 'private':
             warnings.append(messages.W_HIDDEN.format(
                 id=image['id'], then=HIDDEN_THEN[prune]))

@@ -27,6 +27,10 @@ OWNER = 'owner'
 W_LOSES = ("Project {old} loses access to image {id}: it now belongs to "
            "{new}.")
 W_MEMBERS = ("Image {id} keeps its members, who keep access: {members}.")
+W_OWN_MEMBER = ("Project {new}, now the owner of image {id}, is still listed "
+                "as its member (removing that membership failed: {why}); "
+                "it means nothing now: remove it with 'openstack image "
+                "remove project {id} {pid}'.")
 
 
 def needs_accept(options):
@@ -138,10 +142,25 @@ def _warnings(glance, p):
     if p.image.get('visibility') == 'shared':
         members = [m['member_id'] for m in
                    images.list_members(glance, p.image['id'])]
+        if p.target.project_id in members:
+            members.remove(p.target.project_id)
+            out += _drop_own_membership(glance, p)
         if members:
             out.append(W_MEMBERS.format(id=p.image['id'],
                                         members=', '.join(members)))
     return out
+
+
+def _drop_own_membership(glance, p):
+    """The new owner was a member: that membership now means nothing."""
+    image_id, pid = p.image['id'], p.target.project_id
+    try:
+        images.remove_member(glance, image_id, pid)
+    except glance_exc.HTTPException as e:
+        return [W_OWN_MEMBER.format(id=image_id, new=p.target.label,
+                                    pid=pid, why=errors.glance_message(e))]
+    p.changes.append('membership of the new owner removed')
+    return []
 
 
 def _restore(glance, image_id, owner):

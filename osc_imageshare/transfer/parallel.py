@@ -78,12 +78,28 @@ def run(fn, items, workers=1):
 
 
 def find_images(glance, refs, project, check=None, workers=1):
-    """``images.find_images``, ``workers`` refs at a time, in order."""
+    """``images.find_images``, ``workers`` refs at a time, in order.
+
+    One image is one image: the refs are looked up once each, and an
+    image named twice (by name and by ID, or also selected by --tag) is
+    found once, where it was first named, and refused once.
+    """
     from osc_imageshare import glance as images
 
     found, failed = [], {}
     for f, fl in run(lambda ref: images.find_images(
-            glance, [ref], project, check), refs, workers):
+            glance, [ref], project, check), list(dict.fromkeys(refs)),
+            workers):
         found.extend(f)
-        failed.update(fl)
-    return found, failed
+        # The same image refused twice (name and ID): one failure.
+        failed.update((ref, why) for ref, why in fl.items()
+                      if why not in failed.values())
+    return unique_images(found), failed
+
+
+def unique_images(found):
+    """``found`` without the images seen before it (same ID), in order."""
+    seen = {}
+    for image in found:
+        seen.setdefault(image['id'], image)
+    return list(seen.values())

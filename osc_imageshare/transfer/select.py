@@ -41,6 +41,9 @@ def matches(image, tags, properties):
 def select_images(glance, ident, tags=(), properties=None):
     """The caller's own images with every tag and property, by name.
 
+    Hidden ones (``os_hidden``) included: they are the caller's images,
+    and a selection that skipped them would be silently short.
+
     Glance filters by owner, one tag and the properties; the other tags
     (Glance's list takes them too, but only repeated, which the one-door
     module does not send) and a second check of everything are done
@@ -50,7 +53,7 @@ def select_images(glance, ident, tags=(), properties=None):
     filters = dict(properties, owner=ident.project_id)
     if tags:
         filters['tag'] = tags[0]
-    found = [i for i in images.list_images(glance, **filters)
+    found = [i for i in images.list_images_and_hidden(glance, **filters)
              if matches(i, tags, properties)]
     if not found:
         raise errors.ImageShareError(

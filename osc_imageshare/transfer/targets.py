@@ -51,6 +51,11 @@ class Target:
         return self.accept.value
 
 
+E_TWO_CLOUDS = ("Clouds '{first}' and '{second}' are both scoped to project "
+                "{project} ({id}): which one's credentials (and region) "
+                "should act for it is ambiguous; give one --to-cloud per "
+                "project, and run once per region to copy into several")
+
 # ``accept``: each target must accept (True), none (False), or those the
 # caller can accept for, the others left pending (WHEN_POSSIBLE).
 WHEN_POSSIBLE = 'when possible'
@@ -70,13 +75,17 @@ def resolve(ident, to, project_domain=None, to_clouds=(), accept=True,
     caller's own project among them is left out.
     """
     targets = {}
-    for name in to_clouds:
+    for name in dict.fromkeys(to_clouds):
         sess, glance = open_cloud(name)
         if not allow_own and glance_for:
             # Sharing is per region: accept in the image's Glance, with
             # the entry's credentials, whatever region the entry names.
             glance = glance_for(sess)
         access = sess.auth.get_access(sess)
+        if access.project_id in targets:
+            raise errors.ImageShareError(E_TWO_CLOUDS.format(
+                first=targets[access.project_id].cloud, second=name,
+                project=access.project_name, id=access.project_id))
         targets[access.project_id] = Target(
             access.project_id, access.project_name, True, Accept.CLOUD,
             glance, name)

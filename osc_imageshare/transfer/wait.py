@@ -47,12 +47,21 @@ def wait_for(glance, waiting, timeout=DEFAULT_TIMEOUT, progress=None,
     """Poll until every wanted member is accepted.
 
     Returns ``{image_id: {project_id: member}}`` as last read.  Raises
-    ``ImageShareError`` on a rejection, a missing member or the deadline.
-    ``progress(text)`` is told how things stand after each poll.
+    ``ImageShareError`` on a rejection, a missing member or the deadline;
+    its ``seen`` is what was read until then.  ``progress(text)`` is told
+    how things stand after each poll.
     """
+    seen = {i: {} for i in waiting.wanted}
+    try:
+        return _poll(glance, waiting, timeout, progress, clock, sleep, seen)
+    except errors.ImageShareError as e:
+        e.seen = seen
+        raise
+
+
+def _poll(glance, waiting, timeout, progress, clock, sleep, seen):
     deadline = clock() + timeout
     outstanding = {i: dict(ps) for i, ps in waiting.wanted.items() if ps}
-    seen = {i: {} for i in waiting.wanted}
     delay = FIRST_DELAY
     while True:
         for image_id in list(outstanding):

@@ -173,10 +173,11 @@ def test_share_list_parallel_same_rows_as_one_at_a_time(cloud):
     assert one == four and img['id'] in [r['Image ID'] for r in one]
     res = cloud.run('alice-alpha', 'image', 'share', 'list', '--parallel',
                     '11')
-    assert res.returncode == 1
+    assert res.returncode == 2
     assert stderr_lines(res) == [
-        '--parallel must be between 1 and 10 (the connections a session '
-        'keeps open per host)']
+        "openstack image share list: error: argument --parallel: takes a "
+        "whole number from 1 to 10 (the connections a session keeps open "
+        "per host), not '11'"]
 
 
 def test_parallel_copy_and_owner_modes(cloud):

@@ -17,6 +17,7 @@ import pytest
 from tests.functional.conftest import BIN
 from tests.functional.conftest import LOCAL_CLOUD
 from tests.functional.conftest import stderr_lines
+from tests.functional.conftest import unique
 from tests.functional.test_copy import make_source
 
 SOURCE_ID = 'imageshare_source_id'
@@ -160,7 +161,7 @@ def test_one_target_refused_among_several_the_others_copied(cloud):
     src = make_source(cloud, **many)
     res = cloud.run('alice-alpha', 'image', 'transfer', src['id'], '--mode',
                     'copy', '--to-cloud', 'bob-beta-r2', '--to', 'alpha',
-                    '-f', 'json')
+                    '--name', unique('beside'), '-f', 'json')
     assert res.returncode == 1
     [row] = json.loads(res.stdout)
     assert (row['Project ID'], row['Changes']) == (cloud.project('alpha'),

@@ -55,9 +55,10 @@ def test_owner_view_of_private_image(cloud):
         'status': 'active', 'caller_project': alpha, 'caller_role': 'owner',
         'member_status': None, 'members': []}
     assert warnings == [
-        "Image %s has visibility 'private': Glance neither lists nor "
-        "honours members of such an image; any members it has stay "
-        "inactive until it is set 'shared' again." % img['id']]
+        "Image %s is private: no other project can use it. Glance does "
+        "not list the members of a private image: those it had when it "
+        "was made private, if any, get their access back if it is set "
+        "'shared' again." % img['id']]
 
 
 def test_owner_view_lists_members_with_names_and_risks(cloud):

@@ -109,8 +109,12 @@ def test_transfer_wait_ended_by_a_reject(cloud):
     cloud.json('bob-beta', 'image', 'share', 'reject', img['id'])
     code, out, err = finish(waiting)
     assert code == 1
-    # The rows are printed (the member was added), then the error.
-    assert [r['Member Status'] for r in json.loads(out)] == ['pending']
+    # The rows are printed (the member was added, then rejected: as it
+    # is after the run), then the error; no stale 'has not accepted'.
+    assert [(r['Member Status'], r['Changes']) for r in json.loads(out)] == [
+        ('rejected', 'visibility private->shared, member added, rejected '
+                     'by the project')]
+    assert not [line for line in err if 'has not accepted' in line], err
     assert err[-1] == (
         "Project beta (%s) rejected image %s; it can still accept it "
         "('openstack image share accept %s')" % (beta, img['id'],

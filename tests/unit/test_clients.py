@@ -335,11 +335,26 @@ class TestEntry(testtools.TestCase):
                            'http://real-glance:9292', 4)], calls)
 
     def test_unknown_entry(self):
-        self.useFixture(CloudsYaml(bob={}))
+        self.useFixture(CloudsYaml(bob={}, alice={}))
         e = self.assertRaises(errors.ImageShareError, clients.open_cloud,
                               'nobody')
-        self.assertTrue(str(e).startswith("Cloud 'nobody' cannot be used: "),
+        self.assertTrue(str(e).startswith("Cloud 'nobody' is not an entry "
+                                          "of "), str(e))
+        self.assertTrue(str(e).endswith('; its entries: alice, bob'),
                         str(e))
+        e = self.assertRaises(errors.ImageShareError, clients.open_cloud,
+                              'bobb')
+        self.assertIn("(did you mean 'bob'?); its entries: alice, bob",
+                      str(e))
+
+    def test_unknown_cloud_sentence(self):
+        self.assertEqual(
+            "Cloud 'bob-betta' is not an entry of /c.yaml (did you mean "
+            "'bob-beta'?); its entries: alice-alpha, bob-beta",
+            clients.unknown_cloud('bob-betta', ['bob-beta', 'alice-alpha'],
+                                  '/c.yaml'))
+        self.assertEqual("Cloud 'x' is not an entry of clouds.yaml; its "
+                         "entries: none", clients.unknown_cloud('x', []))
 
 
 class TestCheckReachable(testtools.TestCase):

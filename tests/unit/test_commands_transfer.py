@@ -61,6 +61,19 @@ class TestTransferImage(base.TestCommand):
             kwargs['protect'], kwargs['earlier_members']))
 
     @mock.patch.object(transfer, 'transfer')
+    def test_nothing_on_stdout_when_no_row_worked(self, run):
+        run.return_value = plan.Result(('Changes',), [], [], ['why'], 1, 1,
+                                       'transfer')
+        for fmt in ('table', 'json', 'csv'):
+            self.app.stdout.truncate(0)
+            parsed = self.check_parser(self.cmd, ['a', '--to', 'beta', '-f',
+                                                  fmt], [])
+            with self.assertLogs(transfer_cmd.LOG, 'ERROR'):
+                self.assertRaises(exceptions.CommandError, self.cmd.run,
+                                  parsed)
+            self.assertEqual('', self.app.stdout.make_string(), fmt)
+
+    @mock.patch.object(transfer, 'transfer')
     def test_success_returns_zero(self, run):
         run.return_value = result()
         parsed = self.check_parser(
@@ -76,7 +89,7 @@ class TestTransferImage(base.TestCommand):
                        '--no-progress'], [])
         self.cmd.take_action(parsed)
         kwargs = run.call_args[1]
-        self.assertEqual(('copy', 'n', 'private', False), (
+        self.assertEqual(('copy', 'n', None, False), (
             kwargs['mode'], kwargs['name'], kwargs['visibility'],
             kwargs['progress']))
         self.assertNotIn('accept', kwargs)

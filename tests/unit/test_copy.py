@@ -96,6 +96,43 @@ class TestUpload(CopyCase):
                          self.glance.calls)   # the source: only read
         self.assertEqual([], self.warnings)
 
+    def test_a_hidden_source_makes_a_hidden_copy_found_by_a_rerun(self):
+        self.src = self.glance.images[IMAGE_ID] = source(os_hidden=True)
+        first = self.copy()
+        self.assertIs(True, self.target.images[first.image['id']][
+            'os_hidden'])
+        again = self.copy()
+        self.assertEqual((first.image['id'], 'none (verified copy exists)'),
+                         (again.image['id'], again.changes))
+        self.assertEqual(1, len(self.target.images))
+
+    def test_a_rerun_brings_the_verified_copy_to_what_was_asked(self):
+        first = self.copy()
+        self.target.calls.clear()
+        again = self.copy(name='web-v2', visibility='shared')
+        self.assertEqual(first.image['id'], again.image['id'])
+        self.assertEqual("verified copy exists, name 'web'->'web-v2', "
+                         "visibility 'private'->'shared'", again.changes)
+        new = self.target.images[first.image['id']]
+        self.assertEqual(('web-v2', 'shared'), (new['name'],
+                                                new['visibility']))
+        self.assertEqual(1, len([c for c in self.target.calls
+                                 if c[0] == 'PATCH']))
+        third = self.copy(name='web-v2', visibility='shared')
+        self.assertEqual('none (verified copy exists)', third.changes)
+
+    def test_a_verified_copy_that_cannot_be_renamed_fails_saying_why(self):
+        first = self.copy()
+        self.target.fail[('PATCH', '/v2/images/%s' % first.image['id'])] = (
+            glance_exc.HTTPForbidden('You are not permitted'))
+        with self.assertRaises(errors.ImageShareError) as e:
+            self.copy(name='web-v2')
+        self.assertTrue(str(e.exception).startswith(
+            "A verified copy %s of image %s exists in project %s, but "
+            "changing its name 'web'->'web-v2' failed: the target Glance "
+            "answered HTTP 403" % (first.image['id'], IMAGE_ID, BETA)),
+            str(e.exception))
+
     def test_existing_verified_copy_is_reported(self):
         first = self.copy()
         again = self.copy()

@@ -117,3 +117,58 @@ class TestDryRunWarning(unittest.TestCase):
                  "shared gives them their access back; the run reads them "
                  "right after sharing and %s." % (IMAGE_ID, then)],
                 res.warnings)
+
+
+class TestMemberList(unittest.TestCase):
+    """An empty list, repeats, and files that are not text."""
+
+    def test_an_empty_list_with_prune_is_refused_and_nothing_written(self):
+        g = glance(members=[fakes.member(BETA, 'accepted'),
+                            fakes.member(OTHER)])
+        with self.assertRaises(errors.ImageShareError) as e:
+            desired.set_members(g, Ident(admin=True), IMAGE_ID, [],
+                                prune=True)
+        self.assertEqual(desired.E_EMPTY.format(id=IMAGE_ID, count=2),
+                         str(e.exception))
+        self.assertEqual([('GET', IMG_URL), ('GET', MEMBERS_URL)], g.calls)
+
+    def test_no_members_revokes_all_and_the_dry_run_says_so(self):
+        g = glance(members=[fakes.member(BETA, 'accepted'),
+                            fakes.member(OTHER)])
+        plan = desired.set_members(g, Ident(admin=True), IMAGE_ID, [],
+                                   prune=True, no_members=True, dry_run=True)
+        self.assertIn(desired.W_ALL.format(id=IMAGE_ID, count=2),
+                      plan.warnings)
+        self.assertEqual(['plan: revoked'] * 2, [r[5] for r in plan.rows])
+        self.assertEqual(2, len(g.members[IMAGE_ID]))
+        res = desired.set_members(g, Ident(admin=True), IMAGE_ID, [],
+                                  prune=True, no_members=True)
+        self.assertEqual(['revoked'] * 2, [r[5] for r in res.rows])
+        self.assertEqual({}, g.members[IMAGE_ID])
+
+    def test_each_distinct_name_is_resolved_once(self):
+        ident = Ident(admin=True)
+        asked = []
+        resolve = ident.resolve_project
+        ident.resolve_project = lambda ref, domain=None: (
+            asked.append(ref) or resolve(ref, domain))
+        g = glance()
+        res = desired.set_members(g, ident, IMAGE_ID,
+                                  ['beta'] * 1000 + [BETA] * 1000)
+        self.assertEqual(['beta', BETA], asked)
+        self.assertEqual([BETA], [r[1] for r in res.rows])
+
+    def test_a_file_is_read_as_distinct_entries(self):
+        lines = [b'beta\n'] * 100000 + [b'# x\n', GAMMA.encode() + b'\n']
+        self.assertEqual(['beta', GAMMA],
+                         desired.read_member_file(iter(lines), 'm.txt'))
+
+    def test_a_binary_file_names_the_file_and_the_line(self):
+        for data, words in (
+                (b'beta\n\x7fELF\xff\xfe\n', 'is not UTF-8 text (byte 0xff '
+                                             'at column 5)'),
+                (b'beta\nga\x00mma\n', 'holds a NUL byte')):
+            with self.assertRaises(errors.ImageShareError) as e:
+                desired.read_member_file(io.BytesIO(data), 'm.bin')
+            self.assertTrue(str(e.exception).startswith(
+                '--member-file m.bin, line 2 ' + words), str(e.exception))

@@ -27,6 +27,7 @@ class TestSetStatus(base.TestCase):
         data = membership.set_status(g, self.bob(), 'web', 'accepted')
         self.assertEqual([
             ('GET', '/v2/images?member_status=all&name=web'),
+            ('GET', '/v2/images?member_status=all&name=web&os_hidden=true'),
             ('GET', MEMBERS_URL + '/' + BETA),
             ('PUT', MEMBERS_URL + '/' + BETA, {'status': 'accepted'})],
             g.calls)
@@ -251,22 +252,36 @@ class TestList(base.TestCase):
 
     def test_list_shares(self):
         g = glance(fakes.member(BETA, 'accepted'))
+        g.images['hid'] = fakes.image(id='hid', name='h', os_hidden=True)
+        g.members['hid'] = {BETA: fakes.member(BETA, image_id='hid')}
         rows = membership.list_shares(g, test_share.Ident(
             names={BETA: 'beta'}))
         self.assertEqual([
             ('GET', '/v2/images?owner=%s&visibility=shared' % ALPHA),
-            ('GET', MEMBERS_URL)], g.calls)
+            ('GET', '/v2/images?os_hidden=true&owner=%s&visibility=shared'
+             % ALPHA),
+            ('GET', MEMBERS_URL), ('GET', '/v2/images/hid/members')],
+            g.calls)
         self.assertEqual([(IMAGE_ID, 'web', ALPHA, BETA, 'beta', 'accepted',
+                           fakes.WHEN),
+                          ('hid', 'h', ALPHA, BETA, 'beta', 'pending',
                            fakes.WHEN)], rows)
 
     def test_list_incoming(self):
         g = fakes.FakeGlance(
-            [fakes.image(), fakes.image(id='mine', owner=BETA)],
-            {IMAGE_ID: [fakes.member(BETA)]})
+            [fakes.image(), fakes.image(id='mine', owner=BETA),
+             fakes.image(id='hid', os_hidden=True)],
+            {IMAGE_ID: [fakes.member(BETA)],
+             'hid': [fakes.member(BETA, 'accepted', 'hid')]})
         rows = membership.list_incoming(g, test_share.Ident(
             project_id=BETA, project_name='beta'))
         self.assertEqual([
             ('GET', '/v2/images?member_status=all&visibility=shared'),
-            ('GET', MEMBERS_URL + '/' + BETA)], g.calls)
+            ('GET', '/v2/images?member_status=all&os_hidden=true&'
+             'visibility=shared'),
+            ('GET', MEMBERS_URL + '/' + BETA),
+            ('GET', '/v2/images/hid/members/' + BETA)], g.calls)
         self.assertEqual([(IMAGE_ID, 'web', ALPHA, BETA, 'beta', 'pending',
+                           fakes.WHEN),
+                          ('hid', 'web', ALPHA, BETA, 'beta', 'accepted',
                            fakes.WHEN)], rows)

@@ -6,6 +6,7 @@ from glanceclient import exc as glance_exc
 
 from osc_imageshare import errors
 from osc_imageshare import transfer
+from osc_imageshare.transfer import owner
 from tests.unit import fakes
 from tests.unit import test_share
 
@@ -43,6 +44,31 @@ class TestTransferOwner(unittest.TestCase):
         self.assertEqual(2, len(result.warnings))
         self.assertEqual(([], 0, 1), (result.errors, result.failed,
                                       result.total))
+
+    def test_the_new_owner_is_no_longer_its_own_member(self):
+        gamma = 'c3' * 16
+        g = fakes.FakeGlance([fakes.image()], {IMAGE_ID: [
+            fakes.member(BETA, 'accepted'), fakes.member(gamma)]})
+        result = hand_over(g)
+        self.assertEqual([gamma], list(g.members[IMAGE_ID]))
+        self.assertEqual('owner %s->%s, membership of the new owner removed'
+                         % (ALPHA, BETA), result.rows[0][5])
+        self.assertEqual([owner.W_LOSES.format(
+            old=ALPHA, id=IMAGE_ID, new='beta (%s)' % BETA),
+            owner.W_MEMBERS.format(id=IMAGE_ID, members=gamma)],
+            result.warnings)
+
+    def test_a_membership_that_cannot_be_removed_is_said(self):
+        g = fakes.FakeGlance([fakes.image()], {IMAGE_ID: [
+            fakes.member(BETA, 'accepted')]}, fail={
+            ('DELETE', IMG_URL + '/members/' + BETA):
+                glance_exc.HTTPForbidden('nope')})
+        result = hand_over(g)
+        self.assertEqual('owner %s->%s' % (ALPHA, BETA), result.rows[0][5])
+        self.assertEqual(2, len(result.warnings))
+        self.assertTrue(result.warnings[1].startswith(
+            'Project beta (%s), now the owner of image %s, is still listed '
+            'as its member' % (BETA, IMAGE_ID)), result.warnings)
 
     def test_dry_run_and_noop(self):
         g = fakes.FakeGlance([fakes.image()])

@@ -20,6 +20,7 @@ from tests.unit.test_share import Ident
 
 ALPHA, BETA = fakes.ALPHA, fakes.BETA
 IDS = ['%08d-0000-4000-8000-000000000000' % i for i in range(4)]
+HIDDEN = '0000000h-0000-4000-8000-000000000000'
 
 
 class Locked(fakes.FakeGlance):
@@ -231,15 +232,19 @@ class TestSelect(unittest.TestCase):
             fakes.image(id=IDS[0], name='b', tags=['ci', 'x'], team='web'),
             fakes.image(id=IDS[1], name='a', tags=['ci', 'x'], team='web'),
             fakes.image(id=IDS[2], name='c', tags=['ci'], team='web'),
-            fakes.image(id=IDS[3], name='d', tags=['ci', 'x'], team='db')])
+            fakes.image(id=IDS[3], name='d', tags=['ci', 'x'], team='db'),
+            fakes.image(id=HIDDEN, name='e', tags=['ci', 'x'], team='web',
+                        os_hidden=True)])
         found = select.select_images(g, Ident(), ['ci', 'x'],
                                      {'team': 'web'})
-        self.assertEqual([IDS[1], IDS[0]], [i['id'] for i in found])
-        self.assertEqual([('GET', '/v2/images?owner=%s&tag=ci&team=web'
-                           % ALPHA)], g.calls)
+        self.assertEqual([IDS[1], IDS[0], HIDDEN], [i['id'] for i in found])
+        self.assertEqual([
+            ('GET', '/v2/images?owner=%s&tag=ci&team=web' % ALPHA),
+            ('GET', '/v2/images?os_hidden=true&owner=%s&tag=ci&team=web'
+             % ALPHA)], g.calls)
         self.assertEqual(
-            "2 image(s) match --tag ci, --tag x, --property team=web: "
-            "a (%s), b (%s)" % (IDS[1], IDS[0]),
+            "3 image(s) match --tag ci, --tag x, --property team=web: "
+            "a (%s), b (%s), e (%s)" % (IDS[1], IDS[0], HIDDEN),
             select.selected_note(found, ['ci', 'x'], {'team': 'web'}))
 
     def test_nothing_matches_and_bad_property(self):
@@ -257,7 +262,7 @@ class TestSelect(unittest.TestCase):
                                           visibility='private')])
         res = transfer.transfer(g, Ident(admin=True), [], to=['beta'],
                                 tags=['ci'], dry_run=True)
-        self.assertEqual(['GET', 'GET'], [c[0] for c in g.calls])
+        self.assertEqual(['GET', 'GET', 'GET'], [c[0] for c in g.calls])
         self.assertIn('1 image(s) match --tag ci: web (%s)'
                       % fakes.IMAGE_ID, res.warnings)
         self.assertEqual(1, len(res.rows))

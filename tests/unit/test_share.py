@@ -97,6 +97,21 @@ class TestResolveTargets(unittest.TestCase):
                          (t.project_id, t.project_name, t.accept,
                           t.accept_as, t.glance))
 
+    def test_one_entry_twice_is_one_two_entries_of_a_project_refused(self):
+        sess = mock.Mock()
+        sess.auth.get_access.return_value = mock.Mock(project_id=BETA,
+                                                      project_name='beta')
+        open_cloud = mock.Mock(return_value=(sess, 'bob-glance'))
+        [t] = targets.resolve(Ident(), [], None, ['bob-beta', 'bob-beta'],
+                              open_cloud=open_cloud)
+        open_cloud.assert_called_once_with('bob-beta')
+        with self.assertRaises(errors.ImageShareError) as e:
+            targets.resolve(Ident(), [], None, ['bob-beta', 'bob-beta-r2'],
+                            open_cloud=open_cloud)
+        self.assertEqual(targets.E_TWO_CLOUDS.format(
+            first='bob-beta', second='bob-beta-r2', project='beta', id=BETA),
+            str(e.exception))
+
     def test_rescope_when_the_user_is_in_the_target(self):
         ident = Ident(mine=[ALPHA, BETA])
         glance_for = mock.Mock(return_value='rescoped-glance')
@@ -336,6 +351,23 @@ class TestTransfer(unittest.TestCase):
         kw.setdefault('accept', False)
         return transfer.transfer(glance, Ident(admin=kw.pop('admin', False)),
                                  list(refs), 'share', to=list(to), **kw)
+
+    def test_one_image_by_name_by_id_and_by_tag_is_one_pair(self):
+        glance = owner_glance(image=fakes.image(tags=['gold']))
+        result = self.transfer(glance, refs=('web', IMAGE_ID),
+                               admin=True, accept=True, tags=['gold'])
+        self.assertEqual([(IMAGE_ID, BETA, 'accepted')],
+                         [(r[0], r[2], r[4]) for r in result.rows])
+        self.assertEqual((0, 1), (result.failed, result.total))
+        self.assertIn(messages.W_UNPROTECTED.format(
+            id=IMAGE_ID, count=1), result.warnings)
+        self.assertEqual(1, len([c for c in glance.calls
+                                 if c[0] == 'POST']))
+
+    def test_one_image_refused_twice_is_one_failure(self):
+        glance = owner_glance(image=fakes.image(owner=BETA))
+        result = self.transfer(glance, refs=('web', IMAGE_ID))
+        self.assertEqual((1, 1), (result.failed, result.total))
 
     def test_private_image_shared_member_added(self):
         glance = owner_glance()

@@ -18,6 +18,7 @@ DEPENDS = ("Image %s stays in project %%s: if that project deletes or "
 IMG_URL = '/v2/images/%s' % IMAGE_ID
 MEMBERS_URL = IMG_URL + '/members'
 BY_NAME = '/v2/images?member_status=all&name=web'
+BY_NAME_HIDDEN = BY_NAME + '&os_hidden=true'
 
 
 class TestFindImage(base.TestCase):
@@ -32,16 +33,29 @@ class TestFindImage(base.TestCase):
     def test_by_name_lists_all_member_statuses(self):
         glance = fakes.FakeGlance([fakes.image()])
         status.share_status(glance, fakes.FakeIdentity(), 'web')
-        self.assertEqual([('GET', BY_NAME), ('GET', MEMBERS_URL)],
-                         glance.calls)
+        self.assertEqual([('GET', BY_NAME), ('GET', BY_NAME_HIDDEN),
+                          ('GET', MEMBERS_URL)], glance.calls)
+
+    def test_by_name_finds_a_hidden_image(self):
+        glance = fakes.FakeGlance([fakes.image(os_hidden=True)])
+        data, _ = status.share_status(glance, fakes.FakeIdentity(), 'web')
+        self.assertEqual(IMAGE_ID, data['id'])
+
+    def test_a_hidden_and_a_listed_image_of_one_name_are_ambiguous(self):
+        glance = fakes.FakeGlance([fakes.image(id='i1'), fakes.image(
+            id='i2', os_hidden=True)])
+        e = self.assertRaises(errors.ImageShareError, status.share_status,
+                              glance, fakes.FakeIdentity(), 'web')
+        self.assertIn('More than one image named', str(e))
 
     def test_id_not_found_falls_back_to_name(self):
         glance = fakes.FakeGlance([])
         e = self.assertRaises(errors.ImageShareError, status.share_status,
                               glance, fakes.FakeIdentity(), IMAGE_ID)
         self.assertEqual([('GET', IMG_URL), (
-            'GET', '/v2/images?member_status=all&name=%s' % IMAGE_ID)],
-            glance.calls)
+            'GET', '/v2/images?member_status=all&name=%s' % IMAGE_ID), (
+            'GET', '/v2/images?member_status=all&name=%s&os_hidden=true'
+            % IMAGE_ID)], glance.calls)
         self.assertEqual(
             "No image named or with ID '%s' is visible to project alpha: it "
             "does not exist, or it is neither owned by, shared with, nor "
@@ -56,7 +70,8 @@ class TestFindImage(base.TestCase):
             "More than one image named 'web' is visible to project alpha (i1 "
             "owned by %s, i2 owned by %s); use the image ID" % (ALPHA, BETA),
             str(e))
-        self.assertEqual([('GET', BY_NAME)], glance.calls)
+        self.assertEqual([('GET', BY_NAME), ('GET', BY_NAME_HIDDEN)],
+                         glance.calls)
 
 
 def shared(*members, fail=None, **over):
@@ -150,9 +165,10 @@ class TestShareStatus(base.TestCase):
         self.assertEqual([('GET', IMG_URL)], glance.calls)
         self.assertEqual([], data['members'])
         self.assertEqual([
-            "Image %s has visibility 'private': Glance neither lists nor "
-            "honours members of such an image; any members it has stay "
-            "inactive until it is set 'shared' again." % IMAGE_ID], warnings)
+            "Image %s is private: no other project can use it. Glance does "
+            "not list the members of a private image: those it had when it "
+            "was made private, if any, get their access back if it is set "
+            "'shared' again." % IMAGE_ID], warnings)
 
     def test_public_image_seen_by_another_project(self):
         glance = fakes.FakeGlance([fakes.image(visibility='public')])

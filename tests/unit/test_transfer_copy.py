@@ -67,3 +67,47 @@ class TestCopyMode(unittest.TestCase):
             (IMAGE_ID, None, 'n', GAMMA, 10, None, None, None,
              'plan: copy 10 bytes as admin by upload (else glance-direct)',
              'upload')], result.rows)
+
+    def test_one_image_named_twice_is_copied_once_per_target(self):
+        self.copy_image.side_effect = lambda g, t, source, pid, *a, **kw: (
+            copy_data.CopyResult(source, dict(source, id='copy'), pid, 2.0))
+        result = transfer.transfer(
+            self.glance, test_share.Ident(admin=True),
+            [IMAGE_ID, 'web', IMAGE_ID], 'copy', to=['beta'],
+            progress=False)
+        self.assertEqual(1, self.copy_image.call_count)
+        self.assertEqual([IMAGE_ID], [r[0] for r in result.rows])
+        self.assertEqual((0, 1, []), (result.failed, result.total,
+                                      result.errors))
+
+    def test_a_same_named_copy_beside_its_source_is_refused(self):
+        result = transfer.transfer(
+            self.glance, test_share.Ident(admin=True), [IMAGE_ID], 'copy',
+            to=['alpha'], progress=False)
+        self.copy_image.assert_not_called()
+        self.assertEqual(1, result.failed)
+        self.assertTrue(result.errors[0].startswith(
+            "Image %s: project alpha (%s) owns it in this same Glance; a "
+            "copy there would be a second image named 'web' beside it"
+            % (IMAGE_ID, ALPHA)), result.errors)
+        self.copy_image.side_effect = lambda g, t, source, pid, *a, **kw: (
+            copy_data.CopyResult(source, dict(source, id='copy'), pid, 2.0))
+        renamed = transfer.transfer(
+            self.glance, test_share.Ident(admin=True), [IMAGE_ID], 'copy',
+            to=['alpha'], name='web-2', progress=False)
+        self.assertEqual((0, 1), (renamed.failed, renamed.total))
+
+    def test_a_consumer_copy_named_as_its_source_is_warned_about(self):
+        self.glance.images[IMAGE_ID]['owner'] = BETA
+        self.copy_image.side_effect = lambda g, t, source, pid, *a, **kw: (
+            copy_data.CopyResult(source, dict(source, id='copy'), pid, 2.0))
+        for name, warned in ((None, True), ('mine', False)):
+            result = transfer.transfer(
+                self.glance, test_share.Ident(admin=True), [IMAGE_ID],
+                'copy', to=['alpha'], name=name, progress=False)
+            self.assertEqual(0, result.failed)
+            self.assertEqual(warned, any(
+                w.startswith("Image %s: its copy copy in your project alpha "
+                             "(%s) has the same name 'web'" % (
+                                 IMAGE_ID, ALPHA))
+                for w in result.warnings), result.warnings)

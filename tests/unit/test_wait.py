@@ -105,9 +105,7 @@ class TestShareWait(unittest.TestCase):
 
 class TestTransferWait(unittest.TestCase):
 
-    def test_no_accept_then_wait(self):
-        g = fakes.FakeGlance([fakes.image(visibility='private')])
-        clock = Clock(g, [{BETA: 'accepted'}])
+    def transfer_waiting(self, g, clock):
         real = wait.wait_for
 
         def fake_wait_for(*args):
@@ -115,10 +113,24 @@ class TestTransferWait(unittest.TestCase):
 
         wait.wait_for, saved = fake_wait_for, wait.wait_for
         try:
-            res = transfer.transfer(g, Ident(), [IMAGE_ID], to=['beta'],
-                                    accept=False, wait=30)
+            return transfer.transfer(g, Ident(), [IMAGE_ID], to=['beta'],
+                                     accept=False, wait=30)
         finally:
             wait.wait_for = saved
+
+    def test_a_rejection_is_in_the_row_and_no_pending_warning(self):
+        g = fakes.FakeGlance([fakes.image()])
+        res = self.transfer_waiting(g, Clock(g, [{BETA: 'rejected'}]))
+        self.assertEqual(('rejected', 'member added, rejected by the '
+                          'project'), res.rows[0][4:])
+        self.assertEqual(wait.E_REJECTED.format(label='beta (%s)' % BETA,
+                                                id=IMAGE_ID), res.summary)
+        self.assertFalse([w for w in res.warnings if 'has not accepted' in w])
+
+    def test_no_accept_then_wait(self):
+        g = fakes.FakeGlance([fakes.image(visibility='private')])
+        clock = Clock(g, [{BETA: 'accepted'}])
+        res = self.transfer_waiting(g, clock)
         self.assertEqual([
             ('GET', IMG_URL),
             ('PATCH', IMG_URL, [{'op': 'replace', 'path': '/visibility',

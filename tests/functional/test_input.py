@@ -1,0 +1,215 @@
+"""Input that must never be misread, on the real local cloud (issue 18).
+
+One image is one image however it is named; a usage error is exit code
+2 and one line, and changes nothing.
+"""
+
+from tests.functional.conftest import stderr_lines
+from tests.functional.conftest import unique
+
+
+def test_one_image_by_name_id_and_tag_is_one_row(cloud):
+    tag = unique('tag')
+    img = cloud.make_image('alice-alpha', name=unique('twice'), tags=[tag])
+    beta = cloud.project('beta')
+    rows, warnings = cloud.json(
+        'alice-alpha', 'image', 'transfer', img['name'], img['id'], '--tag',
+        tag, '--to-cloud', 'bob-beta')
+    assert [(r['Image ID'], r['Project ID'], r['Member Status'])
+            for r in rows] == [(img['id'], beta, 'accepted')]
+    unprotected = [w for w in warnings if 'is not protected' in w]
+    assert unprotected == [
+        "Image %s is not protected and 1 project(s) have accepted it: the "
+        "owner can delete it by accident; protect it with 'openstack image "
+        "set --protected %s'." % (img['id'], img['id'])]
+    members = list(cloud.glance('alice-alpha').image_members.list(img['id']))
+    assert [m['member_id'] for m in members] == [beta]
+
+
+def test_one_image_by_name_and_id_is_copied_once(cloud):
+    img = cloud.make_image('alice-alpha', name=unique('twice'))
+    rows, _ = cloud.json('alice-alpha', 'image', 'transfer', img['name'],
+                         img['id'], '--mode', 'copy', '--to-cloud',
+                         'bob-beta')
+    assert len(rows) == 1 and rows[0]['Source ID'] == img['id']
+    copies = [i for i in cloud.glance('bob-beta').images.list(
+        filters={'owner': cloud.project('beta')})
+        if i.get('imageshare_source_id') == img['id']]
+    assert [c['id'] for c in copies] == [rows[0]['Image ID']]
+
+
+def usage(cloud, cloud_name, *args):
+    res = cloud.run(cloud_name, *args)
+    assert res.returncode == 2, (res.returncode, res.stderr)
+    assert res.stdout == ''
+    lines = stderr_lines(res)
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_usage_errors_are_exit_2_one_line_and_change_nothing(cloud):
+    img = cloud.make_image('alice-alpha')
+    transfer = ('image', 'transfer', img['id'])
+    cases = [
+        (transfer, 'name at least one target project: --to <project>, '
+                   '--to-cloud <cloud> or --to-domain <domain>'),
+        (transfer + ('--to', ''), 'argument --to: must not be empty'),
+        (transfer + ('--to', '  '), 'argument --to: must not be empty'),
+        (transfer + ('--to-cloud', ''),
+         'argument --to-cloud: must not be empty'),
+        (('image', 'transfer', '--property', 'novalue', '--to', 'beta'),
+         "argument --property: takes <key>=<value>, not 'novalue'"),
+        (transfer + ('--to', 'beta', '--parallel', '0'),
+         "argument --parallel: takes a whole number from 1 to 10 (the "
+         "connections a session keeps open per host), not '0'"),
+    ]
+    for timeout in ('-1', 'nan', 'inf'):
+        cases.append((transfer + ('--to', 'beta', '--no-accept', '--wait',
+                                  '--timeout', timeout),
+                      "argument --timeout: takes a number of seconds, 0 or "
+                      "more, not '%s'" % timeout))
+    for args, message in cases:
+        assert usage(cloud, 'alice-alpha', *args) == (
+            'openstack image transfer: error: ' + message)
+    assert usage(cloud, 'alice-alpha', 'image', 'share', 'set', img['id'],
+                 '--member', '') == (
+        'openstack image share set: error: argument --member: must not be '
+        'empty')
+    after = cloud.glance('admin').images.get(img['id'])
+    assert after['visibility'] == 'private'
+
+
+def test_timeout_zero_checks_once(cloud):
+    img = cloud.make_image('carol-alpha')
+    beta = cloud.project('beta')
+    res = cloud.run('carol-alpha', 'image', 'transfer', img['id'], '--to',
+                    'beta', '--no-accept', '--wait', '--timeout', '0', '-f',
+                    'json')
+    assert res.returncode == 1
+    assert stderr_lines(res)[-1] == (
+        'Timed out after 0 s waiting for image %s: project beta (%s) has '
+        'not accepted it yet' % (img['id'], beta))
+    res = cloud.run('carol-alpha', 'image', 'share', 'wait', img['id'],
+                    '--timeout', '0')
+    assert res.returncode == 1
+    assert stderr_lines(res) == [
+        'Timed out after 0 s waiting for image %s: project beta (%s) has '
+        'not accepted it yet' % (img['id'], beta)]
+
+
+def test_hidden_images_are_found_selected_listed_and_copied_hidden(cloud):
+    tag = unique('tag')
+    img = cloud.make_image('alice-alpha', name=unique('hidden'), tags=[tag],
+                           os_hidden=True)
+    beta = cloud.project('beta')
+    plan, warnings = cloud.json('alice-alpha', 'image', 'transfer', '--tag',
+                                tag, '--to-cloud', 'bob-beta', '--dry-run')
+    assert [r['Image ID'] for r in plan] == [img['id']]
+    assert '1 image(s) match --tag %s: %s (%s)' % (
+        tag, img['name'], img['id']) in warnings
+    rows, _ = cloud.json('alice-alpha', 'image', 'transfer', img['name'],
+                         '--to-cloud', 'bob-beta')
+    assert [(r['Image ID'], r['Member Status']) for r in rows] == [
+        (img['id'], 'accepted')]
+    mine, _ = cloud.json('alice-alpha', 'image', 'share', 'list')
+    assert (img['id'], beta, 'accepted') in [
+        (r['Image ID'], r['Project ID'], r['Member Status']) for r in mine]
+    incoming, _ = cloud.json('bob-beta', 'image', 'share', 'list',
+                             '--incoming')
+    assert (img['id'], 'accepted') in [
+        (r['Image ID'], r['Member Status']) for r in incoming]
+    status, _ = cloud.json('bob-beta', 'image', 'share', 'status',
+                           img['name'])
+    assert status['member_status'] == 'accepted'
+    copied, _ = cloud.json('alice-alpha', 'image', 'transfer', img['name'],
+                           '--mode', 'copy', '--to-cloud', 'bob-beta')
+    copy = cloud.glance('admin').images.get(copied[0]['Image ID'])
+    assert copy['os_hidden'] is True and copy['owner'] == beta
+    again, _ = cloud.json('alice-alpha', 'image', 'transfer', img['id'],
+                          '--mode', 'copy', '--to-cloud', 'bob-beta')
+    assert (again[0]['Image ID'], again[0]['Changes']) == (
+        copy['id'], 'none (verified copy exists)')
+
+
+def shared_with_beta(cloud):
+    img = cloud.make_image('alice-alpha')
+    cloud.json('alice-alpha', 'image', 'transfer', img['id'], '--to-cloud',
+               'bob-beta')
+    return img
+
+
+def members_of(cloud, image_id):
+    return [m['member_id'] for m in
+            cloud.glance('admin').image_members.list(image_id)]
+
+
+def set_from(cloud, image_id, text, *args, path=None):
+    """``image share set --member-file`` from stdin, or from ``path``."""
+    import os
+    import subprocess
+
+    from tests.functional.conftest import BIN
+    argv = [os.path.join(BIN, 'openstack'), '--os-cloud', 'alice-alpha',
+            'image', 'share', 'set', image_id, '--member-file',
+            str(path or '-')] + list(args)
+    return subprocess.run(argv, input=text, env=cloud.env(),
+                          capture_output=True, timeout=300)
+
+
+def test_an_empty_member_file_never_revokes_everyone(cloud, tmp_path):
+    img = shared_with_beta(cloud)
+    beta = cloud.project('beta')
+    comments = tmp_path / 'members.txt'
+    comments.write_text('# the consumers\n\n   # none yet\n')
+    for text, path in ((b'', None), (b'', comments)):
+        res = set_from(cloud, img['id'], text, '--prune', '-f', 'json',
+                       path=path)
+        assert res.returncode == 1
+        assert res.stdout == b''
+        assert res.stderr.decode().splitlines() == [
+            'No members given (an empty member file, or only comments): '
+            '--prune would revoke all 1 member(s) of image %s; give '
+            '--no-members instead of the list if that is what you mean'
+            % img['id']]
+    assert members_of(cloud, img['id']) == [beta]
+    plan, warnings = cloud.json('alice-alpha', 'image', 'share', 'set',
+                                img['id'], '--prune', '--no-members',
+                                '--dry-run')
+    assert [(r['Project ID'], r['Diff']) for r in plan] == [
+        (beta, 'plan: revoked')]
+    assert ('Image %s: --prune --no-members would revoke all 1 member(s).'
+            % img['id']) in warnings
+    assert members_of(cloud, img['id']) == [beta]
+    rows, _ = cloud.json('alice-alpha', 'image', 'share', 'set', img['id'],
+                         '--prune', '--no-members')
+    assert [(r['Project ID'], r['Diff']) for r in rows] == [
+        (beta, 'revoked')]
+    assert members_of(cloud, img['id']) == []
+
+
+def test_a_member_file_of_repeats_is_resolved_once(cloud, tmp_path):
+    img = cloud.make_image('alice-alpha')
+    beta = cloud.project('beta')
+    listing = tmp_path / 'members.txt'
+    listing.write_text(('%s\n' % beta) * 1000)
+    res = set_from(cloud, img['id'], b'', '--debug', '-f', 'json',
+                   path=listing)
+    assert res.returncode == 0, res.stderr[-2000:]
+    keystone = [line for line in res.stderr.decode().splitlines()
+                if 'REQ: curl' in line and '/v3/projects' in line]
+    assert len(keystone) <= 2, keystone   # by ID, then by name: once
+    assert members_of(cloud, img['id']) == [beta]
+
+
+def test_a_binary_member_file_names_the_file_and_line(cloud, tmp_path):
+    img = cloud.make_image('alice-alpha')
+    binary = tmp_path / 'members.bin'
+    binary.write_bytes(b'# ok\n\x7fELF\x02\x01\xff\xfe\x00\n')
+    res = set_from(cloud, img['id'], b'', '--prune', path=binary)
+    assert res.returncode == 1 and res.stdout == b''
+    assert res.stderr.decode().splitlines() == [
+        '--member-file %s, line 2 is not UTF-8 text (byte 0xff at column '
+        '7): give a text file of project names or IDs, one per line'
+        % binary]
+    assert cloud.glance('admin').images.get(img['id'])[
+        'visibility'] == 'private'
