@@ -17,6 +17,11 @@ a 512 MiB image owned by alice (project alpha), copied to bob (beta):
   other     with --compare-with OPENSTACK: the same copy by another
             ``openstack`` (another version of the plugin), interleaved
 
+With the limit, the CPU each case costs, its commands and the local
+cloud's servers together (user + system): on a loaded machine the wall
+time is noise, the CPU is not, and on 2 cores the CPU is what the copy
+and the target Glance compete for.
+
 Also: the copy's data-phase rate (its own 'MiB/s' column, after start-up
 and authentication) against the raw PUT's rate; the copy command's peak
 RSS at 512 MiB and at 2 GiB; and the bytes it wrote to disk
@@ -31,6 +36,7 @@ Usage: python bench/image_copy.py [--runs N] [--big-mib M]
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import tempfile
@@ -42,6 +48,7 @@ from common import local_cloud
 from common import measure
 from common import OPENSTACK
 from common import region
+from common import server_cpu
 
 MIB = 1 << 20
 
@@ -74,12 +81,12 @@ def run(cmd):
 
 
 def copy_once(source, openstack=OPENSTACK):
-    seconds, rss, written, out = run(
+    m = measure(
         [openstack, '--os-cloud', 'alice-alpha', 'image', 'transfer',
          source, '--mode', 'copy', '--to-cloud', 'bob-beta', '-f', 'json'])
-    row = json.loads(out)[0]
+    row = json.loads(m.out)[0]
     glance('bob-beta').images.delete(row['Image ID'])
-    return seconds, rss, written, row['MiB/s']
+    return m.seconds, m.rss, m.written, row['MiB/s'], m.cpu
 
 
 def anchor_once(source, tmp):
@@ -134,11 +141,16 @@ def _curl_config(tmp, name, token):
 
 
 def pipe_once(source, tmp, size):
-    """The limit: a process start, then the bytes piped Glance to Glance."""
+    """The limit: a process start, then the bytes piped Glance to Glance.
+
+    Returns its seconds and the CPU seconds of its commands (the
+    ``openstack --version``, the two curls).
+    """
     alice, bob = region('alice-alpha'), region('bob-beta')
     target = glance('bob-beta').images.create(
         name='pipe-' + uuid.uuid4().hex[:6], disk_format='raw',
         container_format='bare')
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     run([OPENSTACK, '--version'])
     a_sess, b_sess = alice.get_session(), bob.get_session()
@@ -160,12 +172,43 @@ def pipe_once(source, tmp, size):
     if get.wait():
         raise SystemExit('curl GET of %s failed' % source)
     seconds = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime - before.ru_utime
+           - before.ru_stime)
     img = glance('bob-beta').images.get(target['id'])
     glance('bob-beta').images.delete(target['id'])
     if img['size'] != size or img['status'] != 'active':
         raise SystemExit('the pipe stored %s bytes (%s), not %d'
                          % (img['size'], img['status'], size))
-    return seconds
+    return seconds, cpu
+
+
+def limits(args, source, tmp, size, res, backwards):
+    """One run of the copy, the limit and the other copy, in turn.
+
+    Every other run goes backwards, so that none always comes first.
+    """
+    def copy():
+        s, rss, written, rate, cpu = copy_once(source)
+        for key, value in (('copy', s), ('rate', rate), ('rss', rss),
+                           ('written', written), ('cpu', cpu)):
+            res[key].append(value)
+
+    def other():
+        s, _, _, _, cpu = copy_once(source, args.compare_with)
+        res['other'].append(s)
+        res['other_cpu'].append(cpu)
+
+    def pipe():
+        s, cpu = pipe_once(source, tmp, size)
+        res['pipe'].append(s)
+        res['pipe_cpu'].append(cpu)
+    cases = [copy, pipe] + ([other] if args.compare_with else [])
+    for case in (cases[::-1] if backwards else cases):
+        servers = server_cpu()
+        case()
+        key = {copy: 'cpu', pipe: 'pipe_cpu', other: 'other_cpu'}[case]
+        res[key][-1] += server_cpu() - servers
 
 
 def main():
@@ -187,18 +230,11 @@ def main():
             source = make_source(size)
             sources.append(source)
             res = {'copy': [], 'anchor': [], 'raw': [], 'rate': [], 'put': [],
-                   'rss': [], 'written': [], 'pipe': [], 'other': []}
+                   'rss': [], 'written': [], 'pipe': [], 'other': [],
+                   'cpu': [], 'other_cpu': [], 'pipe_cpu': []}
             with tempfile.TemporaryDirectory() as tmp:
-                for _ in range(args.runs):
-                    s, rss, written, rate = copy_once(source)
-                    res['copy'].append(s)
-                    res['rate'].append(rate)
-                    res['rss'].append(rss)
-                    res['written'].append(written)
-                    res['pipe'].append(pipe_once(source, tmp, size))
-                    if args.compare_with:
-                        res['other'].append(
-                            copy_once(source, args.compare_with)[0])
+                for i in range(args.runs):
+                    limits(args, source, tmp, size, res, i % 2)
                     if args.limit_only:
                         continue
                     res['anchor'].append(anchor_once(source, tmp))
@@ -233,11 +269,19 @@ def report_limit(args, res, med):
         ', other' if args.compare_with else '', '; '.join(
             ', '.join('%.2f' % res[k][i] for k in ('copy', 'pipe', 'other')
                       if res[k]) for i in range(args.runs))))
+    print('CPU, command and servers (user + sys): limit %.2f s, copy %.2f s'
+          ' (%.2fx)' % (med['pipe_cpu'], med['cpu'],
+                        med['cpu'] / med['pipe_cpu']), end='')
+    if args.compare_with:
+        print(', by %s %.2f s (%.2fx)' % (
+            args.compare_with, med['other_cpu'],
+            med['other_cpu'] / med['pipe_cpu']), end='')
+    print()
     print('load average at the end: %.2f %.2f %.2f' % os.getloadavg())
 
 
 def report_others(args, res, med, big_figures):
-    _, big_rss, big_written, big_rate = big_figures
+    _, big_rss, big_written, big_rate, _ = big_figures
     print('anchor (image save + image create) %6.2f s  -> copy is %.2fx '
           'faster' % (med['anchor'], med['anchor'] / med['copy']))
     print('raw HTTP (curl GET + PUT)          %6.2f s  -> copy takes %.2fx '
