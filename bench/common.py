@@ -38,6 +38,40 @@ def local_cloud():
             subprocess.call([sys.executable, LOCAL_CLOUD, 'stop'])
 
 
+def server_cpu():
+    """CPU seconds the local cloud's servers (and their workers) used.
+
+    On a loaded machine wall time is noise; what a case costs the CPU,
+    client and servers together, is not.
+    """
+    import json
+
+    with open(os.path.join(STATE, 'state.json')) as f:
+        state = json.load(f)
+    roots = {state[k] for k in ('keystone_pid', 'glance_pid', 'glance2_pid')
+             if state.get(k)}
+    parent, ticks = {}, {}
+    for name in os.listdir('/proc'):
+        if not name.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % name) as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+        except OSError:
+            continue
+        parent[int(name)] = int(fields[1])
+        # utime, stime, and what its reaped children used
+        ticks[int(name)] = sum(int(x) for x in fields[11:15])
+    total = 0
+    for pid, t in ticks.items():
+        p = pid
+        while p not in roots and p > 1:
+            p = parent.get(p, 1)
+        if p in roots:
+            total += t
+    return total / os.sysconf('SC_CLK_TCK')
+
+
 def region(cloud):
     import openstack.config
     return openstack.config.OpenStackConfig(
@@ -70,7 +104,8 @@ atexit.register(lambda: open(os.environ['BENCH_RECEIVED'], 'w').write(
 def measure(cmd):
     """Run a command to its end, watching it.
 
-    Returns seconds, peak RSS (KiB, the child's own), the bytes it wrote
+    Returns seconds, CPU seconds (user + system), peak RSS (KiB, the
+    child's own), the bytes it wrote
     to disk (/proc/PID/io write_bytes: temporary files would show there),
     the bytes its sockets received (a Python command only; else None) and
     its stdout.
@@ -112,5 +147,6 @@ def measure(cmd):
         received = None
     shutil.rmtree(tmp)
     return types.SimpleNamespace(seconds=seconds, rss=rusage.ru_maxrss,
+                                 cpu=rusage.ru_utime + rusage.ru_stime,
                                  written=io['write_bytes'],
                                  received=received, out=out)

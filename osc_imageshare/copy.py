@@ -735,8 +735,8 @@ def _stream(glance, target_glance, source, target, method, meter, algo,
     """Stream the source into the copy (upload, or stage and import)."""
     target_algo = _target_algo(target_glance)
     response = api.download(glance, source['id'])
-    stream = _Stream(response, source.get('size'), [algo, target_algo],
-                     meter)
+    stream = _Stream(response, source.get('size'),
+                     _hashed_here(method, algo, target_algo), meter)
     try:
         if method == 'upload':
             try:
@@ -751,18 +751,15 @@ def _stream(glance, target_glance, source, target, method, meter, algo,
         stream.close()
     if meter:
         meter.done()
-    got = stream.hashes[algo].hexdigest()
-    if got != expected or stream.received != source.get('size'):
-        raise errors.ImageShareError(
-            'the data read (%d bytes, %s %s) does not match the source (%s '
-            'bytes, %s %s)' % (stream.received, algo, got,
-                               source.get('size'), algo, expected))
+    _check_read(stream, source, algo, expected)
     stop.check()
     if method == 'glance-direct':
         api.import_image(target_glance, target['id'], 'glance-direct')
         copy = _wait_import(target_glance, target, source, meter)
     else:
         copy = api.get_image(target_glance, target['id'])
+    if not stream.hashes:
+        _check_stored(glance, copy, source, algo, expected)
     theirs = copy.get('os_hash_algo')
     if (theirs in stream.hashes and theirs != algo
             and copy.get('os_hash_value') != stream.hashes[theirs]
@@ -773,6 +770,78 @@ def _stream(glance, target_glance, source, target, method, meter, algo,
             % (theirs, copy.get('os_hash_value'), theirs,
                stream.hashes[theirs].hexdigest()))
     return copy
+
+
+def _hashed_here(method, algo, target_algo):
+    """The algorithms the client hashes the stream with, if any.
+
+    An upload is stored as sent, and the target Glance hashes what it
+    stores: when it uses the source's algorithm (or an md5-only source,
+    whose checksum every Glance computes), its own size, hash and
+    checksum of the copy, compared with the source's, prove the bytes
+    end to end, and hashing them here too would only take its CPU.  An
+    unknown target algorithm is taken for the source's, and checked
+    after (``_check_stored``).  An import may convert the data: the
+    stream is then what proves it, hashed here as before.
+    """
+    proven = algo == 'md5' or target_algo in (None, algo)
+    if method == 'upload' and proven:
+        return []
+    return [algo, target_algo]
+
+
+def _check_read(stream, source, algo, expected):
+    """The stream read as many bytes as the source has, with its hash."""
+    if not stream.hashes:
+        if stream.received != source.get('size'):
+            raise errors.ImageShareError(
+                'the data read (%d bytes) does not match the source (%s '
+                'bytes)' % (stream.received, source.get('size')))
+        return
+    got = stream.hashes[algo].hexdigest()
+    if got != expected or stream.received != source.get('size'):
+        raise errors.ImageShareError(
+            'the data read (%d bytes, %s %s) does not match the source (%s '
+            'bytes, %s %s)' % (stream.received, algo, got,
+                               source.get('size'), algo, expected))
+
+
+def _check_stored(glance, copy, source, algo, expected):
+    """Nothing hashed here: the target's figures must be the source's."""
+    theirs = copy.get('os_hash_algo')
+    if algo != 'md5' and theirs != algo:
+        # It hashes otherwise than its newest image showed: hash the
+        # source that way (read it once more) to compare.
+        LOG.info('Image %s: the target hashed the copy with %s, not %s; '
+                 'reading the source again to verify', source['id'],
+                 theirs, algo)
+        algo, expected = theirs, _source_digest(glance, source, theirs)
+    value = copy.get('checksum') if algo == 'md5' else copy.get(
+        'os_hash_value')
+    checksum = source.get('checksum')
+    if (copy.get('size') != source.get('size') or value != expected
+            or checksum and copy.get('checksum') != checksum):
+        raise errors.ImageShareError(
+            'the data the target Glance stored (%s bytes, %s %s, checksum '
+            '%s) does not match the source (%s bytes, %s %s, checksum %s)'
+            % (copy.get('size'), algo, value, copy.get('checksum'),
+               source.get('size'), algo, expected, source.get('checksum')))
+
+
+def _source_digest(glance, source, algo):
+    """The source's data hashed with ``algo``, by reading it again."""
+    if algo not in hashlib.algorithms_available:
+        raise errors.ImageShareError(
+            'the target Glance hashed the copy with %s, which cannot be '
+            'checked here' % algo)
+    stream = _Stream(api.download(glance, source['id']), source.get('size'),
+                     [algo])
+    try:
+        for _ in stream:
+            pass
+    finally:
+        stream.close()
+    return stream.hashes[algo].hexdigest()
 
 
 def _target_algo(target_glance):

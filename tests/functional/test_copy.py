@@ -1,5 +1,6 @@
 """``image transfer --mode copy`` and ``--mode owner`` on the local cloud."""
 
+import hashlib
 import os
 import signal
 import subprocess
@@ -106,19 +107,38 @@ def test_corrupted_source_data_is_caught_and_the_copy_deleted(cloud):
         byte = f.read(1)
         f.seek(1000)
         f.write(bytes([byte[0] ^ 0xff]))
+    with open(path, 'rb') as f:
+        served = f.read()
     res = cloud.run('alice-alpha', 'image', 'transfer', src['id'], '--mode',
                     'copy', '--to-cloud', 'bob-beta')
     assert res.returncode == 1
     lines = stderr_lines(res)
+    # An upload into a Glance hashing like the source: its own figures
+    # of what it stored are compared with the source's.
     assert lines[0].startswith(
-        'Could not copy image %s into project %s by upload: the data read '
-        '(%d bytes, sha512 ' % (src['id'], cloud.project('beta'),
-                                src['size']))
+        'Could not copy image %s into project %s by upload: the data the '
+        'target Glance stored (%d bytes, sha512 %s, checksum %s) does not '
+        'match the source (%d bytes, sha512 %s, checksum %s)' % (
+            src['id'], cloud.project('beta'), src['size'],
+            hashlib.sha512(served).hexdigest(),
+            hashlib.md5(served).hexdigest(), src['size'],
+            src['os_hash_value'], src['checksum']))
     assert lines[0].endswith('; the partial copy %s in project %s was '
                              'deleted' % (lines[0].split()[-6],
                                           cloud.project('beta')))
     assert lines[-1] == 'Failed to copy 1 of 1 image/project pairs'
     assert copies(cloud, 'bob-beta', src['id']) == []
+    # An import into RegionTwo (sha256): the stream is hashed on the way.
+    res = cloud.run('alice-alpha', 'image', 'transfer', src['id'], '--mode',
+                    'copy', '--to-cloud', 'bob-beta-r2')
+    assert res.returncode == 1
+    assert stderr_lines(res)[0].startswith(
+        'Could not copy image %s into project %s by glance-direct: the data '
+        'read (%d bytes, sha512 %s) does not match the source (%d bytes, '
+        'sha512 %s)' % (src['id'], cloud.project('beta'), src['size'],
+                        hashlib.sha512(served).hexdigest(), src['size'],
+                        src['os_hash_value']))
+    assert copies(cloud, 'bob-beta-r2', src['id']) == []
 
 
 def test_interrupted_copy_leaves_nothing_in_the_target(cloud):
