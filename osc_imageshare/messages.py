@@ -56,6 +56,19 @@ E_PRIVATE_MEMBERS = ("Image {id} is private: Glance neither lists nor "
 W_STILL_HIDDEN = ("Image {id} is private again and still hides members, who "
                   "come back if it is shared again: {members}.")
 
+# -- a share under way (the imageshare_sharing label)
+W_LEFT = ("Image {id} is left {state} by this run, its label {label} "
+          "naming what it was doing: re-run the same command to finish it "
+          "(or undo it, if a check fails)")
+E_LIVE_RUN = ("Image {id} is being shared by another run ({run}, since "
+              "{started}); try again once it is done")
+W_STRANDED = ("Image {id} was left mid-transfer by run {run} (started "
+              "{started}), which is gone{unchecked}: finish it with "
+              "'openstack image transfer {id}{to}', or undo it with "
+              "'openstack image share revoke {id} --all --share-briefly'.")
+W_STRANDED_UNCHECKED = (" before it checked the members the private image "
+                        "hid, who have their access back")
+
 # -- exit summaries of the commands that act on several things
 E_PARTIAL = 'Failed to {verb} {failed} of {total} {things}'
 

@@ -97,12 +97,16 @@ def set_members(glance, ident, image_ref, members, project_domain=None,
             sub = plan_mod.Plan('share', share_pairs, {}, targets,
                                 plan.options)
             warnings += share.execute(glance, ident, sub)
-        parallel_mod.run(lambda p: _revoke(glance, p), revoking, workers)
+            plan.stopped = sub.stopped
+        if not plan.stopped:
+            parallel_mod.run(lambda p: _revoke(glance, p), revoking,
+                             workers)
     rows = [_row(p, before[p.target.project_id], wanted, dry_run)
-            for p in plan.pairs]
+            for p in plan.pairs if not (plan.stopped and p.error)]
     errs = [p.error for p in plan.pairs if p.error]
     return plan_mod.Result(COLUMNS, rows, warnings, errs, len(errs),
-                           len(plan.pairs), VERB, plan)
+                           len(plan.pairs), VERB, plan,
+                           interrupted=plan.stopped and share.summary(plan))
 
 
 def _revoke(glance, p):

@@ -8,6 +8,7 @@ from glanceclient import exc as glance_exc
 
 from osc_imageshare import errors
 from osc_imageshare import messages
+from osc_imageshare import stranded
 from osc_imageshare import transfer
 from osc_imageshare.transfer import share
 from osc_imageshare.transfer import targets
@@ -25,6 +26,41 @@ def patch_call(**values):
     return ('PATCH', IMG_URL, [{'op': 'replace', 'path': '/%s' % k,
                                 'value': v}
                                for k, v in sorted(values.items())])
+
+
+LABEL_PATH = '/' + stranded.LABEL
+
+
+def setUpModule():
+    # The label's timestamp, fixed: the calls compare whole.
+    patcher = mock.patch('osc_imageshare.liveness.stamp',
+                         return_value=fakes.WHEN)
+    patcher.start()
+    unittest.addModuleCleanup(patcher.stop)
+
+
+def share_call(targets=(BETA,)):
+    """The PATCH that sets a private image shared, labelled."""
+    return ('PATCH', IMG_URL, [
+        {'op': 'add', 'path': LABEL_PATH,
+         'value': stranded.value(list(targets))},
+        {'op': 'replace', 'path': '/visibility', 'value': 'shared'}])
+
+
+def checked_call(targets=(BETA,)):
+    """The PATCH that records the earlier members checked."""
+    return ('PATCH', IMG_URL, [
+        {'op': 'add', 'path': LABEL_PATH,
+         'value': stranded.value(list(targets), checked=True)}])
+
+
+def restore_call(**values):
+    """The PATCH that undoes the image's changes and drops the label."""
+    call = patch_call(**values)
+    return call[:2] + (call[2] + [{'op': 'remove', 'path': LABEL_PATH}],)
+
+
+UNLABEL_CALL = ('PATCH', IMG_URL, [{'op': 'remove', 'path': LABEL_PATH}])
 
 
 class Ident(fakes.FakeIdentity):
@@ -204,16 +240,19 @@ class TestRoundTrips(unittest.TestCase):
         self.assertEqual((0, 1, None), (result.failed, result.total,
                                         result.summary))
 
-    def test_private_image_five_requests(self):
+    def test_private_image_six_requests(self):
         glance = owner_glance()
         result, log = self.run_to_cloud(glance)
         self.assertEqual([
             ('alpha', 'GET', IMG_URL),
-            ('alpha',) + patch_call(visibility='shared'),
+            ('alpha',) + share_call(),
             ('alpha', 'GET', MEMBERS_URL),
             ('alpha', 'POST', MEMBERS_URL, {'member': BETA}),
             ('beta', 'PUT', MEMBERS_URL + '/' + BETA,
-             {'status': 'accepted'})], log)
+             {'status': 'accepted'}),
+            # Done: the label of the share under way goes.
+            ('alpha',) + UNLABEL_CALL], log)
+        self.assertNotIn(stranded.LABEL, glance.images[IMAGE_ID])
         self.assertEqual('visibility private->shared, member added, '
                          'accepted', result.rows[0][5])
 
@@ -257,10 +296,11 @@ class TestEarlierMembers(unittest.TestCase):
         result = self.transfer(glance)
         self.assertEqual([
             ('GET', IMG_URL),
-            patch_call(visibility='shared'),
+            share_call(),
             ('GET', MEMBERS_URL),
-            patch_call(visibility='private')], glance.calls)
+            restore_call(visibility='private')], glance.calls)
         self.assertEqual('private', glance.images[IMAGE_ID]['visibility'])
+        self.assertNotIn(stranded.LABEL, glance.images[IMAGE_ID])
         self.assertEqual([messages.E_EARLIER.format(
             id=IMAGE_ID, members='gamma (%s) accepted' % GAMMA)],
             result.errors)
@@ -277,12 +317,13 @@ class TestEarlierMembers(unittest.TestCase):
         result = self.transfer(glance, earlier_members='revoke')
         self.assertEqual([
             ('GET', IMG_URL),
-            patch_call(visibility='shared'),
+            share_call(),
             ('GET', MEMBERS_URL),
             ('DELETE', MEMBERS_URL + '/' + GAMMA),
+            checked_call(),
             ('POST', MEMBERS_URL, {'member': BETA}),
-            ('PUT', MEMBERS_URL + '/' + BETA, {'status': 'accepted'})],
-            glance.calls)
+            ('PUT', MEMBERS_URL + '/' + BETA, {'status': 'accepted'}),
+            UNLABEL_CALL], glance.calls)
         self.assertEqual([BETA], list(glance.members[IMAGE_ID]))
         self.assertEqual('visibility private->shared, earlier members '
                          'removed: %s, member added, accepted' % GAMMA,
@@ -312,8 +353,9 @@ class TestEarlierMembers(unittest.TestCase):
         result = self.transfer(glance)
         self.assertEqual([
             ('GET', IMG_URL),
-            patch_call(visibility='shared'),
-            ('GET', MEMBERS_URL)], glance.calls)
+            share_call(),
+            ('GET', MEMBERS_URL),
+            UNLABEL_CALL], glance.calls)
         self.assertEqual(('accepted', 'visibility private->shared'),
                          result.rows[0][4:])
 
@@ -342,9 +384,10 @@ class TestTransfer(unittest.TestCase):
         result = self.transfer(glance)
         self.assertEqual([
             ('GET', IMG_URL),
-            patch_call(visibility='shared'),
+            share_call(),
             ('GET', MEMBERS_URL),
-            ('POST', MEMBERS_URL, {'member': BETA})], glance.calls)
+            ('POST', MEMBERS_URL, {'member': BETA}),
+            UNLABEL_CALL], glance.calls)
         self.assertEqual([(IMAGE_ID, 'web', BETA, 'beta', 'pending',
                            'visibility private->shared, member added')],
                          result.rows)
@@ -360,12 +403,12 @@ class TestTransfer(unittest.TestCase):
                                protect=True)
         self.assertEqual([
             ('GET', IMG_URL),
-            patch_call(visibility='shared'),
+            share_call(),
             ('GET', MEMBERS_URL),
             patch_call(protected=True),
             ('POST', MEMBERS_URL, {'member': BETA}),
-            ('PUT', MEMBERS_URL + '/' + BETA, {'status': 'accepted'})],
-            glance.calls)
+            ('PUT', MEMBERS_URL + '/' + BETA, {'status': 'accepted'}),
+            UNLABEL_CALL], glance.calls)
         self.assertEqual('visibility private->shared, protected, member '
                          'added, accepted', result.rows[0][5])
         self.assertEqual('accepted', result.rows[0][4])
@@ -413,10 +456,10 @@ class TestTransfer(unittest.TestCase):
         result = self.transfer(glance)
         self.assertEqual([
             ('GET', IMG_URL),
-            patch_call(visibility='shared'),
+            share_call(),
             ('GET', MEMBERS_URL),
             ('POST', MEMBERS_URL, {'member': BETA}),
-            patch_call(visibility='private')], glance.calls)
+            restore_call(visibility='private')], glance.calls)
         self.assertEqual('private', glance.images[IMAGE_ID]['visibility'])
         self.assertEqual(
             ["Image %s already has 128 members, this cloud's limit; revoke "
@@ -472,7 +515,7 @@ class TestTransfer(unittest.TestCase):
             glance.images[IMAGE_ID]['visibility'],
             glance.images[IMAGE_ID]['protected']))
         self.assertEqual({}, glance.members[IMAGE_ID])
-        self.assertEqual(patch_call(visibility='private', protected=False),
+        self.assertEqual(restore_call(visibility='private', protected=False),
                          glance.calls[-1])
 
     def test_batch_one_pair_fails_the_other_stays(self):

@@ -1,6 +1,7 @@
 """Waiting for acceptance on fakes: one request per poll, the backoff."""
 
 import unittest
+from unittest import mock
 
 from osc_imageshare import errors
 from osc_imageshare import transfer
@@ -8,6 +9,8 @@ from osc_imageshare.transfer import wait
 from tests.unit import fakes
 from tests.unit.test_share import GAMMA
 from tests.unit.test_share import Ident
+from tests.unit.test_share import share_call
+from tests.unit.test_share import UNLABEL_CALL
 
 ALPHA, BETA, IMAGE_ID = fakes.ALPHA, fakes.BETA, fakes.IMAGE_ID
 IMG_URL = '/v2/images/%s' % IMAGE_ID
@@ -105,7 +108,8 @@ class TestShareWait(unittest.TestCase):
 
 class TestTransferWait(unittest.TestCase):
 
-    def test_no_accept_then_wait(self):
+    @mock.patch('osc_imageshare.liveness.stamp', return_value=fakes.WHEN)
+    def test_no_accept_then_wait(self, _stamp):
         g = fakes.FakeGlance([fakes.image(visibility='private')])
         clock = Clock(g, [{BETA: 'accepted'}])
         real = wait.wait_for
@@ -121,10 +125,10 @@ class TestTransferWait(unittest.TestCase):
             wait.wait_for = saved
         self.assertEqual([
             ('GET', IMG_URL),
-            ('PATCH', IMG_URL, [{'op': 'replace', 'path': '/visibility',
-                                 'value': 'shared'}]),
+            share_call(),
             ('GET', MEMBERS_URL),
             ('POST', MEMBERS_URL, {'member': BETA}),
+            UNLABEL_CALL,
             ('GET', MEMBERS_URL), ('GET', MEMBERS_URL)], g.calls)
         self.assertEqual(('accepted', 'visibility private->shared, member '
                           'added, accepted by the project'),
