@@ -31,12 +31,16 @@ def patch_call(**values):
 LABEL_PATH = '/' + stranded.LABEL
 
 
+# The label's timestamp, fixed: the calls compare whole.
+_STAMP = mock.patch('osc_imageshare.liveness.stamp', return_value=fakes.WHEN)
+
+
 def setUpModule():
-    # The label's timestamp, fixed: the calls compare whole.
-    patcher = mock.patch('osc_imageshare.liveness.stamp',
-                         return_value=fakes.WHEN)
-    patcher.start()
-    unittest.addModuleCleanup(patcher.stop)
+    _STAMP.start()
+
+
+def tearDownModule():
+    _STAMP.stop()
 
 
 def share_call(targets=(BETA,)):
