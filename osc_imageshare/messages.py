@@ -63,11 +63,21 @@ W_LEFT = ("Image {id} is left {state} by this run, its label {label} "
 E_LIVE_RUN = ("Image {id} is being shared by another run ({run}, since "
               "{started}); try again once it is done")
 W_STRANDED = ("Image {id} was left mid-transfer by run {run} (started "
-              "{started}), which is gone{unchecked}: finish it with "
-              "'openstack image transfer {id}{to}', or undo it with "
-              "'openstack image share revoke {id} --all --share-briefly'.")
+              "{started}), which is gone{unchecked}: finish it by re-running "
+              "the interrupted command ('openstack image transfer {id}{to}' "
+              "with its other options), or undo it with 'openstack image "
+              "share revoke {id} --all --share-briefly'.")
 W_STRANDED_UNCHECKED = (" before it checked the members the private image "
                         "hid, who have their access back")
+W_STRANDED_REVOKE = ("Image {id} was left shared by run {run} (started "
+                     "{started}), which died while revoking the members of "
+                     "the private image: they have their access back; finish "
+                     "it with 'openstack image share revoke {id} --all "
+                     "--share-briefly'.")
+E_REVOKE_INTERRUPTED = ("Interrupted by {name} while revoking the members "
+                        "of image {id} (removed: {removed}): it is private "
+                        "again, hiding the members not removed; run the "
+                        "same command again to remove them")
 
 # -- exit summaries of the commands that act on several things
 E_PARTIAL = 'Failed to {verb} {failed} of {total} {things}'

@@ -21,6 +21,7 @@ after it started.
 import json
 
 from osc_imageshare import liveness
+from osc_imageshare import messages
 
 LABEL = 'imageshare_sharing'
 SHARE = 'share'
@@ -78,3 +79,30 @@ def live(image):
     if info is None or not is_live(info):
         return None
     return info
+
+
+def was_private(image):
+    """Private, or left shared by a dead run before its members check.
+
+    Either way the members Glance lists (if any) are the ones a private
+    image hid, and the image is to be private unless a run says otherwise.
+    """
+    info = stranded(image)
+    return image.get('visibility') == 'private' or (
+        info is not None and not info['checked']
+        and image.get('visibility') == 'shared')
+
+
+def warning(image):
+    """The sentence for an image a dead run left mid-transfer, or None."""
+    info = stranded(image)
+    if info is None or image.get('visibility') != 'shared':
+        return None
+    fmt = dict(id=image['id'], run=info['run'] or 'unknown',
+               started=info['started'] or 'at an unknown time')
+    if info['op'] == REVOKE:
+        return messages.W_STRANDED_REVOKE.format(**fmt)
+    return messages.W_STRANDED.format(
+        to=''.join(' --to %s' % t for t in info['targets']) or ' --to ...',
+        unchecked='' if info['checked'] else
+        messages.W_STRANDED_UNCHECKED, **fmt)

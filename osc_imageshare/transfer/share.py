@@ -103,17 +103,10 @@ def make_plan(read_result, targets, options):
                          dict(options, earlier_members=policy))
 
 
-def was_private(image):
-    """Private, or left shared by a dead run before its members check."""
-    info = stranded.stranded(image)
-    return image.get('visibility') == 'private' or (
-        info is not None and not info['checked'])
-
-
 def _sharing_steps(image, policy):
     """Set it shared and check the members it hid; or take a dead run's."""
     info = stranded.stranded(image)
-    if was_private(image):
+    if stranded.was_private(image):
         text = 'visibility private->shared'
         if image.get('visibility') != 'private':
             text += ' (left shared by run %s, which died)' % info['run']
@@ -128,7 +121,8 @@ def _sharing_steps(image, policy):
 def dry_run_warnings(plan, ident):
     then = messages.HIDDEN_THEN[plan.options['earlier_members']]
     return [messages.W_HIDDEN.format(id=pairs[0].image['id'], then=then)
-            for pairs in plan.by_image() if was_private(pairs[0].image)]
+            for pairs in plan.by_image()
+            if stranded.was_private(pairs[0].image)]
 
 
 def execute(glance, ident, plan, batch=None):

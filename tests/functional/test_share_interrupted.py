@@ -132,3 +132,145 @@ def test_rerun_after_an_interrupted_batch_finishes_it(cloud, privates):
     assert [r['Member Status'] for r in rows] == ['accepted'] * len(privates)
     for i in privates:
         assert seen(cloud, i) == ('shared', None, {beta: 'accepted'})
+
+
+def wait_line(proc, text):
+    """Read ``proc``'s stderr up to a line containing ``text``."""
+    read = []
+    for line in proc.stderr:
+        read.append(line)
+        if text in line:
+            return read
+    raise AssertionError('%r never came: %s' % (text, ''.join(read)))
+
+
+def dave_sees(cloud, image_id):
+    return cloud.run('dave-beta', 'image', 'show', image_id).returncode == 0
+
+
+@pytest.fixture
+def hides_dave(cloud):
+    """A private image of alpha hiding other/beta (dave), who accepted."""
+    img = cloud.make_image('alice-alpha')
+    cloud.json('alice-alpha', 'image', 'transfer', img['id'],
+               '--to-cloud', 'dave-beta')
+    cloud.glance('alice-alpha').images.update(img['id'],
+                                              visibility='private')
+    assert not dave_sees(cloud, img['id'])
+    return img['id']
+
+
+def killed_after_sharing(cloud, image_id):
+    """SIGKILL a transfer the moment it has set ``image_id`` shared.
+
+    The run logs its next step (the earlier-members check) once Glance
+    answered the PATCH: that is when it dies.  Returns the label left.
+    """
+    proc = start(cloud, 'alice-alpha', '-v', 'image', 'transfer', image_id,
+                 '--to-cloud', 'bob-beta', '-f', 'json')
+    wait_line(proc, ': check earlier members')
+    proc.kill()
+    proc.communicate(timeout=60)
+    return cloud.glance('admin').images.get(image_id).get(LABEL)
+
+
+def test_sigkill_after_sharing_then_rerun_never_keeps_the_hidden_member(
+        cloud, hides_dave):
+    img, other_beta = hides_dave, cloud.project('beta', 'other')
+    label = killed_after_sharing(cloud, img)
+    assert label, 'the run was killed after it had finished the image'
+    info = json.loads(label)
+    assert (info['targets'], info['checked'], info['op']) == (
+        [cloud.project('beta')], False, 'share')
+    # What Glance does the moment an image is shared: dave has it back,
+    # and only the label tells.  image share status says so, and how to
+    # finish or undo it.
+    assert dave_sees(cloud, img)
+    status, warnings = cloud.json('alice-alpha', 'image', 'share', 'status',
+                                  img)
+    assert warnings[0].startswith(
+        'Image %s was left mid-transfer by run %s (started %s), which is '
+        'gone before it checked the members the private image hid, who '
+        'have their access back: finish it by re-running the interrupted '
+        "command ('openstack image transfer %s --to %s" % (
+            img, info['run'], info['started'], img, cloud.project('beta'))
+    ), warnings
+    # The re-run sees what the dead run had not checked: refused, and
+    # private again, naming other/beta.
+    res = cloud.run('alice-alpha', 'image', 'transfer', img, '--to-cloud',
+                    'bob-beta', '-f', 'json')
+    assert res.returncode == 1, res.stderr
+    assert other_beta in res.stderr and 'private again' in res.stderr
+    assert seen(cloud, img) == ('private', None, {other_beta: 'accepted'})
+    assert not dave_sees(cloud, img)
+    # Told what to do with other/beta, the run finishes.
+    rows, _ = cloud.json('alice-alpha', 'image', 'transfer', img,
+                         '--to-cloud', 'bob-beta', '--revoke-earlier-members')
+    assert seen(cloud, img) == ('shared', None,
+                                {cloud.project('beta'): 'accepted'})
+    assert not dave_sees(cloud, img)
+
+
+def test_a_live_runs_label_is_left_alone(cloud):
+    """A label naming a live run (this test's own process) stops a run."""
+    img = cloud.make_image('alice-alpha')['id']
+    from osc_imageshare import stranded
+    cloud.glance('alice-alpha').images.update(img, visibility='shared', **{
+        LABEL: stranded.value([cloud.project('beta')])})
+    res = cloud.run('alice-alpha', 'image', 'transfer', img, '--to-cloud',
+                    'bob-beta', '-f', 'json')
+    assert res.returncode == 1
+    assert 'is being shared by another run' in res.stderr, res.stderr
+    assert seen(cloud, img)[2] == {}
+    assert seen(cloud, img)[1] is not None
+
+
+def revoking(cloud, image_id, signum):
+    """``share revoke --all --share-briefly``, signalled once shared."""
+    proc = start(cloud, 'alice-alpha', '-v', 'image', 'share', 'revoke',
+                 image_id, '--all', '--share-briefly', '-f', 'json')
+    wait_line(proc, 'shared for as long as it takes to remove the members')
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=60)
+    return proc.returncode, err
+
+
+@pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM,
+                                    signal.SIGHUP])
+def test_revoke_share_briefly_signalled_ends_private(cloud, hides_dave,
+                                                     signum):
+    img, other_beta = hides_dave, cloud.project('beta', 'other')
+    code, err = revoking(cloud, img, signum)
+    assert not [w for w in INTERNAL if w in err], err
+    visibility, label, members = seen(cloud, img)
+    assert (visibility, label) == ('private', None), err
+    assert not dave_sees(cloud, img)
+    if code == 1:
+        assert 'Interrupted by %s while revoking the members of image %s' % (
+            signal.Signals(signum).name, img) in err, err
+    else:   # the signal came after the last removal
+        assert code == 0 and members == {}, (code, err)
+    rows, _ = cloud.json('alice-alpha', 'image', 'share', 'revoke', img,
+                         '--all', '--share-briefly')
+    assert seen(cloud, img) == ('private', None, {})
+
+
+def test_revoke_share_briefly_sigkill_then_status_and_rerun(cloud,
+                                                            hides_dave):
+    img, other_beta = hides_dave, cloud.project('beta', 'other')
+    code, err = revoking(cloud, img, signal.SIGKILL)
+    assert code == -signal.SIGKILL
+    visibility, label, members = seen(cloud, img)
+    if visibility == 'shared':
+        # Killed mid-way: the label says so, status tells the command.
+        assert json.loads(label)['op'] == 'revoke'
+        _, warnings = cloud.json('alice-alpha', 'image', 'share', 'status',
+                                 img)
+        assert warnings[0].endswith(
+            "died while revoking the members of the private image: they "
+            "have their access back; finish it with 'openstack image share "
+            "revoke %s --all --share-briefly'." % img), warnings
+    cloud.json('alice-alpha', 'image', 'share', 'revoke', img, '--all',
+               '--share-briefly')
+    assert seen(cloud, img) == ('private', None, {})
+    assert not dave_sees(cloud, img)

@@ -43,11 +43,11 @@ def tearDownModule():
     _STAMP.stop()
 
 
-def share_call(targets=(BETA,)):
+def share_call(targets=(BETA,), op=stranded.SHARE):
     """The PATCH that sets a private image shared, labelled."""
     return ('PATCH', IMG_URL, [
         {'op': 'add', 'path': LABEL_PATH,
-         'value': stranded.value(list(targets))},
+         'value': stranded.value(list(targets), op=op)},
         {'op': 'replace', 'path': '/visibility', 'value': 'shared'}])
 
 
