@@ -239,7 +239,7 @@ def revoking(cloud, image_id, signum):
                                     signal.SIGHUP])
 def test_revoke_share_briefly_signalled_ends_private(cloud, hides_dave,
                                                      signum):
-    img, other_beta = hides_dave, cloud.project('beta', 'other')
+    img = hides_dave
     code, err = revoking(cloud, img, signum)
     assert not [w for w in INTERNAL if w in err], err
     visibility, label, members = seen(cloud, img)
@@ -257,7 +257,7 @@ def test_revoke_share_briefly_signalled_ends_private(cloud, hides_dave,
 
 def test_revoke_share_briefly_sigkill_then_status_and_rerun(cloud,
                                                             hides_dave):
-    img, other_beta = hides_dave, cloud.project('beta', 'other')
+    img = hides_dave
     code, err = revoking(cloud, img, signal.SIGKILL)
     assert code == -signal.SIGKILL
     visibility, label, members = seen(cloud, img)
