@@ -15,6 +15,7 @@ from glanceclient import exc as glance_exc
 from osc_imageshare import errors
 from osc_imageshare import glance as images
 from osc_imageshare import messages
+from osc_imageshare import stranded
 from osc_imageshare.transfer import parallel as parallel_mod
 from osc_imageshare.transfer import plan as plan_mod
 from osc_imageshare.transfer import retry
@@ -33,8 +34,11 @@ KEPT = 'kept (not listed; --prune revokes)'
 # and for what the run changed.
 PLANNED = {share.ADD: 'added', share.ACCEPT: 'accepted', REVOKE: 'revoked'}
 DONE = {'member added': 'added'}
-HIDDEN_THEN = {True: 'revokes them (--prune)',
-               False: 'keeps them, naming them (no --prune)'}
+# The members a private image hid, in the diff: by the run's policy.
+EARLIER_DIFF = {'revoke': 'revoked (hidden while private)',
+                'keep': 'kept (hidden while private)',
+                'refuse': 'unchanged (hidden while private; the run '
+                          'stopped)'}
 
 
 def read_member_file(stream):
@@ -49,8 +53,13 @@ def read_member_file(stream):
 
 def set_members(glance, ident, image_ref, members, project_domain=None,
                 prune=False, accept=True, dry_run=False, glance_for=None,
-                parallel=1):
-    """Make ``members`` the image's members; returns a ``plan.Result``."""
+                parallel=1, earlier_members=None):
+    """Make ``members`` the image's members; returns a ``plan.Result``.
+
+    ``earlier_members``: what to do with the members a private image hid
+    ('revoke', 'keep'); by default ``prune`` revokes them (they are not
+    listed), and without it the run stops, the image private again.
+    """
     workers = parallel_mod.check(parallel)
     glance = retry.wrap(glance)
     found, failed, listed = share.read(glance, ident, [image_ref])
@@ -65,10 +74,10 @@ def set_members(glance, ident, image_ref, members, project_domain=None,
             glance_for=glance_for)
         for t in targets:
             t.glance = retry.wrap(t.glance)
-    options = dict(accept=accept, parallel=workers,
-                   # A private image hides its earlier members: sharing it
-                   # brings them back; they are extras like any other.
-                   earlier_members='revoke' if prune else 'keep')
+    # A private image hides its earlier members: sharing it brings them
+    # back, so the run must be told what to do with them.
+    policy = earlier_members or ('revoke' if prune else 'refuse')
+    options = dict(accept=accept, parallel=workers, earlier_members=policy)
     plan = share.make_plan((found, failed, listed), targets, options)
     for p in plan.pairs:
         if p.target.accept is targets_mod.Accept.NONE:
@@ -89,9 +98,11 @@ def set_members(glance, ident, image_ref, members, project_domain=None,
     revoking = [p for p in plan.pairs if p.steps and p.steps[0].kind ==
                 REVOKE]
     if dry_run:
-        if image.get('visibility') == 'private':
+        if stranded.was_private(image):
             warnings.append(messages.W_HIDDEN.format(
-                id=image['id'], then=HIDDEN_THEN[prune]))
+                id=image['id'], then=messages.HIDDEN_THEN[policy] if (
+                    earlier_members or not prune) else 'revokes them '
+                '(--prune)'))
     else:
         if share_pairs:
             sub = plan_mod.Plan('share', share_pairs, {}, targets,
@@ -103,10 +114,23 @@ def set_members(glance, ident, image_ref, members, project_domain=None,
                              workers)
     rows = [_row(p, before[p.target.project_id], wanted, dry_run)
             for p in plan.pairs if not (plan.stopped and p.error)]
+    rows += _earlier_rows(ident, plan, sub if share_pairs and not dry_run
+                          else None)
     errs = [p.error for p in plan.pairs if p.error]
     return plan_mod.Result(COLUMNS, rows, warnings, errs, len(errs),
                            len(plan.pairs), VERB, plan,
                            interrupted=plan.stopped and share.summary(plan))
+
+
+def _earlier_rows(ident, plan, sub):
+    """A row per member the private image hid, as the run found them."""
+    if sub is None:
+        return []
+    policy = plan.options['earlier_members']
+    return [(image_id, m['member_id'], ident.project_name_of(m['member_id']),
+             m['status'], None if policy == 'revoke' else m['status'],
+             EARLIER_DIFF[policy])
+            for image_id, found in sub.earlier.items() for m in found]
 
 
 def _revoke(glance, p):

@@ -51,6 +51,8 @@ class Plan:
     targets: list
     options: dict
     stopped: str = None             # the signal that stopped the run
+    # image id -> the members a private image hid, as the run found them
+    earlier: dict = dataclasses.field(default_factory=dict)
 
     def by_image(self):
         """``[[pair, ...], ...]``, one list per image, in plan order."""

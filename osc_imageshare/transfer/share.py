@@ -313,6 +313,7 @@ def _earlier_members(glance, ident, plan, pairs):
             others.append(m)
     if not others:
         return None
+    plan.earlier[image_id] = others
     names = messages.member_list(others, ident.project_name_of)
     policy = plan.options['earlier_members']
     if policy == 'refuse':

@@ -51,7 +51,7 @@ class TestSetImageShare(Base):
             columns, rows = self.cmd.take_action(parsed)
         set_members.assert_called_once_with(
             self.app.client_manager.image_share, 'ident', 'web',
-            ['beta', 'gamma'], 'd', True, False, True, 'glance_for', 3)
+            ['beta', 'gamma'], 'd', True, False, True, 'glance_for', 3, None)
         self.assertEqual((desired.COLUMNS, [('row',)]), (columns, rows))
         self.assertIsNone(self.cmd.failure)
 

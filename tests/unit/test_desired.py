@@ -4,6 +4,7 @@ import io
 import unittest
 
 from osc_imageshare import errors
+from osc_imageshare import messages
 from osc_imageshare.transfer import desired
 from tests.unit import fakes
 from tests.unit.test_share import GAMMA
@@ -106,11 +107,15 @@ class TestSetMembers(unittest.TestCase):
 class TestDryRunWarning(unittest.TestCase):
 
     def test_hidden_members_in_the_words_of_set(self):
-        for prune, then in ((True, 'revokes them (--prune)'),
-                            (False, 'keeps them, naming them (no --prune)')):
+        for prune, earlier, then in (
+                (True, None, 'revokes them (--prune)'),
+                (False, None, messages.HIDDEN_THEN['refuse']),
+                (False, 'keep', messages.HIDDEN_THEN['keep']),
+                (True, 'keep', messages.HIDDEN_THEN['keep'])):
             res = desired.set_members(glance(visibility='private'),
                                       Ident(admin=True), IMAGE_ID, ['beta'],
-                                      prune=prune, dry_run=True)
+                                      prune=prune, dry_run=True,
+                                      earlier_members=earlier)
             self.assertEqual(
                 ["Image %s is private: Glance hides the members it had "
                  "while it was shared (nobody can list them) and making it "
