@@ -301,12 +301,7 @@ class Progress:
 
 
 # ------------------------------------------------------------ choosing
-def _identity_url(glance):
-    client = glance.http_client
-    auth = getattr(getattr(client, 'session', None), 'auth', None)
-    url = getattr(client, 'identity_url', None) or getattr(
-        auth, 'auth_url', None)
-    return url.rstrip('/') if isinstance(url, str) else None
+_identity_url = api.identity_url
 
 
 def _region(glance):

@@ -278,10 +278,10 @@ def _image_failed(glance, pairs, e, undo, labelled):
     if isinstance(e, stop.Stopped):
         msg = ('Image %s: interrupted by %s; its own changes were '
                'undone' % (image['id'], e.name))
-    elif isinstance(e, (_Failed, images.TransportError)):
+    elif isinstance(e, _Failed):
         msg = str(e)
     elif isinstance(e, errors.ImageShareError):
-        msg = 'Image %s: %s' % (image['id'], e)
+        msg = 'Image %s: could not update the image: %s' % (image['id'], e)
     else:
         msg = errors.explain(e, image['id'], action='update the image',
                              client=glance)
@@ -410,7 +410,8 @@ def _undo_image(glance, image, undo, labelled=False):
         images.patch_image(glance, image['id'], replace=undo,
                            remove=[stranded.LABEL] if labelled else ())
     except (glance_exc.HTTPException, errors.ImageShareError) as e:
-        LOG.error('Could not restore %s of image %s: %s', ', '.join(
+        # The caller names the image left changed, with what to do.
+        LOG.debug('Could not restore %s of image %s: %s', ', '.join(
             '%s=%s' % kv for kv in sorted(undo.items())) or stranded.LABEL,
             image['id'], images.describe(e, None))
         return False

@@ -14,11 +14,13 @@ import re
 import signal
 import sqlite3
 import subprocess
+import sys
 import time
 
 import pytest
 
 from tests.functional.conftest import BIN
+from tests.functional.conftest import LOCAL_CLOUD
 
 LABEL = 'imageshare_sharing'
 INTERNAL = ('Traceback', 'ValueError', 'list.remove', 'KeyboardInterrupt')
@@ -274,3 +276,63 @@ def test_revoke_share_briefly_sigkill_then_status_and_rerun(cloud,
                '--share-briefly')
     assert seen(cloud, img) == ('private', None, {})
     assert not dave_sees(cloud, img)
+
+
+def state_of_cloud(cloud):
+    with open(os.path.join(os.path.dirname(cloud.clouds_yaml),
+                           'state.json')) as f:
+        return json.load(f)
+
+
+def restart(cloud):
+    res = subprocess.run([sys.executable, LOCAL_CLOUD, 'start'])
+    assert res.returncode == 0, 'the local cloud did not start again'
+
+
+def killed_mid_batch(cloud, service, images):
+    """Kill ``service`` once the first image is shared; the run's result."""
+    pid = state_of_cloud(cloud)['%s_pid' % service]
+    proc = start(cloud, 'alice-alpha', 'image', 'transfer', *images,
+                 '--to-cloud', 'bob-beta', '-f', 'json', '--parallel', '1')
+    try:
+        shared_one(cloud, images)
+        os.killpg(pid, signal.SIGKILL)
+        out, err = proc.communicate(timeout=300)
+        left = {i: seen(cloud, i) for i in images} if service != 'glance' \
+            else None
+    except BaseException:
+        proc.kill()
+        restart(cloud)
+        raise
+    return proc.returncode, out, err, left
+
+
+def test_glance_killed_mid_batch_names_what_it_left_and_a_rerun_finishes(
+        cloud, privates):
+    beta = cloud.project('beta')
+    port = state_of_cloud(cloud)['glance_port']
+    try:
+        code, out, err, _ = killed_mid_batch(cloud, 'glance', privates)
+    finally:
+        restart(cloud)
+    assert code == 1, (out, err)
+    assert not [w for w in INTERNAL if w in err], err
+    assert 'by the Glance at http://127.0.0.1:%d' % port in err, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    # Each failure names its image; then the one summary.
+    assert all(line.startswith('Image ') for line in lines[:-1]), lines
+    assert lines[-1].startswith('Failed to transfer '), lines
+    named = set(re.findall(r'Image (\S+) is left shared by this run', err))
+    for i in privates:
+        visibility, label, members = seen(cloud, i)
+        if (visibility, members) not in (('private', {}),
+                                          ('shared', {beta: 'accepted'})):
+            # Changed and not finished: the run said so, and why.
+            assert i in named or i in re.findall(
+                r'rolling back also failed .*? (\S+) %s' % beta, err), (
+                    i, visibility, members, err)
+    rows, _ = cloud.json('alice-alpha', 'image', 'transfer', *privates,
+                         '--to-cloud', 'bob-beta')
+    assert [r['Member Status'] for r in rows] == ['accepted'] * len(privates)
+    for i in privates:
+        assert seen(cloud, i) == ('shared', None, {beta: 'accepted'})
