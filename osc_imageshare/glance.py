@@ -122,14 +122,19 @@ def _json(glance, method, url, side=None, **kw):
         return call(url, **kw)
     except _BROKEN as e:
         if method not in ('GET', 'DELETE'):
-            raise TransportError(cause(e, side, _where(glance), identity_url(glance))) from e
+            raise _broken(e, glance, side) from e
         first = e
     # Once more for idempotent calls: a Glance that answered a refused
     # upload early closes that connection, which the pool may hand out.
     try:
         return call(url, **kw)
     except _BROKEN as e:
-        raise TransportError(cause(e, side, _where(glance), identity_url(glance))) from first
+        raise _broken(e, glance, side) from first
+
+
+def _broken(e, glance, side):
+    return TransportError(cause(e, side, _where(glance),
+                                identity_url(glance)))
 
 
 def _send(client, method, url, **kw):
@@ -146,7 +151,7 @@ def request(glance, method, url, side='target', **kw):
     try:
         resp = _send(glance.http_client, method, url, raise_exc=False, **kw)
     except (ks_exc.ConnectionError, requests.RequestException, OSError) as e:
-        raise TransportError(cause(e, side, _where(glance), identity_url(glance))) from e
+        raise _broken(e, glance, side) from e
     if resp.status_code >= 400:
         raise glance_exc.from_response(resp, resp.text)
     return resp

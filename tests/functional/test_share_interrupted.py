@@ -325,8 +325,8 @@ def test_glance_killed_mid_batch_names_what_it_left_and_a_rerun_finishes(
     named = set(re.findall(r'Image (\S+) is left shared by this run', err))
     for i in privates:
         visibility, label, members = seen(cloud, i)
-        if (visibility, members) not in (('private', {}),
-                                          ('shared', {beta: 'accepted'})):
+        done = ('private', {}), ('shared', {beta: 'accepted'})
+        if (visibility, members) not in done:
             # Changed and not finished: the run said so, and why.
             assert i in named or i in re.findall(
                 r'rolling back also failed .*? (\S+) %s' % beta, err), (
