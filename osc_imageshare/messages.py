@@ -79,6 +79,14 @@ E_REVOKE_INTERRUPTED = ("Interrupted by {name} while revoking the members "
                         "again, hiding the members not removed; run the "
                         "same command again to remove them")
 
+# -- image share set racing another run
+E_MEMBERS_CHANGED = ("The members of image {id} changed since this run read "
+                     "them ({changes}): another run is changing them; "
+                     "nothing was written, run the command again")
+E_MEMBER_MOVED = ("Image {id}: another run changed member {member} while "
+                  "this one ran: it is now {now}, not {expected}; run the "
+                  "command again")
+
 # -- exit summaries of the commands that act on several things
 E_PARTIAL = 'Failed to {verb} {failed} of {total} {things}'
 

@@ -104,6 +104,8 @@ def set_members(glance, ident, image_ref, members, project_domain=None,
                     earlier_members or not prune) else 'revokes them '
                 '(--prune)'))
     else:
+        if prune and any(p.steps for p in plan.pairs):
+            _unchanged_since(glance, ident, image, listed)
         if share_pairs:
             sub = plan_mod.Plan('share', share_pairs, {}, targets,
                                 plan.options)
@@ -117,9 +119,67 @@ def set_members(glance, ident, image_ref, members, project_domain=None,
     rows += _earlier_rows(ident, plan, sub if share_pairs and not dry_run
                           else None)
     errs = [p.error for p in plan.pairs if p.error]
+    if prune and not dry_run and not plan.stopped and any(
+            p.changes for p in plan.pairs):
+        rows, changed = _as_they_are(glance, ident, image, rows)
+        errs += changed
     return plan_mod.Result(COLUMNS, rows, warnings, errs, len(errs),
                            len(plan.pairs), VERB, plan,
                            interrupted=plan.stopped and share.summary(plan))
+
+
+def _members_now(glance, image_id):
+    try:
+        return {m['member_id']: m['status']
+                for m in images.list_members(glance, image_id)}
+    except glance_exc.HTTPException:
+        return {}   # private (again): Glance lists no member
+
+
+def _unchanged_since(glance, ident, image, listed):
+    """Stop, before any write, if another run changed the members."""
+    if image.get('visibility') != 'shared':
+        return
+    was = {pid: m['status'] for pid, m in listed.get(image['id'],
+                                                     {}).items()}
+    now = _members_now(glance, image['id'])
+    if now != was:
+        raise errors.ImageShareError(messages.E_MEMBERS_CHANGED.format(
+            id=image['id'], changes=_changes(ident, was, now)))
+
+
+def _changes(ident, was, now):
+    """'beta (id) pending->accepted, gamma (id) added, ...' in words."""
+    out = []
+    for pid in sorted(set(was) | set(now)):
+        if was.get(pid) != now.get(pid):
+            name = ident.project_name_of(pid)
+            label = '%s (%s)' % (name, pid) if name else pid
+            out.append('%s %s' % (label, 'removed' if pid not in now else
+                                  'added (%s)' % now[pid] if pid not in was
+                                  else '%s->%s' % (was[pid], now[pid])))
+    return ', '.join(out)
+
+
+def _as_they_are(glance, ident, image, rows):
+    """The rows, each After read again; an error for each that moved.
+
+    Another run may write between this run's writes: no row claims a
+    state that is not the image's.
+    """
+    now = _members_now(glance, image['id'])
+    out, errs = [], []
+    for row in rows:
+        pid, after = row[1], row[4]
+        if now.get(pid) != after and not row[5].startswith(
+                ('failed', EARLIER_DIFF['refuse'])):
+            errs.append(messages.E_MEMBER_MOVED.format(
+                id=image['id'], member=pid, expected=after,
+                now=now.get(pid) or 'not a member'))
+            row = row[:4] + (now.get(pid), 'changed by another run: ' +
+                             row[5])
+        out.append(row)
+    return out, errs
 
 
 def _earlier_rows(ident, plan, sub):
