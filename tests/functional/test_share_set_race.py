@@ -1,0 +1,47 @@
+"""Two ``image share set --prune`` at once, with different lists.
+
+Each run reads the members again right before it writes (and stops if
+another run changed them) and after (a row another run made false says
+so): whatever the interleaving, the run that ends last never prints a
+row that is not the image's state, unless it says, exit 1, that another
+run changed it.
+"""
+
+import json
+import time
+
+from tests.functional.test_share_interrupted import seen
+from tests.functional.test_share_interrupted import start
+
+
+def test_two_prunes_at_once_no_row_claims_a_false_state(cloud):
+    beta, other = cloud.project('beta'), cloud.project('beta', 'other')
+    img = cloud.make_image('carol-alpha')['id']
+    cloud.json('carol-alpha', 'image', 'share', 'set', img, '--member',
+               beta, '--member', other)
+    for _ in range(3):
+        procs = [start(cloud, 'carol-alpha', 'image', 'share', 'set', img,
+                       '--member', member, '--prune', '-f', 'json')
+                 for member in (beta, other)]
+        ended = {}
+        while len(ended) < 2:
+            for i, p in enumerate(procs):
+                if i not in ended and p.poll() is not None:
+                    ended[i] = time.monotonic()
+            time.sleep(0.01)
+        outs = [p.communicate() for p in procs]
+        final = seen(cloud, img)[2]
+        last = max(ended, key=ended.get)
+        code, (out, err) = procs[last].returncode, outs[last]
+        for p, (o, e) in zip(procs, outs):
+            assert 'Traceback' not in e, e
+            assert p.returncode in (0, 1), (p.returncode, e)
+            if p.returncode == 1:
+                assert 'another run' in e, e
+        if code == 0:
+            rows = json.loads(out)
+            assert {r['Project ID']: r['After'] for r in rows
+                    if r['After']} == final, (rows, final)
+        # Restore both members for the next round.
+        cloud.json('carol-alpha', 'image', 'share', 'set', img, '--member',
+                   beta, '--member', other)
