@@ -32,7 +32,7 @@ def test_two_prunes_at_once_no_row_claims_a_false_state(cloud):
         outs = [p.communicate() for p in procs]
         final = seen(cloud, img)[2]
         last = max(ended, key=ended.get)
-        code, (out, err) = procs[last].returncode, outs[last]
+        code, (out, _) = procs[last].returncode, outs[last]
         for p, (o, e) in zip(procs, outs):
             assert 'Traceback' not in e, e
             assert p.returncode in (0, 1), (p.returncode, e)
