@@ -27,9 +27,22 @@ INTERNAL = ('Traceback', 'ValueError', 'list.remove', 'KeyboardInterrupt')
 
 
 def db_members(cloud, image_id):
-    """``{member: status}`` of an image, read from Glance's database."""
-    path = os.path.join(os.path.dirname(cloud.clouds_yaml), 'glance',
-                        'glance.db')
+    """``{member: status}`` of an image, read from Glance's database.
+
+    SQLite (the default local cloud) or MariaDB (``--database mariadb``:
+    its own server, reached on its socket as the OS user that started it).
+    """
+    state_dir = os.path.dirname(cloud.clouds_yaml)
+    if state_of_cloud(cloud).get('database') == 'mariadb':
+        res = subprocess.run(
+            ['mariadb', '--no-defaults', '-uroot', '--batch',
+             '--skip-column-names', '--socket=%s' % os.path.join(
+                 state_dir, 'mariadb', 'mysqld.sock'), '-e',
+             "SELECT member, status FROM glance.image_members WHERE "
+             "image_id = '%s' AND deleted = 0" % image_id],
+            capture_output=True, text=True, check=True)
+        return dict(line.split('\t') for line in res.stdout.splitlines())
+    path = os.path.join(state_dir, 'glance', 'glance.db')
     with contextlib.closing(sqlite3.connect(
             'file:%s?mode=ro' % path, uri=True, timeout=30)) as db:
         return dict(db.execute(
