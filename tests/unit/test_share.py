@@ -1,5 +1,6 @@
 """Share mode of the transfer pipeline, on fakes: exact request lists."""
 
+import json
 import threading
 import unittest
 from unittest import mock
@@ -565,3 +566,65 @@ class TestTransfer(unittest.TestCase):
         result = self.transfer(glance, to=[GAMMA])
         self.assertEqual(messages.W_UNVERIFIED.format(to=GAMMA),
                          result.warnings[0])
+
+
+DEAD_RUN = 'deadhost:1:1'   # another machine, started long ago: gone
+
+
+def left_by_dead_run(checked, members, targets=(BETA,)):
+    """An image a dead run set shared, its label left behind."""
+    image = fakes.image(visibility='shared')
+    image[stranded.LABEL] = json.dumps({
+        'run': DEAD_RUN, 'started': '2020-01-01T00:00:00Z',
+        'targets': list(targets), 'checked': checked, 'op': 'share'})
+    return owner_glance(image=image, members=members)
+
+
+class TestLeftByADeadRun(unittest.TestCase):
+
+    def transfer(self, glance, **kw):
+        return transfer.transfer(glance, Ident(admin=True), [IMAGE_ID],
+                                 'share', to=['beta'], accept=True, **kw)
+
+    def test_unchecked_runs_the_check_and_refuses_hidden_members(self):
+        glance = left_by_dead_run(False, [fakes.member(GAMMA, 'accepted')])
+        result = self.transfer(glance)
+        self.assertEqual([messages.E_EARLIER.format(
+            id=IMAGE_ID, members='gamma (%s) accepted' % GAMMA)],
+            result.errors)
+        image = glance.images[IMAGE_ID]
+        self.assertEqual(('private', None), (image['visibility'],
+                                             image.get(stranded.LABEL)))
+
+    def test_the_dead_runs_own_pending_member_is_accepted(self):
+        # Unchecked, but the only member is one it added for its target.
+        glance = left_by_dead_run(False, [fakes.member(BETA, 'pending')])
+        result = self.transfer(glance)
+        self.assertEqual([], result.errors)
+        self.assertEqual({BETA: 'accepted'}, {
+            m: v['status'] for m, v in glance.members[IMAGE_ID].items()})
+        self.assertNotIn(stranded.LABEL, glance.images[IMAGE_ID])
+
+    def test_checked_is_resumed_without_asking_again(self):
+        glance = left_by_dead_run(True, [fakes.member(GAMMA, 'accepted'),
+                                         fakes.member(BETA, 'pending')],
+                                  targets=(BETA,))
+        plan = self.transfer(glance, dry_run=True)
+        self.assertEqual('plan: finish what run %s left (it died), accept '
+                         'as admin' % DEAD_RUN, plan.rows[0][5])
+        result = self.transfer(glance)
+        self.assertEqual([], result.errors)
+        self.assertEqual({GAMMA: 'accepted', BETA: 'accepted'}, {
+            m: v['status'] for m, v in glance.members[IMAGE_ID].items()})
+        image = glance.images[IMAGE_ID]
+        self.assertEqual(('shared', None), (image['visibility'],
+                                            image.get(stranded.LABEL)))
+
+    def test_status_names_the_commands(self):
+        from osc_imageshare import status
+        glance = left_by_dead_run(False, [])
+        _, warnings = status.share_status(glance, Ident(), IMAGE_ID)
+        self.assertEqual(messages.W_STRANDED.format(
+            id=IMAGE_ID, run=DEAD_RUN, started='2020-01-01T00:00:00Z',
+            unchecked=messages.W_STRANDED_UNCHECKED, to=' --to %s' % BETA),
+            warnings[0])
