@@ -14,6 +14,14 @@ from tests.functional.test_share_interrupted import seen
 from tests.functional.test_share_interrupted import start
 
 
+def true_rows(proc, out, final):
+    """Exit 1 (it said another run changed it), or rows as the image is."""
+    if proc.returncode == 1:
+        return True
+    return {r['Project ID']: r['After'] for r in json.loads(out)
+            if r['After']} == final
+
+
 def test_two_prunes_at_once_no_row_claims_a_false_state(cloud):
     beta, other = cloud.project('beta'), cloud.project('beta', 'other')
     img = cloud.make_image('carol-alpha')['id']
@@ -31,17 +39,20 @@ def test_two_prunes_at_once_no_row_claims_a_false_state(cloud):
             time.sleep(0.01)
         outs = [p.communicate() for p in procs]
         final = seen(cloud, img)[2]
-        last = max(ended, key=ended.get)
-        code, (out, _) = procs[last].returncode, outs[last]
         for p, (o, e) in zip(procs, outs):
             assert 'Traceback' not in e, e
             assert p.returncode in (0, 1), (p.returncode, e)
             if p.returncode == 1:
                 assert 'another run' in e, e
-        if code == 0:
-            rows = json.loads(out)
-            assert {r['Project ID']: r['After'] for r in rows
-                    if r['After']} == final, (rows, final)
+        # The run that ended last read the members after the other's
+        # last write: its rows are the image's state.  Two runs that end
+        # within a second of each other cannot be told apart from here
+        # (exiting takes a while after the last read): one of them.
+        first, last = sorted(ended, key=ended.get)
+        close = ended[last] - ended[first] < 1.0
+        assert any(true_rows(procs[i], outs[i][0], final)
+                   for i in ((first, last) if close else (last,))), (
+            outs, final)
         # Restore both members for the next round.
         cloud.json('carol-alpha', 'image', 'share', 'set', img, '--member',
                    beta, '--member', other)
