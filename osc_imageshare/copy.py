@@ -28,13 +28,10 @@ at the same time end with one copy, the one that started first.
 
 import contextlib
 import dataclasses
-import datetime
 import hashlib
 import logging
-import os
 import queue
 import signal
-import socket
 import sys
 import threading
 import time
@@ -43,6 +40,7 @@ from glanceclient import exc as glance_exc
 
 from osc_imageshare import errors
 from osc_imageshare import glance as api
+from osc_imageshare import liveness
 from osc_imageshare import stop
 
 LOG = logging.getLogger(__name__)
@@ -57,7 +55,7 @@ STARTED = 'imageshare_started'      # when that run started this copy
 HEARTBEAT = 'imageshare_heartbeat'  # refreshed while the copy is made
 CONVERTED = 'imageshare_converted'  # the target converted the data
 HEARTBEAT_SECONDS = 15
-STALE_SECONDS = 90        # no heartbeat for that long: the run is gone
+STALE_SECONDS = liveness.STALE_SECONDS
 METHODS = ('upload', 'glance-direct', 'glance-download')
 SIGNALS = stop.SIGNALS
 COLUMNS = ('Source ID', 'Image ID', 'Image Name', 'Project ID', 'Size',
@@ -157,35 +155,9 @@ def _labelled(target_glance, source, project_id):
 
 
 # ------------------------------------------------------------ who copies
-def _now():
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
-def _stamp(when=None):
-    return (when or _now()).strftime('%Y-%m-%dT%H:%M:%S.%fZ')
-
-
-def _parse(stamp):
-    try:
-        return datetime.datetime.strptime(
-            stamp.replace('Z', ''), '%Y-%m-%dT%H:%M:%S.%f' if '.' in stamp
-            else '%Y-%m-%dT%H:%M:%S').replace(tzinfo=datetime.timezone.utc)
-    except (AttributeError, ValueError):
-        return None
-
-
-def _process_start(pid):
-    try:
-        with open('/proc/%d/stat' % pid) as f:
-            return f.read().rsplit(')', 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
-def whoami():
-    """``host:pid:start``: this process, told apart from a reused pid."""
-    return '%s:%d:%s' % (socket.gethostname(), os.getpid(),
-                         _process_start(os.getpid()))
+_now = liveness.now
+_stamp = liveness.stamp
+whoami = liveness.whoami
 
 
 def is_live(image, now=None):
@@ -194,14 +166,8 @@ def is_live(image, now=None):
     A run on this machine is asked directly (its process); one elsewhere
     cannot be, and is live while its heartbeat is fresh.
     """
-    host, _, rest = (image.get(COPIER) or '').partition(':')
-    pid, _, start = rest.partition(':')
-    if host == socket.gethostname() and pid.isdigit():
-        return _process_start(int(pid)) == start
-    beat = _parse(image.get(HEARTBEAT) or image.get('updated_at'))
-    if beat is None:
-        return False
-    return ((now or _now()) - beat).total_seconds() < STALE_SECONDS
+    return liveness.is_live(image.get(COPIER), image.get(HEARTBEAT)
+                            or image.get('updated_at'), now)
 
 
 def _key(image):
@@ -381,12 +347,7 @@ def _import_state(img, source, task_message):
 
 
 # ------------------------------------------------------------ choosing
-def _identity_url(glance):
-    client = glance.http_client
-    auth = getattr(getattr(client, 'session', None), 'auth', None)
-    url = getattr(client, 'identity_url', None) or getattr(
-        auth, 'auth_url', None)
-    return url.rstrip('/') if isinstance(url, str) else None
+_identity_url = api.identity_url
 
 
 def _region(glance):

@@ -17,6 +17,7 @@ how, in words (``cause``).
 import heapq
 import json
 import logging
+import re
 import socket
 import time
 import urllib.parse
@@ -40,11 +41,12 @@ class TransportError(errors.ImageShareError):
     """The connection to a Glance broke; the message says how."""
 
 
-def cause(exc, side=None, where=None):
+def cause(exc, side=None, where=None, identity=None):
     """How a request to a Glance broke, in words.
 
     ``side`` ('source', 'target', or None for the caller's own Glance)
-    and ``where`` (its URL) name the Glance.
+    and ``where`` (its URL) name the Glance; ``identity`` (Keystone's
+    URL) tells when the connection that broke was Keystone's.
     """
     seen, todo = [], [exc]
     while todo:
@@ -55,9 +57,7 @@ def cause(exc, side=None, where=None):
         todo.extend([e.__cause__, e.__context__] + list(e.args))
     types = tuple(type(e) for e in seen)
     text = ' '.join(str(e) for e in seen)
-    label = 'the %s Glance' % side if side else 'the Glance'
-    if where:
-        label += ' at %s' % where
+    label = _broken_service(text, side, where, identity)
     if any(issubclass(t, (socket.timeout, TimeoutError)) for t in types) \
             or 'timed out' in text.lower():
         return 'timed out waiting for %s' % label
@@ -72,6 +72,29 @@ def cause(exc, side=None, where=None):
         return 'connection reset by %s' % label
     return 'the connection to %s failed (%s)' % (
         label, ' '.join(str(exc).split()))
+
+
+_UNREACHED = re.compile(r'Unable to establish connection to (\S+?):? ')
+
+
+def _broken_service(text, side, where, identity):
+    """'the Glance at URL', or 'Keystone (identity) at URL' if it broke."""
+    label = 'the %s Glance' % side if side else 'the Glance'
+    m = _UNREACHED.search(text + ' ')
+    url = m.group(1) if m else None
+    if url and identity and url.startswith(identity.rstrip('/')) and not (
+            where and url.startswith(where)):
+        return 'Keystone (the identity service) at %s' % identity
+    return label + (' at %s' % where if where else '')
+
+
+def identity_url(glance):
+    """The Keystone URL the client authenticates with, where known."""
+    client = glance.http_client
+    auth = getattr(getattr(client, 'session', None), 'auth', None)
+    url = getattr(client, 'identity_url', None) or getattr(
+        auth, 'auth_url', None)
+    return url.rstrip('/') if isinstance(url, str) else None
 
 
 def _where(glance):
@@ -102,14 +125,19 @@ def _json(glance, method, url, side=None, **kw):
         return call(url, **kw)
     except _BROKEN as e:
         if method not in ('GET', 'DELETE'):
-            raise TransportError(cause(e, side, _where(glance))) from e
+            raise _broken(e, glance, side) from e
         first = e
     # Once more for idempotent calls: a Glance that answered a refused
     # upload early closes that connection, which the pool may hand out.
     try:
         return call(url, **kw)
     except _BROKEN as e:
-        raise TransportError(cause(e, side, _where(glance))) from first
+        raise _broken(e, glance, side) from first
+
+
+def _broken(e, glance, side):
+    return TransportError(cause(e, side, _where(glance),
+                                identity_url(glance)))
 
 
 def _send(client, method, url, **kw):
@@ -126,7 +154,7 @@ def request(glance, method, url, side='target', **kw):
     try:
         resp = _send(glance.http_client, method, url, raise_exc=False, **kw)
     except (ks_exc.ConnectionError, requests.RequestException, OSError) as e:
-        raise TransportError(cause(e, side, _where(glance))) from e
+        raise _broken(e, glance, side) from e
     if resp.status_code >= 400:
         raise glance_exc.from_response(resp, resp.text)
     return resp

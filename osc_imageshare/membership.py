@@ -12,6 +12,8 @@ from glanceclient import exc as glance_exc
 from osc_imageshare import errors
 from osc_imageshare import glance as images
 from osc_imageshare import messages
+from osc_imageshare import stop
+from osc_imageshare import stranded
 from osc_imageshare.transfer import parallel as parallel_mod
 
 LOG = logging.getLogger(__name__)
@@ -122,7 +124,8 @@ def revoke(glance, ident, image_ref, project_refs, project_domain=None,
         raise errors.ImageShareError(
             "Image %s is owned by project %s; only the owner can revoke its "
             "members" % (image['id'], image.get('owner')))
-    private = image.get('visibility') == 'private'
+    # A run that died mid --share-briefly left it shared: still private.
+    private = stranded.was_private(image)
     if private and unshare and not share_briefly:
         # What --unshare asks for holds already: nobody else can use it.
         return [], [W_PRIVATE.format(id=image['id'])], []
@@ -165,23 +168,36 @@ def _plan_briefly_shared(ident, image, project_refs, project_domain):
 
 def _revoke_briefly_shared(glance, ident, image, project_refs,
                            project_domain):
-    """Share a private image, remove the members, make it private again."""
-    try:
-        images.update_image(glance, image['id'], visibility='shared')
-    except glance_exc.HTTPException as e:
-        raise errors.ImageShareError(errors.explain(
-            e, image['id'], action='set it shared'))
-    try:
-        rows, warnings, errs = _revoke(glance, ident, image, project_refs,
-                                       project_domain, False)
-        left = images.list_members(glance, image['id'])
-    finally:
+    """Share a private image, remove the members, make it private again.
+
+    The PATCH that shares it labels it (``stranded.LABEL``), the one that
+    makes it private again drops the label: a run killed in between
+    leaves a label the next run (and ``image share status``) reads.  INT,
+    TERM and HUP meanwhile stop the removals, and the image is made
+    private again before the run ends.
+    """
+    batch = stop.Stop()
+    with stop.catching(batch):
         try:
-            images.update_image(glance, image['id'], visibility='private')
-        except glance_exc.HTTPException as e:
-            LOG.error("Could not set image %s private again: %s; run "
-                      "'openstack image set --private %s'", image['id'],
-                      errors.glance_message(e), image['id'])
+            images.patch_image(glance, image['id'], replace={
+                'visibility': 'shared'}, add={stranded.LABEL: stranded.value(
+                    op=stranded.REVOKE)})
+        except (glance_exc.HTTPException, errors.ImageShareError) as e:
+            raise errors.ImageShareError(errors.explain(
+                e, image['id'], action='set it shared'))
+        LOG.info('Image %s: shared for as long as it takes to remove the '
+                 'members', image['id'])
+        try:
+            rows, warnings, errs = _revoke(glance, ident, image,
+                                           project_refs, project_domain,
+                                           False, batch=batch)
+            left = images.list_members(glance, image['id'])
+        finally:
+            _private_again(glance, image['id'])
+    if batch.name:
+        raise errors.ImageShareError(messages.E_REVOKE_INTERRUPTED.format(
+            name=batch.name, id=image['id'], removed=', '.join(
+                r[1] for r in rows if r[3] == 'removed') or 'none'))
     rows.append((image['id'], None, None,
                  'visibility private->shared->private'))
     if left:
@@ -214,12 +230,26 @@ def _member_for(ident, members, image, ref, project_domain):
         ref=ref, id=image['id'], me=_me(ident)))
 
 
+def _private_again(glance, image_id):
+    try:
+        images.patch_image(glance, image_id, replace={
+            'visibility': 'private'}, remove=[stranded.LABEL])
+    except (glance_exc.HTTPException, errors.ImageShareError) as e:
+        LOG.error("Could not set image %s private again: %s; run "
+                  "'openstack image share revoke %s --all "
+                  "--share-briefly' again", image_id,
+                  images.describe(e, None), image_id)
+
+
 def _revoke(glance, ident, image, project_refs, project_domain, unshare,
-            dry_run=False):
+            dry_run=False, batch=None):
+    """Remove the members; with ``batch``, none more once it is set."""
     members = {m['member_id']: m for m in images.list_members(
         glance, image['id'])}
     rows, warnings, errs = [], [], []
     for ref in list(members) if project_refs is None else project_refs:
+        if batch is not None and batch.name:
+            break
         try:
             pid, pname = _member_for(ident, members, image, ref,
                                      project_domain)

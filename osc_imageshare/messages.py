@@ -64,6 +64,37 @@ E_PRIVATE_MEMBERS = ("Image {id} is private: Glance neither lists nor "
 W_STILL_HIDDEN = ("Image {id} is private again and still hides members, who "
                   "come back if it is shared again: {members}.")
 
+# -- a share under way (the imageshare_sharing label)
+W_LEFT = ("Image {id} is left {state} by this run, its label {label} "
+          "naming what it was doing: re-run the same command to finish it "
+          "(or undo it, if a check fails)")
+E_LIVE_RUN = ("Image {id} is being shared by another run ({run}, since "
+              "{started}); try again once it is done")
+W_STRANDED = ("Image {id} was left mid-transfer by run {run} (started "
+              "{started}), which is gone{unchecked}: finish it by re-running "
+              "the interrupted command ('openstack image transfer {id}{to}' "
+              "with its other options), or undo it with 'openstack image "
+              "share revoke {id} --all --share-briefly'.")
+W_STRANDED_UNCHECKED = (" before it checked the members the private image "
+                        "hid, who have their access back")
+W_STRANDED_REVOKE = ("Image {id} was left shared by run {run} (started "
+                     "{started}), which died while revoking the members of "
+                     "the private image: they have their access back; finish "
+                     "it with 'openstack image share revoke {id} --all "
+                     "--share-briefly'.")
+E_REVOKE_INTERRUPTED = ("Interrupted by {name} while revoking the members "
+                        "of image {id} (removed: {removed}): it is private "
+                        "again, hiding the members not removed; run the "
+                        "same command again to remove them")
+
+# -- image share set racing another run
+E_MEMBERS_CHANGED = ("The members of image {id} changed since this run read "
+                     "them ({changes}): another run is changing them; "
+                     "nothing was written, run the command again")
+E_MEMBER_MOVED = ("Image {id}: another run changed member {member} while "
+                  "this one ran: it is now {now}, not {expected}; run the "
+                  "command again")
+
 # -- exit summaries of the commands that act on several things
 E_PARTIAL = 'Failed to {verb} {failed} of {total} {things}'
 

@@ -11,6 +11,7 @@ from glanceclient import exc as glance_exc
 
 from osc_imageshare import glance as images
 from osc_imageshare import messages
+from osc_imageshare import stranded
 
 LOG = logging.getLogger(__name__)
 
@@ -64,7 +65,9 @@ def share_status(glance, ident, image_ref):
             'updated_at': m.get('updated_at'),
         } for m in members],
     }
-    return status, warnings_for(status, ident)
+    out = warnings_for(status, ident)
+    left = stranded.warning(image) if role in ('owner', 'admin') else None
+    return status, ([left] if left else []) + out
 
 
 def warnings_for(status, ident):

@@ -81,6 +81,25 @@ def add_parallel(parser, what,
              % (what, parallel.MAX, parallel.DEFAULT, order))
 
 
+def add_earlier_members(parser, default):
+    """``--revoke-earlier-members`` | ``--keep-earlier-members``.
+
+    ``default`` says what happens without either.
+    """
+    earlier = parser.add_mutually_exclusive_group()
+    earlier.add_argument(
+        '--revoke-earlier-members', action='store_const',
+        dest='earlier_members', const='revoke',
+        help='A private image may hide members from when it was shared, '
+             'who get their access back when it is shared again: remove '
+             'them in this run (default: %s)' % default)
+    earlier.add_argument(
+        '--keep-earlier-members', action='store_const',
+        dest='earlier_members', const='keep',
+        help='Keep the members a private image hid, who get their '
+             'access back; a warning names them')
+
+
 def add_timeout(parser):
     from osc_imageshare.transfer import wait
 

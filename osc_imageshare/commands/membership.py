@@ -158,7 +158,11 @@ class SetImageShare(commands.PartialFailureLister):
         parser.add_argument(
             '--prune', action='store_true',
             help='Revoke the members that are not given (default: keep '
-                 'them, and list them as kept)')
+                 'them, and list them as kept); on a private image, the '
+                 'members it hid too')
+        commands.add_earlier_members(
+            parser, 'with --prune, remove them; without, set the image '
+                    'private again and stop, naming them')
         parser.add_argument(
             '--no-accept', action='store_true',
             help='Leave the members added pending, for each project to '
@@ -197,7 +201,8 @@ class SetImageShare(commands.PartialFailureLister):
             cm.image_share, identity.Identity.from_client_manager(cm),
             args.image, members, args.project_domain, args.prune,
             not args.no_accept, args.dry_run,
-            clients.rescoped_glance(cm), args.parallel, args.no_members)
+            clients.rescoped_glance(cm), args.parallel, args.no_members,
+            args.earlier_members)
         commands.report(LOG, result.warnings, result.errors,
                         commands.full_lists(self.app))
         self.failure = result.summary

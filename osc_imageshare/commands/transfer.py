@@ -116,19 +116,8 @@ class TransferImage(commands.PartialFailureLister):
             '--protect', action='store_true',
             help='Also set the image protected, so that its owner cannot '
                  'delete it by accident while others depend on it')
-        earlier = parser.add_mutually_exclusive_group()
-        earlier.add_argument(
-            '--revoke-earlier-members', action='store_const',
-            dest='earlier_members', const='revoke',
-            help='A private image may hide members from when it was shared, '
-                 'who get their access back when it is shared again: remove '
-                 'them in this run (default: set the image private again '
-                 'and stop, naming them)')
-        earlier.add_argument(
-            '--keep-earlier-members', action='store_const',
-            dest='earlier_members', const='keep',
-            help='Keep the members a private image hid, who get their '
-                 'access back; a warning names them')
+        commands.add_earlier_members(
+            parser, 'set the image private again and stop, naming them')
         parser.add_argument(
             '--wait', action='store_true',
             help='With --no-accept: then wait until every target project '

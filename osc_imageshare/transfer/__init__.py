@@ -10,6 +10,7 @@ from concurrent import futures
 import logging
 
 from osc_imageshare import errors
+from osc_imageshare import stop
 from osc_imageshare.transfer import copy
 from osc_imageshare.transfer import owner
 from osc_imageshare.transfer import parallel as parallel_mod
@@ -44,6 +45,26 @@ def transfer(glance, ident, image_refs, mode='share', to=(),
     ``wait`` (share mode, seconds): then wait until every target whose
     membership is pending has accepted.
     """
+    if mode == 'share':
+        # A signal before the run writes stops it with nothing changed;
+        # once it writes, share.execute stops it cleanly (same Stop).
+        batch = stop.Stop()
+        with stop.catching(batch):
+            return _transfer(glance, ident, image_refs, mode, to,
+                             project_domain, to_clouds, dry_run, open_cloud,
+                             glance_for, parallel, tags, properties,
+                             to_domain, wait, wait_progress, batch=batch,
+                             **options)
+    return _transfer(glance, ident, image_refs, mode, to, project_domain,
+                     to_clouds, dry_run, open_cloud, glance_for, parallel,
+                     tags, properties, to_domain, wait, wait_progress,
+                     **options)
+
+
+def _transfer(glance, ident, image_refs, mode, to, project_domain,
+              to_clouds, dry_run, open_cloud, glance_for, parallel, tags,
+              properties, to_domain, wait, wait_progress, batch=None,
+              **options):
     impl = MODES[mode]
     workers = parallel_mod.check(parallel)
     options = dict(options, parallel=workers)
@@ -78,12 +99,17 @@ def transfer(glance, ident, image_refs, mode='share', to=(),
             t.glance = retry.wrap(t.glance)
     plan = impl.make_plan(read, targets, options)
     warnings = targets_mod.unverified_warnings(targets)
+    if batch is not None and batch.name:
+        raise stop.Interrupted('Interrupted by %s before anything was '
+                               'changed' % batch.name)
     if dry_run:
         warnings += notes + impl.dry_run_warnings(plan, ident)
+    elif batch is not None:
+        warnings += impl.execute(glance, ident, plan, batch)
     else:
         warnings += impl.execute(glance, ident, plan)
     res = plan_mod.result(plan, impl, dry_run, warnings)
-    if wait is not None and not dry_run:
+    if wait is not None and not dry_run and not plan.stopped:
         before = share._warnings_for(plan, ident)
         res.wait_error = _wait(glance, plan, wait, wait_progress)
         # The risks as they stand after the wait (who accepted meanwhile).

@@ -15,6 +15,7 @@ from glanceclient import exc as glance_exc
 from osc_imageshare import errors
 from osc_imageshare import glance as images
 from osc_imageshare import messages
+from osc_imageshare import stranded
 from osc_imageshare.transfer import parallel as parallel_mod
 from osc_imageshare.transfer import plan as plan_mod
 from osc_imageshare.transfer import retry
@@ -38,8 +39,11 @@ E_EMPTY = ("No members given (an empty member file, or only comments): "
            "--no-members instead of the list if that is what you mean")
 W_ALL = ("Image {id}: --prune --no-members would revoke all {count} "
          "member(s).")
-HIDDEN_THEN = {True: 'revokes them (--prune)',
-               False: 'keeps them, naming them (no --prune)'}
+# The members a private image hid, in the diff: by the run's policy.
+EARLIER_DIFF = {'revoke': 'revoked (hidden while private)',
+                'keep': 'kept (hidden while private)',
+                'refuse': 'unchanged (hidden while private; the run '
+                          'stopped)'}
 
 
 def read_member_file(stream, name='-'):
@@ -77,12 +81,17 @@ def _text(line, name, number):
 
 def set_members(glance, ident, image_ref, members, project_domain=None,
                 prune=False, accept=True, dry_run=False, glance_for=None,
-                parallel=1, no_members=False):
+                parallel=1, no_members=False,
+                earlier_members=None):
     """Make ``members`` the image's members; returns a ``plan.Result``.
 
     An empty ``members`` with ``prune`` revokes every member: refused
     unless ``no_members`` says so (a truncated member file must not cost
     every consumer its access).
+
+    ``earlier_members``: what to do with the members a private image hid
+    ('revoke', 'keep'); by default ``prune`` revokes them (they are not
+    listed), and without it the run stops, the image private again.
     """
     workers = parallel_mod.check(parallel)
     members = list(dict.fromkeys(members))   # each name resolved once
@@ -103,10 +112,10 @@ def set_members(glance, ident, image_ref, members, project_domain=None,
             glance_for=glance_for)
         for t in targets:
             t.glance = retry.wrap(t.glance)
-    options = dict(accept=accept, parallel=workers,
-                   # A private image hides its earlier members: sharing it
-                   # brings them back; they are extras like any other.
-                   earlier_members='revoke' if prune else 'keep')
+    # A private image hides its earlier members: sharing it brings them
+    # back, so the run must be told what to do with them.
+    policy = earlier_members or ('revoke' if prune else 'refuse')
+    options = dict(accept=accept, parallel=workers, earlier_members=policy)
     plan = share.make_plan((found, failed, listed), targets, options)
     for p in plan.pairs:
         if p.target.accept is targets_mod.Accept.NONE:
@@ -129,20 +138,99 @@ def set_members(glance, ident, image_ref, members, project_domain=None,
     if dry_run:
         if prune and not members:
             warnings.append(W_ALL.format(id=image['id'], count=count))
-        if image.get('visibility') == 'private':
+        if stranded.was_private(image):
             warnings.append(messages.W_HIDDEN.format(
-                id=image['id'], then=HIDDEN_THEN[prune]))
+                id=image['id'], then=messages.HIDDEN_THEN[policy] if (
+                    earlier_members or not prune) else 'revokes them '
+                '(--prune)'))
     else:
+        if prune and any(p.steps for p in plan.pairs):
+            _unchanged_since(glance, ident, image, listed)
         if share_pairs:
             sub = plan_mod.Plan('share', share_pairs, {}, targets,
                                 plan.options)
             warnings += share.execute(glance, ident, sub)
-        parallel_mod.run(lambda p: _revoke(glance, p), revoking, workers)
+            plan.stopped = sub.stopped
+        if not plan.stopped:
+            parallel_mod.run(lambda p: _revoke(glance, p), revoking,
+                             workers)
     rows = [_row(p, before[p.target.project_id], wanted, dry_run)
-            for p in plan.pairs]
+            for p in plan.pairs if not (plan.stopped and p.error)]
+    rows += _earlier_rows(ident, plan, sub if share_pairs and not dry_run
+                          else None)
     errs = [p.error for p in plan.pairs if p.error]
+    if prune and not dry_run and not plan.stopped and any(
+            p.changes for p in plan.pairs):
+        rows, changed = _as_they_are(glance, ident, image, rows)
+        errs += changed
     return plan_mod.Result(COLUMNS, rows, warnings, errs, len(errs),
-                           len(plan.pairs), VERB, plan)
+                           len(plan.pairs), VERB, plan,
+                           interrupted=plan.stopped and share.summary(plan))
+
+
+def _members_now(glance, image_id):
+    try:
+        return {m['member_id']: m['status']
+                for m in images.list_members(glance, image_id)}
+    except glance_exc.HTTPException:
+        return {}   # private (again): Glance lists no member
+
+
+def _unchanged_since(glance, ident, image, listed):
+    """Stop, before any write, if another run changed the members."""
+    if image.get('visibility') != 'shared':
+        return
+    was = {pid: m['status'] for pid, m in listed.get(image['id'],
+                                                     {}).items()}
+    now = _members_now(glance, image['id'])
+    if now != was:
+        raise errors.ImageShareError(messages.E_MEMBERS_CHANGED.format(
+            id=image['id'], changes=_changes(ident, was, now)))
+
+
+def _changes(ident, was, now):
+    """'beta (id) pending->accepted, gamma (id) added, ...' in words."""
+    out = []
+    for pid in sorted(set(was) | set(now)):
+        if was.get(pid) != now.get(pid):
+            name = ident.project_name_of(pid)
+            label = '%s (%s)' % (name, pid) if name else pid
+            out.append('%s %s' % (label, 'removed' if pid not in now else
+                                  'added (%s)' % now[pid] if pid not in was
+                                  else '%s->%s' % (was[pid], now[pid])))
+    return ', '.join(out)
+
+
+def _as_they_are(glance, ident, image, rows):
+    """The rows, each After read again; an error for each that moved.
+
+    Another run may write between this run's writes: no row claims a
+    state that is not the image's.
+    """
+    now = _members_now(glance, image['id'])
+    out, errs = [], []
+    for row in rows:
+        pid, after = row[1], row[4]
+        if now.get(pid) != after and not row[5].startswith(
+                ('failed', EARLIER_DIFF['refuse'])):
+            errs.append(messages.E_MEMBER_MOVED.format(
+                id=image['id'], member=pid, expected=after,
+                now=now.get(pid) or 'not a member'))
+            row = row[:4] + (now.get(pid), 'changed by another run: ' +
+                             row[5])
+        out.append(row)
+    return out, errs
+
+
+def _earlier_rows(ident, plan, sub):
+    """A row per member the private image hid, as the run found them."""
+    if sub is None:
+        return []
+    policy = plan.options['earlier_members']
+    return [(image_id, m['member_id'], ident.project_name_of(m['member_id']),
+             m['status'], None if policy == 'revoke' else m['status'],
+             EARLIER_DIFF[policy])
+            for image_id, found in sub.earlier.items() for m in found]
 
 
 def _revoke(glance, p):

@@ -22,6 +22,7 @@ starts no more items, lets each worker stop and clean up (see
 """
 
 from concurrent import futures
+import contextlib
 
 from osc_imageshare import stop as stop_mod
 
@@ -43,20 +44,23 @@ def check(workers):
     return workers
 
 
-def run(fn, items, workers=1):
+def run(fn, items, workers=1, stop=None):
     """``[fn(item) for item in items]``, ``workers`` at a time.
 
     Results (and the first exception, raised once all are done) come in
     the order of ``items``.  With one worker, or one item, no thread.
     A signal (INT, TERM, HUP) meanwhile: the items not started are not,
     and once the workers are done, ``stop.BatchStopped`` says how each
-    item ended.
+    item ended.  ``stop``: the ``Stop`` of a batch whose caller catches
+    the signals itself (``stop.catching``); then one worker too runs the
+    items under it, in this thread, and stops as several would.
     """
     items = list(items)
     workers = min(workers or 1, len(items))
-    if workers <= 1:
+    if workers <= 1 and stop is None:
         return [fn(item) for item in items]
-    stop = stop_mod.Stop()
+    own = stop is None
+    stop = stop or stop_mod.Stop()
 
     def work(item):
         if stop.event.is_set():
@@ -64,17 +68,34 @@ def run(fn, items, workers=1):
         with stop_mod.joined(stop):
             return fn(item)
 
-    with stop_mod.catching(stop):
-        with futures.ThreadPoolExecutor(workers) as pool:
-            running = [pool.submit(work, item) for item in items]
-            # A signal may land in any thread; Python runs the handler in
-            # the main thread when it next runs: let it run often.
-            while futures.wait(running, POLL).not_done:
-                pass
+    if workers <= 1:
+        results = [_caught(work, item) for item in items]
+    else:
+        with stop_mod.catching(stop) if own else contextlib.nullcontext():
+            results = _pooled(work, items, workers)
     if stop.name is not None:
-        raise stop_mod.BatchStopped(stop.name, [
-            f.exception() or f.result() for f in running])
-    return [f.result() for f in running]
+        raise stop_mod.BatchStopped(stop.name, results)
+    for res in results:
+        if isinstance(res, BaseException):
+            raise res
+    return results
+
+
+def _caught(work, item):
+    try:
+        return work(item)
+    except stop_mod.Stopped as e:
+        return e
+
+
+def _pooled(work, items, workers):
+    with futures.ThreadPoolExecutor(workers) as pool:
+        running = [pool.submit(work, item) for item in items]
+        # A signal may land in any thread; Python runs the handler in
+        # the main thread when it next runs: let it run often.
+        while futures.wait(running, POLL).not_done:
+            pass
+    return [f.exception() or f.result() for f in running]
 
 
 def find_images(glance, refs, project, check=None, workers=1):

@@ -50,6 +50,9 @@ class Plan:
     failed_images: dict             # image ref -> why, found at preflight
     targets: list
     options: dict
+    stopped: str = None             # the signal that stopped the run
+    # image id -> the members a private image hid, as the run found them
+    earlier: dict = dataclasses.field(default_factory=dict)
 
     def by_image(self):
         """``[[pair, ...], ...]``, one list per image, in plan order."""
@@ -72,10 +75,13 @@ class Result:
     verb: str                       # for 'Failed to <verb> N of M ...'
     plan: Plan = None
     wait_error: str = None          # --wait ended by a rejection, timeout
+    interrupted: str = None         # the summary of a run a signal stopped
 
     @property
     def summary(self):
         """The one-line error for a partial failure, or None."""
+        if self.interrupted:
+            return self.interrupted
         if not self.failed:
             return self.wait_error
         return messages.E_PARTIAL.format(
@@ -95,9 +101,15 @@ def changes_text(pair, dry_run):
 
 
 def result(plan, mode, dry_run, warnings):
-    """The one Result of a run or a dry run of ``plan`` by ``mode``."""
+    """The one Result of a run or a dry run of ``plan`` by ``mode``.
+
+    Of a run a signal stopped, the rows are the pairs done, and the
+    summary says so (``mode.summary``).
+    """
     rows = []
     for p in plan.pairs:
+        if plan.stopped and p.error:
+            continue
         row = mode.row(plan, p, changes_text(p, dry_run), dry_run)
         if row is not None:
             rows.append(row)
@@ -108,4 +120,5 @@ def result(plan, mode, dry_run, warnings):
               + sum(1 for p in plan.pairs if p.error))
     total = len(plan.pairs) + len(plan.failed_images) * per_image
     return Result(mode.COLUMNS, rows, warnings, errors, failed, total,
-                  mode.VERB, plan)
+                  mode.VERB, plan, interrupted=plan.stopped and mode.summary(
+                      plan))

@@ -14,6 +14,7 @@ from osc_imageshare import errors
 from osc_imageshare import glance as images
 from osc_imageshare import messages
 from osc_imageshare import stop
+from osc_imageshare import stranded
 from osc_imageshare.transfer import parallel
 from osc_imageshare.transfer import plan as plan_mod
 
@@ -27,9 +28,10 @@ ALLOW_OWN = False
 SHARE = 'share'             # visibility private -> shared
 EARLIER = 'earlier'         # the members a private image hid
 PROTECT = 'protect'
+RESUME = 'resume'           # take over an image a dead run left shared
 ADD = 'add'                 # add the member
 ACCEPT = 'accept'           # accept as the target
-IMAGE_STEPS = (SHARE, EARLIER, PROTECT)
+IMAGE_STEPS = (SHARE, EARLIER, RESUME, PROTECT)
 # The image's changes that a failure of all its pairs undoes.
 UNDONE = {'visibility': 'visibility private->shared', 'protected': 'protected'}
 EARLIER_TEXT = {'refuse': 'check earlier members',
@@ -56,6 +58,9 @@ def check_image(image, ident):
     if image.get('visibility') in ('public', 'community'):
         return ("Image %s is %s: every project can already use it; there is "
                 "nothing to share" % (image['id'], image['visibility']))
+    running = stranded.live(image)
+    if running is not None:
+        return messages.E_LIVE_RUN.format(id=image['id'], **running)
     if image.get('status') != 'active':
         return ("Image %s is %s, not active: only an active image can be "
                 "transferred" % (image['id'], image.get('status')))
@@ -85,10 +90,7 @@ def make_plan(read_result, targets, options):
             member = members.get(image['id'], {}).get(t.project_id)
             steps = []
             if i == 0:
-                if image.get('visibility') == 'private':
-                    steps.append(plan_mod.Step(
-                        SHARE, 'visibility private->shared'))
-                    steps.append(plan_mod.Step(EARLIER, EARLIER_TEXT[policy]))
+                steps += _sharing_steps(image, policy)
                 if options.get('protect') and not image.get('protected'):
                     steps.append(plan_mod.Step(PROTECT, 'protect'))
             if member is None:
@@ -101,102 +103,130 @@ def make_plan(read_result, targets, options):
                          dict(options, earlier_members=policy))
 
 
+def _sharing_steps(image, policy):
+    """Set it shared and check the members it hid; or take a dead run's."""
+    info = stranded.stranded(image)
+    if stranded.was_private(image):
+        text = 'visibility private->shared'
+        if image.get('visibility') != 'private':
+            text += ' (left shared by run %s, which died)' % info['run']
+        return [plan_mod.Step(SHARE, text),
+                plan_mod.Step(EARLIER, EARLIER_TEXT[policy])]
+    if info is not None:
+        return [plan_mod.Step(RESUME, 'finish what run %s left (it died)'
+                              % info['run'])]
+    return []
+
+
 def dry_run_warnings(plan, ident):
     then = messages.HIDDEN_THEN[plan.options['earlier_members']]
     return [messages.W_HIDDEN.format(id=pairs[0].image['id'], then=then)
             for pairs in plan.by_image()
-            if pairs[0].image.get('visibility') == 'private']
+            if stranded.was_private(pairs[0].image)]
 
 
-def execute(glance, ident, plan):
+def execute(glance, ident, plan, batch=None):
     """Run the plan's steps; returns the warnings of what was done.
 
     With ``options['parallel']`` N > 1: first each image's own steps, N
     images at a time, then every pair of the images that are ready, N at
-    a time; a pair fails and is rolled back on its own either way.
-    A signal (INT, TERM, HUP) during a parallel run: pairs not started
-    are not, a pair half-applied is rolled back, an image none of whose
-    pairs is complete gets its own steps undone; finished pairs are kept;
-    then ``stop.Interrupted`` lists them all.
+    a time; with 1, image by image.  A pair fails and is rolled back on
+    its own either way.  A signal (INT, TERM, HUP), at any parallelism:
+    pairs not started are not, a pair half-applied is rolled back, an
+    image none of whose pairs is complete gets its own steps undone;
+    finished pairs are kept; ``plan.stopped`` then names the signal.
+    ``batch``: the ``stop.Stop`` of a caller that caught signals already.
     """
-    workers = plan.options.get('parallel') or 1
-    groups = plan.by_image()
-    stopped = None
-    if workers == 1:
-        prepared = []
-        for pairs in groups:
-            prepared.append(_image_steps(glance, ident, plan, pairs))
-            if prepared[-1] is not None:
-                for p in pairs:
-                    _apply_pair(glance, plan, p)
-    else:
-        try:
-            prepared = parallel.run(lambda pairs: _image_steps(
-                glance, ident, plan, pairs), groups, workers)
-        except stop.BatchStopped as e:
-            stopped = e
-            prepared = [None if r is stop.NOT_STARTED
-                        or isinstance(r, BaseException) else r
-                        for r in e.results]
-        ready = [p for pairs, prep in zip(groups, prepared)
-                 if prep is not None for p in pairs]
-        if stopped is None:
-            try:
-                parallel.run(lambda p: _apply_pair(glance, plan, p), ready,
-                             workers)
-            except stop.BatchStopped as e:
-                stopped = e
-                _, _, idle = e.pick(ready)
-                _not_started(idle, e.name)
-        else:
-            _not_started(ready, stopped.name)
-            for pairs, prep in zip(groups, prepared):
-                if prep is None:
-                    _not_started(pairs, stopped.name)
-    warnings = []
-    for pairs, prep in zip(groups, prepared):
-        if prep is None:
-            continue
-        undo, kept = prep
-        if all(p.error for p in pairs):
-            if _undo_image(glance, pairs[0].image, undo):
-                # Undone: those changes no longer stand.
-                for field in undo:
-                    pairs[0].changes.remove(UNDONE[field])
-        elif kept:
-            warnings.append(kept)
-    warnings += _warnings_for(plan, ident)
-    if stopped is not None:
-        raise stop.Interrupted(interrupted(plan, stopped.name, warnings))
+    batch = batch or stop.Stop()
+    with stop.catching(batch), stop.joined(batch):
+        warnings = _execute(glance, ident, plan, batch)
+    plan.stopped = batch.name
     return warnings
 
 
+def _execute(glance, ident, plan, batch):
+    workers = plan.options.get('parallel') or 1
+    groups = plan.by_image()
+    prepared = []
+    # One image at a time with one worker: the fewest images shared at
+    # any moment; with several, every image's own steps first.
+    for chunk in ([[g] for g in groups] if workers == 1 else [groups]):
+        prepared += _run_chunk(glance, ident, plan, chunk, workers, batch)
+    warnings = []
+    for pairs, prep in zip(groups, prepared):
+        if prep is not None:
+            warnings += _finish_image(glance, pairs, *prep)
+    return warnings + _warnings_for(plan, ident)
+
+
+def _run_chunk(glance, ident, plan, groups, workers, batch):
+    """The image steps, then the pairs, of ``groups``; each one's prep."""
+    try:
+        prepared = parallel.run(lambda pairs: _image_steps(
+            glance, ident, plan, pairs), groups, workers, batch)
+    except stop.BatchStopped as e:
+        prepared = [None if r is stop.NOT_STARTED
+                    or isinstance(r, BaseException) else r
+                    for r in e.results]
+        for pairs, r in zip(groups, e.results):
+            if r is stop.NOT_STARTED:
+                _not_started(pairs, e.name)
+    ready = [p for pairs, prep in zip(groups, prepared)
+             if prep is not None for p in pairs]
+    try:
+        parallel.run(lambda p: _apply_pair(glance, plan, p), ready,
+                     workers, batch)
+    except stop.BatchStopped as e:
+        _not_started(e.pick(ready)[2], e.name)
+    return prepared
+
+
+def _finish_image(glance, pairs, undo, kept, labelled):
+    """Undo the image if no pair is done, else drop the label; warnings."""
+    image = pairs[0].image
+    if all(p.error for p in pairs):
+        if _undo_image(glance, image, undo, labelled):
+            # Undone: those changes no longer stand.
+            pairs[0].changes = [c for c in pairs[0].changes
+                                if c not in [UNDONE[f] for f in undo]]
+        else:
+            pairs[0].error += '; ' + _left(image, 'shared' if undo.get(
+                'visibility') else image.get('visibility'))
+        return []
+    if labelled:
+        try:
+            images.patch_image(glance, image['id'],
+                               remove=[stranded.LABEL])
+        except (glance_exc.HTTPException, errors.ImageShareError) as e:
+            LOG.debug('Image %s: removing %s failed: %s', image['id'],
+                      stranded.LABEL, e)
+            return [_left(image, 'shared') + ' (%s)' % images.describe(
+                e, None)]
+    return [kept] if kept else []
+
+
+def _left(image, state):
+    """What an image left changed by this run needs, in words."""
+    return (messages.W_LEFT.format(id=image['id'], state=state,
+                                   label=stranded.LABEL))
+
+
 def _not_started(pairs, name):
+    """Mark ``pairs`` not started; the image's own changes stay listed."""
     for p in pairs:
         if not p.error:
             p.error = ('Image %s, project %s: not started (interrupted by '
                        '%s)' % (p.image['id'], p.target.project_id, name))
-            p.changes = []
             p.status = (p.member or {}).get('status')
 
 
-def interrupted(plan, name, warnings=()):
-    """A line per pair (kept, rolled back or not started), a summary."""
-    lines = list(warnings)
-    kept = 0
-    for p in plan.pairs:
-        if p.error:
-            lines.append(p.error)
-        else:
-            kept += 1
-            lines.append('Image %s: shared with project %s (%s), kept'
-                         % (p.image['id'], p.target.project_id,
-                            ', '.join(p.changes) or 'nothing to change'))
-    lines.append('Interrupted by %s: of %d image/project pairs, %d done '
-                 '(kept), %d rolled back or not started; images with no '
-                 'pair done are restored as they were' % (
-                     name, len(plan.pairs), kept, len(plan.pairs) - kept))
-    return '\n'.join(lines)
+def summary(plan):
+    """The one line of a run a signal stopped."""
+    kept = sum(1 for p in plan.pairs if not p.error)
+    return ('Interrupted by %s: of %d image/project pairs, %d done '
+            '(kept), %d rolled back or not started; images with no '
+            'pair done are restored as they were' % (
+                plan.stopped, len(plan.pairs), kept, len(plan.pairs) - kept))
 
 
 class _Failed(Exception):
@@ -204,39 +234,63 @@ class _Failed(Exception):
 
 
 def _image_steps(glance, ident, plan, pairs):
-    """The image's own steps: ``(undo, kept warning)``, None if failed."""
+    """The image's own steps: ``(undo, kept, labelled)``, None if failed.
+
+    Setting it shared adds this run's ``stranded.LABEL`` in the same
+    PATCH: a run that dies before the image is finished leaves a label
+    that a later run reads.
+    """
     image, first = pairs[0].image, pairs[0]
     undo = {}   # image field -> value before this run
     kept = None
+    labelled = False
+    targets = [p.target.project_id for p in pairs]
     try:
         for step in [s for s in first.steps if s.kind in IMAGE_STEPS]:
             stop.check()
             first.start(step)
             if step.kind == SHARE:
-                images.update_image(glance, image['id'], visibility='shared')
+                images.patch_image(glance, image['id'], replace={
+                    'visibility': 'shared'}, add={
+                    stranded.LABEL: stranded.value(targets)})
+                labelled = True
                 undo['visibility'] = 'private'
                 first.changes.append(UNDONE['visibility'])
             elif step.kind == EARLIER:
                 kept = _earlier_members(glance, ident, plan, pairs)
+            elif step.kind == RESUME:
+                images.patch_image(glance, image['id'], add={
+                    stranded.LABEL: stranded.value(targets, checked=True)})
+                labelled = True
             elif step.kind == PROTECT:
                 images.update_image(glance, image['id'], protected=True)
                 undo['protected'] = False
                 first.changes.append(UNDONE['protected'])
-    except (glance_exc.HTTPException, _Failed, stop.Stopped) as e:
-        if isinstance(e, stop.Stopped):
-            msg = ('Image %s: interrupted by %s; its own changes were '
-                   'undone' % (image['id'], e.name))
-        elif isinstance(e, _Failed):
-            msg = str(e)
-        else:
-            msg = errors.explain(e, image['id'], action='update the image',
-                                 client=glance)
-        _undo_image(glance, image, undo)
-        for p in pairs:
-            p.error, p.changes = msg, []
-            p.status = (p.member or {}).get('status')
+    except (glance_exc.HTTPException, errors.ImageShareError, _Failed,
+            stop.Stopped) as e:
+        _image_failed(glance, pairs, e, undo, labelled)
         return None
-    return undo, kept
+    return undo, kept, labelled
+
+
+def _image_failed(glance, pairs, e, undo, labelled):
+    image = pairs[0].image
+    if isinstance(e, stop.Stopped):
+        msg = ('Image %s: interrupted by %s; its own changes were '
+               'undone' % (image['id'], e.name))
+    elif isinstance(e, _Failed):
+        msg = str(e)
+    elif isinstance(e, errors.ImageShareError):
+        msg = 'Image %s: could not update the image: %s' % (image['id'], e)
+    else:
+        msg = errors.explain(e, image['id'], action='update the image',
+                             client=glance)
+    if not _undo_image(glance, image, undo, labelled):
+        msg += '; ' + _left(image, 'shared' if undo.get('visibility')
+                            else image.get('visibility'))
+    for p in pairs:
+        p.error, p.changes = msg, []
+        p.status = (p.member or {}).get('status')
 
 
 def _earlier_members(glance, ident, plan, pairs):
@@ -249,24 +303,31 @@ def _earlier_members(glance, ident, plan, pairs):
     image_id = pairs[0].image['id']
     listed = images.list_members(glance, image_id)
     ours = {p.target.project_id: p for p in pairs}
+    # The members a dead run added for its own targets were not hidden.
+    dead = set((stranded.stranded(pairs[0].image) or {}).get('targets', ()))
     others = []
     for m in listed:
         if m['member_id'] in ours:
             ours[m['member_id']].member = dict(m)
-        else:
+        elif m['member_id'] not in dead:
             others.append(m)
     if not others:
         return None
+    plan.earlier[image_id] = others
     names = messages.member_list(others, ident.project_name_of)
     policy = plan.options['earlier_members']
     if policy == 'refuse':
         raise _Failed(messages.E_EARLIER.format(id=image_id, members=names))
+    if policy == 'revoke':
+        for m in others:
+            images.remove_member(glance, image_id, m['member_id'])
+        pairs[0].changes.append('earlier members removed: %s' % ', '.join(
+            m['member_id'] for m in others))
+    # Checked: a run that takes over after a crash must not ask again.
+    images.patch_image(glance, image_id, add={stranded.LABEL: stranded.value(
+        list(ours), checked=True)})
     if policy == 'keep':
         return messages.W_KEPT.format(id=image_id, members=names)
-    for m in others:
-        images.remove_member(glance, image_id, m['member_id'])
-    pairs[0].changes.append('earlier members removed: %s' % ', '.join(
-        m['member_id'] for m in others))
     return None
 
 
@@ -308,6 +369,9 @@ def _apply_pair(glance, plan, p):
         _fail(glance, p, added, errors.explain(
             e, image_id, p.target.label, 'add member %s' % pid,
             client=glance), done)
+    except errors.ImageShareError as e:
+        _fail(glance, p, added, 'Image %s, project %s: %s' % (
+            image_id, pid, e), done)
     except _Failed as e:
         _fail(glance, p, added, str(e), done)
     except stop.Stopped as e:
@@ -328,25 +392,28 @@ def _fail(glance, p, added, msg, done=0):
             images.remove_member(glance, p.image['id'],
                                  p.target.project_id)
             p.changes = p.changes[:done] + ['rolled back']
-        except glance_exc.HTTPException as e:
-            p.error += ('; rolling back also failed (%s): remove it with '
-                        "'openstack image share revoke %s %s'" % (
-                            errors.glance_message(e), p.image['id'],
-                            p.target.project_id))
+        except (glance_exc.HTTPException, errors.ImageShareError) as e:
+            p.error += ('; rolling back also failed (%s): re-run the same '
+                        "command, or remove it with 'openstack image share "
+                        "revoke %s %s'" % (images.describe(e, None),
+                                           p.image['id'],
+                                           p.target.project_id))
     else:
         p.changes = p.changes[:done]
 
 
-def _undo_image(glance, image, undo):
-    """Restore the image's fields; False if Glance refused."""
-    if not undo:
+def _undo_image(glance, image, undo, labelled=False):
+    """Restore the image's fields (and drop the label); False if refused."""
+    if not undo and not labelled:
         return True
     try:
-        images.update_image(glance, image['id'], **undo)
-    except glance_exc.HTTPException as e:
-        LOG.error('Could not restore %s of image %s: %s', ', '.join(
-            '%s=%s' % kv for kv in sorted(undo.items())), image['id'],
-            errors.glance_message(e))
+        images.patch_image(glance, image['id'], replace=undo,
+                           remove=[stranded.LABEL] if labelled else ())
+    except (glance_exc.HTTPException, errors.ImageShareError) as e:
+        # The caller names the image left changed, with what to do.
+        LOG.debug('Could not restore %s of image %s: %s', ', '.join(
+            '%s=%s' % kv for kv in sorted(undo.items())) or stranded.LABEL,
+            image['id'], images.describe(e, None))
         return False
     return True
 

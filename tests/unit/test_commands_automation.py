@@ -52,7 +52,7 @@ class TestSetImageShare(Base):
         set_members.assert_called_once_with(
             self.app.client_manager.image_share, 'ident', 'web',
             ['beta', 'gamma'], 'd', True, False, True, 'glance_for', 3,
-            False)
+            False, None)
         self.assertEqual((desired.COLUMNS, [('row',)]), (columns, rows))
         self.assertIsNone(self.cmd.failure)
 

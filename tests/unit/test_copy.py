@@ -5,6 +5,7 @@ import io
 import os
 import re
 import signal
+import socket
 from unittest import mock
 
 from glanceclient import exc as glance_exc
@@ -38,7 +39,7 @@ def source(**over):
 
 def dead_copier():
     """A COPIER value naming a process of this host that has ended."""
-    return '%s:%d:1' % (copy.socket.gethostname(), 2 ** 22 + 7)
+    return '%s:%d:1' % (socket.gethostname(), 2 ** 22 + 7)
 
 
 class CopyCase(base.TestCase):

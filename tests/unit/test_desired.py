@@ -4,6 +4,7 @@ import io
 import unittest
 
 from osc_imageshare import errors
+from osc_imageshare import messages
 from osc_imageshare.transfer import desired
 from tests.unit import fakes
 from tests.unit.test_share import GAMMA
@@ -41,8 +42,11 @@ class TestSetMembers(unittest.TestCase):
                             fakes.member(OTHER, 'rejected')])
         res = desired.set_members(g, Ident(admin=True), IMAGE_ID, ['beta'],
                                   prune=True)
+        # The members read again right before the write, and after it.
         self.assertEqual([('GET', IMG_URL), ('GET', MEMBERS_URL),
-                          ('DELETE', MEMBERS_URL + '/' + OTHER)], g.calls)
+                          ('GET', MEMBERS_URL),
+                          ('DELETE', MEMBERS_URL + '/' + OTHER),
+                          ('GET', MEMBERS_URL)], g.calls)
         self.assertEqual([
             (IMAGE_ID, BETA, 'beta', 'accepted', 'accepted', 'unchanged'),
             (IMAGE_ID, OTHER, None, 'rejected', None, 'revoked')], res.rows)
@@ -51,6 +55,46 @@ class TestSetMembers(unittest.TestCase):
                                   prune=True)
         self.assertEqual([('GET', IMG_URL), ('GET', MEMBERS_URL)], g.calls)
         self.assertEqual(['unchanged'], [r[5] for r in res.rows])
+
+    def test_prune_stops_if_another_run_changed_the_members(self):
+        g = glance(members=[fakes.member(BETA, 'accepted'),
+                            fakes.member(OTHER, 'rejected')])
+        real = g.get
+
+        def get(url, **kw):
+            # Another run removes beta between our read and our write.
+            if url == MEMBERS_URL and len(g.calls) == 2:
+                g.members[IMAGE_ID].pop(BETA)
+            return real(url, **kw)
+        g.get = get
+        with self.assertRaises(errors.ImageShareError) as cm:
+            desired.set_members(g, Ident(admin=True), IMAGE_ID, ['gamma'],
+                                prune=True)
+        self.assertEqual(messages.E_MEMBERS_CHANGED.format(
+            id=IMAGE_ID, changes='%s removed' % BETA),
+            str(cm.exception))
+        self.assertEqual([], [c for c in g.calls if c[0] != 'GET'])
+
+    def test_prune_rows_say_what_another_run_did_meanwhile(self):
+        g = glance(members=[fakes.member(BETA, 'accepted'),
+                            fakes.member(OTHER, 'rejected')])
+        real = g.delete
+
+        def delete(url, **kw):
+            # Another run removes beta while we revoke OTHER.
+            g.members[IMAGE_ID].pop(BETA, None)
+            return real(url, **kw)
+        g.delete = delete
+        res = desired.set_members(g, Ident(admin=True), IMAGE_ID, ['beta'],
+                                  prune=True)
+        self.assertEqual([
+            (IMAGE_ID, BETA, 'beta', 'accepted', None,
+             'changed by another run: unchanged'),
+            (IMAGE_ID, OTHER, None, 'rejected', None, 'revoked')], res.rows)
+        self.assertEqual([messages.E_MEMBER_MOVED.format(
+            id=IMAGE_ID, member=BETA, expected='accepted',
+            now='not a member')], res.errors)
+        self.assertEqual(1, res.failed)
 
     def test_dry_run_only_reads(self):
         g = glance(visibility='private')
@@ -106,11 +150,15 @@ class TestSetMembers(unittest.TestCase):
 class TestDryRunWarning(unittest.TestCase):
 
     def test_hidden_members_in_the_words_of_set(self):
-        for prune, then in ((True, 'revokes them (--prune)'),
-                            (False, 'keeps them, naming them (no --prune)')):
+        for prune, earlier, then in (
+                (True, None, 'revokes them (--prune)'),
+                (False, None, messages.HIDDEN_THEN['refuse']),
+                (False, 'keep', messages.HIDDEN_THEN['keep']),
+                (True, 'keep', messages.HIDDEN_THEN['keep'])):
             res = desired.set_members(glance(visibility='private'),
                                       Ident(admin=True), IMAGE_ID, ['beta'],
-                                      prune=prune, dry_run=True)
+                                      prune=prune, dry_run=True,
+                                      earlier_members=earlier)
             self.assertEqual(
                 ["Image %s is private: Glance hides the members it had "
                  "while it was shared (nobody can list them) and making it "

@@ -47,6 +47,22 @@ class TestCause(base.TestCase):
             'down?)', api.cause(broken(ConnectionRefusedError(111, 'x')),
                                 'target', 'http://g'))
 
+    def test_refused_by_keystone_is_keystones(self):
+        # keystoneauth names the URL it could not reach: Keystone's, when
+        # a token was fetched for a request to Glance.
+        e = ConnectionRefusedError(
+            111, 'Unable to establish connection to http://k/v3/auth/tokens'
+            ': Connection refused')
+        self.assertEqual(
+            'connection refused by Keystone (the identity service) at '
+            'http://k/v3 (is it down?)',
+            api.cause(e, None, 'http://g', 'http://k/v3'))
+        e = ConnectionRefusedError(
+            111, 'Unable to establish connection to http://g/v2/images: x')
+        self.assertEqual(
+            'connection refused by the Glance at http://g (is it down?)',
+            api.cause(e, None, 'http://g', 'http://k/v3'))
+
     def test_other(self):
         self.assertEqual(
             'the connection to the Glance failed (boom)',

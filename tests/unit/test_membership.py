@@ -1,9 +1,11 @@
 """accept / reject / revoke / list, on fakes."""
 
+from unittest import mock
 
 from osc_imageshare import errors
 from osc_imageshare import membership
 from osc_imageshare import messages
+from osc_imageshare import stranded
 from tests.unit import base
 from tests.unit import fakes
 from tests.unit import test_share
@@ -145,18 +147,21 @@ class TestRevoke(base.TestCase):
                          str(e))
         self.assertEqual([('GET', IMG_URL)], g.calls)
 
-    def test_share_briefly_removes_and_restores_private(self):
+    @mock.patch('osc_imageshare.liveness.stamp', return_value=fakes.WHEN)
+    def test_share_briefly_removes_and_restores_private(self, _stamp):
         g = glance(fakes.member(BETA, 'accepted'),
                    fakes.member('c3' * 16, 'pending'), visibility='private')
         rows, warnings, errs = membership.revoke(
             g, test_share.Ident(), IMAGE_ID, ['beta'], share_briefly=True)
         self.assertEqual([
             ('GET', IMG_URL),
-            test_share.patch_call(visibility='shared'),
+            # Labelled while shared: a run killed meanwhile leaves a trace.
+            test_share.share_call((), op=stranded.REVOKE),
             ('GET', MEMBERS_URL),
             ('DELETE', MEMBERS_URL + '/' + BETA),
             ('GET', MEMBERS_URL),
-            test_share.patch_call(visibility='private')], g.calls)
+            test_share.restore_call(visibility='private')], g.calls)
+        self.assertNotIn(stranded.LABEL, g.images[IMAGE_ID])
         self.assertEqual('private', g.images[IMAGE_ID]['visibility'])
         self.assertEqual([(IMAGE_ID, BETA, 'beta', 'removed'),
                           (IMAGE_ID, None, None,
@@ -175,7 +180,7 @@ class TestRevoke(base.TestCase):
             ('DELETE', MEMBERS_URL + '/' + BETA),
             ('DELETE', MEMBERS_URL + '/' + 'c3' * 16),
             ('GET', MEMBERS_URL),
-            test_share.patch_call(visibility='private')], g.calls[3:])
+            test_share.restore_call(visibility='private')], g.calls[3:])
         self.assertEqual(['removed', 'removed',
                           'visibility private->shared->private'],
                          [r[3] for r in rows])

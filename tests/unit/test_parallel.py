@@ -10,6 +10,7 @@ from glanceclient import exc as glance_exc
 
 from osc_imageshare import errors
 from osc_imageshare import identity
+from osc_imageshare import stranded
 from osc_imageshare import transfer
 from osc_imageshare.transfer import parallel
 from osc_imageshare.transfer import retry
@@ -71,7 +72,8 @@ class TestRun(unittest.TestCase):
 
 class TestParallelShare(unittest.TestCase):
 
-    def test_four_images_two_projects_one_pair_fails_alone(self):
+    @mock.patch('osc_imageshare.liveness.stamp', return_value=fakes.WHEN)
+    def test_four_images_two_projects_one_pair_fails_alone(self, _stamp):
         imgs = [fakes.image(id=i, name='img%d' % n, visibility='private')
                 for n, i in enumerate(IDS)]
 
@@ -92,13 +94,18 @@ class TestParallelShare(unittest.TestCase):
                           for r in res.rows])
         self.assertEqual((1, 8), (res.failed, res.total))
         # Every request was made once, whatever the order: per image, GET,
-        # PATCH shared, GET members; per pair POST and PUT accepted.
+        # PATCH shared (labelled), GET members, PATCH the label away; per
+        # pair POST and PUT accepted.
         expected = []
+        label = '/' + stranded.LABEL
         for i in IDS:
             url = '/v2/images/%s' % i
             expected += [('GET', url), ('PATCH', url, [
+                {'op': 'add', 'path': label,
+                 'value': stranded.value([BETA, GAMMA])},
                 {'op': 'replace', 'path': '/visibility',
-                 'value': 'shared'}]), ('GET', url + '/members')]
+                 'value': 'shared'}]), ('GET', url + '/members'),
+                ('PATCH', url, [{'op': 'remove', 'path': label}])]
             for p in (BETA, GAMMA):
                 expected.append(('POST', url + '/members', {'member': p}))
                 if (i, p) != (IDS[2], GAMMA):

@@ -1,5 +1,6 @@
 """Share mode of the transfer pipeline, on fakes: exact request lists."""
 
+import json
 import threading
 import unittest
 from unittest import mock
@@ -8,6 +9,7 @@ from glanceclient import exc as glance_exc
 
 from osc_imageshare import errors
 from osc_imageshare import messages
+from osc_imageshare import stranded
 from osc_imageshare import transfer
 from osc_imageshare.transfer import share
 from osc_imageshare.transfer import targets
@@ -25,6 +27,45 @@ def patch_call(**values):
     return ('PATCH', IMG_URL, [{'op': 'replace', 'path': '/%s' % k,
                                 'value': v}
                                for k, v in sorted(values.items())])
+
+
+LABEL_PATH = '/' + stranded.LABEL
+
+
+# The label's timestamp, fixed: the calls compare whole.
+_STAMP = mock.patch('osc_imageshare.liveness.stamp', return_value=fakes.WHEN)
+
+
+def setUpModule():
+    _STAMP.start()
+
+
+def tearDownModule():
+    _STAMP.stop()
+
+
+def share_call(targets=(BETA,), op=stranded.SHARE):
+    """The PATCH that sets a private image shared, labelled."""
+    return ('PATCH', IMG_URL, [
+        {'op': 'add', 'path': LABEL_PATH,
+         'value': stranded.value(list(targets), op=op)},
+        {'op': 'replace', 'path': '/visibility', 'value': 'shared'}])
+
+
+def checked_call(targets=(BETA,)):
+    """The PATCH that records the earlier members checked."""
+    return ('PATCH', IMG_URL, [
+        {'op': 'add', 'path': LABEL_PATH,
+         'value': stranded.value(list(targets), checked=True)}])
+
+
+def restore_call(**values):
+    """The PATCH that undoes the image's changes and drops the label."""
+    call = patch_call(**values)
+    return call[:2] + (call[2] + [{'op': 'remove', 'path': LABEL_PATH}],)
+
+
+UNLABEL_CALL = ('PATCH', IMG_URL, [{'op': 'remove', 'path': LABEL_PATH}])
 
 
 class Ident(fakes.FakeIdentity):
@@ -219,16 +260,19 @@ class TestRoundTrips(unittest.TestCase):
         self.assertEqual((0, 1, None), (result.failed, result.total,
                                         result.summary))
 
-    def test_private_image_five_requests(self):
+    def test_private_image_six_requests(self):
         glance = owner_glance()
         result, log = self.run_to_cloud(glance)
         self.assertEqual([
             ('alpha', 'GET', IMG_URL),
-            ('alpha',) + patch_call(visibility='shared'),
+            ('alpha',) + share_call(),
             ('alpha', 'GET', MEMBERS_URL),
             ('alpha', 'POST', MEMBERS_URL, {'member': BETA}),
             ('beta', 'PUT', MEMBERS_URL + '/' + BETA,
-             {'status': 'accepted'})], log)
+             {'status': 'accepted'}),
+            # Done: the label of the share under way goes.
+            ('alpha',) + UNLABEL_CALL], log)
+        self.assertNotIn(stranded.LABEL, glance.images[IMAGE_ID])
         self.assertEqual('visibility private->shared, member added, '
                          'accepted', result.rows[0][5])
 
@@ -272,10 +316,11 @@ class TestEarlierMembers(unittest.TestCase):
         result = self.transfer(glance)
         self.assertEqual([
             ('GET', IMG_URL),
-            patch_call(visibility='shared'),
+            share_call(),
             ('GET', MEMBERS_URL),
-            patch_call(visibility='private')], glance.calls)
+            restore_call(visibility='private')], glance.calls)
         self.assertEqual('private', glance.images[IMAGE_ID]['visibility'])
+        self.assertNotIn(stranded.LABEL, glance.images[IMAGE_ID])
         self.assertEqual([messages.E_EARLIER.format(
             id=IMAGE_ID, members='gamma (%s) accepted' % GAMMA)],
             result.errors)
@@ -292,12 +337,13 @@ class TestEarlierMembers(unittest.TestCase):
         result = self.transfer(glance, earlier_members='revoke')
         self.assertEqual([
             ('GET', IMG_URL),
-            patch_call(visibility='shared'),
+            share_call(),
             ('GET', MEMBERS_URL),
             ('DELETE', MEMBERS_URL + '/' + GAMMA),
+            checked_call(),
             ('POST', MEMBERS_URL, {'member': BETA}),
-            ('PUT', MEMBERS_URL + '/' + BETA, {'status': 'accepted'})],
-            glance.calls)
+            ('PUT', MEMBERS_URL + '/' + BETA, {'status': 'accepted'}),
+            UNLABEL_CALL], glance.calls)
         self.assertEqual([BETA], list(glance.members[IMAGE_ID]))
         self.assertEqual('visibility private->shared, earlier members '
                          'removed: %s, member added, accepted' % GAMMA,
@@ -327,8 +373,9 @@ class TestEarlierMembers(unittest.TestCase):
         result = self.transfer(glance)
         self.assertEqual([
             ('GET', IMG_URL),
-            patch_call(visibility='shared'),
-            ('GET', MEMBERS_URL)], glance.calls)
+            share_call(),
+            ('GET', MEMBERS_URL),
+            UNLABEL_CALL], glance.calls)
         self.assertEqual(('accepted', 'visibility private->shared'),
                          result.rows[0][4:])
 
@@ -374,9 +421,10 @@ class TestTransfer(unittest.TestCase):
         result = self.transfer(glance)
         self.assertEqual([
             ('GET', IMG_URL),
-            patch_call(visibility='shared'),
+            share_call(),
             ('GET', MEMBERS_URL),
-            ('POST', MEMBERS_URL, {'member': BETA})], glance.calls)
+            ('POST', MEMBERS_URL, {'member': BETA}),
+            UNLABEL_CALL], glance.calls)
         self.assertEqual([(IMAGE_ID, 'web', BETA, 'beta', 'pending',
                            'visibility private->shared, member added')],
                          result.rows)
@@ -392,12 +440,12 @@ class TestTransfer(unittest.TestCase):
                                protect=True)
         self.assertEqual([
             ('GET', IMG_URL),
-            patch_call(visibility='shared'),
+            share_call(),
             ('GET', MEMBERS_URL),
             patch_call(protected=True),
             ('POST', MEMBERS_URL, {'member': BETA}),
-            ('PUT', MEMBERS_URL + '/' + BETA, {'status': 'accepted'})],
-            glance.calls)
+            ('PUT', MEMBERS_URL + '/' + BETA, {'status': 'accepted'}),
+            UNLABEL_CALL], glance.calls)
         self.assertEqual('visibility private->shared, protected, member '
                          'added, accepted', result.rows[0][5])
         self.assertEqual('accepted', result.rows[0][4])
@@ -445,10 +493,10 @@ class TestTransfer(unittest.TestCase):
         result = self.transfer(glance)
         self.assertEqual([
             ('GET', IMG_URL),
-            patch_call(visibility='shared'),
+            share_call(),
             ('GET', MEMBERS_URL),
             ('POST', MEMBERS_URL, {'member': BETA}),
-            patch_call(visibility='private')], glance.calls)
+            restore_call(visibility='private')], glance.calls)
         self.assertEqual('private', glance.images[IMAGE_ID]['visibility'])
         self.assertEqual(
             ["Image %s already has 128 members, this cloud's limit; revoke "
@@ -504,7 +552,7 @@ class TestTransfer(unittest.TestCase):
             glance.images[IMAGE_ID]['visibility'],
             glance.images[IMAGE_ID]['protected']))
         self.assertEqual({}, glance.members[IMAGE_ID])
-        self.assertEqual(patch_call(visibility='private', protected=False),
+        self.assertEqual(restore_call(visibility='private', protected=False),
                          glance.calls[-1])
 
     def test_batch_one_pair_fails_the_other_stays(self):
@@ -550,3 +598,65 @@ class TestTransfer(unittest.TestCase):
         result = self.transfer(glance, to=[GAMMA])
         self.assertEqual(messages.W_UNVERIFIED.format(to=GAMMA),
                          result.warnings[0])
+
+
+DEAD_RUN = 'deadhost:1:1'   # another machine, started long ago: gone
+
+
+def left_by_dead_run(checked, members, targets=(BETA,)):
+    """An image a dead run set shared, its label left behind."""
+    image = fakes.image(visibility='shared')
+    image[stranded.LABEL] = json.dumps({
+        'run': DEAD_RUN, 'started': '2020-01-01T00:00:00Z',
+        'targets': list(targets), 'checked': checked, 'op': 'share'})
+    return owner_glance(image=image, members=members)
+
+
+class TestLeftByADeadRun(unittest.TestCase):
+
+    def transfer(self, glance, **kw):
+        return transfer.transfer(glance, Ident(admin=True), [IMAGE_ID],
+                                 'share', to=['beta'], accept=True, **kw)
+
+    def test_unchecked_runs_the_check_and_refuses_hidden_members(self):
+        glance = left_by_dead_run(False, [fakes.member(GAMMA, 'accepted')])
+        result = self.transfer(glance)
+        self.assertEqual([messages.E_EARLIER.format(
+            id=IMAGE_ID, members='gamma (%s) accepted' % GAMMA)],
+            result.errors)
+        image = glance.images[IMAGE_ID]
+        self.assertEqual(('private', None), (image['visibility'],
+                                             image.get(stranded.LABEL)))
+
+    def test_the_dead_runs_own_pending_member_is_accepted(self):
+        # Unchecked, but the only member is one it added for its target.
+        glance = left_by_dead_run(False, [fakes.member(BETA, 'pending')])
+        result = self.transfer(glance)
+        self.assertEqual([], result.errors)
+        self.assertEqual({BETA: 'accepted'}, {
+            m: v['status'] for m, v in glance.members[IMAGE_ID].items()})
+        self.assertNotIn(stranded.LABEL, glance.images[IMAGE_ID])
+
+    def test_checked_is_resumed_without_asking_again(self):
+        glance = left_by_dead_run(True, [fakes.member(GAMMA, 'accepted'),
+                                         fakes.member(BETA, 'pending')],
+                                  targets=(BETA,))
+        plan = self.transfer(glance, dry_run=True)
+        self.assertEqual('plan: finish what run %s left (it died), accept '
+                         'as admin' % DEAD_RUN, plan.rows[0][5])
+        result = self.transfer(glance)
+        self.assertEqual([], result.errors)
+        self.assertEqual({GAMMA: 'accepted', BETA: 'accepted'}, {
+            m: v['status'] for m, v in glance.members[IMAGE_ID].items()})
+        image = glance.images[IMAGE_ID]
+        self.assertEqual(('shared', None), (image['visibility'],
+                                            image.get(stranded.LABEL)))
+
+    def test_status_names_the_commands(self):
+        from osc_imageshare import status
+        glance = left_by_dead_run(False, [])
+        _, warnings = status.share_status(glance, Ident(), IMAGE_ID)
+        self.assertEqual(messages.W_STRANDED.format(
+            id=IMAGE_ID, run=DEAD_RUN, started='2020-01-01T00:00:00Z',
+            unchecked=messages.W_STRANDED_UNCHECKED, to=' --to %s' % BETA),
+            warnings[0])

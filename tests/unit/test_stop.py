@@ -203,19 +203,19 @@ class TestShareMode(unittest.TestCase):
                 stop.current().event.wait(5)
         glance = Hooked([fakes.image(visibility='private')], {IMAGE_ID: []},
                         hook=hook)
-        with self.assertRaises(stop.Interrupted) as cm:
-            transfer.transfer(glance, test_share.Ident(admin=True),
-                              [IMAGE_ID], 'share', to=['beta', GAMMA],
-                              accept=True, parallel=2)
-        self.assertEqual(
+        res = transfer.transfer(glance, test_share.Ident(admin=True),
+                                [IMAGE_ID], 'share', to=['beta', GAMMA],
+                                accept=True, parallel=2)
+        self.assertEqual([
             'Image {id}, project {b}: interrupted by SIGTERM; the member it '
-            'added was removed\n'
+            'added was removed'.format(id=IMAGE_ID, b=BETA),
             'Image {id}, project {g}: interrupted by SIGTERM; the member it '
-            'added was removed\n'
+            'added was removed'.format(id=IMAGE_ID, g=GAMMA)], res.errors)
+        self.assertEqual(
             'Interrupted by SIGTERM: of 2 image/project pairs, 0 done '
             '(kept), 2 rolled back or not started; images with no pair done '
-            'are restored as they were'.format(id=IMAGE_ID, b=BETA, g=GAMMA),
-            str(cm.exception))
+            'are restored as they were', res.summary)
+        self.assertEqual([], res.rows)
         self.assertEqual({}, glance.members[IMAGE_ID])
         self.assertEqual('private', glance.images[IMAGE_ID]['visibility'])
         # No accept was sent: the stop came first.
@@ -236,19 +236,19 @@ class TestShareMode(unittest.TestCase):
         glance = Hooked([fakes.image(visibility='shared')],
                         {IMAGE_ID: [fakes.member(GAMMA, status='pending')]},
                         hook=hook)
-        with self.assertRaises(stop.Interrupted) as cm:
-            transfer.transfer(glance, test_share.Ident(admin=True),
-                              [IMAGE_ID], 'share', to=['beta', GAMMA],
-                              accept=True, parallel=2)
-        lines = str(cm.exception).splitlines()
+        res = transfer.transfer(glance, test_share.Ident(admin=True),
+                                [IMAGE_ID], 'share', to=['beta', GAMMA],
+                                accept=True, parallel=2)
         self.assertEqual(
             ['Image %s, project %s: interrupted by SIGTERM; the member it '
-             'added was removed' % (IMAGE_ID, BETA),
-             'Image %s: shared with project %s (accepted), kept'
-             % (IMAGE_ID, GAMMA),
-             'Interrupted by SIGTERM: of 2 image/project pairs, 1 done '
-             '(kept), 1 rolled back or not started; images with no pair '
-             'done are restored as they were'], lines[-3:])
+             'added was removed' % (IMAGE_ID, BETA)], res.errors)
+        # The pair done is a row; the run's summary says what stopped it.
+        self.assertEqual([(IMAGE_ID, 'web', GAMMA, None, 'accepted',
+                           'accepted')], res.rows)
+        self.assertEqual(
+            'Interrupted by SIGTERM: of 2 image/project pairs, 1 done '
+            '(kept), 1 rolled back or not started; images with no pair '
+            'done are restored as they were', res.summary)
         self.assertEqual({GAMMA: 'accepted'}, {
             m: v['status'] for m, v in glance.members[IMAGE_ID].items()})
 
@@ -295,3 +295,56 @@ class TestIgnored(unittest.TestCase):
             self.assertEqual(signal.SIG_IGN,
                              signal.getsignal(signal.SIGHUP))
         self.assertEqual(signal.SIG_IGN, signal.getsignal(signal.SIGHUP))
+
+
+class TestOneWorker(unittest.TestCase):
+    """--parallel 1: the batch's Stop in the main thread, as with several."""
+
+    def test_given_stop_one_worker_stops_at_the_next_item(self):
+        batch = stop.Stop()
+        calls = []
+
+        def fn(i):
+            calls.append(i)
+            if i == 1:
+                os.kill(os.getpid(), signal.SIGTERM)
+                stop.check()
+            return i
+
+        with stop.catching(batch):
+            with self.assertRaises(stop.BatchStopped) as cm:
+                parallel.run(fn, range(4), 1, batch)
+        self.assertEqual([0, 1], calls)
+        res = cm.exception.results
+        self.assertEqual(0, res[0])
+        self.assertEqual('SIGTERM', res[1].name)
+        self.assertEqual([stop.NOT_STARTED] * 2, res[2:])
+
+    def test_share_at_parallel_1_undoes_the_image_and_starts_no_more(self):
+        ids = ['%08d-0000-4000-8000-000000000000' % i for i in range(3)]
+
+        def hook(method, url, data):
+            if method == 'POST' and ids[1] in url:
+                os.kill(os.getpid(), signal.SIGINT)
+        glance = Hooked([fakes.image(id=i, visibility='private')
+                         for i in ids], {i: [] for i in ids}, hook=hook)
+        res = transfer.transfer(glance, test_share.Ident(admin=True), ids,
+                                'share', to=['beta'], accept=True,
+                                parallel=1)
+        self.assertEqual([ids[0]], [r[0] for r in res.rows])
+        self.assertEqual(
+            ['Image %s, project %s: interrupted by SIGINT; the member it '
+             'added was removed' % (ids[1], BETA),
+             'Image %s, project %s: not started (interrupted by SIGINT)'
+             % (ids[2], BETA)], res.errors)
+        self.assertEqual(['shared', 'private', 'private'],
+                         [glance.images[i]['visibility'] for i in ids])
+        self.assertEqual([{BETA}, set(), set()],
+                         [set(glance.members[i]) for i in ids])
+        self.assertFalse([i for i in ids if 'imageshare_sharing'
+                          in glance.images[i]])
+        self.assertTrue(res.summary.startswith(
+            'Interrupted by SIGINT: of 3 image/project pairs, 1 done'))
+        # Nothing was sent for the image not started.
+        self.assertFalse([c for c in glance.calls
+                          if c[0] != 'GET' and ids[2] in c[1]])

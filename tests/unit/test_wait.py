@@ -1,6 +1,7 @@
 """Waiting for acceptance on fakes: one request per poll, the backoff."""
 
 import unittest
+from unittest import mock
 
 from osc_imageshare import errors
 from osc_imageshare import transfer
@@ -8,6 +9,8 @@ from osc_imageshare.transfer import wait
 from tests.unit import fakes
 from tests.unit.test_share import GAMMA
 from tests.unit.test_share import Ident
+from tests.unit.test_share import share_call
+from tests.unit.test_share import UNLABEL_CALL
 
 ALPHA, BETA, IMAGE_ID = fakes.ALPHA, fakes.BETA, fakes.IMAGE_ID
 IMG_URL = '/v2/images/%s' % IMAGE_ID
@@ -127,16 +130,17 @@ class TestTransferWait(unittest.TestCase):
                                                 id=IMAGE_ID), res.summary)
         self.assertFalse([w for w in res.warnings if 'has not accepted' in w])
 
-    def test_no_accept_then_wait(self):
+    @mock.patch('osc_imageshare.liveness.stamp', return_value=fakes.WHEN)
+    def test_no_accept_then_wait(self, _stamp):
         g = fakes.FakeGlance([fakes.image(visibility='private')])
         clock = Clock(g, [{BETA: 'accepted'}])
         res = self.transfer_waiting(g, clock)
         self.assertEqual([
             ('GET', IMG_URL),
-            ('PATCH', IMG_URL, [{'op': 'replace', 'path': '/visibility',
-                                 'value': 'shared'}]),
+            share_call(),
             ('GET', MEMBERS_URL),
             ('POST', MEMBERS_URL, {'member': BETA}),
+            UNLABEL_CALL,
             ('GET', MEMBERS_URL), ('GET', MEMBERS_URL)], g.calls)
         self.assertEqual(('accepted', 'visibility private->shared, member '
                           'added, accepted by the project'),

@@ -1,0 +1,59 @@
+"""``image share set`` on a private image that hides an earlier member.
+
+Setting the image shared gives other/beta (dave, who had accepted) its
+access back: the earlier-members guard of ``image transfer`` applies,
+and the diff names the hidden member.
+"""
+
+import json
+
+from tests.functional.test_share_interrupted import dave_sees
+from tests.functional.test_share_interrupted import hides_dave  # noqa
+from tests.functional.test_share_interrupted import seen
+
+
+def diff(rows):
+    return {r['Project ID']: (r['Before'], r['After'], r['Diff'])
+            for r in rows}
+
+
+def test_refused_without_an_option_and_the_image_private_again(
+        cloud, hides_dave):  # noqa: F811
+    img, beta = hides_dave, cloud.project('beta')
+    other = cloud.project('beta', 'other')
+    res = cloud.run('carol-alpha', 'image', 'share', 'set', img, '--member',
+                    'beta', '-f', 'json')
+    assert res.returncode == 1, (res.stdout, res.stderr)
+    assert ('Give --revoke-earlier-members to remove them, or '
+            '--keep-earlier-members to keep them') in res.stderr
+    assert other in res.stderr
+    assert seen(cloud, img) == ('private', None, {other: 'accepted'})
+    assert not dave_sees(cloud, img)
+    # The diff names the hidden member; the options the message names
+    # are share set's own (test_keep_and_revoke_...).
+    rows = json.loads(res.stdout)
+    assert diff(rows)[other] == (
+        'accepted', 'accepted', 'unchanged (hidden while private; the run '
+        'stopped)')
+    assert diff(rows)[beta][2] == 'failed'
+
+
+def test_keep_and_revoke_show_the_hidden_member_in_the_diff(
+        cloud, hides_dave):  # noqa: F811
+    img, beta = hides_dave, cloud.project('beta')
+    other = cloud.project('beta', 'other')
+    rows, warnings = cloud.json('carol-alpha', 'image', 'share', 'set', img,
+                                '--member', 'beta', '--keep-earlier-members')
+    assert diff(rows) == {
+        beta: (None, 'accepted', 'visibility private->shared, added, '
+                                 'accepted'),
+        other: ('accepted', 'accepted', 'kept (hidden while private)')}
+    assert seen(cloud, img) == ('shared', None, {beta: 'accepted',
+                                                 other: 'accepted'})
+    cloud.glance('alice-alpha').images.update(img, visibility='private')
+    rows, _ = cloud.json('carol-alpha', 'image', 'share', 'set', img,
+                         '--member', 'beta', '--prune')
+    assert diff(rows)[other] == ('accepted', None,
+                                 'revoked (hidden while private)')
+    assert seen(cloud, img) == ('shared', None, {beta: 'accepted'})
+    assert not dave_sees(cloud, img)
