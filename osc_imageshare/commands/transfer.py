@@ -125,6 +125,18 @@ class TransferImage(commands.PartialFailureLister):
             help='Keep the members a private image hid, who get their '
                  'access back; a warning names them')
         parser.add_argument(
+            '--allow-volume-backed', action='store_true',
+            help='Share a snapshot of a volume-backed server anyway (--mode '
+                 'share only): it boots in the target only if the target '
+                 'can read its Cinder snapshots itself; by default such an '
+                 'image is refused, and never copied')
+        parser.add_argument(
+            '--allow-encrypted', action='store_true',
+            help='Share or copy the image of an encrypted volume anyway '
+                 '(its key stays in your key manager: grant the target read '
+                 'access to the secret first); by default it is refused, '
+                 'but for a copy into the same project (another region)')
+        parser.add_argument(
             '--wait', action='store_true',
             help='With --no-accept: then wait until every target project '
                  'has accepted (polling its membership); a rejection or '
@@ -139,6 +151,10 @@ class TransferImage(commands.PartialFailureLister):
         commands.require(
             parser, lambda a: a.images or a.tags or a.properties,
             'name the images, or select them with --tag or --property')
+        commands.require(
+            parser, lambda a: a.mode == 'share' or not a.allow_volume_backed,
+            '--allow-volume-backed applies to --mode share only (a copy of '
+            'a volume-backed snapshot would be 0 bytes that boot nowhere)')
         return parser
 
     def take_action(self, parsed_args):
@@ -186,15 +202,21 @@ class TransferImage(commands.PartialFailureLister):
         if args.mode != 'copy' and copy_only:
             raise exceptions.CommandError(
                 '%s applies to --mode copy only' % ', '.join(copy_only))
+        if args.mode == 'owner' and args.allow_encrypted:
+            raise exceptions.CommandError(
+                '--allow-encrypted applies to --mode share and copy only')
         if args.name and (len(args.images) != 1 or args.tags
                           or args.properties):
             raise exceptions.CommandError(
                 '--name needs exactly one image')
         if args.mode == 'share':
             return dict(accept=not args.no_accept, protect=args.protect,
-                        earlier_members=args.earlier_members or 'refuse')
+                        earlier_members=args.earlier_members or 'refuse',
+                        allow_volume_backed=args.allow_volume_backed,
+                        allow_encrypted=args.allow_encrypted)
         if args.mode == 'copy':
             return dict(name=args.name, visibility=args.visibility,
+                        allow_encrypted=args.allow_encrypted,
                         progress=(sys.stderr.isatty() if args.progress is None
                                   else args.progress),
                         copy_options=dict(

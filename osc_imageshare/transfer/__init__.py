@@ -11,6 +11,7 @@ import logging
 
 from osc_imageshare import errors
 from osc_imageshare.transfer import copy
+from osc_imageshare.transfer import gate
 from osc_imageshare.transfer import owner
 from osc_imageshare.transfer import parallel as parallel_mod
 from osc_imageshare.transfer import plan as plan_mod
@@ -33,10 +34,11 @@ def transfer(glance, ident, image_refs, mode='share', to=(),
     """Transfer ``image_refs`` to the targets; returns a ``plan.Result``.
 
     ``options`` are the mode's: share: ``accept``, ``protect``,
-    ``earlier_members`` ('refuse', 'revoke' or 'keep'); copy: ``name``,
-    ``visibility``, ``progress``, ``copy_options`` (more keyword arguments
-    of ``copy.copy_image``).  ``parallel``: pairs at a time.  ``tags`` and
-    ``properties`` add the caller's images matching all of them;
+    ``earlier_members`` ('refuse', 'revoke' or 'keep'),
+    ``allow_volume_backed``; copy: ``name``, ``visibility``, ``progress``,
+    ``copy_options`` (more keyword arguments of ``copy.copy_image``); both:
+    ``allow_encrypted`` (see ``gate``).  ``parallel``: pairs at a time.
+    ``tags`` and ``properties`` add the caller's images matching all of them;
     ``to_domain`` adds every enabled project of that domain as a target.
     ``wait`` (share mode, seconds): then wait until every target whose
     membership is pending has accepted.
@@ -75,6 +77,8 @@ def transfer(glance, ident, image_refs, mode='share', to=(),
             t.glance = retry.wrap(t.glance)
     plan = impl.make_plan(read, targets, options)
     warnings = targets_mod.unverified_warnings(targets)
+    # Images of a kind the targets could not use leave the plan here.
+    warnings += gate.apply(plan, ident)
     if dry_run:
         warnings += notes + impl.dry_run_warnings(plan, ident)
     else:
