@@ -10,6 +10,7 @@ from concurrent import futures
 import logging
 
 from osc_imageshare import errors
+from osc_imageshare.transfer import companions
 from osc_imageshare.transfer import copy
 from osc_imageshare.transfer import gate
 from osc_imageshare.transfer import owner
@@ -79,10 +80,12 @@ def transfer(glance, ident, image_refs, mode='share', to=(),
     warnings = targets_mod.unverified_warnings(targets)
     # Images of a kind the targets could not use leave the plan here.
     warnings += gate.apply(plan, ident)
+    companions.check(plan)
     if dry_run:
         warnings += notes + impl.dry_run_warnings(plan, ident)
     else:
         warnings += impl.execute(glance, ident, plan)
+        companions.settle(glance, plan)
     res = plan_mod.result(plan, impl, dry_run, warnings)
     if wait is not None and not dry_run:
         before = share._warnings_for(plan, ident)

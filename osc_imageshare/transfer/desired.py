@@ -53,7 +53,8 @@ def set_members(glance, ident, image_ref, members, project_domain=None,
     """Make ``members`` the image's members; returns a ``plan.Result``."""
     workers = parallel_mod.check(parallel)
     glance = retry.wrap(glance)
-    found, failed, listed = share.read(glance, ident, [image_ref])
+    found, failed, listed, _ = share.read(glance, ident, [image_ref],
+                                          companions_too=False)
     if failed:
         raise errors.ImageShareError(failed[image_ref])
     image = found[0]
@@ -69,7 +70,7 @@ def set_members(glance, ident, image_ref, members, project_domain=None,
                    # A private image hides its earlier members: sharing it
                    # brings them back; they are extras like any other.
                    earlier_members='revoke' if prune else 'keep')
-    plan = share.make_plan((found, failed, listed), targets, options)
+    plan = share.make_plan((found, failed, listed, None), targets, options)
     for p in plan.pairs:
         if p.target.accept is targets_mod.Accept.NONE:
             # No way to accept for it: it stays pending, for it to accept.

@@ -50,6 +50,7 @@ class Plan:
     failed_images: dict             # image ref -> why, found at preflight
     targets: list
     options: dict
+    companions: object = None       # companions.Links, in share mode
 
     def by_image(self):
         """``[[pair, ...], ...]``, one list per image, in plan order."""

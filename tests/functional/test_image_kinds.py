@@ -8,6 +8,7 @@
   ``cinder_encryption_key_deletion_policy``.
 """
 
+import io
 import json
 import os
 import uuid
@@ -189,3 +190,90 @@ def test_encrypted_copied_within_its_project_to_another_region(cloud):
         'project alpha (%s): a volume made from the copy opens only if the '
         "key manager of the target's region holds its key %s too."
         % (img['id'], cloud.project('alpha'), KEY)]
+
+
+def make(cloud, who, fmt, visibility='private', **props):
+    """An image of ``fmt`` (aki, ari, ami) uploaded as ``who`` would."""
+    glance = cloud.glance(who)
+    img = glance.images.create(name=unique(fmt), disk_format=fmt,
+                               container_format=fmt, visibility=visibility,
+                               **props)
+    data = os.urandom(2048)
+    glance.images.upload(img['id'], io.BytesIO(data), image_size=len(data))
+    return glance.images.get(img['id'])
+
+
+def ami(cloud, kernel=None, ramdisk=None):
+    """An AMI with its AKI and ARI, all alice's unless given."""
+    kernel = kernel or make(cloud, 'alice-alpha', 'aki')
+    ramdisk = ramdisk or make(cloud, 'alice-alpha', 'ari')
+    img = make(cloud, 'alice-alpha', 'ami', kernel_id=kernel['id'],
+               ramdisk_id=ramdisk['id'])
+    return img, kernel, ramdisk
+
+
+def test_companions_shared_with_their_image(cloud):
+    img, kernel, ramdisk = ami(cloud)
+    data, warnings = cloud.json('alice-alpha', 'image', 'share', 'status',
+                                img['id'])
+    assert data['kind'] == ['companions']
+    assert warnings[0] == (
+        'Image %s boots only with its companion images (kernel_id %s, '
+        'ramdisk_id %s): a project that can read the image but not them '
+        'cannot boot it; share or copy them with it.'
+        % (img['id'], kernel['id'], ramdisk['id']))
+    beta = cloud.project('beta')
+    plan, _ = cloud.json('alice-alpha', 'image', 'transfer', img['id'],
+                         '--to-cloud', 'bob-beta', '--dry-run')
+    mark = 'companion of %s' % img['id']
+    assert [(r['Image ID'], r['Changes'].split(', ')[0]) for r in plan] == [
+        (kernel['id'], 'plan: ' + mark), (ramdisk['id'], 'plan: ' + mark),
+        (img['id'], 'plan: visibility private->shared')]
+    rows, _ = cloud.json('alice-alpha', 'image', 'transfer', img['id'],
+                         '--to-cloud', 'bob-beta')
+    assert [(r['Image ID'], r['Project ID'], r['Member Status'],
+             r['Changes']) for r in rows] == [
+        (kernel['id'], beta, 'accepted', mark + ', visibility '
+         'private->shared, member added, accepted'),
+        (ramdisk['id'], beta, 'accepted', mark + ', visibility '
+         'private->shared, member added, accepted'),
+        (img['id'], beta, 'accepted', 'visibility private->shared, member '
+         'added, accepted')]
+    bob = cloud.glance('bob-beta')
+    for one in (img, kernel, ramdisk):
+        assert bob.images.get(one['id'])['id'] == one['id']
+        assert b''.join(bob.images.data(one['id'])) == b''.join(
+            cloud.glance('alice-alpha').images.data(one['id']))
+    rows, _ = cloud.json('alice-alpha', 'image', 'transfer', img['id'],
+                         '--to-cloud', 'bob-beta')
+    assert [r['Changes'] for r in rows] == [
+        'none (%s)' % mark, 'none (%s)' % mark, 'none']
+
+
+def test_companion_readable_needs_nothing_unreadable_fails(cloud):
+    public = make(cloud, 'admin', 'aki', visibility='public')
+    hidden = make(cloud, 'admin', 'ari')
+    img, _, _ = ami(cloud, kernel=public, ramdisk=hidden)
+    before = state(cloud, img['id'])
+    res = transfer(cloud, img, '--to-cloud', 'bob-beta')
+    assert res.returncode == 1
+    assert json.loads(res.stdout) == []
+    lines = stderr_lines(res)
+    assert lines == [
+        'Image %s, project beta (%s): it boots only with its ramdisk_id %s, '
+        'which that project cannot read and your project does not own (nor '
+        'may it read it), so it could not boot there; nothing was changed '
+        'for that project. Ask the owner of %s to share it with beta (%s)'
+        % (img['id'], cloud.project('beta'), hidden['id'], hidden['id'],
+           cloud.project('beta')),
+        'Failed to transfer 1 of 1 image/project pairs']
+    assert state(cloud, img['id']) == before
+    # Once bob's project can read it, only the image itself is shared.
+    admin = cloud.glance('admin')
+    admin.images.update(hidden['id'], visibility='shared')
+    admin.image_members.create(hidden['id'], cloud.project('beta'))
+    cloud.glance('bob-beta').image_members.update(
+        hidden['id'], cloud.project('beta'), 'accepted')
+    rows, _ = cloud.json('alice-alpha', 'image', 'transfer', img['id'],
+                         '--to-cloud', 'bob-beta')
+    assert [r['Image ID'] for r in rows] == [img['id']]

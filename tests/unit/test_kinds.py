@@ -197,3 +197,95 @@ class TestCopyGate(unittest.TestCase):
         self.assertEqual(messages.W_ENCRYPTED_REGION.format(
             id=IMAGE_ID, target='alpha (%s)' % ALPHA, key=KEY),
             result.warnings[0])
+
+
+KERNEL, RAMDISK = 'k' * 32, 'r' * 32
+
+
+class TestShareCompanions(unittest.TestCase):
+
+    def share(self, *imgs, fail=None, **kw):
+        glance = fakes.FakeGlance(imgs, fail=fail)
+        beta = fakes.FakeGlance()
+        beta.images = glance.images     # the same Glance, as bob
+        beta.members = glance.members
+        ident = test_share.Ident()
+        result = transfer.transfer(
+            glance, ident, [IMAGE_ID], 'share', to_clouds=['bob-beta'],
+            open_cloud=lambda name: (self.session(), beta), **kw)
+        return glance, beta, result
+
+    @staticmethod
+    def session():
+        sess = mock.Mock()
+        sess.auth.get_access.return_value = mock.Mock(project_id=BETA,
+                                                      project_name='beta')
+        return sess
+
+    def ami(self, **over):
+        return fakes.image(kernel_id=KERNEL, ramdisk_id=RAMDISK, **over)
+
+    def test_owned_companions_shared_first_and_marked(self):
+        glance, beta, result = self.share(
+            self.ami(), fakes.image(id=KERNEL, name='aki'),
+            fakes.image(id=RAMDISK, name='ari'))
+        self.assertEqual([
+            ('GET', IMG_URL), ('GET', '/v2/images/' + KERNEL),
+            ('GET', '/v2/images/' + RAMDISK)], glance.calls[:3])
+        mark = 'companion of %s' % IMAGE_ID
+        self.assertEqual([
+            (KERNEL, 'aki', BETA, 'beta', 'accepted',
+             mark + ', member added, accepted'),
+            (RAMDISK, 'ari', BETA, 'beta', 'accepted',
+             mark + ', member added, accepted'),
+            (IMAGE_ID, 'web', BETA, 'beta', 'accepted',
+             'member added, accepted')], result.rows)
+        self.assertEqual([], result.errors)
+
+    def test_rerun_says_none(self):
+        members = {i: [fakes.member(BETA, 'accepted', i)]
+                   for i in (IMAGE_ID, KERNEL, RAMDISK)}
+        glance = fakes.FakeGlance(
+            [self.ami(), fakes.image(id=KERNEL), fakes.image(id=RAMDISK)],
+            members)
+        result = transfer.transfer(glance, test_share.Ident(), [IMAGE_ID],
+                                   'share', to=['beta'], accept=False)
+        self.assertEqual(['none (companion of %s)' % IMAGE_ID] * 2
+                         + ['none'], [r[5] for r in result.rows])
+        self.assertEqual([], [c for c in glance.calls if c[0] != 'GET'])
+
+    def test_unreadable_foreign_companion_fails_the_pair_unchanged(self):
+        glance, beta, result = self.share(
+            self.ami(visibility='private'),
+            fakes.image(id=KERNEL, visibility='public', owner=BETA))
+        self.assertEqual([], [c for c in glance.calls if c[0] != 'GET'])
+        self.assertEqual([], result.rows)
+        self.assertEqual([
+            'Image %s, project beta (%s): it boots only with its ramdisk_id '
+            '%s, which that project cannot read and your project does not '
+            'own (nor may it read it), so it could not boot there; nothing '
+            'was changed for that project. Ask the owner of %s to share it '
+            'with beta (%s)' % (IMAGE_ID, BETA, RAMDISK, RAMDISK, BETA)],
+            result.errors)
+
+    def test_a_failed_companion_rolls_its_image_back(self):
+        from glanceclient import exc as glance_exc
+        fail = {('POST', '/v2/images/%s/members' % KERNEL):
+                glance_exc.HTTPForbidden('no')}
+        glance, beta, result = self.share(
+            self.ami(), fakes.image(id=KERNEL), fakes.image(id=RAMDISK),
+            fail=fail)
+        self.assertEqual(('DELETE', IMG_URL + '/members/' + BETA),
+                         glance.calls[-1])
+        self.assertEqual([
+            (KERNEL, None, 'failed, companion of %s' % IMAGE_ID),
+            (RAMDISK, 'accepted', 'companion of %s, member added, accepted'
+             % IMAGE_ID),
+            (IMAGE_ID, None, 'failed, rolled back')],
+            [(r[0], r[4], r[5]) for r in result.rows])
+        self.assertEqual(
+            'Image %s, project beta (%s): its kernel_id %s could not be '
+            'shared with that project (see above), so it could not boot '
+            'there' % (IMAGE_ID, BETA, KERNEL), result.errors[-1])
+        self.assertEqual('Failed to transfer 2 of 3 image/project pairs',
+                         result.summary)
