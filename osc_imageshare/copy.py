@@ -527,6 +527,9 @@ def _clean_leftovers(target_glance, source, project_id, warn):
     for img in found:
         if img.get('status') == 'active' or is_live(img):
             continue
+        if not is_debris(img):
+            warn(_not_debris(img, source, project_id))
+            continue
         what = ('Image %s in project %s is the leftover of an interrupted '
                 'copy of %s (%s, started %s by %s)' % (
                     img['id'], project_id, source['id'], img.get('status'),
@@ -542,6 +545,24 @@ def _clean_leftovers(target_glance, source, project_id, warn):
                  % (what, api.describe(e), img['id']))
             continue
         warn('%s: deleted' % what)
+
+
+# Only an unfinished copy is in one of these states: a copy that died
+# there is debris.  Any other state (deactivated, active, killed, ...)
+# is a finished image, the target project's: never deleted.
+DEBRIS_STATES = ('queued', 'saving', 'uploading', 'importing')
+
+
+def is_debris(image):
+    """Whether ``image`` (labelled a copy) can only be an unfinished one."""
+    return image.get('status') in DEBRIS_STATES
+
+
+def _not_debris(img, source, project_id):
+    return ('Image %s in project %s carries the labels of a copy of %s but '
+            'is %s, which no unfinished copy is: it is that project\'s '
+            'image and was left as it is' % (
+                img['id'], project_id, source['id'], img.get('status')))
 
 
 def _copy_by(method, glance, target_glance, source, project_id, body, tag,
@@ -831,7 +852,7 @@ def _delete_orphans(target_glance, source, project_id, mine=None):
     for img in _labelled(target_glance, source, project_id):
         if mine is not None and img['id'] == mine['id']:
             continue
-        if img.get(COPIER) == me and img.get('status') != 'active':
+        if img.get(COPIER) == me and is_debris(img):
             LOG.info('Image %s: %s', source['id'], api.delete_quietly(
                 target_glance, img['id'], project_id))
             continue

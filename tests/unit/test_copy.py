@@ -248,6 +248,21 @@ class TestLeftoversAndRaces(CopyCase):
             self.warnings)
         self.assertIn(('DELETE', '/v2/images/old'), self.target.calls)
 
+    def test_a_finished_image_is_never_debris(self):
+        for state in ('deactivated', 'killed', 'pending_delete'):
+            self.target.images.clear()
+            self.warnings.clear()
+            self.leftover(**{copy.COPIER: dead_copier()})['status'] = state
+            result = self.copy()
+            self.assertEqual('copied', result.changes)
+            self.assertIn('old', self.target.images)
+            self.assertNotIn(('DELETE', '/v2/images/old'), self.target.calls)
+            self.assertEqual([
+                "Image old in project %s carries the labels of a copy of %s "
+                "but is %s, which no unfinished copy is: it is that "
+                "project's image and was left as it is" % (
+                    BETA, IMAGE_ID, state)], self.warnings)
+
     def test_leftover_that_may_not_be_deleted_is_named(self):
         self.leftover()
         self.target.fail[('DELETE', '/v2/images/old')] = \
