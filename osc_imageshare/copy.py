@@ -30,6 +30,7 @@ import contextlib
 import dataclasses
 import datetime
 import hashlib
+import hmac
 import logging
 import os
 import queue
@@ -56,6 +57,7 @@ COPIER = 'imageshare_copier'        # host:pid:process start of the run
 STARTED = 'imageshare_started'      # when that run started this copy
 HEARTBEAT = 'imageshare_heartbeat'  # refreshed while the copy is made
 CONVERTED = 'imageshare_converted'  # the target converted the data
+PROOF = 'imageshare_proof'          # of a converted copy: see proof()
 HEARTBEAT_SECONDS = 15
 STALE_SECONDS = 90        # no heartbeat for that long: the run is gone
 METHODS = ('upload', 'glance-direct', 'glance-download')
@@ -135,16 +137,88 @@ def _matches(copy, source, algo, expected):
         'checksum') == source['checksum']
 
 
-def find_copy(target_glance, source, project_id, source_hash_):
-    """A verified copy of ``source`` already in the target project."""
-    algo, expected = source_hash(source)
+def find_copy(target_glance, source, project_id, source_hash_, warn=None):
+    """A proven copy of ``source`` already in the target project.
+
+    Labels are written by whoever can write images there: they find
+    candidates, never prove one.  ``warn`` hears of each active
+    candidate that is not proven, and why.
+    """
     for img in _labelled(target_glance, source, project_id):
-        if (img.get(SOURCE_HASH) == source_hash_
-                and img.get('status') == 'active'
-                and (_matches(img, source, algo, expected)
-                     or img.get(CONVERTED))):
+        if img.get('status') != 'active' or img.get(
+                SOURCE_HASH) != source_hash_:
+            continue
+        if proven(img, source):
             return img
+        if warn:
+            warn(_untrusted(img, source, project_id))
     return None
+
+
+def proven(img, source):
+    """Whether ``img`` is a finished copy of ``source``, on evidence.
+
+    Unconverted: Glance's own size and hash of it are the source's.
+    Converted (its data differs by design): its ``PROOF`` label is the
+    HMAC, under this user's key (``proof_key``), of the copy's ID and of
+    Glance's own size and hash of it: the target project can set any
+    label, but cannot make that HMAC without the key.
+    """
+    algo, expected = source_hash(source)
+    if img.get('status') != 'active':
+        return False
+    if _matches(img, source, algo, expected):
+        return True
+    return bool(img.get(CONVERTED)) and hmac.compare_digest(
+        str(img.get(PROOF) or ''), proof(img))
+
+
+def proof(img):
+    """The ``PROOF`` of a converted copy, from Glance's figures of it."""
+    text = '|'.join(str(img.get(k)) for k in (
+        'id', 'size', 'os_hash_algo', 'os_hash_value', SOURCE_ID,
+        SOURCE_HASH))
+    return hmac.new(proof_key(), text.encode(), 'sha256').hexdigest()
+
+
+def proof_key():
+    """This user's secret for ``proof``, made once (mode 0600)."""
+    base = os.environ.get('XDG_CONFIG_HOME') or os.path.join(
+        os.path.expanduser('~'), '.config')
+    path = os.path.join(base, 'osc-imageshare', 'copy-proof.key')
+    try:
+        with open(path, 'rb') as f:
+            return f.read()
+    except FileNotFoundError:
+        pass
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:      # another run made it meanwhile
+        time.sleep(0.1)
+        with open(path, 'rb') as f:
+            return f.read()
+    with os.fdopen(fd, 'wb') as f:
+        key = os.urandom(32)
+        f.write(key)
+    return key
+
+
+def _untrusted(img, source, project_id):
+    algo, expected = source_hash(source)
+    if img.get(CONVERTED):
+        why = ("it is labelled converted, but its %s is not one this "
+               "user's runs made (a run on another machine, or labels "
+               "written by someone else)" % PROOF)
+    else:
+        why = ("Glance holds %s bytes (%s %s) in it, not the source's %s "
+               "bytes (%s %s)" % (
+                   img.get('size'), img.get('os_hash_algo'),
+                   img.get('os_hash_value'), source.get('size'), algo,
+                   expected))
+    return ("Image %s in project %s is labelled a copy of %s but is not "
+            "a proven one: %s; not reused, copying again" % (
+                img['id'], project_id, source['id'], why))
 
 
 def _labelled(target_glance, source, project_id):
@@ -190,6 +264,8 @@ def is_live(image, now=None):
     A run on this machine is asked directly (its process); one elsewhere
     cannot be, and is live while its heartbeat is fresh.
     """
+    if not image.get(COPIER):
+        return False     # finished (its labels dropped), or not ours
     host, _, rest = (image.get(COPIER) or '').partition(':')
     pid, _, start = rest.partition(':')
     if host == socket.gethostname() and pid.isdigit():
@@ -201,6 +277,13 @@ def is_live(image, now=None):
 
 
 def _key(image):
+    """The order copies started in; a finished copy first of all.
+
+    A run drops ``STARTED`` from its copy only once it has won (see
+    ``_finish``): such a copy has been handed to its user, and stays.
+    """
+    if not image.get(STARTED) and image.get('status') == 'active':
+        return ('', image['id'])
     return (image.get(STARTED) or image.get('created_at') or '',
             image['id'])
 
@@ -224,6 +307,8 @@ class _Heartbeat:
 
     def stop(self):
         self._stop.set()
+        # A beat under way would write the label again after _finish.
+        self._thread.join(self._every + 30)
 
 
 def _catch_signals():
@@ -347,6 +432,12 @@ def _region(glance):
     return getattr(glance.http_client, 'region_name', None)
 
 
+def region_of(glance):
+    """The source cloud label where no cloud name is known: its region."""
+    region = _region(glance)
+    return region if isinstance(region, str) else None
+
+
 def download_blocker(glance, target_glance, source, methods):
     """Why glance-download cannot copy ``source``, or None if it can."""
     if 'glance-download' not in (methods or ()):
@@ -453,7 +544,7 @@ def copy_image(glance, target_glance, source, project_id, name=None,
     warn = warn or LOG.warning
     algo, expected = source_hash(source)
     tag = '%s:%s' % (algo, expected)
-    existing = find_copy(target_glance, source, project_id, tag)
+    existing = find_copy(target_glance, source, project_id, tag, warn)
     if existing:
         return CopyResult(source, existing, project_id, 0.0,
                           'none (verified copy exists)', 'none')
@@ -617,11 +708,13 @@ def _copy_by(method, glance, target_glance, source, project_id, body, tag,
             if changes != 'copied':
                 copy = api.patch_image(target_glance, copy['id'], add={
                     CONVERTED: '%s->%s' % (source.get('disk_format'),
-                                           copy.get('disk_format'))})
+                                           copy.get('disk_format')),
+                    PROOF: proof(copy)})
             winner = _winner(target_glance, source, project_id, copy)
             if winner:
                 return _lost(target_glance, source, project_id, copy,
                              winner, started)
+            copy, changes = _finish(target_glance, copy, changes, warn)
             return CopyResult(source, copy, project_id, seconds, changes,
                               method)
     except _Unavailable:
@@ -653,6 +746,34 @@ def _copy_by(method, glance, target_glance, source, project_id, body, tag,
         kind = _Transient if _server_error(e) else errors.ImageShareError
         raise kind('Could not copy image %s into project %s by %s: %s; %s'
                    % (source['id'], project_id, method, text, done))
+
+
+IN_PROGRESS = (COPIER, STARTED, HEARTBEAT)    # only while it is made
+OWNER_SPECIFIED = 'owner_specified.openstack.'  # openstacksdk's checksums
+
+
+def _finish(target_glance, copy, changes, warn):
+    """``(copy, changes)`` once verified: only what describes it stays.
+
+    The labels of a copy under way go; so do the owner's checksums of
+    the data when the target converted it (they describe other data).
+    """
+    converted = changes != 'copied'
+    stale = sorted(k for k in copy if converted
+                   and k.startswith(OWNER_SPECIFIED))
+    drop = [k for k in IN_PROGRESS if k in copy] + stale
+    if not drop:
+        return copy, changes
+    try:
+        copy = api.patch_image(target_glance, copy['id'], remove=drop)
+    except (glance_exc.HTTPException, errors.ImageShareError) as e:
+        warn('Image %s: the copy is verified, but removing %s from it '
+             'failed (%s)' % (copy['id'], ', '.join(drop), api.describe(e)))
+        return copy, changes
+    if stale:
+        changes += ', dropped %s (checksums of the data before conversion)' \
+            % ', '.join(stale)
+    return copy, changes
 
 
 def _server_error(e):
@@ -816,14 +937,11 @@ def _winner(target_glance, source, project_id, mine, before=False):
     yet, so any verified copy wins, and a live one that started first
     will.  After: wait for live copies that started first to finish.
     """
-    algo, expected = source_hash(source)
     while True:
         others = [i for i in _delete_orphans(target_glance, source,
                                              project_id, mine)
                   if i.get(SOURCE_HASH) == mine.get(SOURCE_HASH)]
-        done = [i for i in others if i.get('status') == 'active'
-                and (_matches(i, source, algo, expected)
-                     or i.get(CONVERTED))]
+        done = [i for i in others if proven(i, source)]
         earlier = [i for i in others if i.get('status') != 'active'
                    and _key(i) < _key(mine) and is_live(i)]
         if before and done:
@@ -861,16 +979,13 @@ def _delete_orphans(target_glance, source, project_id, mine=None):
 
 
 def _await(target_glance, source, project_id, earlier):
-    algo, expected = source_hash(source)
     while True:
         stop.sleep(1)
         now = {i['id']: i for i in _labelled(target_glance, source,
                                              project_id)}
         for img in earlier:
             cur = now.get(img['id'])
-            if cur and cur.get('status') == 'active' and (
-                    _matches(cur, source, algo, expected)
-                    or cur.get(CONVERTED)):
+            if cur and proven(cur, source):
                 return cur
         earlier = [now[i['id']] for i in earlier if i['id'] in now
                    and is_live(now[i['id']])]

@@ -161,6 +161,8 @@ class TransferImage(commands.PartialFailureLister):
         args = parsed_args
         options = self._options(args)
         cm = self.app.client_manager
+        if args.mode == 'copy':
+            options['source_cloud'] = clients.cloud_label(cm)
         result = transfer.transfer(
             cm.image_share, identity.Identity.from_client_manager(cm),
             args.images, mode=args.mode, to=args.to,

@@ -37,7 +37,8 @@ def transfer(glance, ident, image_refs, mode='share', to=(),
     ``options`` are the mode's: share: ``accept``, ``protect``,
     ``earlier_members`` ('refuse', 'revoke' or 'keep'),
     ``allow_volume_backed``; copy: ``name``, ``visibility``, ``progress``,
-    ``copy_options`` (more keyword arguments of ``copy.copy_image``); both:
+    ``copy_options`` (more keyword arguments of ``copy.copy_image``),
+    ``source_cloud`` (the label naming where the source is); both:
     ``allow_encrypted`` (see ``gate``).  ``parallel``: pairs at a time.
     ``tags`` and ``properties`` add the caller's images matching all of them;
     ``to_domain`` adds every enabled project of that domain as a target.
