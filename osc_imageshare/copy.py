@@ -54,6 +54,8 @@ SOURCE_ID = 'imageshare_source_id'
 SOURCE_CLOUD = 'imageshare_source_cloud'
 SOURCE_HASH = 'imageshare_source_hash'
 COPIER = 'imageshare_copier'        # host:pid:process start of the run
+# Written by earlier versions, read and dropped: created_at and
+# updated_at say the same now, at no property's cost.
 STARTED = 'imageshare_started'      # when that run started this copy
 HEARTBEAT = 'imageshare_heartbeat'  # refreshed while the copy is made
 CONVERTED = 'imageshare_converted'  # the target converted the data
@@ -72,6 +74,10 @@ SKIP = {
     'updated_at', 'os_hidden', 'tags', 'members',
 }
 SIGNATURE = 'img_signature'
+# What Glance's image_property_quota does not count: the image's fields.
+BASE_FIELDS = {'name', 'visibility', 'tags', 'disk_format',
+               'container_format', 'min_disk', 'min_ram', 'owner',
+               'protected', 'os_hidden', 'id'}
 
 
 Interrupted = stop.Interrupted
@@ -279,20 +285,26 @@ def is_live(image, now=None):
 def _key(image):
     """The order copies started in; a finished copy first of all.
 
-    A run drops ``STARTED`` from its copy only once it has won (see
+    A run drops ``COPIER`` from its copy only once it has won (see
     ``_finish``): such a copy has been handed to its user, and stays.
     """
-    if not image.get(STARTED) and image.get('status') == 'active':
+    if not image.get(COPIER) and image.get('status') == 'active':
         return ('', image['id'])
     return (image.get(STARTED) or image.get('created_at') or '',
             image['id'])
 
 
 class _Heartbeat:
-    """Refreshes ``HEARTBEAT`` on the copy while the data moves."""
+    """Refreshes the copy's ``updated_at`` while the data moves.
 
-    def __init__(self, glance, image_id, every=HEARTBEAT_SECONDS):
+    By writing ``COPIER`` again, unchanged: Glance stamps every write, so
+    the beat costs no property of the target's image_property_quota
+    (``is_live`` reads ``updated_at`` where there is no ``HEARTBEAT``).
+    """
+
+    def __init__(self, glance, image_id, copier, every=HEARTBEAT_SECONDS):
         self._glance, self._id, self._every = glance, image_id, every
+        self._copier = copier
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -301,7 +313,7 @@ class _Heartbeat:
         while not self._stop.wait(self._every):
             try:
                 api.patch_image(self._glance, self._id,
-                                replace={HEARTBEAT: _stamp()})
+                                replace={COPIER: self._copier})
             except Exception as e:   # a missed beat is not an error
                 LOG.debug('Heartbeat on %s failed: %s', self._id, e)
 
@@ -520,10 +532,15 @@ def _create_refused(e, source, project_id, body, client=None):
         if refusal:
             return refusal
     if getattr(e, 'code', None) == 413 and 'propert' in msg.lower():
+        extra = [k for k in body if k not in BASE_FIELDS]
+        labels = [k for k in extra if k.startswith('imageshare_')]
         return ("Image %s cannot be copied into project %s: the target "
                 "allows fewer properties per image (image_property_quota; "
-                "%s) than the copy's %d; nothing was copied"
-                % (source['id'], project_id, msg, len(body) - 1))
+                "%s) than the copy's %d (the source's %d and %d labels of "
+                "the copy under way: %s); nothing was copied"
+                % (source['id'], project_id, msg, len(extra),
+                   len(extra) - len(labels), len(labels),
+                   ', '.join(sorted(labels))))
     return ("Could not create the copy of image %s in project %s: %s"
             % (source['id'], project_id, api.describe(e)))
 
@@ -668,7 +685,11 @@ def _copy_by(method, glance, target_glance, source, project_id, body, tag,
     try:
         with _catch_signals():
             stop.check()
-            body[STARTED] = body[HEARTBEAT] = _stamp()
+            # Few labels while it is made (they count against the
+            # target's image_property_quota): its source and who makes
+            # it (when: created_at; alive: updated_at, see _Heartbeat);
+            # the source cloud once it is verified (see _finish).
+            cloud = body.pop(SOURCE_CLOUD, None)
             try:
                 target, announced = api.create_image(target_glance, body)
             except (glance_exc.HTTPException, errors.ImageShareError) as e:
@@ -694,7 +715,7 @@ def _copy_by(method, glance, target_glance, source, project_id, body, tag,
                 raise _Unavailable('the target does not enable it (it '
                                    'announces: %s)' % ', '.join(announced))
             stop.check()
-            beat = _Heartbeat(target_glance, target['id'])
+            beat = _Heartbeat(target_glance, target['id'], body[COPIER])
             if method == 'glance-download':
                 copy = _pull(glance, target_glance, source, target, body)
             else:
@@ -714,7 +735,8 @@ def _copy_by(method, glance, target_glance, source, project_id, body, tag,
             if winner:
                 return _lost(target_glance, source, project_id, copy,
                              winner, started)
-            copy, changes = _finish(target_glance, copy, changes, warn)
+            copy, changes = _finish(target_glance, copy, changes, warn,
+                                    cloud)
             return CopyResult(source, copy, project_id, seconds, changes,
                               method)
     except _Unavailable:
@@ -752,20 +774,23 @@ IN_PROGRESS = (COPIER, STARTED, HEARTBEAT)    # only while it is made
 OWNER_SPECIFIED = 'owner_specified.openstack.'  # openstacksdk's checksums
 
 
-def _finish(target_glance, copy, changes, warn):
+def _finish(target_glance, copy, changes, warn, cloud=None):
     """``(copy, changes)`` once verified: only what describes it stays.
 
     The labels of a copy under way go; so do the owner's checksums of
-    the data when the target converted it (they describe other data).
+    the data when the target converted it (they describe other data);
+    ``cloud``, where the source is, is recorded.
     """
     converted = changes != 'copied'
     stale = sorted(k for k in copy if converted
                    and k.startswith(OWNER_SPECIFIED))
     drop = [k for k in IN_PROGRESS if k in copy] + stale
-    if not drop:
+    add = {SOURCE_CLOUD: cloud} if cloud else {}
+    if not drop and not add:
         return copy, changes
     try:
-        copy = api.patch_image(target_glance, copy['id'], remove=drop)
+        copy = api.patch_image(target_glance, copy['id'], add=add,
+                               remove=drop)
     except (glance_exc.HTTPException, errors.ImageShareError) as e:
         warn('Image %s: the copy is verified, but removing %s from it '
              'failed (%s)' % (copy['id'], ', '.join(drop), api.describe(e)))

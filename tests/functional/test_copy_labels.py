@@ -139,3 +139,19 @@ def test_a_planted_look_alike_is_not_reused(cloud):
             'status'] == 'active'
         for done in (rows[0]['Image ID'], planted['id']):
             cloud.glance('bob-beta').images.delete(done)
+
+
+def test_at_the_property_limit_minus_3_copies_into_the_same_glance(cloud):
+    # RegionOne's Glance allows 128 properties per image (its default).
+    props = {'p%03d' % i: 'v' for i in range(128 - 3)}
+    src = cloud.make_image('alice-alpha', data=os.urandom(4096),
+                           name=unique('full'), **props)
+    rows, warnings = cloud.json('alice-alpha', 'image', 'transfer',
+                                src['id'], '--mode', 'copy', '--to',
+                                'alpha', '--name', unique('copy'))
+    assert [r['Changes'] for r in rows] == ['copied'], warnings
+    copy = cloud.glance('alice-alpha').images.get(rows[0]['Image ID'])
+    assert sorted(k for k in copy if k.startswith('imageshare_')) == [
+        'imageshare_source_cloud', 'imageshare_source_hash',
+        'imageshare_source_id']
+    assert all(copy[k] == 'v' for k in props)

@@ -86,11 +86,17 @@ class TestUpload(CopyCase):
             new[copy.SOURCE_HASH]))
         created = [c[2] for c in self.target.calls if c[0] == 'POST'][0]
         self.assertEqual(copy.whoami(), created[copy.COPIER])
-        self.assertTrue(created[copy.STARTED].endswith('Z'))
-        # Verified: what only a copy under way needs is gone.
+        # Few labels while it is made: no heartbeat yet, no source cloud.
+        self.assertEqual(
+            [copy.COPIER, copy.SOURCE_HASH, copy.SOURCE_ID],
+            sorted(k for k in created if k.startswith('imageshare_')))
+        # Verified: what only a copy under way needs is gone; the source
+        # cloud is recorded.
         self.assertEqual([
+            {'op': 'add', 'path': '/' + copy.SOURCE_CLOUD,
+             'value': 'http://one'}] + [
             {'op': 'remove', 'path': '/' + k}
-            for k in sorted((copy.COPIER, copy.STARTED, copy.HEARTBEAT))],
+            for k in (copy.COPIER,)],
             self.target.calls[-1][2])
         for k in (copy.COPIER, copy.STARTED, copy.HEARTBEAT):
             self.assertNotIn(k, new)
@@ -151,6 +157,24 @@ class TestUpload(CopyCase):
         # The proof covers Glance's own figures: other data, no proof.
         img['os_hash_value'] = 'ef' * 64
         self.assertEqual('copied', self.copy().changes)
+
+    def test_property_quota_counts_the_source_and_the_labels(self):
+        self.target.fail[('POST', '/v2/images')] = \
+            glance_exc.HTTPOverLimit(
+                'The limit has been exceeded on the number of allowed image '
+                'properties. Attempted: 9, Maximum: 7')
+        e = self.assertRaises(errors.ImageShareError, self.copy,
+                              source_cloud='one')
+        # min_disk, min_ram and the formats are fields, not properties.
+        self.assertEqual(
+            'Image %s cannot be copied into project %s: the target allows '
+            'fewer properties per image (image_property_quota; The limit '
+            'has been exceeded on the number of allowed image properties. '
+            'Attempted: 9, Maximum: 7) than the copy\'s 5 (the source\'s 2 '
+            'and 3 labels of the copy under way: imageshare_copier, '
+            'imageshare_source_hash, imageshare_source_id); nothing was '
+            'copied' % (IMAGE_ID, BETA),
+            str(e))
 
     def test_corrupted_data_deletes_the_copy(self):
         self.glance.data[IMAGE_ID] = DATA[:-1] + b'!'
