@@ -531,6 +531,11 @@ def _create_refused(e, source, project_id, body, client=None):
         refusal = errors.role_refusal(msg, *errors.caller_of(client))
         if refusal:
             return refusal
+    if getattr(e, 'code', None) == 409 and 'id' in body:
+        return ("--keep-id cannot copy image %s into project %s: the target "
+                "Glance refuses the ID (%s): an image there holds it (one "
+                "the target project cannot see, or a deleted one); nothing "
+                "was copied" % (source['id'], project_id, msg))
     if getattr(e, 'code', None) == 413 and 'propert' in msg.lower():
         extra = [k for k in body if k not in BASE_FIELDS]
         labels = [k for k in extra if k.startswith('imageshare_')]
@@ -549,22 +554,27 @@ def _create_refused(e, source, project_id, body, client=None):
 def copy_image(glance, target_glance, source, project_id, name=None,
                visibility='private', source_cloud=None, progress=False,
                as_admin=False, import_method='auto', keep_signature=False,
-               warn=None):
+               warn=None, keep_id=False):
     """Copy ``source`` into ``project_id`` through ``target_glance``.
 
     ``as_admin``: ``target_glance`` is an admin's, which creates the copy
     owned by ``project_id``.  ``import_method``: one of ``METHODS`` or
     'auto'.  ``warn(sentence)`` reports what the user should know.
+    ``keep_id``: the copy gets the source's ID (another Glance only).
     Raises ImageShareError (one line, the half-made copy cleaned) on
     failure, Interrupted (SystemExit) on a caught signal.
     """
     warn = warn or LOG.warning
     algo, expected = source_hash(source)
     tag = '%s:%s' % (algo, expected)
+    if keep_id:
+        _check_keep_id(glance, target_glance, source, project_id)
     existing = find_copy(target_glance, source, project_id, tag, warn)
     if existing:
         return CopyResult(source, existing, project_id, 0.0,
                           'none (verified copy exists)', 'none')
+    if keep_id:
+        _id_free(target_glance, source, project_id)
     _clean_leftovers(target_glance, source, project_id, warn)
     props = carried_properties(source, keep_signature)
     dropped = sorted(set(carried_properties(source, True)) - set(props))
@@ -582,6 +592,8 @@ def copy_image(glance, target_glance, source, project_id, name=None,
     body['tags'] = source.get('tags') or []
     if as_admin:
         body['owner'] = project_id
+    if keep_id:
+        body['id'] = source['id']
     try:
         order, notes = candidates(glance, target_glance, source,
                                   import_method)
@@ -606,6 +618,33 @@ def copy_image(glance, target_glance, source, project_id, name=None,
         'Could not copy image %s into project %s: the target takes no '
         'import method that works here (%s); nothing was left behind'
         % (source['id'], project_id, '; '.join(why)))
+
+
+def _check_keep_id(glance, target_glance, source, project_id):
+    """Refuse --keep-id where the target is the source's own Glance."""
+    if (_region(glance) == _region(target_glance)
+            and _identity_url(glance) == _identity_url(target_glance)):
+        raise errors.ImageShareError(
+            "--keep-id cannot copy image %s into project %s: the target is "
+            "the source's own Glance (region %s), where an ID names one "
+            "image only; copy without --keep-id, or into another region or "
+            "cloud" % (source['id'], project_id, _region(glance)))
+
+
+def _id_free(target_glance, source, project_id):
+    """Refuse --keep-id where an image the target can see holds the ID."""
+    try:
+        held = api.get_image(target_glance, source['id'])
+    except glance_exc.HTTPNotFound:
+        return
+    except glance_exc.HTTPException:
+        return       # Glance's create says, if the ID is taken
+    raise errors.ImageShareError(
+        "--keep-id cannot copy image %s into project %s: the target Glance "
+        "already has an image with that ID (%s, owner %s, %s, not a proven "
+        "copy of it); nothing was copied" % (
+            source['id'], project_id, held.get('name'), held.get('owner'),
+            held.get('status')))
 
 
 class _Transient(errors.ImageShareError):

@@ -89,6 +89,12 @@ class TransferImage(commands.PartialFailureLister):
                  'glance-download where it can, else upload, else '
                  'glance-direct, and says which in the Method column')
         parser.add_argument(
+            '--keep-id', action='store_true',
+            help='Create the copy with the source image\'s ID (--mode '
+                 'copy, into another Glance: another region or cloud), so '
+                 'that what names the image by ID keeps working; refused '
+                 'into the same Glance, or where the ID is taken')
+        parser.add_argument(
             '--keep-signature', action='store_true',
             help='Copy the img_signature* properties too (--mode copy; by '
                  'default they are dropped with a warning, since the '
@@ -197,7 +203,8 @@ class TransferImage(commands.PartialFailureLister):
             ('--name', args.name), ('--progress', args.progress),
             ('--visibility', args.visibility != 'private'),
             ('--import-method', args.import_method != 'auto'),
-            ('--keep-signature', args.keep_signature)) if v]
+            ('--keep-signature', args.keep_signature),
+            ('--keep-id', args.keep_id)) if v]
         if args.mode != 'share' and share_only:
             raise exceptions.CommandError(
                 '%s applies to --mode share only' % ', '.join(share_only))
@@ -223,5 +230,6 @@ class TransferImage(commands.PartialFailureLister):
                                   else args.progress),
                         copy_options=dict(
                             import_method=args.import_method,
-                            keep_signature=args.keep_signature))
+                            keep_signature=args.keep_signature,
+                            keep_id=args.keep_id))
         return {}

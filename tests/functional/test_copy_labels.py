@@ -4,6 +4,7 @@ import hashlib
 import io
 import os
 
+from tests.functional.conftest import stderr_lines
 from tests.functional.conftest import unique
 from tests.functional.test_conversion import conv  # noqa: F401 (fixture)
 from tests.functional.test_conversion import glance3
@@ -155,3 +156,37 @@ def test_at_the_property_limit_minus_3_copies_into_the_same_glance(cloud):
         'imageshare_source_cloud', 'imageshare_source_hash',
         'imageshare_source_id']
     assert all(copy[k] == 'v' for k in props)
+
+
+def test_keep_id_into_another_region_refused_into_the_same(cloud):
+    src = source(cloud)
+    rows, _ = cloud.json('alice-alpha', 'image', 'transfer', src['id'],
+                         '--mode', 'copy', '--to-cloud', 'alice-alpha-r2',
+                         '--keep-id')
+    assert (rows[0]['Image ID'], rows[0]['Changes']) == (src['id'],
+                                                         'copied')
+    rows, _ = cloud.json('alice-alpha', 'image', 'transfer', src['id'],
+                         '--mode', 'copy', '--to-cloud', 'alice-alpha-r2',
+                         '--keep-id')
+    assert (rows[0]['Image ID'], rows[0]['Changes']) == (
+        src['id'], 'none (verified copy exists)')
+    res = cloud.run('alice-alpha', 'image', 'transfer', src['id'], '--mode',
+                    'copy', '--to-cloud', 'bob-beta', '--keep-id', '-f',
+                    'json')
+    assert res.returncode == 1
+    assert stderr_lines(res) == [
+        "--keep-id cannot copy image %s into project %s: the target is the "
+        "source's own Glance (region RegionOne), where an ID names one "
+        "image only; copy without --keep-id, or into another region or "
+        "cloud" % (src['id'], cloud.project('beta')),
+        'Failed to copy 1 of 1 image/project pairs']
+    assert copies(cloud, 'bob-beta', src['id']) == []
+    # Taken in RegionTwo (alpha's copy, which beta cannot see).
+    res = cloud.run('alice-alpha', 'image', 'transfer', src['id'], '--mode',
+                    'copy', '--to-cloud', 'bob-beta-r2', '--keep-id', '-f',
+                    'json')
+    assert res.returncode == 1
+    assert stderr_lines(res)[0].startswith(
+        '--keep-id cannot copy image %s into project %s: the target Glance '
+        'refuses the ID (' % (src['id'], cloud.project('beta')))
+    assert copies(cloud, 'bob-beta-r2', src['id']) == []

@@ -462,6 +462,37 @@ class TestImportMethods(CopyCase):
             methods=['glance-direct', 'glance-download'],
             regions={'RegionOne': self.glance}, upload=False, **kw)
 
+    def test_keep_id_into_another_region(self):
+        self.region_two()
+        result = self.copy(keep_id=True)
+        self.assertEqual(IMAGE_ID, result.image['id'])
+        posted = [c[2] for c in self.target.calls if c[0] == 'POST']
+        self.assertEqual(IMAGE_ID, posted[0]['id'])
+
+    def test_keep_id_refused_into_the_same_glance(self):
+        e = self.assertRaises(errors.ImageShareError, self.copy,
+                              keep_id=True)
+        self.assertEqual(
+            "--keep-id cannot copy image %s into project %s: the target is "
+            "the source's own Glance (region RegionOne), where an ID names "
+            "one image only; copy without --keep-id, or into another region "
+            "or cloud" % (IMAGE_ID, BETA), str(e))
+        self.assertEqual([], self.target.calls)
+
+    def test_keep_id_refused_where_the_id_is_taken(self):
+        self.region_two()
+        self.target.images[IMAGE_ID] = dict(id=IMAGE_ID, name='other',
+                                            owner=BETA, status='active')
+        e = self.assertRaises(errors.ImageShareError, self.copy,
+                              keep_id=True)
+        self.assertEqual(
+            '--keep-id cannot copy image %s into project %s: the target '
+            'Glance already has an image with that ID (other, owner %s, '
+            'active, not a proven copy of it); nothing was copied'
+            % (IMAGE_ID, BETA, BETA), str(e))
+        self.assertEqual([], [c for c in self.target.calls
+                              if c[0] != 'GET'])
+
     def test_glance_download_moves_no_byte_and_sets_what_it_omits(self):
         self.src['architecture'] = 'x86_64'
         self.region_two()
