@@ -255,3 +255,17 @@ def glance(session, url, endpoint_rule=None):
                   'interface': endpoint_rule.interface}
     LOG.debug('Glance client for %s', url)
     return client.Client(session=session, endpoint_override=url, **kwargs)
+
+
+def cloud_label(client_manager):
+    """``<clouds.yaml entry>/<region>`` of the caller, as far as known.
+
+    What a copy records as its source cloud: words a user recognises,
+    never an endpoint URL.
+    """
+    options = getattr(client_manager, '_cli_options', None)
+    name = getattr(options, 'name', None)
+    region = getattr(client_manager, 'region_name', None)
+    name = name if isinstance(name, str) and name != 'envvars' else None
+    region = region if isinstance(region, str) else None
+    return '/'.join(w for w in (name, region) if w) or None

@@ -29,7 +29,9 @@ at the same time end with one copy, the one that started first.
 import contextlib
 import dataclasses
 import hashlib
+import hmac
 import logging
+import os
 import queue
 import signal
 import sys
@@ -51,9 +53,12 @@ SOURCE_ID = 'imageshare_source_id'
 SOURCE_CLOUD = 'imageshare_source_cloud'
 SOURCE_HASH = 'imageshare_source_hash'
 COPIER = 'imageshare_copier'        # host:pid:process start of the run
+# Written by earlier versions, read and dropped: created_at and
+# updated_at say the same now, at no property's cost.
 STARTED = 'imageshare_started'      # when that run started this copy
 HEARTBEAT = 'imageshare_heartbeat'  # refreshed while the copy is made
 CONVERTED = 'imageshare_converted'  # the target converted the data
+PROOF = 'imageshare_proof'          # of a converted copy: see proof()
 HEARTBEAT_SECONDS = 15
 STALE_SECONDS = liveness.STALE_SECONDS
 METHODS = ('upload', 'glance-direct', 'glance-download')
@@ -68,6 +73,10 @@ SKIP = {
     'updated_at', 'tags', 'members',
 }
 SIGNATURE = 'img_signature'
+# What Glance's image_property_quota does not count: the image's fields.
+BASE_FIELDS = {'name', 'visibility', 'tags', 'disk_format',
+               'container_format', 'min_disk', 'min_ram', 'owner',
+               'protected', 'os_hidden', 'id'}
 
 
 Interrupted = stop.Interrupted
@@ -133,16 +142,88 @@ def _matches(copy, source, algo, expected):
         'checksum') == source['checksum']
 
 
-def find_copy(target_glance, source, project_id, source_hash_):
-    """A verified copy of ``source`` already in the target project."""
-    algo, expected = source_hash(source)
+def find_copy(target_glance, source, project_id, source_hash_, warn=None):
+    """A proven copy of ``source`` already in the target project.
+
+    Labels are written by whoever can write images there: they find
+    candidates, never prove one.  ``warn`` hears of each active
+    candidate that is not proven, and why.
+    """
     for img in _labelled(target_glance, source, project_id):
-        if (img.get(SOURCE_HASH) == source_hash_
-                and img.get('status') == 'active'
-                and (_matches(img, source, algo, expected)
-                     or img.get(CONVERTED))):
+        if img.get('status') != 'active' or img.get(
+                SOURCE_HASH) != source_hash_:
+            continue
+        if proven(img, source):
             return img
+        if warn:
+            warn(_untrusted(img, source, project_id))
     return None
+
+
+def proven(img, source):
+    """Whether ``img`` is a finished copy of ``source``, on evidence.
+
+    Unconverted: Glance's own size and hash of it are the source's.
+    Converted (its data differs by design): its ``PROOF`` label is the
+    HMAC, under this user's key (``proof_key``), of the copy's ID and of
+    Glance's own size and hash of it: the target project can set any
+    label, but cannot make that HMAC without the key.
+    """
+    algo, expected = source_hash(source)
+    if img.get('status') != 'active':
+        return False
+    if _matches(img, source, algo, expected):
+        return True
+    return bool(img.get(CONVERTED)) and hmac.compare_digest(
+        str(img.get(PROOF) or ''), proof(img))
+
+
+def proof(img):
+    """The ``PROOF`` of a converted copy, from Glance's figures of it."""
+    text = '|'.join(str(img.get(k)) for k in (
+        'id', 'size', 'os_hash_algo', 'os_hash_value', SOURCE_ID,
+        SOURCE_HASH))
+    return hmac.new(proof_key(), text.encode(), 'sha256').hexdigest()
+
+
+def proof_key():
+    """This user's secret for ``proof``, made once (mode 0600)."""
+    base = os.environ.get('XDG_CONFIG_HOME') or os.path.join(
+        os.path.expanduser('~'), '.config')
+    path = os.path.join(base, 'osc-imageshare', 'copy-proof.key')
+    try:
+        with open(path, 'rb') as f:
+            return f.read()
+    except FileNotFoundError:
+        pass
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:      # another run made it meanwhile
+        time.sleep(0.1)
+        with open(path, 'rb') as f:
+            return f.read()
+    with os.fdopen(fd, 'wb') as f:
+        key = os.urandom(32)
+        f.write(key)
+    return key
+
+
+def _untrusted(img, source, project_id):
+    algo, expected = source_hash(source)
+    if img.get(CONVERTED):
+        why = ("it is labelled converted, but its %s is not one this "
+               "user's runs made (a run on another machine, or labels "
+               "written by someone else)" % PROOF)
+    else:
+        why = ("Glance holds %s bytes (%s %s) in it, not the source's %s "
+               "bytes (%s %s)" % (
+                   img.get('size'), img.get('os_hash_algo'),
+                   img.get('os_hash_value'), source.get('size'), algo,
+                   expected))
+    return ("Image %s in project %s is labelled a copy of %s but is not "
+            "a proven one: %s; not reused, copying again" % (
+                img['id'], project_id, source['id'], why))
 
 
 def _labelled(target_glance, source, project_id):
@@ -166,20 +247,35 @@ def is_live(image, now=None):
     A run on this machine is asked directly (its process); one elsewhere
     cannot be, and is live while its heartbeat is fresh.
     """
+    if not image.get(COPIER):
+        return False     # finished (its labels dropped), or not ours
     return liveness.is_live(image.get(COPIER), image.get(HEARTBEAT)
                             or image.get('updated_at'), now)
 
 
 def _key(image):
+    """The order copies started in; a finished copy first of all.
+
+    A run drops ``COPIER`` from its copy only once it has won (see
+    ``_finish``): such a copy has been handed to its user, and stays.
+    """
+    if not image.get(COPIER) and image.get('status') == 'active':
+        return ('', image['id'])
     return (image.get(STARTED) or image.get('created_at') or '',
             image['id'])
 
 
 class _Heartbeat:
-    """Refreshes ``HEARTBEAT`` on the copy while the data moves."""
+    """Refreshes the copy's ``updated_at`` while the data moves.
 
-    def __init__(self, glance, image_id, every=HEARTBEAT_SECONDS):
+    By writing ``COPIER`` again, unchanged: Glance stamps every write, so
+    the beat costs no property of the target's image_property_quota
+    (``is_live`` reads ``updated_at`` where there is no ``HEARTBEAT``).
+    """
+
+    def __init__(self, glance, image_id, copier, every=HEARTBEAT_SECONDS):
         self._glance, self._id, self._every = glance, image_id, every
+        self._copier = copier
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -188,12 +284,14 @@ class _Heartbeat:
         while not self._stop.wait(self._every):
             try:
                 api.patch_image(self._glance, self._id,
-                                replace={HEARTBEAT: _stamp()})
+                                replace={COPIER: self._copier})
             except Exception as e:   # a missed beat is not an error
                 LOG.debug('Heartbeat on %s failed: %s', self._id, e)
 
     def stop(self):
         self._stop.set()
+        # A beat under way would write the label again after _finish.
+        self._thread.join(self._every + 30)
 
 
 def _catch_signals():
@@ -354,6 +452,12 @@ def _region(glance):
     return getattr(glance.http_client, 'region_name', None)
 
 
+def region_of(glance):
+    """The source cloud label where no cloud name is known: its region."""
+    region = _region(glance)
+    return region if isinstance(region, str) else None
+
+
 def download_blocker(glance, target_glance, source, methods):
     """Why glance-download cannot copy ``source``, or None if it can."""
     if 'glance-download' not in (methods or ()):
@@ -435,11 +539,21 @@ def _create_refused(e, source, project_id, body, client=None):
         refusal = errors.role_refusal(msg, *errors.caller_of(client))
         if refusal:
             return refusal
+    if getattr(e, 'code', None) == 409 and 'id' in body:
+        return ("--keep-id cannot copy image %s into project %s: the target "
+                "Glance refuses the ID (%s): an image there holds it (one "
+                "the target project cannot see, or a deleted one); nothing "
+                "was copied" % (source['id'], project_id, msg))
     if getattr(e, 'code', None) == 413 and 'propert' in msg.lower():
+        extra = [k for k in body if k not in BASE_FIELDS]
+        labels = [k for k in extra if k.startswith('imageshare_')]
         return ("Image %s cannot be copied into project %s: the target "
                 "allows fewer properties per image (image_property_quota; "
-                "%s) than the copy's %d; nothing was copied"
-                % (source['id'], project_id, msg, len(body) - 1))
+                "%s) than the copy's %d (the source's %d and %d labels of "
+                "the copy under way: %s); nothing was copied"
+                % (source['id'], project_id, msg, len(extra),
+                   len(extra) - len(labels), len(labels),
+                   ', '.join(sorted(labels))))
     return ("Could not create the copy of image %s in project %s: %s"
             % (source['id'], project_id, api.describe(e)))
 
@@ -448,7 +562,7 @@ def _create_refused(e, source, project_id, body, client=None):
 def copy_image(glance, target_glance, source, project_id, name=None,
                visibility=None, source_cloud=None, progress=False,
                as_admin=False, import_method='auto', keep_signature=False,
-               warn=None):
+               warn=None, keep_id=False):
     """Copy ``source`` into ``project_id`` through ``target_glance``.
 
     ``name`` and ``visibility`` (default: the source's name, private)
@@ -457,18 +571,23 @@ def copy_image(glance, target_glance, source, project_id, name=None,
     admin's, which creates the copy owned by ``project_id``.
     ``import_method``: one of ``METHODS`` or 'auto'.  ``warn(sentence)``
     reports what the user should know.
+    ``keep_id``: the copy gets the source's ID (another Glance only).
     Raises ImageShareError (one line, the half-made copy cleaned) on
     failure, Interrupted (SystemExit) on a caught signal.
     """
     warn = warn or LOG.warning
     algo, expected = source_hash(source)
     tag = '%s:%s' % (algo, expected)
-    existing = find_copy(target_glance, source, project_id, tag)
+    if keep_id:
+        _check_keep_id(glance, target_glance, source, project_id)
+    existing = find_copy(target_glance, source, project_id, tag, warn)
     if existing:
         existing, changes = _bring_to(target_glance, existing, project_id,
                                       name, visibility)
         return CopyResult(source, existing, project_id, 0.0, changes,
                           'none')
+    if keep_id:
+        _id_free(target_glance, source, project_id)
     _clean_leftovers(target_glance, source, project_id, warn)
     props = carried_properties(source, keep_signature)
     dropped = sorted(set(carried_properties(source, True)) - set(props))
@@ -486,6 +605,8 @@ def copy_image(glance, target_glance, source, project_id, name=None,
     body['tags'] = source.get('tags') or []
     if as_admin:
         body['owner'] = project_id
+    if keep_id:
+        body['id'] = source['id']
     try:
         order, notes = candidates(glance, target_glance, source,
                                   import_method)
@@ -534,6 +655,33 @@ def _bring_to(target_glance, copy, project_id, name, visibility):
     return copy, 'verified copy exists, ' + ', '.join(changes)
 
 
+def _check_keep_id(glance, target_glance, source, project_id):
+    """Refuse --keep-id where the target is the source's own Glance."""
+    if (_region(glance) == _region(target_glance)
+            and _identity_url(glance) == _identity_url(target_glance)):
+        raise errors.ImageShareError(
+            "--keep-id cannot copy image %s into project %s: the target is "
+            "the source's own Glance (region %s), where an ID names one "
+            "image only; copy without --keep-id, or into another region or "
+            "cloud" % (source['id'], project_id, _region(glance)))
+
+
+def _id_free(target_glance, source, project_id):
+    """Refuse --keep-id where an image the target can see holds the ID."""
+    try:
+        held = api.get_image(target_glance, source['id'])
+    except glance_exc.HTTPNotFound:
+        return
+    except glance_exc.HTTPException:
+        return       # Glance's create says, if the ID is taken
+    raise errors.ImageShareError(
+        "--keep-id cannot copy image %s into project %s: the target Glance "
+        "already has an image with that ID (%s, owner %s, %s, not a proven "
+        "copy of it); nothing was copied" % (
+            source['id'], project_id, held.get('name'), held.get('owner'),
+            held.get('status')))
+
+
 class _Transient(errors.ImageShareError):
     """The target answered 5xx: worth one more attempt."""
 
@@ -561,6 +709,9 @@ def _clean_leftovers(target_glance, source, project_id, warn):
     for img in found:
         if img.get('status') == 'active' or is_live(img):
             continue
+        if not is_debris(img):
+            warn(_not_debris(img, source, project_id))
+            continue
         what = ('Image %s in project %s is the leftover of an interrupted '
                 'copy of %s (%s, started %s by %s)' % (
                     img['id'], project_id, source['id'], img.get('status'),
@@ -578,6 +729,24 @@ def _clean_leftovers(target_glance, source, project_id, warn):
         warn('%s: deleted' % what)
 
 
+# Only an unfinished copy is in one of these states: a copy that died
+# there is debris.  Any other state (deactivated, active, killed, ...)
+# is a finished image, the target project's: never deleted.
+DEBRIS_STATES = ('queued', 'saving', 'uploading', 'importing')
+
+
+def is_debris(image):
+    """Whether ``image`` (labelled a copy) can only be an unfinished one."""
+    return image.get('status') in DEBRIS_STATES
+
+
+def _not_debris(img, source, project_id):
+    return ('Image %s in project %s carries the labels of a copy of %s but '
+            'is %s, which no unfinished copy is: it is that project\'s '
+            'image and was left as it is' % (
+                img['id'], project_id, source['id'], img.get('status')))
+
+
 def _copy_by(method, glance, target_glance, source, project_id, body, tag,
              progress, warn):
     """One attempt by ``method``: a CopyResult, or the image cleaned."""
@@ -591,7 +760,11 @@ def _copy_by(method, glance, target_glance, source, project_id, body, tag,
     try:
         with _catch_signals():
             stop.check()
-            body[STARTED] = body[HEARTBEAT] = _stamp()
+            # Few labels while it is made (they count against the
+            # target's image_property_quota): its source and who makes
+            # it (when: created_at; alive: updated_at, see _Heartbeat);
+            # the source cloud once it is verified (see _finish).
+            cloud = body.pop(SOURCE_CLOUD, None)
             try:
                 target, announced = api.create_image(target_glance, body)
             except (glance_exc.HTTPException, errors.ImageShareError) as e:
@@ -617,7 +790,7 @@ def _copy_by(method, glance, target_glance, source, project_id, body, tag,
                 raise _Unavailable('the target does not enable it (it '
                                    'announces: %s)' % ', '.join(announced))
             stop.check()
-            beat = _Heartbeat(target_glance, target['id'])
+            beat = _Heartbeat(target_glance, target['id'], body[COPIER])
             if method == 'glance-download':
                 copy = _pull(glance, target_glance, source, target, body,
                              meter)
@@ -637,11 +810,14 @@ def _copy_by(method, glance, target_glance, source, project_id, body, tag,
             if changes != 'copied':
                 copy = api.patch_image(target_glance, copy['id'], add={
                     CONVERTED: '%s->%s' % (source.get('disk_format'),
-                                           copy.get('disk_format'))})
+                                           copy.get('disk_format')),
+                    PROOF: proof(copy)})
             winner = _winner(target_glance, source, project_id, copy)
             if winner:
                 return _lost(target_glance, source, project_id, copy,
                              winner, started)
+            copy, changes = _finish(target_glance, copy, changes, warn,
+                                    cloud)
             return CopyResult(source, copy, project_id, seconds, changes,
                               method)
     except _Unavailable:
@@ -673,6 +849,37 @@ def _copy_by(method, glance, target_glance, source, project_id, body, tag,
         kind = _Transient if _server_error(e) else errors.ImageShareError
         raise kind('Could not copy image %s into project %s by %s: %s; %s'
                    % (source['id'], project_id, method, text, done))
+
+
+IN_PROGRESS = (COPIER, STARTED, HEARTBEAT)    # only while it is made
+OWNER_SPECIFIED = 'owner_specified.openstack.'  # openstacksdk's checksums
+
+
+def _finish(target_glance, copy, changes, warn, cloud=None):
+    """``(copy, changes)`` once verified: only what describes it stays.
+
+    The labels of a copy under way go; so do the owner's checksums of
+    the data when the target converted it (they describe other data);
+    ``cloud``, where the source is, is recorded.
+    """
+    converted = changes != 'copied'
+    stale = sorted(k for k in copy if converted
+                   and k.startswith(OWNER_SPECIFIED))
+    drop = [k for k in IN_PROGRESS if k in copy] + stale
+    add = {SOURCE_CLOUD: cloud} if cloud else {}
+    if not drop and not add:
+        return copy, changes
+    try:
+        copy = api.patch_image(target_glance, copy['id'], add=add,
+                               remove=drop)
+    except (glance_exc.HTTPException, errors.ImageShareError) as e:
+        warn('Image %s: the copy is verified, but removing %s from it '
+             'failed (%s)' % (copy['id'], ', '.join(drop), api.describe(e)))
+        return copy, changes
+    if stale:
+        changes += ', dropped %s (checksums of the data before conversion)' \
+            % ', '.join(stale)
+    return copy, changes
 
 
 def _server_error(e):
@@ -913,14 +1120,11 @@ def _winner(target_glance, source, project_id, mine, before=False):
     yet, so any verified copy wins, and a live one that started first
     will.  After: wait for live copies that started first to finish.
     """
-    algo, expected = source_hash(source)
     while True:
         others = [i for i in _delete_orphans(target_glance, source,
                                              project_id, mine)
                   if i.get(SOURCE_HASH) == mine.get(SOURCE_HASH)]
-        done = [i for i in others if i.get('status') == 'active'
-                and (_matches(i, source, algo, expected)
-                     or i.get(CONVERTED))]
+        done = [i for i in others if proven(i, source)]
         earlier = [i for i in others if i.get('status') != 'active'
                    and _key(i) < _key(mine) and is_live(i)]
         if before and done:
@@ -949,7 +1153,7 @@ def _delete_orphans(target_glance, source, project_id, mine=None):
     for img in _labelled(target_glance, source, project_id):
         if mine is not None and img['id'] == mine['id']:
             continue
-        if img.get(COPIER) == me and img.get('status') != 'active':
+        if img.get(COPIER) == me and is_debris(img):
             LOG.info('Image %s: %s', source['id'], api.delete_quietly(
                 target_glance, img['id'], project_id))
             continue
@@ -958,16 +1162,13 @@ def _delete_orphans(target_glance, source, project_id, mine=None):
 
 
 def _await(target_glance, source, project_id, earlier):
-    algo, expected = source_hash(source)
     while True:
         stop.sleep(1)
         now = {i['id']: i for i in _labelled(target_glance, source,
                                              project_id)}
         for img in earlier:
             cur = now.get(img['id'])
-            if cur and cur.get('status') == 'active' and (
-                    _matches(cur, source, algo, expected)
-                    or cur.get(CONVERTED)):
+            if cur and proven(cur, source):
                 return cur
         earlier = [now[i['id']] for i in earlier if i['id'] in now
                    and is_live(now[i['id']])]

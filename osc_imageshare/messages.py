@@ -152,3 +152,59 @@ def grouped(warnings, full=False):
             out.append(W_IMAGES.format(sentence=sentence, count=len(ids),
                                        listed=_listed(ids, full)))
     return out
+
+
+# -- the kinds of image another project cannot simply use (osc_imageshare
+#    .kinds): image share status warns, image transfer refuses
+INSTEAD_VOLUME = (
+    "make a volume from the snapshot and upload it as an image ('openstack "
+    "volume create --snapshot {snapshot} --size <GiB> <volume>', then "
+    "'openstack image create --volume <volume> <image>') and transfer that "
+    "image, or move the volume itself ('openstack volume transfer request "
+    "create <volume>', accepted in the other project)")
+W_KIND_VOLUME_BACKED = (
+    "Image {id} is a snapshot of a volume-backed server ({why}): its data "
+    "is not in Glance but in Cinder snapshot(s) {snapshots} of project "
+    "{owner_label}, which another project cannot read: it can see the "
+    "image but not boot from it; instead " + INSTEAD_VOLUME + ".")
+E_VOLUME_BACKED = (
+    "Image {id} is a snapshot of a volume-backed server ({why}): its data "
+    "is Cinder snapshot(s) {snapshots} of project {owner_label}, which the "
+    "target cannot read, so {outcome}; nothing was changed. Instead "
+    + INSTEAD_VOLUME + "{allow}")
+VOLUME_OUTCOME = {
+    'share': 'it could see the image but not boot from it',
+    'copy': 'a copy would be 0 bytes that boot nowhere',
+}
+ALLOW_VOLUME_BACKED = (
+    "; or give --allow-volume-backed if the target can read those "
+    "snapshots itself")
+W_ALLOWED_VOLUME_BACKED = (
+    "Image {id} is a snapshot of a volume-backed server, shared anyway "
+    "(--allow-volume-backed): it boots in another project only if that "
+    "project can read Cinder snapshot(s) {snapshots} itself.")
+W_KIND_COMPANIONS = (
+    "Image {id} boots only with its companion images ({companions}): a "
+    "project that can read the image but not them cannot boot it; share or "
+    "copy them with it.")
+KEY_IN_OWNER = (
+    "its key {key} stays in the key manager of project {owner_label}, so a "
+    "volume made from it in another project cannot be opened unless that "
+    "project's users are granted read access to the secret (Barbican: "
+    "'openstack acl user add --user <user-id> --operation-type read "
+    "<secret-href>', the href ending in /secrets/{key})")
+W_KIND_ENCRYPTED = (
+    "Image {id} is the image of an encrypted volume: " + KEY_IN_OWNER + ".")
+E_ENCRYPTED = (
+    "Image {id} is the image of an encrypted volume: " + KEY_IN_OWNER
+    + "; nothing was changed. Grant that access, then give "
+      "--allow-encrypted")
+W_ALLOWED_ENCRYPTED = (
+    "Image {id} is the image of an encrypted volume, given to project "
+    "{target} anyway (--allow-encrypted): its key {key} stays in the key "
+    "manager of project {owner_label}; a volume made from it there opens "
+    "only if that project's users may read the secret.")
+W_ENCRYPTED_REGION = (
+    "Image {id} is the image of an encrypted volume, copied within project "
+    "{target}: a volume made from the copy opens only if the key manager "
+    "of the target's region holds its key {key} too.")

@@ -10,6 +10,7 @@ import logging
 from glanceclient import exc as glance_exc
 
 from osc_imageshare import glance as images
+from osc_imageshare import kinds
 from osc_imageshare import messages
 from osc_imageshare import stranded
 
@@ -17,7 +18,7 @@ LOG = logging.getLogger(__name__)
 
 FIELDS = ('id', 'name', 'owner', 'owner_name', 'visibility', 'protected',
           'status', 'caller_project', 'caller_role', 'member_status',
-          'members')
+          'members', 'kind')
 
 
 def share_status(glance, ident, image_ref):
@@ -26,6 +27,7 @@ def share_status(glance, ident, image_ref):
                               or ident.project_id)
     me = ident.project_id
     owner = image.get('owner')
+    kind = kinds.classify(image)
     visibility = image.get('visibility')
     members = []
     if visibility == 'shared':
@@ -64,8 +66,10 @@ def share_status(glance, ident, image_ref):
             'created_at': m.get('created_at'),
             'updated_at': m.get('updated_at'),
         } for m in members],
+        'kind': list(kind.kinds),
     }
-    out = warnings_for(status, ident)
+    out = kind_warnings(image, kind, _label(
+        owner, status['owner_name'])) + warnings_for(status, ident)
     left = stranded.warning(image) if role in ('owner', 'admin') else None
     return status, ([left] if left else []) + out
 
@@ -103,6 +107,29 @@ def warnings_for(status, ident):
                 member_label=_label(m['project_id'], m['project_name']),
                 since=m['updated_at'], **fmt))
     return out
+
+
+def kind_warnings(image, kind, owner_label):
+    """What another project cannot do with an image of a risky kind."""
+    out = []
+    fmt = dict(id=image['id'], owner_label=owner_label)
+    if kinds.VOLUME_BACKED in kind:
+        out.append(messages.W_KIND_VOLUME_BACKED.format(
+            why=kind.reasons[kinds.VOLUME_BACKED],
+            **volume_facts(kind), **fmt))
+    if kinds.COMPANIONS in kind:
+        out.append(messages.W_KIND_COMPANIONS.format(
+            companions=kind.reasons[kinds.COMPANIONS], **fmt))
+    if kinds.ENCRYPTED in kind:
+        out.append(messages.W_KIND_ENCRYPTED.format(key=kind.key_id, **fmt))
+    return out
+
+
+def volume_facts(kind):
+    """``snapshots`` and ``snapshot`` (the first) of the messages."""
+    ids = kind.snapshot_ids
+    return dict(snapshots=', '.join(ids) if ids else '(not named)',
+                snapshot=ids[0] if ids else '<snapshot-id>')
 
 
 def _label(project_id, name):

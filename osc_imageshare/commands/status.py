@@ -7,6 +7,7 @@ from osc_lib.command import command
 
 from osc_imageshare import commands
 from osc_imageshare import identity
+from osc_imageshare import kinds
 from osc_imageshare import status
 
 LOG = logging.getLogger(__name__)
@@ -27,11 +28,20 @@ class MembersColumn(format_columns.ListDictColumn):
             for m in self._value)
 
 
+class KindColumn(format_columns.ListColumn):
+    """The kinds: plain words as text, the keywords in JSON/YAML."""
+
+    def human_readable(self):
+        return ', '.join(kinds.WORDS[k] for k in self._value)
+
+
 class ShowImageShareStatus(command.ShowOne):
     """Show who can use an image, in which state, and the risks.
 
     The owner (and an admin) sees every member; a member sees its own
-    membership, pending ones included.  Risks are printed on stderr.
+    membership, pending ones included.  ``kind`` says what kind of image
+    it is (disk, volume-backed, companions, encrypted).  Risks, those of
+    its kind included, are printed on stderr.
     """
 
     def get_parser(self, prog_name):
@@ -49,5 +59,6 @@ class ShowImageShareStatus(command.ShowOne):
             parsed_args.image)
         commands.report(LOG, warnings)
         data = dict(data, members=commands.for_format(
-            parsed_args, MembersColumn(data['members'])))
+            parsed_args, MembersColumn(data['members'])),
+            kind=commands.for_format(parsed_args, KindColumn(data['kind'])))
         return status.FIELDS, tuple(data[f] for f in status.FIELDS)

@@ -91,6 +91,12 @@ class TransferImage(commands.PartialFailureLister):
                  'glance-download where it can, else upload, else '
                  'glance-direct, and says which in the Method column')
         parser.add_argument(
+            '--keep-id', action='store_true',
+            help='Create the copy with the source image\'s ID (--mode '
+                 'copy, into another Glance: another region or cloud), so '
+                 'that what names the image by ID keeps working; refused '
+                 'into the same Glance, or where the ID is taken')
+        parser.add_argument(
             '--keep-signature', action='store_true',
             help='Copy the img_signature* properties too (--mode copy; by '
                  'default they are dropped with a warning, since the '
@@ -119,6 +125,18 @@ class TransferImage(commands.PartialFailureLister):
         commands.add_earlier_members(
             parser, 'set the image private again and stop, naming them')
         parser.add_argument(
+            '--allow-volume-backed', action='store_true',
+            help='Share a snapshot of a volume-backed server anyway (--mode '
+                 'share only): it boots in the target only if the target '
+                 'can read its Cinder snapshots itself; by default such an '
+                 'image is refused, and never copied')
+        parser.add_argument(
+            '--allow-encrypted', action='store_true',
+            help='Share or copy the image of an encrypted volume anyway '
+                 '(its key stays in your key manager: grant the target read '
+                 'access to the secret first); by default it is refused, '
+                 'but for a copy into the same project (another region)')
+        parser.add_argument(
             '--wait', action='store_true',
             help='With --no-accept: then wait until every target project '
                  'has accepted (polling its membership); a rejection or '
@@ -137,12 +155,18 @@ class TransferImage(commands.PartialFailureLister):
             parser, lambda a: a.to or a.to_cloud or a.to_domain,
             'name at least one target project: --to <project>, --to-cloud '
             '<cloud> or --to-domain <domain>')
+        commands.require(
+            parser, lambda a: a.mode == 'share' or not a.allow_volume_backed,
+            '--allow-volume-backed applies to --mode share only (a copy of '
+            'a volume-backed snapshot would be 0 bytes that boot nowhere)')
         return parser
 
     def take_action(self, parsed_args):
         args = parsed_args
         options = self._options(args)
         cm = self.app.client_manager
+        if args.mode == 'copy':
+            options['source_cloud'] = clients.cloud_label(cm)
         result = transfer.transfer(
             cm.image_share, identity.Identity.from_client_manager(cm),
             args.images, mode=args.mode, to=args.to,
@@ -177,25 +201,33 @@ class TransferImage(commands.PartialFailureLister):
             ('--name', args.name), ('--progress', args.progress),
             ('--visibility', args.visibility),
             ('--import-method', args.import_method != 'auto'),
-            ('--keep-signature', args.keep_signature)) if v]
+            ('--keep-signature', args.keep_signature),
+            ('--keep-id', args.keep_id)) if v]
         if args.mode != 'share' and share_only:
             raise exceptions.CommandError(
                 '%s applies to --mode share only' % ', '.join(share_only))
         if args.mode != 'copy' and copy_only:
             raise exceptions.CommandError(
                 '%s applies to --mode copy only' % ', '.join(copy_only))
+        if args.mode == 'owner' and args.allow_encrypted:
+            raise exceptions.CommandError(
+                '--allow-encrypted applies to --mode share and copy only')
         if args.name and (len(args.images) != 1 or args.tags
                           or args.properties):
             raise exceptions.CommandError(
                 '--name needs exactly one image')
         if args.mode == 'share':
             return dict(accept=not args.no_accept, protect=args.protect,
-                        earlier_members=args.earlier_members or 'refuse')
+                        earlier_members=args.earlier_members or 'refuse',
+                        allow_volume_backed=args.allow_volume_backed,
+                        allow_encrypted=args.allow_encrypted)
         if args.mode == 'copy':
             return dict(name=args.name, visibility=args.visibility,
+                        allow_encrypted=args.allow_encrypted,
                         progress=(sys.stderr.isatty() if args.progress is None
                                   else args.progress),
                         copy_options=dict(
                             import_method=args.import_method,
-                            keep_signature=args.keep_signature))
+                            keep_signature=args.keep_signature,
+                            keep_id=args.keep_id))
         return {}

@@ -11,7 +11,9 @@ import logging
 
 from osc_imageshare import errors
 from osc_imageshare import stop
+from osc_imageshare.transfer import companions
 from osc_imageshare.transfer import copy
+from osc_imageshare.transfer import gate
 from osc_imageshare.transfer import owner
 from osc_imageshare.transfer import parallel as parallel_mod
 from osc_imageshare.transfer import plan as plan_mod
@@ -37,10 +39,12 @@ def transfer(glance, ident, image_refs, mode='share', to=(),
     """Transfer ``image_refs`` to the targets; returns a ``plan.Result``.
 
     ``options`` are the mode's: share: ``accept``, ``protect``,
-    ``earlier_members`` ('refuse', 'revoke' or 'keep'); copy: ``name``,
-    ``visibility``, ``progress``, ``copy_options`` (more keyword arguments
-    of ``copy.copy_image``).  ``parallel``: pairs at a time.  ``tags`` and
-    ``properties`` add the caller's images matching all of them;
+    ``earlier_members`` ('refuse', 'revoke' or 'keep'),
+    ``allow_volume_backed``; copy: ``name``, ``visibility``, ``progress``,
+    ``copy_options`` (more keyword arguments of ``copy.copy_image``),
+    ``source_cloud`` (the label naming where the source is); both:
+    ``allow_encrypted`` (see ``gate``).  ``parallel``: pairs at a time.
+    ``tags`` and ``properties`` add the caller's images matching all of them;
     ``to_domain`` adds every enabled project of that domain as a target.
     ``wait`` (share mode, seconds): then wait until every target whose
     membership is pending has accepted.
@@ -102,12 +106,15 @@ def _transfer(glance, ident, image_refs, mode, to, project_domain,
     if batch is not None and batch.name:
         raise stop.Interrupted('Interrupted by %s before anything was '
                                'changed' % batch.name)
+    # Images of a kind the targets could not use leave the plan here.
+    warnings += gate.apply(plan, ident)
+    companions.check(plan)
     if dry_run:
         warnings += notes + impl.dry_run_warnings(plan, ident)
-    elif batch is not None:
-        warnings += impl.execute(glance, ident, plan, batch)
     else:
-        warnings += impl.execute(glance, ident, plan)
+        warnings += (impl.execute(glance, ident, plan) if batch is None
+                     else impl.execute(glance, ident, plan, batch))
+        companions.settle(glance, plan)
     res = plan_mod.result(plan, impl, dry_run, warnings)
     if wait is not None and not dry_run and not plan.stopped:
         before = share._warnings_for(plan, ident)

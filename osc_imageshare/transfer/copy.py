@@ -121,7 +121,7 @@ def dry_run_warnings(plan, ident):
 def execute(glance, ident, plan):
     """Copy each image into each target, ``parallel`` pairs at a time."""
     opts = plan.options
-    origin = glance.http_client.get_endpoint() if plan.pairs else None
+    origin = opts.get('source_cloud') or copy_data.region_of(glance)
     warnings = []
     workers = opts.get('parallel') or 1
     # One progress line at a time: with several copies at once, none.

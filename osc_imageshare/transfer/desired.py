@@ -96,7 +96,8 @@ def set_members(glance, ident, image_ref, members, project_domain=None,
     workers = parallel_mod.check(parallel)
     members = list(dict.fromkeys(members))   # each name resolved once
     glance = retry.wrap(glance)
-    found, failed, listed = share.read(glance, ident, [image_ref])
+    found, failed, listed, _ = share.read(glance, ident, [image_ref],
+                                          companions_too=False)
     if failed:
         raise errors.ImageShareError(failed[image_ref])
     image = found[0]
@@ -116,7 +117,7 @@ def set_members(glance, ident, image_ref, members, project_domain=None,
     # back, so the run must be told what to do with them.
     policy = earlier_members or ('revoke' if prune else 'refuse')
     options = dict(accept=accept, parallel=workers, earlier_members=policy)
-    plan = share.make_plan((found, failed, listed), targets, options)
+    plan = share.make_plan((found, failed, listed, None), targets, options)
     for p in plan.pairs:
         if p.target.accept is targets_mod.Accept.NONE:
             # No way to accept for it: it stays pending, for it to accept.

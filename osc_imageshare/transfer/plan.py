@@ -53,6 +53,7 @@ class Plan:
     stopped: str = None             # the signal that stopped the run
     # image id -> the members a private image hid, as the run found them
     earlier: dict = dataclasses.field(default_factory=dict)
+    companions: object = None       # companions.Links, in share mode
 
     def by_image(self):
         """``[[pair, ...], ...]``, one list per image, in plan order."""

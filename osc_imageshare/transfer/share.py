@@ -15,6 +15,7 @@ from osc_imageshare import glance as images
 from osc_imageshare import messages
 from osc_imageshare import stop
 from osc_imageshare import stranded
+from osc_imageshare.transfer import companions
 from osc_imageshare.transfer import parallel
 from osc_imageshare.transfer import plan as plan_mod
 
@@ -67,21 +68,29 @@ def check_image(image, ident):
     return None
 
 
-def read(glance, ident, image_refs, workers=1):
-    """The images and the members of the shared ones; writes nothing."""
+def read(glance, ident, image_refs, workers=1, companions_too=True):
+    """The images and the members of the shared ones; writes nothing.
+
+    ``companions_too``: the companion images the caller owns are added
+    (see ``companions``).
+    """
     found, failed = parallel.find_images(
         glance, image_refs, ident.project_name or ident.project_id,
         lambda image: check_image(image, ident), workers)
+    links = None
+    if companions_too:
+        found, links = companions.expand(
+            glance, ident, found, lambda image: check_image(image, ident))
     shared = [i['id'] for i in found if i.get('visibility') == 'shared']
     listed = parallel.run(lambda image_id: images.list_members(
         glance, image_id), shared, workers)
     members = {image_id: {m['member_id']: dict(m) for m in ms}
                for image_id, ms in zip(shared, listed)}
-    return found, failed, members
+    return found, failed, members, links
 
 
 def make_plan(read_result, targets, options):
-    found, failed, members = read_result
+    found, failed, members, links = read_result
     accept = options.get('accept', True)
     policy = options.get('earlier_members') or 'refuse'
     pairs = []
@@ -100,7 +109,8 @@ def make_plan(read_result, targets, options):
                                            'accept as %s' % t.accept_as))
             pairs.append(plan_mod.Pair(image, t, member, steps))
     return plan_mod.Plan('share', pairs, failed, targets,
-                         dict(options, earlier_members=policy))
+                         dict(options, earlier_members=policy),
+                         companions=links)
 
 
 def _sharing_steps(image, policy):

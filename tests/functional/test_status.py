@@ -7,7 +7,7 @@ from tests.functional.conftest import unique
 
 FIELDS = ['id', 'name', 'owner', 'owner_name', 'visibility', 'protected',
           'status', 'caller_project', 'caller_role', 'member_status',
-          'members']
+          'members', 'kind']
 
 
 def depends(image, owner_label):
@@ -53,7 +53,7 @@ def test_owner_view_of_private_image(cloud):
         'id': img['id'], 'name': img['name'], 'owner': alpha,
         'owner_name': 'alpha', 'visibility': 'private', 'protected': False,
         'status': 'active', 'caller_project': alpha, 'caller_role': 'owner',
-        'member_status': None, 'members': []}
+        'member_status': None, 'members': [], 'kind': ['disk']}
     assert warnings == [
         "Image %s is private: no other project can use it. Glance does "
         "not list the members of a private image: those it had when it "

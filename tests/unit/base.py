@@ -4,6 +4,7 @@ Our own, so that the unit tests run under every supported osc-lib
 (``osc_lib.test`` only appeared in osc-lib 4.3.0, after the 2025.2 set).
 """
 
+import fixtures
 import testtools
 
 from tests.unit import fakes
@@ -16,6 +17,12 @@ class ParserException(Exception):
 class TestCase(testtools.TestCase):
 
     maxDiff = None
+
+    def setUp(self):
+        super().setUp()
+        # The copy proof's key (osc_imageshare.copy.proof_key): not ours.
+        self.useFixture(fixtures.EnvironmentVariable(
+            'XDG_CONFIG_HOME', self.useFixture(fixtures.TempDir()).path))
 
 
 class TestCommand(TestCase):

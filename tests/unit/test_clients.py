@@ -407,3 +407,16 @@ class TestCheckReachable(testtools.TestCase):
         glance = mock.Mock()
         clients.check_reachable(glance, 'bob', 3)
         glance.http_client.get.assert_called_once_with('/v2/images?limit=1')
+
+
+class TestCloudLabel(testtools.TestCase):
+
+    def test_entry_and_region_never_a_url(self):
+        cm = mock.Mock(region_name='RegionTwo')
+        cm._cli_options.name = 'alice-alpha'
+        self.assertEqual('alice-alpha/RegionTwo',
+                         clients.cloud_label(cm))
+        cm._cli_options.name = 'envvars'    # OS_* variables, no entry
+        self.assertEqual('RegionTwo', clients.cloud_label(cm))
+        cm.region_name = None
+        self.assertIsNone(clients.cloud_label(cm))

@@ -25,7 +25,7 @@ class TestShowImageShareStatus(base.TestCommand):
     @mock.patch.object(status, 'share_status')
     def test_take_action_renders_and_warns(self, share_status):
         data = {f: None for f in status.FIELDS}
-        data.update(id=fakes.IMAGE_ID, members=[
+        data.update(id=fakes.IMAGE_ID, kind=['disk'], members=[
             {'project_id': fakes.BETA, 'project_name': 'beta',
              'status': 'accepted', 'created_at': 't0', 'updated_at': 't1'}])
         share_status.return_value = (data, ['first risk', 'second risk'])
@@ -48,7 +48,7 @@ class TestShowImageShareStatus(base.TestCommand):
     @mock.patch.object(status, 'share_status')
     def test_text_formats_get_plain_text(self, share_status):
         data = {f: None for f in status.FIELDS}
-        data.update(members=[
+        data.update(kind=['volume-backed', 'encrypted'], members=[
             {'project_id': fakes.BETA, 'project_name': None,
              'status': 'pending', 'created_at': 't0', 'updated_at': 't1'}])
         share_status.return_value = (data, [])
@@ -59,8 +59,16 @@ class TestShowImageShareStatus(base.TestCommand):
             parsed = self.check_parser(self.cmd, ['web', '-f', fmt], [])
             _columns, values = self.cmd.take_action(parsed)
             members = values[status.FIELDS.index('members')]
+            kind = values[status.FIELDS.index('kind')]
             if text:
                 self.assertEqual('%s pending since t1' % fakes.BETA, members)
+                self.assertEqual('snapshot of a volume-backed server, image '
+                                 'of an encrypted volume', kind)
             else:
                 self.assertEqual(data['members'],
                                  members.machine_readable())
+                self.assertEqual(['volume-backed', 'encrypted'],
+                                 kind.machine_readable())
+                self.assertEqual('snapshot of a volume-backed server, image '
+                                 'of an encrypted volume',
+                                 kind.human_readable())

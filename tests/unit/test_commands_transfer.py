@@ -107,15 +107,17 @@ class TestTransferImage(base.TestCommand):
         parsed = self.check_parser(
             self.cmd, ['a', '--to', 'beta', '--mode', 'copy',
                        '--import-method', 'glance-direct',
-                       '--keep-signature', '--no-progress'],
+                       '--keep-signature', '--no-progress', '--keep-id'],
             [('import_method', 'glance-direct'), ('keep_signature', True)])
         self.assertEqual(0, self.cmd.run(parsed))
         self.assertEqual(
-            {'import_method': 'glance-direct', 'keep_signature': True},
+            {'import_method': 'glance-direct', 'keep_signature': True,
+             'keep_id': True},
             run.call_args[1]['copy_options'])
 
     def test_copy_options_are_refused_elsewhere(self):
-        for args in (['--import-method', 'upload'], ['--keep-signature']):
+        for args in (['--import-method', 'upload'], ['--keep-signature'],
+                     ['--keep-id']):
             parsed = self.check_parser(self.cmd, ['a', '--to', 'beta']
                                        + args, [])
             e = self.assertRaises(exceptions.CommandError, self.cmd.run,

@@ -79,7 +79,8 @@ class TestUpload(CopyCase):
             ['GET ' + LIST, 'GET ' + LIST, 'GET /v2/info/import',
              'GET /v2/info/usage', 'POST /v2/images', 'GET ' + LIST,
              'GET ' + ALGO, 'PUT /v2/images/new-1/file',
-             'GET /v2/images/new-1', 'GET ' + LIST],
+             'GET /v2/images/new-1', 'GET ' + LIST,
+             'PATCH /v2/images/new-1'],
             [c[0] + ' ' + c[1] for c in self.target.calls])
         new = self.target.images['new-1']
         self.assertEqual((BETA, 'private', 'web', ['a'], 'qcow2', IMAGE_ID,
@@ -87,8 +88,22 @@ class TestUpload(CopyCase):
             new['owner'], new['visibility'], new['name'], new['tags'],
             new['disk_format'], new[copy.SOURCE_ID], new[copy.SOURCE_CLOUD],
             new[copy.SOURCE_HASH]))
-        self.assertEqual(copy.whoami(), new[copy.COPIER])
-        self.assertTrue(new[copy.STARTED].endswith('Z'))
+        created = [c[2] for c in self.target.calls if c[0] == 'POST'][0]
+        self.assertEqual(copy.whoami(), created[copy.COPIER])
+        # Few labels while it is made: no heartbeat yet, no source cloud.
+        self.assertEqual(
+            [copy.COPIER, copy.SOURCE_HASH, copy.SOURCE_ID],
+            sorted(k for k in created if k.startswith('imageshare_')))
+        # Verified: what only a copy under way needs is gone; the source
+        # cloud is recorded.
+        self.assertEqual([
+            {'op': 'add', 'path': '/' + copy.SOURCE_CLOUD,
+             'value': 'http://one'}] + [
+            {'op': 'remove', 'path': '/' + k}
+            for k in (copy.COPIER,)],
+            self.target.calls[-1][2])
+        for k in (copy.COPIER, copy.STARTED, copy.HEARTBEAT):
+            self.assertNotIn(k, new)
         self.assertNotIn('os_glance_importing_to_stores', new)
         self.assertEqual(('copied', 'upload'),
                          (result.changes, result.method))
@@ -141,6 +156,66 @@ class TestUpload(CopyCase):
         self.assertEqual(('none (verified copy exists)', 'none'),
                          (again.changes, again.method))
         self.assertEqual(1, self.target.created)
+
+    def planted(self, **over):
+        img = dict(id='planted', owner=BETA, status='active', size=5,
+                   os_hash_algo='sha512', os_hash_value='ab' * 64,
+                   checksum='cd' * 16, **over)
+        img[copy.SOURCE_ID] = IMAGE_ID
+        img[copy.SOURCE_HASH] = 'sha512:' + SHA512
+        self.target.images['planted'] = img
+        return img
+
+    def test_a_planted_look_alike_is_not_reused(self):
+        for over in ({}, {copy.CONVERTED: 'qcow2->raw'},
+                     {copy.CONVERTED: 'qcow2->raw', copy.PROOF: 'f' * 64}):
+            self.target.images.clear()
+            self.warnings.clear()
+            self.planted(**over)
+            result = self.copy()
+            self.assertEqual(('new-%d' % self.target.created, 'copied'),
+                             (result.image['id'], result.changes))
+            why = ("it is labelled converted, but its imageshare_proof is "
+                   "not one this user's runs made (a run on another "
+                   "machine, or labels written by someone else)"
+                   if over else
+                   "Glance holds 5 bytes (sha512 %s) in it, not the "
+                   "source's %d bytes (sha512 %s)" % (
+                       'ab' * 64, len(DATA), SHA512))
+            self.assertEqual([
+                'Image planted in project %s is labelled a copy of %s but '
+                'is not a proven one: %s; not reused, copying again'
+                % (BETA, IMAGE_ID, why)], self.warnings)
+            self.assertIn('planted', self.target.images)   # not ours
+
+    def test_a_converted_copy_with_its_proof_is_reused(self):
+        img = self.planted(**{copy.CONVERTED: 'qcow2->raw'})
+        img[copy.PROOF] = copy.proof(img)
+        result = self.copy()
+        self.assertEqual(('planted', 'none (verified copy exists)'),
+                         (result.image['id'], result.changes))
+        self.assertEqual(0, self.target.created)
+        # The proof covers Glance's own figures: other data, no proof.
+        img['os_hash_value'] = 'ef' * 64
+        self.assertEqual('copied', self.copy().changes)
+
+    def test_property_quota_counts_the_source_and_the_labels(self):
+        self.target.fail[('POST', '/v2/images')] = \
+            glance_exc.HTTPOverLimit(
+                'The limit has been exceeded on the number of allowed image '
+                'properties. Attempted: 9, Maximum: 7')
+        e = self.assertRaises(errors.ImageShareError, self.copy,
+                              source_cloud='one')
+        # min_disk, min_ram and the formats are fields, not properties.
+        self.assertEqual(
+            'Image %s cannot be copied into project %s: the target allows '
+            'fewer properties per image (image_property_quota; The limit '
+            'has been exceeded on the number of allowed image properties. '
+            'Attempted: 9, Maximum: 7) than the copy\'s 5 (the source\'s 2 '
+            'and 3 labels of the copy under way: imageshare_copier, '
+            'imageshare_source_hash, imageshare_source_id); nothing was '
+            'copied' % (IMAGE_ID, BETA),
+            str(e))
 
     def test_corrupted_data_deletes_the_copy(self):
         # The target hashes with sha512 too: its figures are the proof.
@@ -295,6 +370,21 @@ class TestLeftoversAndRaces(CopyCase):
             self.warnings)
         self.assertIn(('DELETE', '/v2/images/old'), self.target.calls)
 
+    def test_a_finished_image_is_never_debris(self):
+        for state in ('deactivated', 'killed', 'pending_delete'):
+            self.target.images.clear()
+            self.warnings.clear()
+            self.leftover(**{copy.COPIER: dead_copier()})['status'] = state
+            result = self.copy()
+            self.assertEqual('copied', result.changes)
+            self.assertIn('old', self.target.images)
+            self.assertNotIn(('DELETE', '/v2/images/old'), self.target.calls)
+            self.assertEqual([
+                "Image old in project %s carries the labels of a copy of %s "
+                "but is %s, which no unfinished copy is: it is that "
+                "project's image and was left as it is" % (
+                    BETA, IMAGE_ID, state)], self.warnings)
+
     def test_leftover_that_may_not_be_deleted_is_named(self):
         self.leftover()
         self.target.fail[('DELETE', '/v2/images/old')] = \
@@ -337,6 +427,7 @@ class TestLeftoversAndRaces(CopyCase):
         def finish(seconds):
             other.update(status='active', size=7, disk_format='raw',
                          **{copy.CONVERTED: 'qcow2->raw'})
+            other[copy.PROOF] = copy.proof(other)   # as its run sets it
         self.sleep.side_effect = finish
         result = self.copy()
         self.assertEqual(('old', 'none'), (result.image['id'],
@@ -509,6 +600,37 @@ class TestImportMethods(CopyCase):
             methods=['glance-direct', 'glance-download'],
             regions={'RegionOne': self.glance}, upload=False, **kw)
 
+    def test_keep_id_into_another_region(self):
+        self.region_two()
+        result = self.copy(keep_id=True)
+        self.assertEqual(IMAGE_ID, result.image['id'])
+        posted = [c[2] for c in self.target.calls if c[0] == 'POST']
+        self.assertEqual(IMAGE_ID, posted[0]['id'])
+
+    def test_keep_id_refused_into_the_same_glance(self):
+        e = self.assertRaises(errors.ImageShareError, self.copy,
+                              keep_id=True)
+        self.assertEqual(
+            "--keep-id cannot copy image %s into project %s: the target is "
+            "the source's own Glance (region RegionOne), where an ID names "
+            "one image only; copy without --keep-id, or into another region "
+            "or cloud" % (IMAGE_ID, BETA), str(e))
+        self.assertEqual([], self.target.calls)
+
+    def test_keep_id_refused_where_the_id_is_taken(self):
+        self.region_two()
+        self.target.images[IMAGE_ID] = dict(id=IMAGE_ID, name='other',
+                                            owner=BETA, status='active')
+        e = self.assertRaises(errors.ImageShareError, self.copy,
+                              keep_id=True)
+        self.assertEqual(
+            '--keep-id cannot copy image %s into project %s: the target '
+            'Glance already has an image with that ID (other, owner %s, '
+            'active, not a proven copy of it); nothing was copied'
+            % (IMAGE_ID, BETA, BETA), str(e))
+        self.assertEqual([], [c for c in self.target.calls
+                              if c[0] != 'GET'])
+
     def test_glance_download_moves_no_byte_and_sets_what_it_omits(self):
         self.src['architecture'] = 'x86_64'
         self.region_two()
@@ -620,9 +742,29 @@ class TestImportMethods(CopyCase):
         self.target.fail[('PATCH', '/v2/images/new-1')] = patch
         self.copy(import_method='glance-direct')
         self.assertEqual(['active', 'active'], polls)
-        self.assertEqual([None], patched)
+        self.assertEqual([None, None], patched)
         self.assertEqual('qcow2->raw',
                          self.target.images['new-1'][copy.CONVERTED])
+
+    def test_converted_copy_drops_the_owners_checksums(self):
+        self.target.methods = ['glance-direct']
+        self.target.convert_to = 'raw'
+        self.src.update({'owner_specified.openstack.md5': 'm',
+                         'owner_specified.openstack.sha256': 's',
+                         'owner_specified.openstack.object': 'images/web'})
+        result = self.copy(import_method='glance-direct')
+        new = self.target.images['new-1']
+        self.assertEqual([], [k for k in new if k.startswith('owner_spec')])
+        self.assertTrue(result.changes.endswith(
+            ', dropped owner_specified.openstack.md5, owner_specified.'
+            'openstack.object, owner_specified.openstack.sha256 (checksums '
+            'of the data before conversion)'), result.changes)
+        # Unconverted, they still describe the data: kept.
+        self.target.convert_to = None
+        self.target.images.clear()
+        self.copy(import_method='glance-direct')
+        [new] = self.target.images.values()
+        self.assertEqual('m', new['owner_specified.openstack.md5'])
 
     def test_glance_download_into_a_converting_glance(self):
         # Glance refuses to replace an active image's disk_format: the

@@ -43,7 +43,7 @@ class TestCopyMode(unittest.TestCase):
         result = self.copy(copy_options={'extra': 1})
         self.assertEqual([
             mock.call(self.glance, self.glance, self.glance.images[IMAGE_ID],
-                      pid, 'n', 'shared', 'http://glance.one', False,
+                      pid, 'n', 'shared', 'RegionOne', False,
                       as_admin=True, warn=mock.ANY, extra=1)
             for pid in (BETA, GAMMA)],
             self.copy_image.call_args_list)

@@ -1,0 +1,184 @@
+"""Share mode: the images an image boots with travel with it.
+
+``kernel_id`` and ``ramdisk_id`` name other images (see
+``osc_imageshare.kinds``); a project that can read the image but not them
+cannot boot it.  ``expand`` (at read) adds the companions the caller owns
+to the images of the run, before the images needing them: they get the
+same steps, checks and rollback, a row per target, marked ``companion of
+<image>``.  ``check`` (on the plan, before any write) fails the pairs
+whose target could not read a companion the caller does not own; a
+companion the target can already read needs nothing.  ``settle`` (after
+the run) rolls back a pair whose owned companion failed for that target.
+"""
+
+import dataclasses
+import logging
+
+from glanceclient import exc as glance_exc
+
+from osc_imageshare import errors
+from osc_imageshare import glance as images
+from osc_imageshare import kinds
+from osc_imageshare.transfer import plan as plan_mod
+
+LOG = logging.getLogger(__name__)
+
+COMPANION = 'companion'     # the plan step that marks a companion's pair
+READABLE = ('public', 'community')
+
+
+@dataclasses.dataclass
+class Links:
+    """Which image needs which companions, and where each one stands."""
+
+    needs: dict = dataclasses.field(default_factory=dict)   # id -> [(k, c)]
+    added: dict = dataclasses.field(default_factory=dict)   # c -> image
+    foreign: dict = dataclasses.field(default_factory=dict)  # c -> image
+    refused: dict = dataclasses.field(default_factory=dict)  # id -> why
+
+    def parents(self, companion_id, ids):
+        """The images among ``ids`` that need ``companion_id``."""
+        return [i for i in ids if any(
+            c == companion_id for _, c in self.needs.get(i, ()))]
+
+
+def expand(glance, ident, found, check):
+    """``(images, Links)``: owned companions put first, the rest noted.
+
+    ``check(image)`` says why the caller cannot share an image, or None.
+    """
+    links = Links()
+    have = {i['id'] for i in found}
+    for image in found:
+        for key, cid in sorted(kinds.classify(image).companions.items()):
+            links.needs.setdefault(image['id'], []).append((key, cid))
+            if cid in have or cid in links.foreign or cid in links.added:
+                continue
+            comp = _get(glance, cid)
+            mine = comp is not None and comp.get('owner') == ident.project_id
+            why = check(comp) if mine else None
+            if not mine or comp.get('visibility') in READABLE:
+                links.foreign[cid] = comp
+            elif why:
+                links.refused[image['id']] = (
+                    'Image %s boots only with its %s %s, which cannot be '
+                    'shared: %s; nothing was changed' % (image['id'], key,
+                                                         cid, why))
+            else:
+                links.added[cid] = comp
+    return list(links.added.values()) + list(found), links
+
+
+def _get(glance, image_id):
+    try:
+        return images.get_image(glance, image_id)
+    except (glance_exc.HTTPNotFound, glance_exc.HTTPForbidden):
+        return None
+
+
+def check(plan):
+    """Fail the pairs a companion stops, mark the companions' pairs."""
+    links = plan.companions
+    if not links:
+        return []
+    ids = [pairs[0].image['id'] for pairs in plan.by_image()]
+    kept = []
+    for pairs in plan.by_image():
+        image_id = pairs[0].image['id']
+        if image_id in links.added:
+            parents = links.parents(image_id, ids)
+            if not parents:      # its images left the plan (refused)
+                continue
+            for p in pairs:
+                mark = 'companion of %s' % ', '.join(parents)
+                p.steps.insert(0, plan_mod.Step(COMPANION, mark))
+                p.changes.append(mark)
+        for p in pairs:
+            p.error = links.refused.get(image_id) or _unreadable(links, p)
+        kept += _reorder(pairs, plan)
+    plan.pairs = kept
+
+
+def _unreadable(links, p):
+    """Why the pair's target cannot read a companion, or None."""
+    for key, cid in links.needs.get(p.image['id'], ()):
+        comp = links.foreign.get(cid)
+        if cid not in links.foreign or (comp or {}).get(
+                'visibility') in READABLE:
+            continue
+        if p.target.glance is not None and _get(p.target.glance,
+                                                cid) is not None:
+            continue
+        owner = (comp or {}).get('owner')
+        return ('Image %s, project %s: it boots only with its %s %s, which '
+                'that project %s and your project does not own%s, so it '
+                'could not boot there; nothing was changed for that '
+                'project. Ask the owner of %s to share it with %s' % (
+                    p.image['id'], p.target.label, key, cid,
+                    'cannot read' if p.target.glance is not None
+                    else 'may not be able to read (checked only with its '
+                         'credentials: --to-cloud, or accepting for it)',
+                    ' (owner %s)' % owner if owner else
+                    ' (nor may it read it)', cid,
+                    p.target.label))
+    return None
+
+
+def _reorder(pairs, plan):
+    """Failed pairs last, the image's own steps on the first that is not.
+
+    An image all of whose pairs fail leaves the plan, named once.
+    """
+    good = [p for p in pairs if not p.error]
+    bad = [p for p in pairs if p.error]
+    if not bad:
+        return pairs
+    if not good:
+        plan.failed_images[pairs[0].image['id']] = bad[0].error if len(
+            set(p.error for p in bad)) == 1 else '; '.join(
+                p.error for p in bad)
+        return []
+    from osc_imageshare.transfer import share   # share imports us
+
+    own = [s for s in pairs[0].steps if s.kind in share.IMAGE_STEPS]
+    good[0].steps = own + [s for s in good[0].steps
+                           if s.kind not in share.IMAGE_STEPS]
+    for p in bad:
+        p.steps, p.changes = [], []
+    return good + bad
+
+
+def settle(glance, plan):
+    """Roll back a pair whose owned companion failed for its target."""
+    links = plan.companions
+    if not links or not links.added:
+        return
+    failed = {(p.image['id'], p.target.project_id): p.error
+              for p in plan.pairs if p.error}
+    for p in plan.pairs:
+        if p.error:
+            continue
+        if len(p.changes) == 1 and p.changes[0].startswith('companion of'):
+            p.changes = ['none (%s)' % p.changes[0]]   # a re-run
+        for key, cid in links.needs.get(p.image['id'], ()):
+            if (cid, p.target.project_id) in failed:
+                _roll_back(glance, p, key, cid)
+                break
+
+
+def _roll_back(glance, p, key, cid):
+    p.error = ('Image %s, project %s: its %s %s could not be shared with '
+               'that project (see above), so it could not boot there'
+               % (p.image['id'], p.target.label, key, cid))
+    if 'member added' not in p.changes:
+        return
+    try:
+        images.remove_member(glance, p.image['id'], p.target.project_id)
+        p.changes = [c for c in p.changes if c not in (
+            'member added', 'accepted')] + ['rolled back']
+        p.status = None
+    except glance_exc.HTTPException as e:
+        p.error += ('; rolling back also failed (%s): remove it with '
+                    "'openstack image share revoke %s %s'" % (
+                        errors.glance_message(e), p.image['id'],
+                        p.target.project_id))
