@@ -7,11 +7,11 @@ independent checks (``RISKS``); ``fix`` removes the members that cannot be
 projects (and with ``protect`` protects the caller's unprotected images),
 nothing else.
 
-More risks join the table as one function and one line each; coming with
-their features: ``interrupted`` (an image left mid-transfer, the
-``imageshare_sharing`` label of the crash-safe share), and the image kinds
-(``volume-backed``, ``companions-unreadable``, ``encrypted``) of
-``osc_imageshare.kinds``.
+More risks join the table as one function and one line each: besides the
+members' and owners' projects, ``interrupted`` (an image a dead run left
+mid-transfer: ``osc_imageshare.stranded``) and the image kinds of
+``osc_imageshare.kinds`` (``volume-backed``, ``companions-unreadable``,
+``encrypted``).
 """
 
 import collections
@@ -25,7 +25,10 @@ from glanceclient import exc as glance_exc
 from osc_imageshare import errors
 from osc_imageshare import glance as images
 from osc_imageshare import identity
+from osc_imageshare import kinds
 from osc_imageshare import messages
+from osc_imageshare import status
+from osc_imageshare import stranded
 from osc_imageshare.transfer import parallel as parallel_mod
 
 LOG = logging.getLogger(__name__)
@@ -68,6 +71,17 @@ E_NOT_ADMIN = ("{option} needs an admin role, which project {project} does "
                "not have: audit your own project's images (no option), or "
                "those shared with it (--incoming)")
 E_FIX_FAILED = 'Could not {what} (image {id}): {why}'
+W_COMPANION_UNREADABLE = (
+    "Project {member_label} cannot read the {key} {companion} of image "
+    "{id} ({why}), so it cannot boot the image: share it too ('openstack "
+    "image transfer {companion} --to {member}'), or copy the image with its "
+    "companions ('openstack image transfer {id} --mode copy').")
+COMPANION_WHY = {
+    'private': 'the companion is private',
+    'unlisted': 'the companion is shared, but not with that project',
+    'hidden': 'you cannot read the companion either: it is not yours and '
+              'not shared with you',
+}
 
 # What --fix does for a risk: 'remove' the member, 'protect' the image.
 FIXES = {'not-a-project': 'remove', 'project-deleted': 'remove',
@@ -78,13 +92,15 @@ FIXED = {('remove', False): 'removed', ('remove', True): 'would remove',
 
 class Facts(collections.namedtuple('Facts', (
         'image', 'member', 'project', 'owner_project', 'accepted',
-        'consumer', 'pending_days', 'now'))):
+        'consumer', 'pending_days', 'now', 'kind', 'companions'))):
     """What a check may read about one (image, member).
 
     ``project`` and ``owner_project``: the Keystone project dict, False if
     it does not exist, None where the caller cannot tell.  ``accepted``:
     how many members listed have accepted; ``consumer``: Glance showed the
-    caller its own membership only.
+    caller its own membership only.  ``kind``: ``kinds.classify`` of the
+    image; ``companions``: ``[(key, companion ID, why), ...]``, the
+    companion images the member cannot read (why: a ``COMPANION_WHY`` key).
     """
 
     @property
@@ -156,6 +172,29 @@ def _owner_disabled(f):
         return W_OWNER_DISABLED.format(**f.fmt())
 
 
+def _interrupted(f):
+    return stranded.warning(f.image)
+
+
+def _volume_backed(f):
+    if kinds.VOLUME_BACKED in f.kind:
+        return messages.W_KIND_VOLUME_BACKED.format(
+            why=f.kind.reasons[kinds.VOLUME_BACKED],
+            **status.volume_facts(f.kind), **f.fmt())
+
+
+def _companions_unreadable(f):
+    return ' '.join(W_COMPANION_UNREADABLE.format(
+        key=key, companion=cid, why=COMPANION_WHY[why], **f.fmt())
+        for key, cid, why in f.companions) or None
+
+
+def _encrypted(f):
+    if kinds.ENCRYPTED in f.kind:
+        return messages.W_KIND_ENCRYPTED.format(key=f.kind.key_id,
+                                                **f.fmt())
+
+
 # The table: keyword -> check, in the order rows of one member are printed.
 RISKS = collections.OrderedDict([
     ('not-a-project', _not_a_project),
@@ -166,6 +205,10 @@ RISKS = collections.OrderedDict([
     ('owner-disabled', _owner_disabled),
     ('unprotected', _unprotected),
     ('stale-pending', _stale_pending),
+    ('interrupted', _interrupted),
+    ('volume-backed', _volume_backed),
+    ('companions-unreadable', _companions_unreadable),
+    ('encrypted', _encrypted),
 ])
 
 
@@ -250,7 +293,8 @@ def audit(glance, ident, where, risks=None, show_all=False,
     workers = parallel_mod.check(parallel)
     opts = dict(pending_days=pending_days,
                 now=now or _now(),
-                consumer=where.incoming and not ident.is_admin)
+                consumer=where.incoming and not ident.is_admin,
+                companion_reader=CompanionReader())
     keep = set(risks or RISKS) | ({NONE} if show_all else set())
     found = images.iter_images(glance, where.filters)
     while True:
@@ -261,7 +305,8 @@ def audit(glance, ident, where, risks=None, show_all=False,
         listed = parallel_mod.run(lambda i: _members(glance, i), page,
                                   workers)
         for image, members in zip(page, listed):
-            for row in _image_rows(ident, image, members, where, opts):
+            for row in _image_rows(glance, ident, image, members, where,
+                                   opts):
                 if row[RISK] in keep:
                     yield row
 
@@ -273,21 +318,81 @@ def _members(glance, image):
         return []       # deleted since it was listed
 
 
-def _image_rows(ident, image, members, where, opts):
+def _image_rows(glance, ident, image, members, where, opts):
     accepted = sum(1 for m in members if m['status'] == 'accepted')
     kept = sorted((m for m in members if where.keeps_member(m)),
                   key=lambda m: m['member_id'])
     owner = image.get('owner')
+    if not kept and not where.incoming and stranded.warning(image):
+        # Left shared by a dead run before it added anyone: one row.
+        yield (image['id'], image.get('name'), owner, None, None, None,
+               'interrupted', stranded.warning(image))
     owner_project = ident.get_project(owner) if owner and kept else None
+    kind = kinds.classify(image)
     for m in kept:
         project = ident.get_project(m['member_id'])
-        facts = Facts(image, m, project, owner_project, accepted, **opts)
+        unreadable = [(key, cid, why) for key, cid in sorted(
+            kind.companions.items()) for why in [opts['companion_reader'](
+                glance, cid, m['member_id'])] if why]
+        facts = Facts(image, m, project, owner_project, accepted,
+                      kind=kind, companions=unreadable, **_facts_opts(opts))
         head = (image['id'], image.get('name'), owner, m['member_id'],
                 project.get('name') if project else None, m['status'])
         found = [(k, check(facts)) for k, check in RISKS.items()]
         found = [(k, d) for k, d in found if d] or [(NONE, '')]
         for keyword, detail in found:
             yield head + (keyword, detail)
+
+
+def _facts_opts(opts):
+    return {k: v for k, v in opts.items() if k != 'companion_reader'}
+
+
+class CompanionReader:
+    """Whether a project can read a companion image; each read once a run.
+
+    Called as ``reader(glance, companion_id, project_id)``: None where the
+    project can read it (public or community, its own, or shared with it
+    in any member status), else a ``COMPANION_WHY`` key.
+    """
+
+    def __init__(self):
+        self._seen = {}
+
+    def __call__(self, glance, companion_id, project_id):
+        image, members = self._read(glance, companion_id)
+        if image is None:
+            return 'hidden'
+        if image.get('visibility') in ('public', 'community') \
+                or image.get('owner') == project_id:
+            return None
+        if image.get('visibility') != 'shared':
+            return 'private'
+        if members is None:
+            return None     # shared with the caller, the one who asks
+        return None if project_id in members else 'unlisted'
+
+    def _read(self, glance, companion_id):
+        if companion_id not in self._seen:
+            self._seen[companion_id] = _companion(glance, companion_id)
+        return self._seen[companion_id]
+
+
+def _companion(glance, companion_id):
+    """``(image, member IDs)`` of a companion; ``(None, ())`` if unseen."""
+    try:
+        image = images.get_image(glance, companion_id)
+    except (glance_exc.HTTPNotFound, glance_exc.HTTPForbidden):
+        return None, ()
+    if image.get('visibility') != 'shared':
+        return image, ()
+    try:
+        return image, {m['member_id'] for m in images.list_members(
+            glance, companion_id)}
+    except glance_exc.HTTPException:
+        # Glance lists a shared image's members to its owner and admins
+        # only: the caller read it as one of them (a consumer's side).
+        return image, None
 
 
 # -------------------------------------------------------------- --fix

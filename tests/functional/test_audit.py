@@ -292,3 +292,68 @@ def test_usage_errors_exit_2_and_non_admin_exit_1(cloud):
         "--all-projects needs an admin role, which project alpha does not "
         "have: audit your own project's images (no option), or those "
         "shared with it (--incoming)")
+
+
+def private(cloud, who, **props):
+    """A queued private image of ``who``."""
+    return cloud.session(who).post('/v2/images', endpoint_filter=IMAGE,
+                                   json=dict(name=unique('audit'),
+                                             visibility='private',
+                                             disk_format='raw',
+                                             container_format='bare',
+                                             **props)).json()
+
+
+def test_kinds_and_a_dead_runs_label(cloud):
+    """volume-backed, companions-unreadable, encrypted and interrupted."""
+    beta = cloud.project('beta')
+    bdm = json.dumps([{'source_type': 'snapshot', 'snapshot_id': 'snap-1',
+                       'destination_type': 'volume', 'boot_index': 0}])
+    vol = image(cloud, 'alice-alpha', [beta], block_device_mapping=bdm,
+                bdm_v2='True', root_device_name='/dev/vda')
+    enc = image(cloud, 'alice-alpha', [beta],
+                cinder_encryption_key_id='key-1')
+    kernel = private(cloud, 'alice-alpha')                # beta can't
+    ramdisk = image(cloud, 'alice-alpha', [beta])         # beta can
+    ami = image(cloud, 'alice-alpha', [beta], kernel_id=kernel['id'],
+                ramdisk_id=ramdisk['id'])
+    # A run that died right after setting a private image shared: the
+    # label names a process of this machine that does not exist.
+    dead = json.dumps({'run': '%s:999999999:0' % os.uname().nodename,
+                       'started': '2026-01-01T00:00:00Z',
+                       'targets': [beta], 'checked': False, 'op': 'share'})
+    left = image(cloud, 'alice-alpha', [], imageshare_sharing=dead)
+    imgs = [vol, enc, kernel, ramdisk, ami, left]
+    got, rows = audit(cloud, 'alice-alpha', imgs, '--risk', 'volume-backed',
+                      '--risk', 'companions-unreadable', '--risk',
+                      'encrypted', '--risk', 'interrupted')
+    assert got == {
+        (vol['id'], beta, 'volume-backed'),
+        (enc['id'], beta, 'encrypted'),
+        (ami['id'], beta, 'companions-unreadable'),
+        (left['id'], None, 'interrupted'),
+    }
+    detail = {r['Image ID']: r['Detail'] for r in rows}
+    assert 'snap-1' in detail[vol['id']]
+    assert 'key-1' in detail[enc['id']]
+    assert kernel['id'] in detail[ami['id']]
+    assert ramdisk['id'] not in detail[ami['id']]
+    assert "openstack image transfer %s --to" % left['id'] in detail[
+        left['id']]
+    # Once the kernel is shared with beta too, beta can boot the AMI.
+    cloud.session('alice-alpha').patch(
+        '/v2/images/%s' % kernel['id'], endpoint_filter=IMAGE,
+        json=[{'op': 'replace', 'path': '/visibility', 'value': 'shared'}],
+        headers={'Content-Type': 'application/openstack-images-v2.1-json-'
+                                 'patch'})
+    cloud.session('alice-alpha').post(
+        '/v2/images/%s/members' % kernel['id'], endpoint_filter=IMAGE,
+        json={'member': beta})
+    got, _ = audit(cloud, 'alice-alpha', [ami], '--risk',
+                   'companions-unreadable')
+    assert got == set()
+    # The consumer's side sees the kinds of what it was given.
+    got, _ = audit(cloud, 'bob-beta', [vol, enc], '--incoming', '--risk',
+                   'volume-backed', '--risk', 'encrypted')
+    assert got == {(vol['id'], beta, 'volume-backed'),
+                   (enc['id'], beta, 'encrypted')}

@@ -160,6 +160,62 @@ class TestRisks(base.TestCase):
         self.assertEqual([], run(g, Ident(), show_all=True))
 
 
+class TestKindRisks(base.TestCase):
+    """The image kinds, and the label a dead run left."""
+
+    KERNEL = '4' * 8 + '-0000-0000-0000-' + '0' * 12
+    RAMDISK = '5' * 8 + '-0000-0000-0000-' + '0' * 12
+
+    def companions(self, kernel_visibility, kernel_members=()):
+        imgs = [fakes.image(id=ID1, name='ami', kernel_id=self.KERNEL,
+                            ramdisk_id=self.RAMDISK),
+                fakes.image(id=self.KERNEL, name='aki',
+                            visibility=kernel_visibility),
+                fakes.image(id=self.RAMDISK, name='ari',
+                            visibility='public')]
+        g = fakes.FakeGlance(imgs, {
+            ID1: [member(BETA, 'accepted')],
+            self.KERNEL: [member(m, image_id=self.KERNEL)
+                          for m in kernel_members]})
+        return g, run(g, Ident(), risks=['companions-unreadable'])
+
+    def test_a_private_companion_is_unreadable_a_public_one_is_not(self):
+        g, rows = self.companions('private')
+        self.assertEqual([(ID1, BETA, 'companions-unreadable')],
+                         risks(rows))
+        self.assertEqual(audit.W_COMPANION_UNREADABLE.format(
+            member_label='beta (%s)' % BETA, key='kernel_id',
+            companion=self.KERNEL, id=ID1, member=BETA,
+            why=audit.COMPANION_WHY['private']), rows[0][7])
+        # Each companion read once, whatever the number of members.
+        self.assertEqual(1, [c[:2] for c in g.calls].count(
+            ('GET', '/v2/images/%s' % self.KERNEL)))
+
+    def test_a_companion_shared_with_the_member_is_readable(self):
+        self.assertEqual([], self.companions('shared', [BETA])[1])
+        self.assertEqual([(ID1, BETA, 'companions-unreadable')],
+                         risks(self.companions('shared', [ALPHA])[1]))
+
+    def test_volume_backed_and_encrypted(self):
+        g = cloud({ID1: [member(BETA, 'accepted')]},
+                  block_device_mapping='[{"snapshot_id": "snap-1"}]',
+                  cinder_encryption_key_id='key-1')
+        rows = run(g, Ident(), risks=['volume-backed', 'encrypted'])
+        self.assertEqual([(ID1, BETA, 'volume-backed'),
+                          (ID1, BETA, 'encrypted')], risks(rows))
+        self.assertIn('snap-1', rows[0][7])
+        self.assertIn('key-1', rows[1][7])
+
+    def test_a_dead_runs_label_is_interrupted_even_without_members(self):
+        dead = ('{"run": "nohost:1:0", "started": "2026-01-01T00:00:00Z", '
+                '"targets": ["%s"], "checked": false}' % BETA)
+        g = cloud({}, imageshare_sharing=dead)
+        rows = run(g, Ident(), risks=['interrupted'])
+        self.assertEqual([(ID1, None, 'interrupted')], risks(rows))
+        self.assertIn("openstack image transfer %s --to %s'" % (ID1, BETA),
+                      rows[0][7])
+
+
 class TestScopes(base.TestCase):
 
     def test_incoming_keeps_my_membership_of_others_images(self):
