@@ -29,7 +29,7 @@ class AuditImageShare(commands.PartialFailureLister):
     """
 
     def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
+        parser = commands.one_line_errors(super().get_parser(prog_name))
         which = parser.add_mutually_exclusive_group()
         which.add_argument(
             '--all-projects', action='store_true',

@@ -84,12 +84,12 @@ class RevokeImageShare(commands.PartialFailureLister):
             '--dry-run', action='store_true',
             help="Print the rows the run would print ('plan: remove', ...) "
                  "and change nothing")
+        commands.require(
+            parser, lambda a: bool(a.projects) != a.all_members,
+            'name the projects to remove, or give --all (not both)')
         return parser
 
     def take_action(self, parsed_args):
-        if bool(parsed_args.projects) == parsed_args.all_members:
-            raise exceptions.CommandError(
-                'Name the projects to remove, or give --all (not both)')
         cm = self.app.client_manager
         rows, warnings, errors = membership.revoke(
             cm.image_share, identity.Identity.from_client_manager(cm),

@@ -285,6 +285,10 @@ def test_usage_errors_exit_2_and_non_admin_exit_1(cloud):
                  ['--all-projects', '--incoming']):
         res = cloud.run('alice-alpha', 'image', 'share', 'audit', *args)
         assert res.returncode == 2, (args, res.stderr)
+        # One line, no usage block; nothing on stdout.
+        assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+        assert res.stderr.startswith('openstack image share audit: error: ')
+        assert res.stdout == ''
     res = cloud.run('alice-alpha', 'image', 'share', 'audit',
                     '--all-projects')
     assert res.returncode == 1

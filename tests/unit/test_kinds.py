@@ -190,8 +190,9 @@ class TestCopyGate(unittest.TestCase):
                          result.summary)
 
     def test_encrypted_into_its_own_project_warns(self):
+        # (another name: a same-named copy beside its source is refused)
         result = self.copy(fakes.image(cinder_encryption_key_id=KEY),
-                           ['alpha'])
+                           ['alpha'], name='enc-copy')
         self.assertEqual(1, len(self.copy_image.call_args_list))
         self.assertEqual([], result.errors)
         self.assertEqual(messages.W_ENCRYPTED_REGION.format(
