@@ -138,11 +138,20 @@ def require(parser, check, message):
 
     For rules argparse cannot state, as 'images, or --tag/--property'.
     """
+    validate(parser, lambda parsed: None if check(parsed) else message)
+
+
+def validate(parser, problem):
+    """Fail parsing (usage, exit code 2) with ``problem(parsed_args)``.
+
+    ``problem`` returns the sentence saying what is wrong, or None.
+    """
     parse = parser.parse_known_args
 
     def parse_known_args(args=None, namespace=None):
         parsed, rest = parse(args, namespace)
-        if not check(parsed):
+        message = problem(parsed)
+        if message:
             parser.error(message)
         return parsed, rest
     parser.parse_known_args = parse_known_args

@@ -3,7 +3,6 @@
 import logging
 import sys
 
-from osc_lib import exceptions
 
 from osc_imageshare import clients
 from osc_imageshare import commands
@@ -159,6 +158,7 @@ class TransferImage(commands.PartialFailureLister):
             parser, lambda a: a.mode == 'share' or not a.allow_volume_backed,
             '--allow-volume-backed applies to --mode share only (a copy of '
             'a volume-backed snapshot would be 0 bytes that boot nowhere)')
+        commands.validate(parser, _conflict)
         return parser
 
     def take_action(self, parsed_args):
@@ -185,37 +185,7 @@ class TransferImage(commands.PartialFailureLister):
 
     @staticmethod
     def _options(args):
-        """The options of the chosen mode; those of another are refused."""
-        if args.timeout is not None and not args.wait:
-            raise exceptions.CommandError('--timeout applies to --wait only')
-        if args.wait and not args.no_accept:
-            raise exceptions.CommandError(
-                '--wait needs --no-accept: without it the run accepts for '
-                'every target itself')
-        share_only = [o for o, v in (
-            ('--no-accept', args.no_accept), ('--protect', args.protect),
-            ('--revoke-earlier-members', args.earlier_members == 'revoke'),
-            ('--keep-earlier-members', args.earlier_members == 'keep'))
-            if v]
-        copy_only = [o for o, v in (
-            ('--name', args.name), ('--progress', args.progress),
-            ('--visibility', args.visibility),
-            ('--import-method', args.import_method != 'auto'),
-            ('--keep-signature', args.keep_signature),
-            ('--keep-id', args.keep_id)) if v]
-        if args.mode != 'share' and share_only:
-            raise exceptions.CommandError(
-                '%s applies to --mode share only' % ', '.join(share_only))
-        if args.mode != 'copy' and copy_only:
-            raise exceptions.CommandError(
-                '%s applies to --mode copy only' % ', '.join(copy_only))
-        if args.mode == 'owner' and args.allow_encrypted:
-            raise exceptions.CommandError(
-                '--allow-encrypted applies to --mode share and copy only')
-        if args.name and (len(args.images) != 1 or args.tags
-                          or args.properties):
-            raise exceptions.CommandError(
-                '--name needs exactly one image')
+        """The options of the chosen mode (``_conflict`` checked them)."""
         if args.mode == 'share':
             return dict(accept=not args.no_accept, protect=args.protect,
                         earlier_members=args.earlier_members or 'refuse',
@@ -231,3 +201,33 @@ class TransferImage(commands.PartialFailureLister):
                             keep_signature=args.keep_signature,
                             keep_id=args.keep_id))
         return {}
+
+
+def _conflict(args):
+    """What is wrong with the options given together, or None."""
+    if args.timeout is not None and not args.wait:
+        return '--timeout applies to --wait only'
+    if args.wait and not args.no_accept:
+        return ('--wait needs --no-accept: without it the run accepts for '
+                'every target itself')
+    share_only = [o for o, v in (
+        ('--no-accept', args.no_accept), ('--protect', args.protect),
+        ('--revoke-earlier-members', args.earlier_members == 'revoke'),
+        ('--keep-earlier-members', args.earlier_members == 'keep'))
+        if v]
+    copy_only = [o for o, v in (
+        ('--name', args.name), ('--progress', args.progress),
+        ('--visibility', args.visibility),
+        ('--import-method', args.import_method != 'auto'),
+        ('--keep-signature', args.keep_signature),
+        ('--keep-id', args.keep_id)) if v]
+    if args.mode != 'share' and share_only:
+        return '%s applies to --mode share only' % ', '.join(share_only)
+    if args.mode != 'copy' and copy_only:
+        return '%s applies to --mode copy only' % ', '.join(copy_only)
+    if args.mode == 'owner' and args.allow_encrypted:
+        return '--allow-encrypted applies to --mode share and copy only'
+    if args.name and (len(args.images) != 1 or args.tags
+                      or args.properties):
+        return '--name needs exactly one image'
+    return None

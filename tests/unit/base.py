@@ -4,6 +4,9 @@ Our own, so that the unit tests run under every supported osc-lib
 (``osc_lib.test`` only appeared in osc-lib 4.3.0, after the 2025.2 set).
 """
 
+import io
+from unittest import mock
+
 import fixtures
 import testtools
 
@@ -42,3 +45,20 @@ class TestCommand(TestCase):
             self.assertIn(dest, parsed)
             self.assertEqual(value, getattr(parsed, dest))
         return parsed
+
+
+def usage_error(cmd, args):
+    """The one line a usage error of ``cmd`` prints for ``args``.
+
+    Asserts it is one: exit code 2, a single line on stderr.
+    """
+    err = io.StringIO()
+    with mock.patch('sys.stderr', err):
+        try:
+            cmd.get_parser('check_parser').parse_args(args)
+        except SystemExit as e:
+            assert e.code == 2, e.code
+        else:
+            raise AssertionError('no usage error for %r' % (args,))
+    [line] = err.getvalue().splitlines()
+    return line.split(': error: ', 1)[1]

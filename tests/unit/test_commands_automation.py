@@ -11,6 +11,7 @@ from osc_imageshare.commands import transfer as transfer_cmd
 from osc_imageshare.transfer import desired
 from osc_imageshare.transfer import plan
 from osc_imageshare.transfer import wait
+from tests.unit import base
 
 
 def result(failed=0):
@@ -106,10 +107,11 @@ class TestTransferOptions(Base):
     cls = transfer_cmd.TransferImage
 
     def test_wait_rules(self):
-        for argv in (['web', '--to', 'b', '--wait'],
-                     ['web', '--to', 'b', '--timeout', '3']):
-            self.assertRaises(exceptions.CommandError, self.cmd._options,
-                              self.parse(*argv))
+        for argv, why in (
+                (['web', '--to', 'b', '--wait'], '--wait needs --no-accept'),
+                (['web', '--to', 'b', '--timeout', '3'],
+                 '--timeout applies to --wait only')):
+            self.assertTrue(base.usage_error(self.cmd, argv).startswith(why))
         opts = self.cmd._options(self.parse('--tag', 'ci', '--to', 'b',
                                             '--no-accept', '--wait'))
         self.assertFalse(opts['accept'])

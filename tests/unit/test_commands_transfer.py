@@ -93,13 +93,10 @@ class TestTransferImage(base.TestCommand):
             kwargs['mode'], kwargs['name'], kwargs['visibility'],
             kwargs['progress']))
         self.assertNotIn('accept', kwargs)
-        parsed = self.check_parser(
-            self.cmd, ['a', '--to', 'beta', '--mode', 'copy',
-                       '--keep-earlier-members'], [])
-        e = self.assertRaises(exceptions.CommandError, self.cmd.take_action,
-                              parsed)
         self.assertEqual('--keep-earlier-members applies to --mode share '
-                         'only', str(e))
+                         'only', base.usage_error(self.cmd, [
+                             'a', '--to', 'beta', '--mode', 'copy',
+                             '--keep-earlier-members']))
 
     @mock.patch.object(transfer, 'transfer')
     def test_copy_options_are_passed_through(self, run):
@@ -118,9 +115,6 @@ class TestTransferImage(base.TestCommand):
     def test_copy_options_are_refused_elsewhere(self):
         for args in (['--import-method', 'upload'], ['--keep-signature'],
                      ['--keep-id']):
-            parsed = self.check_parser(self.cmd, ['a', '--to', 'beta']
-                                       + args, [])
-            e = self.assertRaises(exceptions.CommandError, self.cmd.run,
-                                  parsed)
             self.assertEqual('%s applies to --mode copy only' % args[0],
-                             str(e))
+                             base.usage_error(self.cmd, ['a', '--to', 'beta']
+                                              + args))
