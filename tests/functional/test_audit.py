@@ -292,3 +292,23 @@ def test_usage_errors_exit_2_and_non_admin_exit_1(cloud):
         "--all-projects needs an admin role, which project alpha does not "
         "have: audit your own project's images (no option), or those "
         "shared with it (--incoming)")
+
+
+def test_fix_quotes_member_ids_and_never_claims_a_false_removal(cloud):
+    # Regression: 'a#b' and 'c?d' went unquoted into the DELETE URL; Glance
+    # answered 404 and --fix printed 'removed' with the members still
+    # there.  Glance cannot address 'e/f' at all: a failure, exit 1.
+    a = image(cloud, 'alice-alpha', ['a#b', 'c?d', 'e/f'])
+    try:
+        res = cloud.run('alice-alpha', 'image', 'share', 'audit', '--fix',
+                        '-f', 'json')
+        assert res.returncode == 1, res.stderr
+        fixed = [r for r in json.loads(res.stdout) if r['Image ID'] == a['id']]
+        assert sorted((r['Member'], r['Fixed']) for r in fixed) == [
+            ('a#b', 'removed'), ('c?d', 'removed'), ('e/f', 'failed')]
+        assert members(cloud, a['id']) == ['e/f']
+        assert ("Could not remove member e/f (image %s): Glance lists it but "
+                "answers 404 to its URL" % a['id']) in res.stderr
+    finally:
+        cloud.session('admin').delete('/v2/images/%s' % a['id'],
+                                      endpoint_filter=IMAGE)
