@@ -36,7 +36,7 @@ class AuditImageShare(commands.PartialFailureLister):
             help='Every shared image of the cloud, every member (admin '
                  'only)')
         which.add_argument(
-            '--project', metavar='<project>',
+            '--project', metavar='<project>', type=commands.nonblank,
             help="This project's images (name or ID) instead of yours "
                  "(admin only); with --incoming, those shared with it")
         commands.add_project_domain(parser, '--project')

@@ -282,9 +282,16 @@ def test_fix_dry_run_fix_and_protect(cloud, keystone, tmp_path):
 def test_usage_errors_exit_2_and_non_admin_exit_1(cloud):
     for args in (['--pending-days', '-1'], ['--pending-days', 'nan'],
                  ['--risk', 'nonsense'], ['--protect'],
-                 ['--all-projects', '--incoming']):
+                 ['--all-projects', '--incoming'], ['--parallel', '0'],
+                 ['--pending-days', 'inf']):
         res = cloud.run('alice-alpha', 'image', 'share', 'audit', *args)
         assert res.returncode == 2, (args, res.stderr)
+        assert res.stdout == ''
+    # Regression: an empty --project audited the caller's own project.
+    res = cloud.run('admin', 'image', 'share', 'audit', '--project', '')
+    assert (res.returncode, res.stdout) == (2, ''), res.stderr
+    assert res.stderr.strip().splitlines()[-1].endswith(
+        'argument --project: must not be empty')
     res = cloud.run('alice-alpha', 'image', 'share', 'audit',
                     '--all-projects')
     assert res.returncode == 1

@@ -299,7 +299,10 @@ class TestCommand(base.TestCommand):
                      ['--pending-days', 'inf'], ['--risk', 'typo'],
                      ['--all-projects', '--project', 'beta'],
                      ['--all-projects', '--incoming'], ['--protect'],
-                     ['--dry-run'], ['--project-domain', 'd']):
+                     ['--dry-run'], ['--project-domain', 'd'],
+                     # Regression: '' audited the caller's own project.
+                     ['--project', ''], ['--project', ' '],
+                     ['--parallel', '0']):
             self.refused(*argv)
 
     def test_defaults(self):
