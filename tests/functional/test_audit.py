@@ -319,3 +319,24 @@ def test_fix_quotes_member_ids_and_never_claims_a_false_removal(cloud):
     finally:
         cloud.session('admin').delete('/v2/images/%s' % a['id'],
                                       endpoint_filter=IMAGE)
+
+
+def test_incoming_reads_past_a_page_of_own_shared_images(cloud):
+    # Regression: Glance lists a project's own shared images with those
+    # shared with it; a first page (200) of its own, all skipped by
+    # --incoming, ended the audit before the image shared with it.
+    beta = cloud.project('beta')
+    prefix = '00000000-%s-4000-8000-' % unique('')[-4:]
+    own = ['%s%012d' % (prefix, n) for n in range(200)]
+    made = []
+    try:
+        for image_id in own:
+            made.append(('bob-beta', image(cloud, 'bob-beta', id=image_id)))
+        shared = image(cloud, 'alice-alpha', [beta], id=prefix + '1' * 12)
+        made.append(('alice-alpha', shared))
+        got, _ = audit(cloud, 'bob-beta', [shared], '--incoming', '--all')
+        assert got == {(shared['id'], beta, 'none')}
+    finally:
+        for who, img in made:
+            cloud.session(who).delete('/v2/images/%s' % img['id'],
+                                      endpoint_filter=IMAGE)
