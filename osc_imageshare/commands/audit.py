@@ -74,7 +74,7 @@ class AuditImageShare(commands.PartialFailureLister):
             help='With --fix: print the fixes it would make, and change '
                  'nothing')
         commands.add_parallel(parser, 'images (one member-list request '
-                              'each)', 'the rows stay sorted')
+                              'each), then fixes', 'the rows stay sorted')
         commands.require(parser, lambda a: not (a.incoming
                                                 and a.all_projects),
                          '--incoming and --all-projects exclude each other')

@@ -305,6 +305,12 @@ class TestCommand(base.TestCommand):
                      ['--parallel', '0']):
             self.refused(*argv)
 
+    def test_parallel_help_says_it_runs_the_fixes_too(self):
+        # Regression: --fix runs its fixes --parallel at a time as well.
+        parser = self.cmd().get_parser('audit')
+        action = [a for a in parser._actions if a.dest == 'parallel'][0]
+        self.assertIn('then fixes', action.help)
+
     def test_defaults(self):
         self.check_parser(self.cmd(), [], [
             ('pending_days', 30), ('risks', []), ('show_all', False),
