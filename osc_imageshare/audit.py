@@ -68,8 +68,9 @@ E_NOT_ADMIN = ("{option} needs an admin role, which project {project} does "
                "not have: audit your own project's images (no option), or "
                "those shared with it (--incoming)")
 E_FIX_FAILED = 'Could not {what} (image {id}): {why}'
-E_UNADDRESSABLE = ("Glance lists it but answers 404 to its URL (a member "
-                   "ID with a '/' cannot be addressed)")
+E_UNADDRESSABLE = ("Glance lists it but answers 404 to its URL: Glance "
+                   "cannot address a member ID with a '/', a '..' or a "
+                   "character outside ASCII")
 
 # What --fix does for a risk: 'remove' the member, 'protect' the image.
 FIXES = {'not-a-project': 'remove', 'project-deleted': 'remove',
@@ -345,8 +346,9 @@ def _fix_one(glance, action, row):
 def _still_member(glance, image_id, member):
     """Whether a member Glance answered 404 for is listed all the same.
 
-    Glance routes on the decoded path: a member with a '/' ('e/f') can be
-    neither addressed nor removed by URL, and answers 404.
+    Glance routes on the decoded path: a member with a '/' ('e/f'), a
+    '..' or a character outside ASCII ('\u00df') can be neither addressed
+    nor removed by URL, and answers 404.
     """
     try:
         listed = images.list_members(glance, image_id)

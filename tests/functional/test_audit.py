@@ -315,7 +315,8 @@ def test_fix_quotes_member_ids_and_never_claims_a_false_removal(cloud):
             ('a#b', 'removed'), ('c?d', 'removed'), ('e/f', 'failed')]
         assert members(cloud, a['id']) == ['e/f']
         assert ("Could not remove member e/f (image %s): Glance lists it but "
-                "answers 404 to its URL" % a['id']) in res.stderr
+                "answers 404 to its URL: Glance cannot address a member ID "
+                "with a '/'" % a['id']) in res.stderr
     finally:
         cloud.session('admin').delete('/v2/images/%s' % a['id'],
                                       endpoint_filter=IMAGE)
