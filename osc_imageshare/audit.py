@@ -82,6 +82,9 @@ COMPANION_WHY = {
     'hidden': 'you cannot read the companion either: it is not yours and '
               'not shared with you',
 }
+E_UNADDRESSABLE = ("Glance lists it but answers 404 to its URL: Glance "
+                   "cannot address a member ID with a '/', a '..' or a "
+                   "character outside ASCII")
 
 # What --fix does for a risk: 'remove' the member, 'protect' the image.
 FIXES = {'not-a-project': 'remove', 'project-deleted': 'remove',
@@ -298,10 +301,11 @@ def audit(glance, ident, where, risks=None, show_all=False,
     keep = set(risks or RISKS) | ({NONE} if show_all else set())
     found = images.iter_images(glance, where.filters)
     while True:
-        page = [i for i in itertools.islice(found, images.PAGE)
-                if where.keeps_image(i)]
-        if not page:
+        chunk = list(itertools.islice(found, images.PAGE))
+        if not chunk:
             return
+        # A page may hold none to keep (--incoming: the project's own).
+        page = [i for i in chunk if where.keeps_image(i)]
         listed = parallel_mod.run(lambda i: _members(glance, i), page,
                                   workers)
         for image, members in zip(page, listed):
@@ -433,10 +437,26 @@ def _fix_one(glance, action, row):
         else:
             images.update_image(glance, image_id, protected=True)
     except (glance_exc.HTTPException, images.TransportError) as e:
+        why = images.describe(e, side=None)
         if action == 'remove' and isinstance(e, glance_exc.HTTPNotFound):
-            return None      # gone already: what the fix wanted
+            if not _still_member(glance, image_id, member):
+                return None      # gone already: what the fix wanted
+            why = E_UNADDRESSABLE
         what = ('remove member %s' % member if action == 'remove'
                 else 'protect the image')
-        return E_FIX_FAILED.format(what=what, id=image_id,
-                                   why=images.describe(e, side=None))
+        return E_FIX_FAILED.format(what=what, id=image_id, why=why)
     return None
+
+
+def _still_member(glance, image_id, member):
+    """Whether a member Glance answered 404 for is listed all the same.
+
+    Glance routes on the decoded path: a member with a '/' ('e/f'), a
+    '..' or a character outside ASCII ('\u00df') can be neither addressed
+    nor removed by URL, and answers 404.
+    """
+    try:
+        listed = images.list_members(glance, image_id)
+    except glance_exc.HTTPNotFound:
+        return False        # the image is gone
+    return any(m['member_id'] == member for m in listed)

@@ -355,9 +355,15 @@ def list_members(glance, image_id):
         'members']
 
 
+def _member_url(image_id, member_id):
+    # Glance takes any string as a member ('a#b', 'c?d'): quote it, or
+    # the request would address another member, or none.
+    return '/v2/images/%s/members/%s' % (
+        image_id, urllib.parse.quote(member_id, safe=''))
+
+
 def get_member(glance, image_id, member_id):
-    return _json(glance, 'GET', '/v2/images/%s/members/%s'
-                 % (image_id, member_id))[1]
+    return _json(glance, 'GET', _member_url(image_id, member_id))[1]
 
 
 def add_member(glance, image_id, member_id):
@@ -366,13 +372,12 @@ def add_member(glance, image_id, member_id):
 
 
 def set_member_status(glance, image_id, member_id, status):
-    return _json(glance, 'PUT', '/v2/images/%s/members/%s'
-                 % (image_id, member_id), data={'status': status})[1]
+    return _json(glance, 'PUT', _member_url(image_id, member_id),
+                 data={'status': status})[1]
 
 
 def remove_member(glance, image_id, member_id):
-    _json(glance, 'DELETE', '/v2/images/%s/members/%s'
-          % (image_id, member_id))
+    _json(glance, 'DELETE', _member_url(image_id, member_id))
 
 
 # -------------------------------------------------------------- finding

@@ -36,7 +36,7 @@ class AuditImageShare(commands.PartialFailureLister):
             help='Every shared image of the cloud, every member (admin '
                  'only)')
         which.add_argument(
-            '--project', metavar='<project>',
+            '--project', metavar='<project>', type=commands.nonblank,
             help="This project's images (name or ID) instead of yours "
                  "(admin only); with --incoming, those shared with it")
         commands.add_project_domain(parser, '--project')
@@ -74,7 +74,7 @@ class AuditImageShare(commands.PartialFailureLister):
             help='With --fix: print the fixes it would make, and change '
                  'nothing')
         commands.add_parallel(parser, 'images (one member-list request '
-                              'each)', 'the rows stay sorted')
+                              'each), then fixes', 'the rows stay sorted')
         commands.require(parser, lambda a: not (a.incoming
                                                 and a.all_projects),
                          '--incoming and --all-projects exclude each other')

@@ -64,8 +64,11 @@ class Cloud:
     def region(self, cloud):
         if cloud not in self._sessions:
             import openstack.config
+            # load_envvars=False: an OS_CLIENT_CONFIG_FILE in the test's
+            # environment (local-cloud env) would be read before ours.
             self._sessions[cloud] = openstack.config.OpenStackConfig(
-                config_files=[self.clouds_yaml]).get_one(cloud=cloud)
+                config_files=[self.clouds_yaml],
+                load_envvars=False).get_one(cloud=cloud)
         return self._sessions[cloud]
 
     def session(self, cloud):

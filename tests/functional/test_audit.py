@@ -282,13 +282,19 @@ def test_fix_dry_run_fix_and_protect(cloud, keystone, tmp_path):
 def test_usage_errors_exit_2_and_non_admin_exit_1(cloud):
     for args in (['--pending-days', '-1'], ['--pending-days', 'nan'],
                  ['--risk', 'nonsense'], ['--protect'],
-                 ['--all-projects', '--incoming']):
+                 ['--all-projects', '--incoming'], ['--parallel', '0'],
+                 ['--pending-days', 'inf']):
         res = cloud.run('alice-alpha', 'image', 'share', 'audit', *args)
         assert res.returncode == 2, (args, res.stderr)
         # One line, no usage block; nothing on stdout.
         assert len(res.stderr.strip().splitlines()) == 1, res.stderr
         assert res.stderr.startswith('openstack image share audit: error: ')
         assert res.stdout == ''
+    # Regression: an empty --project audited the caller's own project.
+    res = cloud.run('admin', 'image', 'share', 'audit', '--project', '')
+    assert (res.returncode, res.stdout) == (2, ''), res.stderr
+    assert res.stderr.strip().splitlines()[-1].endswith(
+        'argument --project: must not be empty')
     res = cloud.run('alice-alpha', 'image', 'share', 'audit',
                     '--all-projects')
     assert res.returncode == 1
@@ -361,3 +367,45 @@ def test_kinds_and_a_dead_runs_label(cloud):
                    'volume-backed', '--risk', 'encrypted')
     assert got == {(vol['id'], beta, 'volume-backed'),
                    (enc['id'], beta, 'encrypted')}
+
+
+def test_fix_quotes_member_ids_and_never_claims_a_false_removal(cloud):
+    # Regression: 'a#b' and 'c?d' went unquoted into the DELETE URL; Glance
+    # answered 404 and --fix printed 'removed' with the members still
+    # there.  Glance cannot address 'e/f' at all: a failure, exit 1.
+    a = image(cloud, 'alice-alpha', ['a#b', 'c?d', 'e/f'])
+    try:
+        res = cloud.run('alice-alpha', 'image', 'share', 'audit', '--fix',
+                        '-f', 'json')
+        assert res.returncode == 1, res.stderr
+        fixed = [r for r in json.loads(res.stdout) if r['Image ID'] == a['id']]
+        assert sorted((r['Member'], r['Fixed']) for r in fixed) == [
+            ('a#b', 'removed'), ('c?d', 'removed'), ('e/f', 'failed')]
+        assert members(cloud, a['id']) == ['e/f']
+        assert ("Could not remove member e/f (image %s): Glance lists it but "
+                "answers 404 to its URL: Glance cannot address a member ID "
+                "with a '/'" % a['id']) in res.stderr
+    finally:
+        cloud.session('admin').delete('/v2/images/%s' % a['id'],
+                                      endpoint_filter=IMAGE)
+
+
+def test_incoming_reads_past_a_page_of_own_shared_images(cloud):
+    # Regression: Glance lists a project's own shared images with those
+    # shared with it; a first page (200) of its own, all skipped by
+    # --incoming, ended the audit before the image shared with it.
+    beta = cloud.project('beta')
+    prefix = '00000000-%s-4000-8000-' % unique('')[-4:]
+    own = ['%s%012d' % (prefix, n) for n in range(200)]
+    made = []
+    try:
+        for image_id in own:
+            made.append(('bob-beta', image(cloud, 'bob-beta', id=image_id)))
+        shared = image(cloud, 'alice-alpha', [beta], id=prefix + '1' * 12)
+        made.append(('alice-alpha', shared))
+        got, _ = audit(cloud, 'bob-beta', [shared], '--incoming', '--all')
+        assert got == {(shared['id'], beta, 'none')}
+    finally:
+        for who, img in made:
+            cloud.session(who).delete('/v2/images/%s' % img['id'],
+                                      endpoint_filter=IMAGE)

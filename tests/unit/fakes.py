@@ -142,7 +142,8 @@ class FakeGlance:
             failure = failure(data)
         if failure is not None:
             raise failure
-        parts = path.strip('/').split('/')   # v2 images [id [members [m]]]
+        # v2 images [id [members [m]]]; Glance routes the decoded path.
+        parts = urllib.parse.unquote(path).strip('/').split('/')
         if len(parts) == 2 and method == 'POST':
             self.created += 1
             img = dict(data, id='new-%d' % self.created, status='queued',

@@ -233,6 +233,15 @@ class TestScopes(base.TestCase):
                          g.calls[0])
         self.assertNotIn(('GET', '/v2/images/%s/members' % ID1), g.calls)
 
+    def test_incoming_reads_past_a_page_of_own_images(self):
+        # Regression: a first page of the project's own images (all
+        # skipped by --incoming) ended the audit before the shared ones.
+        g = cloud({ID3: [member(ALPHA, 'accepted', image_id=ID3)]})
+        ident = Ident()
+        with mock.patch.object(images, 'PAGE', 1):
+            rows = run(g, ident, audit.scope(ident, incoming=True))
+        self.assertEqual([(ID3, ALPHA, 'unprotected')], risks(rows))
+
     def test_other_projects_need_admin(self):
         g = cloud()
         for kw, option in (({'all_projects': True}, '--all-projects'),
@@ -310,12 +319,26 @@ class TestFix(base.TestCase):
         rows = self.rows(g)
         g.fail[('DELETE', '/v2/images/%s/members/beta' % ID1)] = \
             glance_exc.HTTPForbidden('not allowed')
-        g.fail[('DELETE', '/v2/images/%s/members/gamma' % ID1)] = \
-            glance_exc.HTTPNotFound('gone')
+        del g.members[ID1]['gamma']         # removed meanwhile: a 404
         fixed, errs = audit.fix(g, Ident(), rows, parallel=1)
         self.assertEqual(['failed', 'removed'], [r[8] for r in fixed])
         self.assertEqual(['Could not remove member beta (image %s): Glance '
                           'answered HTTP 403: not allowed' % ID1], errs)
+
+    def test_member_ids_any_string_quoted_never_removed_falsely(self):
+        # Regression: 'a#b' and 'c?d' went unquoted into the URL (a 404,
+        # taken for 'gone already': 'removed', and still there); 'e/f'
+        # Glance cannot address at all: a failure, not 'removed'.
+        g = cloud({ID1: [member('a#b'), member('c?d'), member('e/f')]})
+        fixed, errs = audit.fix(g, Ident(), self.rows(g), parallel=1)
+        self.assertEqual([('a#b', 'removed'), ('c?d', 'removed'),
+                          ('e/f', 'failed')], [(r[3], r[8]) for r in fixed])
+        self.assertEqual([audit.E_FIX_FAILED.format(
+            what='remove member e/f', id=ID1, why=audit.E_UNADDRESSABLE)],
+            errs)
+        self.assertEqual({'e/f'}, set(g.members[ID1]))
+        self.assertIn(('DELETE', '/v2/images/%s/members/a%%23b' % ID1),
+                      g.calls)
 
 
 class TestCommand(base.TestCommand):
@@ -332,8 +355,17 @@ class TestCommand(base.TestCommand):
                      ['--pending-days', 'inf'], ['--risk', 'typo'],
                      ['--all-projects', '--project', 'beta'],
                      ['--all-projects', '--incoming'], ['--protect'],
-                     ['--dry-run'], ['--project-domain', 'd']):
+                     ['--dry-run'], ['--project-domain', 'd'],
+                     # Regression: '' audited the caller's own project.
+                     ['--project', ''], ['--project', ' '],
+                     ['--parallel', '0']):
             self.refused(*argv)
+
+    def test_parallel_help_says_it_runs_the_fixes_too(self):
+        # Regression: --fix runs its fixes --parallel at a time as well.
+        parser = self.cmd().get_parser('audit')
+        action = [a for a in parser._actions if a.dest == 'parallel'][0]
+        self.assertIn('then fixes', action.help)
 
     def test_defaults(self):
         self.check_parser(self.cmd(), [], [
