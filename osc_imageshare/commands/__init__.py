@@ -119,11 +119,20 @@ def require(parser, check, message):
 
     For rules argparse cannot state, as 'images, or --tag/--property'.
     """
+    refuse(parser, lambda parsed: None if check(parsed) else message)
+
+
+def refuse(parser, conflict):
+    """Fail parsing (usage, exit code 2) with ``conflict(parsed_args)``.
+
+    ``conflict`` returns the one-line message, or None if all is well.
+    """
     parse = parser.parse_known_args
 
     def parse_known_args(args=None, namespace=None):
         parsed, rest = parse(args, namespace)
-        if not check(parsed):
+        message = conflict(parsed)
+        if message:
             parser.error(message)
         return parsed, rest
     parser.parse_known_args = parse_known_args

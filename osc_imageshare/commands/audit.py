@@ -29,14 +29,14 @@ class AuditImageShare(commands.PartialFailureLister):
     """
 
     def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
+        parser = commands.one_line_errors(super().get_parser(prog_name))
         which = parser.add_mutually_exclusive_group()
         which.add_argument(
             '--all-projects', action='store_true',
             help='Every shared image of the cloud, every member (admin '
                  'only)')
         which.add_argument(
-            '--project', metavar='<project>',
+            '--project', metavar='<project>', type=commands.nonblank,
             help="This project's images (name or ID) instead of yours "
                  "(admin only); with --incoming, those shared with it")
         commands.add_project_domain(parser, '--project')

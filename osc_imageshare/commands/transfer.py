@@ -3,7 +3,6 @@
 import logging
 import sys
 
-from osc_lib import exceptions
 
 from osc_imageshare import clients
 from osc_imageshare import commands
@@ -71,7 +70,7 @@ class TransferImage(commands.PartialFailureLister):
                  "copy (new ID), independent of yours; owner: the target "
                  "becomes the image's owner (same ID; admin only)")
         parser.add_argument(
-            '--name', metavar='<name>',
+            '--name', metavar='<name>', type=commands.nonblank,
             help='Name of the copy (--mode copy; default: the source '
                  'name); a verified copy already there is renamed')
         parser.add_argument(
@@ -148,6 +147,7 @@ class TransferImage(commands.PartialFailureLister):
             parser, lambda a: a.to or a.to_cloud or a.to_domain,
             'name at least one target project: --to <project>, --to-cloud '
             '<cloud> or --to-domain <domain>')
+        commands.refuse(parser, _conflict)
         return parser
 
     def take_action(self, parsed_args):
@@ -172,33 +172,7 @@ class TransferImage(commands.PartialFailureLister):
 
     @staticmethod
     def _options(args):
-        """The options of the chosen mode; those of another are refused."""
-        if args.timeout is not None and not args.wait:
-            raise exceptions.CommandError('--timeout applies to --wait only')
-        if args.wait and not args.no_accept:
-            raise exceptions.CommandError(
-                '--wait needs --no-accept: without it the run accepts for '
-                'every target itself')
-        share_only = [o for o, v in (
-            ('--no-accept', args.no_accept), ('--protect', args.protect),
-            ('--revoke-earlier-members', args.earlier_members == 'revoke'),
-            ('--keep-earlier-members', args.earlier_members == 'keep'))
-            if v]
-        copy_only = [o for o, v in (
-            ('--name', args.name), ('--progress', args.progress),
-            ('--visibility', args.visibility),
-            ('--import-method', args.import_method != 'auto'),
-            ('--keep-signature', args.keep_signature)) if v]
-        if args.mode != 'share' and share_only:
-            raise exceptions.CommandError(
-                '%s applies to --mode share only' % ', '.join(share_only))
-        if args.mode != 'copy' and copy_only:
-            raise exceptions.CommandError(
-                '%s applies to --mode copy only' % ', '.join(copy_only))
-        if args.name and (len(args.images) != 1 or args.tags
-                          or args.properties):
-            raise exceptions.CommandError(
-                '--name needs exactly one image')
+        """The options of the chosen mode (others are refused by parsing)."""
         if args.mode == 'share':
             return dict(accept=not args.no_accept, protect=args.protect,
                         earlier_members=args.earlier_members or 'refuse')
@@ -210,3 +184,33 @@ class TransferImage(commands.PartialFailureLister):
                             import_method=args.import_method,
                             keep_signature=args.keep_signature))
         return {}
+
+
+def _conflict(args):
+    """The options that do not go together, in one line; or None."""
+    if args.timeout is not None and not args.wait:
+        return '--timeout applies to --wait only'
+    if args.wait and not args.no_accept:
+        return (
+            '--wait needs --no-accept: without it the run accepts for '
+            'every target itself')
+    share_only = [o for o, v in (
+        ('--no-accept', args.no_accept), ('--protect', args.protect),
+        ('--revoke-earlier-members', args.earlier_members == 'revoke'),
+        ('--keep-earlier-members', args.earlier_members == 'keep'))
+        if v]
+    copy_only = [o for o, v in (
+        ('--name', args.name), ('--progress', args.progress),
+        ('--visibility', args.visibility),
+        ('--import-method', args.import_method != 'auto'),
+        ('--keep-signature', args.keep_signature)) if v]
+    if args.mode != 'share' and share_only:
+        return (
+            '%s applies to --mode share only' % ', '.join(share_only))
+    if args.mode != 'copy' and copy_only:
+        return (
+            '%s applies to --mode copy only' % ', '.join(copy_only))
+    if args.name and (len(args.images) != 1 or args.tags
+                      or args.properties):
+        return '--name needs exactly one image'
+    return None

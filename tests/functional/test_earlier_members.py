@@ -135,9 +135,10 @@ def test_revoke_all_hidden_members_of_a_private_image(cloud, was_shared):
     assert visibility(cloud, img['id']) == 'private'
     assert not bob_sees(cloud, img['id'])
     usage = cloud.run('alice-alpha', 'image', 'share', 'revoke', img['id'])
-    assert usage.returncode == 1
+    assert usage.returncode == 2
     assert stderr_lines(usage) == [
-        'Name the projects to remove, or give --all (not both)']
+        'openstack image share revoke: error: name the projects to remove, '
+        'or give --all (not both)']
 
 
 def test_the_run_executes_the_steps_of_the_dry_run(cloud):

@@ -133,10 +133,10 @@ def test_transfer_wait_times_out(cloud):
         'not accepted it yet' % (img['id'], beta))
     res = cloud.run('carol-alpha', 'image', 'transfer', img['id'], '--to',
                     'beta', '--wait')
-    assert res.returncode == 1
+    assert res.returncode == 2
     assert stderr_lines(res) == [
-        '--wait needs --no-accept: without it the run accepts for every '
-        'target itself']
+        'openstack image transfer: error: --wait needs --no-accept: without '
+        'it the run accepts for every target itself']
 
 
 def test_share_wait_ended_by_a_reject(cloud):

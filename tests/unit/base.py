@@ -25,6 +25,19 @@ class TestCommand(TestCase):
         super().setUp()
         self.app = fakes.FakeApp()
 
+    def check_usage_error(self, cmd, args, message):
+        """Parsing ``args`` exits 2 with ``message`` as its one line."""
+        import io
+        from unittest import mock
+
+        stderr = io.StringIO()
+        with mock.patch('sys.stderr', stderr):
+            e = self.assertRaises(SystemExit, cmd.get_parser(
+                'check_parser').parse_args, args)
+        self.assertEqual(2, e.code)
+        self.assertEqual(['check_parser: error: ' + message],
+                         stderr.getvalue().splitlines())
+
     def check_parser(self, cmd, args, expected):
         """Parse ``args``; each ``(dest, value)`` of ``expected`` must hold."""
         try:

@@ -64,8 +64,9 @@ class TestSetImageShare(Base):
 
     @mock.patch.object(desired, 'set_members')
     def test_no_members_and_unreadable_file(self, set_members):
-        self.assertRaises(exceptions.CommandError, self.cmd.take_action,
-                          self.parse('web'))
+        for argv in (['web'], ['web', '--member', 'a', '--member-file',
+                               '']):
+            self.assertRaises(SystemExit, self.parse, *argv)
         with self.assertRaises(exceptions.CommandError) as e:
             self.cmd.take_action(self.parse('web', '--member-file',
                                             '/nonexistent/members'))
@@ -108,8 +109,7 @@ class TestTransferOptions(Base):
     def test_wait_rules(self):
         for argv in (['web', '--to', 'b', '--wait'],
                      ['web', '--to', 'b', '--timeout', '3']):
-            self.assertRaises(exceptions.CommandError, self.cmd._options,
-                              self.parse(*argv))
+            self.assertRaises(SystemExit, self.parse, *argv)
         opts = self.cmd._options(self.parse('--tag', 'ci', '--to', 'b',
                                             '--no-accept', '--wait'))
         self.assertFalse(opts['accept'])
