@@ -5,6 +5,7 @@ together, as a usage error: exit code 2, one line, nothing on stdout.
 """
 
 from tests.functional.conftest import stderr_lines
+from tests.functional.conftest import unique
 
 
 def usage(cloud, cloud_name, *args):
@@ -55,3 +56,23 @@ def test_blank_names_and_conflicts_are_usage_errors(cloud):
             '%s: error: %s' % (prog, message))
     after = cloud.glance('admin').images.get(img['id'])
     assert after['visibility'] == 'private'
+
+
+def test_boolean_and_os_hidden_properties_select_images(cloud):
+    tag = unique('sel')
+    shown = cloud.make_image('alice-alpha', protected=True, tags=[tag])
+    hidden = cloud.make_image('alice-alpha', protected=True, tags=[tag],
+                              os_hidden=True)
+    cloud.make_image('alice-alpha', tags=[tag])
+    for props, want in ((['protected=true'], {shown['id'], hidden['id']}),
+                        (['os_hidden=true'], {hidden['id']}),
+                        (['os_hidden=false', 'protected=true'],
+                         {shown['id']})):
+        args = ['image', 'transfer', '--tag', tag, '--to-cloud', 'bob-beta',
+                '--dry-run']
+        for prop in props:
+            args += ['--property', prop]
+        rows, _ = cloud.json('alice-alpha', *args)
+        assert {r['Image ID'] for r in rows} == want, props
+    for img in (shown, hidden):
+        cloud.glance('admin').images.update(img['id'], protected=False)
