@@ -213,8 +213,10 @@ def list_images_and_hidden(glance, **filters):
 
     Glance leaves an image with ``os_hidden`` true out of every list
     unless asked with ``os_hidden=true``, and then lists only those: two
-    lists make the answer.
+    lists make the answer, unless ``filters`` asks for one of them.
     """
+    if 'os_hidden' in filters:
+        return list_images(glance, **filters)
     return (list_images(glance, **filters)
             + list_images(glance, os_hidden='true', **filters))
 

@@ -24,11 +24,11 @@ class _SetImageShareStatus(command.ShowOne):
     def get_parser(self, prog_name):
         parser = commands.one_line_errors(super().get_parser(prog_name))
         parser.add_argument(
-            'image', metavar='<image>',
+            'image', metavar='<image>', type=commands.nonblank,
             help='Image shared with your project (name or ID); found even '
                  'while the membership is pending')
         parser.add_argument(
-            '--project', metavar='<project>',
+            '--project', metavar='<project>', type=commands.nonblank,
             help='Act for this project (name or ID) instead of yours '
                  '(admin only); the image and its owner are not touched')
         commands.add_project_domain(parser, '--project')
@@ -62,9 +62,11 @@ class RevokeImageShare(commands.PartialFailureLister):
     def get_parser(self, prog_name):
         parser = commands.one_line_errors(super().get_parser(prog_name))
         parser.add_argument('image', metavar='<image>',
+                            type=commands.nonblank,
                             help='Image (name or ID)')
         parser.add_argument(
             'projects', metavar='<project>', nargs='*',
+            type=commands.nonblank,
             help='Member to remove: a member ID as listed, or a project '
                  'name or ID')
         commands.add_project_domain(parser, 'the projects')
@@ -139,6 +141,7 @@ class SetImageShare(commands.PartialFailureLister):
     def get_parser(self, prog_name):
         parser = commands.one_line_errors(super().get_parser(prog_name))
         parser.add_argument('image', metavar='<image>',
+                            type=commands.nonblank,
                             help='Image your project owns (name or ID)')
         parser.add_argument(
             '--member', metavar='<project>', action='append', default=[],
@@ -146,7 +149,7 @@ class SetImageShare(commands.PartialFailureLister):
             help='Project (name or ID) that must be a member; repeat for '
                  'several')
         parser.add_argument(
-            '--member-file', metavar='<file>',
+            '--member-file', metavar='<file>', type=commands.nonblank,
             help="Read more member projects (names or IDs) from a file, "
                  "one per line ('#' starts a comment); '-' reads stdin")
         commands.add_project_domain(parser, 'the members')
@@ -176,6 +179,9 @@ class SetImageShare(commands.PartialFailureLister):
                 a.prune and not a.members and not a.member_file),
             '--no-members goes with --prune, without --member or '
             '--member-file')
+        commands.require(
+            parser, lambda a: a.members or a.member_file or a.no_members,
+            'give the members: --member <project> or --member-file <file>')
         return parser
 
     def take_action(self, parsed_args):
@@ -192,10 +198,6 @@ class SetImageShare(commands.PartialFailureLister):
                 raise exceptions.CommandError(
                     'Cannot read --member-file %s: %s'
                     % (args.member_file, e.strerror))
-        elif not members and not args.no_members:
-            raise exceptions.CommandError(
-                'Give the members: --member <project> or --member-file '
-                '<file>')
         cm = self.app.client_manager
         result = desired.set_members(
             cm.image_share, identity.Identity.from_client_manager(cm),
@@ -221,9 +223,11 @@ class WaitImageShare(command.Lister):
     def get_parser(self, prog_name):
         parser = commands.one_line_errors(super().get_parser(prog_name))
         parser.add_argument('image', metavar='<image>',
+                            type=commands.nonblank,
                             help='Image your project owns (name or ID)')
         parser.add_argument(
             'projects', metavar='<project>', nargs='*',
+            type=commands.nonblank,
             help='Member project (name or ID) to wait for (default: every '
                  'member of the image)')
         commands.add_project_domain(parser, 'the projects')

@@ -47,7 +47,7 @@ class ShowImageShareStatus(command.ShowOne):
     def get_parser(self, prog_name):
         parser = commands.one_line_errors(super().get_parser(prog_name))
         parser.add_argument(
-            'image', metavar='<image>',
+            'image', metavar='<image>', type=commands.nonblank,
             help='Image to show (name or ID); found even while your '
                  "project's membership is pending")
         return parser

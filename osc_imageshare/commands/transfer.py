@@ -70,7 +70,7 @@ class TransferImage(commands.PartialFailureLister):
                  "copy (new ID), independent of yours; owner: the target "
                  "becomes the image's owner (same ID; admin only)")
         parser.add_argument(
-            '--name', metavar='<name>',
+            '--name', metavar='<name>', type=commands.nonblank,
             help='Name of the copy (--mode copy; default: the source '
                  'name); a verified copy already there is renamed')
         parser.add_argument(

@@ -32,9 +32,16 @@ def describe(tags, properties):
                         for kv in sorted(properties.items())])
 
 
+def _as_filter(value):
+    """An image's value as Glance's filters spell it ('true', not True)."""
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    return str(value)
+
+
 def matches(image, tags, properties):
     return (set(tags) <= set(image.get('tags') or ())
-            and all(str(image.get(k)) == v
+            and all(_as_filter(image.get(k)) == v
                     for k, v in (properties or {}).items()))
 
 

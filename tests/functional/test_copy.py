@@ -205,7 +205,7 @@ def test_mode_specific_options_are_refused_elsewhere(cloud):
             (['--name', 'x'], '--name applies to --mode copy only')):
         res = cloud.run('alice-alpha', 'image', 'transfer', img['id'],
                         '--to-cloud', 'bob-beta', *args)
-        assert res.returncode == 2      # a usage error
+        assert res.returncode == 2
         assert stderr_lines(res) == ['openstack image transfer: error: '
                                      + msg]
     assert source_state(cloud, img['id'])['visibility'] == 'private'

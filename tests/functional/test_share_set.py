@@ -109,6 +109,7 @@ def test_set_bad_member_changes_nothing(cloud):
     glance = cloud.glance('admin')
     assert glance.images.get(img['id'])['visibility'] == 'private'
     res = cloud.run('carol-alpha', 'image', 'share', 'set', img['id'])
-    assert res.returncode == 1
+    assert res.returncode == 2
     assert stderr_lines(res) == [
-        'Give the members: --member <project> or --member-file <file>']
+        'openstack image share set: error: give the members: --member '
+        '<project> or --member-file <file>']

@@ -133,7 +133,7 @@ def test_transfer_wait_times_out(cloud):
         'not accepted it yet' % (img['id'], beta))
     res = cloud.run('carol-alpha', 'image', 'transfer', img['id'], '--to',
                     'beta', '--wait')
-    assert res.returncode == 2      # a usage error
+    assert res.returncode == 2
     assert stderr_lines(res) == [
         'openstack image transfer: error: --wait needs --no-accept: without '
         'it the run accepts for every target itself']

@@ -4,9 +4,6 @@ Our own, so that the unit tests run under every supported osc-lib
 (``osc_lib.test`` only appeared in osc-lib 4.3.0, after the 2025.2 set).
 """
 
-import io
-from unittest import mock
-
 import fixtures
 import testtools
 
@@ -35,6 +32,19 @@ class TestCommand(TestCase):
         super().setUp()
         self.app = fakes.FakeApp()
 
+    def check_usage_error(self, cmd, args, message):
+        """Parsing ``args`` exits 2 with ``message`` as its one line."""
+        import io
+        from unittest import mock
+
+        stderr = io.StringIO()
+        with mock.patch('sys.stderr', stderr):
+            e = self.assertRaises(SystemExit, cmd.get_parser(
+                'check_parser').parse_args, args)
+        self.assertEqual(2, e.code)
+        self.assertEqual(['check_parser: error: ' + message],
+                         stderr.getvalue().splitlines())
+
     def check_parser(self, cmd, args, expected):
         """Parse ``args``; each ``(dest, value)`` of ``expected`` must hold."""
         try:
@@ -45,20 +55,3 @@ class TestCommand(TestCase):
             self.assertIn(dest, parsed)
             self.assertEqual(value, getattr(parsed, dest))
         return parsed
-
-
-def usage_error(cmd, args):
-    """The one line a usage error of ``cmd`` prints for ``args``.
-
-    Asserts it is one: exit code 2, a single line on stderr.
-    """
-    err = io.StringIO()
-    with mock.patch('sys.stderr', err):
-        try:
-            cmd.get_parser('check_parser').parse_args(args)
-        except SystemExit as e:
-            assert e.code == 2, e.code
-        else:
-            raise AssertionError('no usage error for %r' % (args,))
-    [line] = err.getvalue().splitlines()
-    return line.split(': error: ', 1)[1]

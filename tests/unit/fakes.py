@@ -282,7 +282,9 @@ class FakeGlance:
         # Glance lists the images hidden by their owner only when asked.
         hidden = filters.get('os_hidden') == 'true'
         return [dict(i) for i in self.images.values()
-                if all(i.get(k) == v for k, v in filters.items()
+                if all(i.get(k) == v or (isinstance(i.get(k), bool)
+                                         and str(i[k]).lower() == v)
+                       for k, v in filters.items()
                        if k not in ('member_status', 'limit', 'tag',
                                     'sort_key', 'sort_dir', 'marker',
                                     'os_hidden'))

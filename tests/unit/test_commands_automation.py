@@ -11,7 +11,6 @@ from osc_imageshare.commands import transfer as transfer_cmd
 from osc_imageshare.transfer import desired
 from osc_imageshare.transfer import plan
 from osc_imageshare.transfer import wait
-from tests.unit import base
 
 
 def result(failed=0):
@@ -65,8 +64,9 @@ class TestSetImageShare(Base):
 
     @mock.patch.object(desired, 'set_members')
     def test_no_members_and_unreadable_file(self, set_members):
-        self.assertRaises(exceptions.CommandError, self.cmd.take_action,
-                          self.parse('web'))
+        for argv in (['web'], ['web', '--member', 'a', '--member-file',
+                               '']):
+            self.assertRaises(SystemExit, self.parse, *argv)
         with self.assertRaises(exceptions.CommandError) as e:
             self.cmd.take_action(self.parse('web', '--member-file',
                                             '/nonexistent/members'))
@@ -111,7 +111,10 @@ class TestTransferOptions(Base):
                 (['web', '--to', 'b', '--wait'], '--wait needs --no-accept'),
                 (['web', '--to', 'b', '--timeout', '3'],
                  '--timeout applies to --wait only')):
-            self.assertTrue(base.usage_error(self.cmd, argv).startswith(why))
+            err = io.StringIO()
+            with mock.patch('sys.stderr', err):
+                self.assertRaises(SystemExit, self.parse, *argv)
+            self.assertIn(': error: ' + why, err.getvalue())
         opts = self.cmd._options(self.parse('--tag', 'ci', '--to', 'b',
                                             '--no-accept', '--wait'))
         self.assertFalse(opts['accept'])

@@ -93,10 +93,10 @@ class TestTransferImage(base.TestCommand):
             kwargs['mode'], kwargs['name'], kwargs['visibility'],
             kwargs['progress']))
         self.assertNotIn('accept', kwargs)
-        self.assertEqual('--keep-earlier-members applies to --mode share '
-                         'only', base.usage_error(self.cmd, [
-                             'a', '--to', 'beta', '--mode', 'copy',
-                             '--keep-earlier-members']))
+        self.check_usage_error(
+            self.cmd, ['a', '--to', 'beta', '--mode', 'copy',
+                       '--keep-earlier-members'],
+            '--keep-earlier-members applies to --mode share only')
 
     @mock.patch.object(transfer, 'transfer')
     def test_copy_options_are_passed_through(self, run):
@@ -115,6 +115,18 @@ class TestTransferImage(base.TestCommand):
     def test_copy_options_are_refused_elsewhere(self):
         for args in (['--import-method', 'upload'], ['--keep-signature'],
                      ['--keep-id']):
-            self.assertEqual('%s applies to --mode copy only' % args[0],
-                             base.usage_error(self.cmd, ['a', '--to', 'beta']
-                                              + args))
+            self.check_usage_error(
+                self.cmd, ['a', '--to', 'beta'] + args,
+                '%s applies to --mode copy only' % args[0])
+
+    def test_conflicts_and_blank_values_are_usage_errors(self):
+        for args, message in (
+                (['--timeout', '3'], '--timeout applies to --wait only'),
+                (['--wait'], '--wait needs --no-accept: without it the run '
+                 'accepts for every target itself'),
+                (['--tag', 't', '--mode', 'copy', '--name', 'n'],
+                 '--name needs exactly one image'),
+                (['--mode', 'copy', '--name', ' '],
+                 'argument --name: must not be empty')):
+            self.check_usage_error(self.cmd, ['a', '--to', 'beta'] + args,
+                                   message)

@@ -254,6 +254,19 @@ class TestSelect(unittest.TestCase):
             "a (%s), b (%s), e (%s)" % (IDS[1], IDS[0], HIDDEN),
             select.selected_note(found, ['ci', 'x'], {'team': 'web'}))
 
+    def test_boolean_and_os_hidden_properties(self):
+        g = fakes.FakeGlance([
+            fakes.image(id=IDS[0], name='a', protected=True),
+            fakes.image(id=HIDDEN, name='h', protected=True,
+                        os_hidden=True)])
+        found = select.select_images(g, Ident(), [], {'protected': 'true'})
+        self.assertEqual([IDS[0], HIDDEN], [i['id'] for i in found])
+        g.calls.clear()
+        found = select.select_images(g, Ident(), [], {'os_hidden': 'true'})
+        self.assertEqual([HIDDEN], [i['id'] for i in found])
+        self.assertEqual([
+            ('GET', '/v2/images?os_hidden=true&owner=%s' % ALPHA)], g.calls)
+
     def test_nothing_matches_and_bad_property(self):
         g = fakes.FakeGlance([])
         with self.assertRaises(errors.ImageShareError) as e:
