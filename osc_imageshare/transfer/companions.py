@@ -210,6 +210,10 @@ def expand_copy(glance, found):
             if comp.get('visibility') in READABLE:
                 links.foreign[cid] = comp
     kept = [i for i in found if i['id'] not in failed]
+    ids = [i['id'] for i in kept]
+    # A companion of refused images only is not copied either.
+    links.added = {c: i for c, i in links.added.items()
+                   if links.parents(c, ids)}
     return list(links.added.values()) + kept, links, failed
 
 

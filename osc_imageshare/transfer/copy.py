@@ -226,4 +226,5 @@ def row(plan, p, changes, dry_run):
                 (not own and plan.options.get('name')) or p.image.get('name'),
                 p.target.project_id, p.image.get('size'), None, None, None,
                 changes, p.result)
-    return p.result.row()
+    row = p.result.row()
+    return row[:8] + (changes,) + row[9:]    # a companion's is marked
