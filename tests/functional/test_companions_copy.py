@@ -13,9 +13,11 @@ from tests.functional.test_image_kinds import ami
 from tests.functional.test_image_kinds import copies
 from tests.functional.test_image_kinds import make
 
+
 def copy(cloud, img, to, *extra):
     return cloud.json('alice-alpha', 'image', 'transfer', img['id'],
                       '--mode', 'copy', '--to-cloud', to, *extra)
+
 
 @pytest.mark.parametrize('to', ['bob-beta', 'bob-beta-r2'])
 def test_ami_copied_with_its_kernel_and_ramdisk(cloud, to):
@@ -51,6 +53,7 @@ def test_ami_copied_with_its_kernel_and_ramdisk(cloud, to):
         (rows[2]['Image ID'], 'none (verified copy exists)')]
     for source in (kernel, ramdisk, img):
         assert len(copies(cloud, to, source['id'])) == 1
+
 
 def test_public_kernel_stays_unreadable_ramdisk_fails(cloud):
     public = make(cloud, 'admin', 'aki', visibility='public')
