@@ -190,8 +190,9 @@ class TestCopyGate(unittest.TestCase):
                          result.summary)
 
     def test_encrypted_into_its_own_project_warns(self):
+        # Named otherwise: a same-named copy beside it is refused first.
         result = self.copy(fakes.image(cinder_encryption_key_id=KEY),
-                           ['alpha'])
+                           ['alpha'], name='web-r2')
         self.assertEqual(1, len(self.copy_image.call_args_list))
         self.assertEqual([], result.errors)
         self.assertEqual(messages.W_ENCRYPTED_REGION.format(
