@@ -261,3 +261,29 @@ def wire(links, p, done):
                 'for that project' % (source['id'], p.target.label, key, cid))
         source = dict(source, **{key: comp.result.image['id']})
     return source
+
+
+def rewire(target_glance, result, wired):
+    """Point a reused copy at its companions' copies, where it does not.
+
+    A copy made before companions were copied names the source's own;
+    ``wired`` is the source as copied (``wire``).  Updates ``result``.
+    """
+    wrong = {k: wired[k] for k in kinds.COMPANION_KEYS
+             if wired.get(k) and result.image.get(k) != wired[k]}
+    if not wrong:
+        return
+    changed = ', '.join("%s '%s'->'%s'" % (k, result.image.get(k), v)
+                        for k, v in sorted(wrong.items()))
+    try:
+        result.image = images.patch_image(
+            target_glance, result.image['id'],
+            add={k: v for k, v in wrong.items() if k not in result.image},
+            replace={k: v for k, v in wrong.items() if k in result.image})
+    except glance_exc.HTTPException as e:
+        raise errors.ImageShareError(
+            'A verified copy %s of image %s exists in project %s, but '
+            'pointing its %s at the companions\' copies failed: %s' % (
+                result.image['id'], wired['id'], result.project_id,
+                ' and '.join(sorted(wrong)), errors.glance_message(e)))
+    result.changes = 'verified copy exists, ' + changed

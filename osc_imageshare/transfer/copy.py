@@ -160,14 +160,15 @@ def execute(glance, ident, plan):
             if step.kind != COPY:
                 continue
             try:
+                wired = companions.wire(links, p, done)
                 p.result = copy_data.copy_image(
-                    glance, p.target.glance or glance,
-                    companions.wire(links, p, done), p.target.project_id,
-                    None if mark else opts.get('name'),
+                    glance, p.target.glance or glance, wired,
+                    p.target.project_id, None if mark else opts.get('name'),
                     None if mark else opts.get('visibility'), origin,
                     progress,
                     as_admin=p.target.accept is targets_mod.Accept.ADMIN,
                     warn=warnings.append, **opts.get('copy_options', {}))
+                companions.rewire(p.target.glance or glance, p.result, wired)
             except errors.ImageShareError as e:
                 p.error = str(e)
                 break

@@ -93,3 +93,22 @@ class TestCopyCompanions(unittest.TestCase):
             result.errors)
         self.assertEqual('Failed to copy 2 of 2 image/project pairs',
                          result.summary)
+
+    def test_reused_copy_naming_the_source_companion_is_rewired(self):
+        def reused(glance, target_glance, source, project_id, *a, **kw):
+            copy = dict(self.ami, id='old', owner=BETA)
+            if source['id'] != IMAGE_ID:
+                copy = dict(source, id='c-' + source['id'])
+            return copy_data.CopyResult(source, copy, project_id, 0.0,
+                                        'none (verified copy exists)')
+        self.copy_image.side_effect = reused
+        with mock.patch('osc_imageshare.glance.patch_image') as patch:
+            patch.side_effect = lambda g, i, add, replace: dict(
+                self.ami, id=i, **replace)
+            result = self.copy()
+        self.assertEqual([mock.call(self.glance, 'old', add={},
+                                    replace={'kernel_id': 'c-' + KERNEL})],
+                         patch.call_args_list)
+        self.assertEqual(
+            "verified copy exists, kernel_id '%s'->'c-%s'" % (KERNEL, KERNEL),
+            result.rows[1][8])
