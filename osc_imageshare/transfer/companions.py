@@ -182,3 +182,108 @@ def _roll_back(glance, p, key, cid):
                     "'openstack image share revoke %s %s'" % (
                         errors.glance_message(e), p.image['id'],
                         p.target.project_id))
+
+
+# ------------------------------------------------------------ copy mode
+def expand_copy(glance, found):
+    """``(images, Links, failed)`` of a copy: companions put first.
+
+    Every companion the caller can read is copied (``Links.added``); a
+    public or community one is also in ``Links.foreign``: where the
+    target is the same Glance, its reference stays.  An image whose
+    companion the caller cannot read fails (``failed``: id -> why).
+    """
+    links = Links()
+    have = {i['id'] for i in found}
+    failed = {}
+    for image in found:
+        for key, cid in sorted(kinds.classify(image).companions.items()):
+            links.needs.setdefault(image['id'], []).append((key, cid))
+            if cid in have or cid in links.added:
+                continue
+            comp = _get(glance, cid)
+            why = _copy_refusal(image, key, cid, comp)
+            if why:
+                failed.setdefault(image['id'], why)
+                continue
+            links.added[cid] = comp
+            if comp.get('visibility') in READABLE:
+                links.foreign[cid] = comp
+    kept = [i for i in found if i['id'] not in failed]
+    ids = [i['id'] for i in kept]
+    # A companion of refused images only is not copied either.
+    links.added = {c: i for c, i in links.added.items()
+                   if links.parents(c, ids)}
+    return list(links.added.values()) + kept, links, failed
+
+
+def _copy_refusal(image, key, cid, comp):
+    if comp is None:
+        return ('Image %s boots only with its %s %s, which your project '
+                'cannot read, so a copy could not boot; nothing was copied. '
+                'Ask the owner of %s to share it with your project' % (
+                    image['id'], key, cid, cid))
+    if comp.get('status') != 'active':
+        return ('Image %s boots only with its %s %s, which is %s, not '
+                'active, so it cannot be copied; nothing was copied' % (
+                    image['id'], key, cid, comp.get('status')))
+    return None
+
+
+def stays(links, cid, same_glance):
+    """Whether the target can read companion ``cid`` where it is."""
+    return same_glance and cid in links.foreign
+
+
+def mark_copy(links, image_id, ids):
+    """The ``companion of <image>`` mark of a companion's pair, or None."""
+    if image_id not in links.added:
+        return None
+    parents = links.parents(image_id, ids)
+    return 'companion of %s' % ', '.join(parents) if parents else None
+
+
+def wire(links, p, done):
+    """The source to copy for pair ``p``: references to the copies.
+
+    ``done``: ``(companion id, target) -> its pair``.  Raises
+    ImageShareError where a companion's copy failed for that target.
+    """
+    source = p.image
+    for key, cid in links.needs.get(source['id'], ()):
+        comp = done.get((cid, id(p.target)))
+        if comp is None:
+            continue            # readable where it is: the reference stays
+        if comp.error or comp.result is None:
+            raise errors.ImageShareError(
+                'Image %s, project %s: its %s %s could not be copied there '
+                '(see above), so a copy could not boot; nothing was copied '
+                'for that project' % (source['id'], p.target.label, key, cid))
+        source = dict(source, **{key: comp.result.image['id']})
+    return source
+
+
+def rewire(target_glance, result, wired):
+    """Point a reused copy at its companions' copies, where it does not.
+
+    A copy made before companions were copied names the source's own;
+    ``wired`` is the source as copied (``wire``).  Updates ``result``.
+    """
+    wrong = {k: wired[k] for k in kinds.COMPANION_KEYS
+             if wired.get(k) and result.image.get(k) != wired[k]}
+    if not wrong:
+        return
+    changed = ', '.join("%s '%s'->'%s'" % (k, result.image.get(k), v)
+                        for k, v in sorted(wrong.items()))
+    try:
+        result.image = images.patch_image(
+            target_glance, result.image['id'],
+            add={k: v for k, v in wrong.items() if k not in result.image},
+            replace={k: v for k, v in wrong.items() if k in result.image})
+    except glance_exc.HTTPException as e:
+        raise errors.ImageShareError(
+            'A verified copy %s of image %s exists in project %s, but '
+            'pointing its %s at the companions\' copies failed: %s' % (
+                result.image['id'], wired['id'], result.project_id,
+                ' and '.join(sorted(wrong)), errors.glance_message(e)))
+    result.changes = 'verified copy exists, ' + changed

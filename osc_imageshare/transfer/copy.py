@@ -9,6 +9,7 @@ import logging
 from osc_imageshare import copy as copy_data
 from osc_imageshare import errors
 from osc_imageshare import stop
+from osc_imageshare.transfer import companions
 from osc_imageshare.transfer import parallel
 from osc_imageshare.transfer import plan as plan_mod
 from osc_imageshare.transfer import targets as targets_mod
@@ -19,6 +20,7 @@ COLUMNS = copy_data.COLUMNS
 VERB = 'copy'
 ALLOW_OWN = True
 COPY = 'copy'
+WIRE = 'wire'       # the copy's kernel_id/ramdisk_id name companions' copies
 
 
 def needs_accept(options):
@@ -40,7 +42,9 @@ def read(glance, ident, image_refs, workers=1):
     sources, failed = parallel.find_images(
         glance, image_refs, ident.project_name or ident.project_id, _check,
         workers)
-    return glance, sources, failed
+    sources, links, refused = companions.expand_copy(glance, sources)
+    failed.update(refused)
+    return glance, sources, failed, links
 
 
 def make_plan(read_result, targets, options):
@@ -49,12 +53,20 @@ def make_plan(read_result, targets, options):
     A pair whose target takes no usable method fails here, before any
     write; the other pairs go ahead.
     """
-    glance, sources, failed = read_result
+    glance, sources, failed, links = read_result
     requested = options.get('copy_options', {}).get('import_method', 'auto')
+    ids = [s['id'] for s in sources]
     pairs = []
     for source in sources:
+        mark = companions.mark_copy(links, source['id'], ids)
         for t in targets:
+            if mark and companions.stays(
+                    links, source['id'],
+                    _endpoint(t.glance or glance) == _endpoint(glance)):
+                continue
             pair = plan_mod.Pair(source, t)
+            if mark:
+                pair.steps.append(plan_mod.Step(companions.COMPANION, mark))
             pair.error = in_place(glance, t, source, options.get('name'))
             if pair.error:
                 pairs.append(pair)
@@ -70,8 +82,18 @@ def make_plan(read_result, targets, options):
                 pair.steps.append(plan_mod.Step(
                     COPY, 'copy %s bytes as %s by %s' % (
                         source.get('size'), t.accept_as, words)))
+                pair.steps += _wire_steps(links, pairs, source, t)
             pairs.append(pair)
-    return plan_mod.Plan('copy', pairs, failed, targets, options)
+    return plan_mod.Plan('copy', pairs, failed, targets, options,
+                         copy_companions=links)
+
+
+def _wire_steps(links, pairs, source, target):
+    """The steps that point the copy at its companions' copies."""
+    made = {p.image['id'] for p in pairs if p.target is target}
+    return [plan_mod.Step(WIRE, 'set %s to the copy of %s' % (key, cid))
+            for key, cid in links.needs.get(source['id'], ())
+            if cid in made]
 
 
 def _endpoint(glance):
@@ -128,23 +150,39 @@ def execute(glance, ident, plan):
     progress = opts.get('progress', False) and (
         workers == 1 or len(plan.pairs) == 1)
 
+    links = plan.copy_companions or companions.Links()
+    done = {}
+
     def one(p):
+        mark = [s.text for s in p.steps if s.kind == companions.COMPANION]
         for step in p.steps:
             p.start(step)
+            if step.kind != COPY:
+                continue
             try:
+                wired = companions.wire(links, p, done)
                 p.result = copy_data.copy_image(
-                    glance, p.target.glance or glance, p.image,
-                    p.target.project_id, opts.get('name'),
-                    opts.get('visibility'), origin, progress,
+                    glance, p.target.glance or glance, wired,
+                    p.target.project_id, None if mark else opts.get('name'),
+                    None if mark else opts.get('visibility'), origin,
+                    progress,
                     as_admin=p.target.accept is targets_mod.Accept.ADMIN,
                     warn=warnings.append, **opts.get('copy_options', {}))
+                companions.rewire(p.target.glance or glance, p.result, wired)
             except errors.ImageShareError as e:
                 p.error = str(e)
                 break
-            p.changes.append(p.result.changes)
+            p.changes += [p.result.changes] + mark
 
+    first = [p for p in plan.pairs if p.image['id'] in links.added]
+    done.update(((p.image['id'], id(p.target)), p) for p in first)
     try:
-        parallel.run(one, plan.pairs, workers)
+        # Companions first: their copies' IDs go into their images' copies.
+        # One at a time: two imports started at once into the local
+        # RegionTwo Glance left one never finishing (seen once, under load).
+        parallel.run(one, first, 1)
+        parallel.run(one, [p for p in plan.pairs if p not in first],
+                     workers)
     except stop.BatchStopped as e:
         raise stop.Interrupted(interrupted(plan, e, warnings))
     return warnings + [w for w in (beside_source(glance, p, opts.get('name'))
@@ -186,8 +224,10 @@ def row(plan, p, changes, dry_run):
     if p.error:
         return None
     if dry_run:
+        own = p.steps and p.steps[0].kind == companions.COMPANION
         return (p.image['id'], None,
-                plan.options.get('name') or p.image.get('name'),
+                (not own and plan.options.get('name')) or p.image.get('name'),
                 p.target.project_id, p.image.get('size'), None, None, None,
                 changes, p.result)
-    return p.result.row()
+    row = p.result.row()
+    return row[:8] + (changes,) + row[9:]    # a companion's is marked

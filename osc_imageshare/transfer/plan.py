@@ -54,6 +54,7 @@ class Plan:
     # image id -> the members a private image hid, as the run found them
     earlier: dict = dataclasses.field(default_factory=dict)
     companions: object = None       # companions.Links, in share mode
+    copy_companions: object = None  # companions.Links, in copy mode
 
     def by_image(self):
         """``[[pair, ...], ...]``, one list per image, in plan order."""
