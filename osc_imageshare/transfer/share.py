@@ -260,9 +260,15 @@ def _image_steps(glance, ident, plan, pairs):
             stop.check()
             first.start(step)
             if step.kind == SHARE:
-                images.patch_image(glance, image['id'], replace={
-                    'visibility': 'shared'}, add={
-                    stranded.LABEL: stranded.value(targets)})
+                try:
+                    images.patch_image(glance, image['id'], replace={
+                        'visibility': 'shared'}, add={
+                        stranded.LABEL: stranded.value(targets)})
+                except images.TransportError:
+                    # The connection broke: the PATCH may have reached
+                    # Glance.  Undo what it did (or name the image).
+                    labelled = _if_landed(glance, image, undo)
+                    raise
                 labelled = True
                 undo['visibility'] = 'private'
                 first.changes.append(UNDONE['visibility'])
@@ -281,6 +287,21 @@ def _image_steps(glance, ident, plan, pairs):
         _image_failed(glance, pairs, e, undo, labelled)
         return None
     return undo, kept, labelled
+
+
+def _if_landed(glance, image, undo):
+    """After a broken share PATCH: what of it Glance holds, to undo.
+
+    Adds the visibility to ``undo`` and returns whether the label is
+    there; where Glance cannot be read either, as if all of it landed.
+    """
+    try:
+        now = images.get_image(glance, image['id'])
+    except (glance_exc.HTTPException, errors.ImageShareError):
+        now = None
+    if now is None or now.get('visibility') == 'shared':
+        undo['visibility'] = 'private'
+    return now is None or stranded.LABEL in now
 
 
 def _image_failed(glance, pairs, e, undo, labelled):

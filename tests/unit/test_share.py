@@ -8,6 +8,7 @@ from unittest import mock
 from glanceclient import exc as glance_exc
 
 from osc_imageshare import errors
+from osc_imageshare import glance as images
 from osc_imageshare import messages
 from osc_imageshare import stranded
 from osc_imageshare import transfer
@@ -415,6 +416,32 @@ class TestTransfer(unittest.TestCase):
         glance = owner_glance(image=fakes.image(owner=BETA))
         result = self.transfer(glance, refs=('web', IMAGE_ID))
         self.assertEqual((1, 1), (result.failed, result.total))
+
+    def test_a_broken_share_patch_is_read_back_and_undone(self):
+        # A connection reset on the PATCH that shares: it may or may not
+        # have reached Glance.  The run reads the image back: untouched,
+        # nothing to undo; unreadable, it undoes it as if it had landed,
+        # and, that failing too, names the image left shared.
+        broken = images.TransportError('connection reset by the Glance')
+        glance = owner_glance(fail={('PATCH', IMG_URL): broken})
+        result = self.transfer(glance)
+        self.assertEqual([('GET', IMG_URL), share_call(), ('GET', IMG_URL)],
+                         glance.calls)
+        self.assertEqual((1, 1), (result.failed, result.total))
+        left = messages.W_LEFT.format(id=IMAGE_ID, state='shared',
+                                      label=stranded.LABEL)
+        self.assertNotIn(left, result.errors[0])
+        reads = []
+
+        def down_after_first(body):
+            reads.append(body)
+            return broken if len(reads) > 1 else None
+        glance = owner_glance(fail={('PATCH', IMG_URL): broken,
+                                    ('GET', IMG_URL): down_after_first})
+        result = self.transfer(glance)
+        self.assertEqual([('GET', IMG_URL), share_call(), ('GET', IMG_URL),
+                          restore_call(visibility='private')], glance.calls)
+        self.assertIn(left, result.errors[0])
 
     def test_private_image_shared_member_added(self):
         glance = owner_glance()
