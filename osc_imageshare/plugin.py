@@ -2,7 +2,7 @@
 
 OSC imports this module on every ``openstack`` start, so it imports nothing
 heavy: glanceclient is loaded only when a command needs a client, and
-osc_imageshare.clients builds it.
+osc_imageshare.api.clients builds it.
 """
 
 import logging
@@ -32,7 +32,7 @@ def make_client(instance):
         raise exceptions.UnsupportedVersion(
             'Image share API version %s is not supported; use one of: %s'
             % (version, ', '.join(sorted(API_VERSIONS))))
-    from osc_imageshare import clients
+    from osc_imageshare.api import clients
 
     LOG.debug('Instantiating image share client: %s', API_VERSIONS[version])
     return clients.caller_glance(instance)

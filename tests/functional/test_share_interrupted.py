@@ -230,7 +230,7 @@ def test_sigkill_after_sharing_then_rerun_never_keeps_the_hidden_member(
 def test_a_live_runs_label_is_left_alone(cloud):
     """A label naming a live run (this test's own process) stops a run."""
     img = cloud.make_image('alice-alpha')['id']
-    from osc_imageshare import stranded
+    from osc_imageshare.ops import stranded
     cloud.glance('alice-alpha').images.update(img, visibility='shared', **{
         LABEL: stranded.value([cloud.project('beta')])})
     res = cloud.run('alice-alpha', 'image', 'transfer', img, '--to-cloud',

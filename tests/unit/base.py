@@ -20,7 +20,7 @@ class TestCase(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        # The copy proof's key (osc_imageshare.copy.proof_key): not ours.
+        # The copy proof's key (imagecopy.engine.proof_key): not ours.
         self.useFixture(fixtures.EnvironmentVariable(
             'XDG_CONFIG_HOME', self.useFixture(fixtures.TempDir()).path))
 

@@ -19,7 +19,7 @@ import urllib.parse
 
 from glanceclient import exc as glance_exc
 
-from osc_imageshare import identity
+from osc_imageshare.api import identity
 
 ALPHA = 'a1' * 16
 BETA = 'b2' * 16

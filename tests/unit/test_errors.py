@@ -4,8 +4,8 @@ from unittest import mock
 
 from glanceclient import exc as glance_exc
 
+from osc_imageshare.api import identity
 from osc_imageshare import errors
-from osc_imageshare import identity
 from tests.unit import base
 from tests.unit import fakes
 

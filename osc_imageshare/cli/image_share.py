@@ -1,0 +1,249 @@
+"""The verbs around a share: accept, reject, revoke, list."""
+
+import logging
+import sys
+
+from osc_lib.command import command
+from osc_lib import exceptions
+
+from osc_imageshare.api import clients
+from osc_imageshare.api import identity
+from osc_imageshare import cli
+from osc_imageshare.ops import desired
+from osc_imageshare.ops import membership
+from osc_imageshare.ops import messages
+from osc_imageshare.ops import waiting
+
+LOG = logging.getLogger(__name__)
+
+
+class _SetImageShareStatus(command.ShowOne):
+
+    status = None
+
+    def get_parser(self, prog_name):
+        parser = cli.one_line_errors(super().get_parser(prog_name))
+        parser.add_argument(
+            'image', metavar='<image>', type=cli.nonblank,
+            help='Image shared with your project (name or ID); found even '
+                 'while the membership is pending')
+        parser.add_argument(
+            '--project', metavar='<project>', type=cli.nonblank,
+            help='Act for this project (name or ID) instead of yours '
+                 '(admin only); the image and its owner are not touched')
+        cli.add_project_domain(parser, '--project')
+        return parser
+
+    def take_action(self, parsed_args):
+        cm = self.app.client_manager
+        data = membership.set_status(
+            cm.image_share, identity.Identity.from_client_manager(cm),
+            parsed_args.image, self.status, parsed_args.project,
+            parsed_args.project_domain)
+        fields = membership.STATUS_FIELDS
+        return fields, tuple(data[f] for f in fields)
+
+
+class AcceptImageShare(_SetImageShareStatus):
+    """Accept an image shared with your project."""
+
+    status = 'accepted'
+
+
+class RejectImageShare(_SetImageShareStatus):
+    """Reject an image shared with your project."""
+
+    status = 'rejected'
+
+
+class RevokeImageShare(cli.PartialFailureLister):
+    """Remove projects from the members of an image you own."""
+
+    def get_parser(self, prog_name):
+        parser = cli.one_line_errors(super().get_parser(prog_name))
+        parser.add_argument('image', metavar='<image>',
+                            type=cli.nonblank,
+                            help='Image (name or ID)')
+        parser.add_argument(
+            'projects', metavar='<project>', nargs='*',
+            type=cli.nonblank,
+            help='Member to remove: a member ID as listed, or a project '
+                 'name or ID')
+        cli.add_project_domain(parser, 'the projects')
+        parser.add_argument(
+            '--unshare', action='store_true',
+            help="Also set the image 'private' once it has no members left")
+        parser.add_argument(
+            '--all', action='store_true', dest='all_members',
+            help='Remove every member instead of the projects named')
+        parser.add_argument(
+            '--share-briefly', action='store_true',
+            help="For a private image, whose members Glance hides and "
+                 "neither lists nor removes: set it 'shared' for as long as "
+                 "it takes to remove them (its hidden members regain access "
+                 "meanwhile), then 'private' again")
+        parser.add_argument(
+            '--dry-run', action='store_true',
+            help="Print the rows the run would print ('plan: remove', ...) "
+                 "and change nothing")
+        cli.require(
+            parser, lambda a: bool(a.projects) != a.all_members,
+            'name the projects to remove, or give --all (not both)')
+        return parser
+
+    def take_action(self, parsed_args):
+        cm = self.app.client_manager
+        rows, warnings, errors = membership.revoke(
+            cm.image_share, identity.Identity.from_client_manager(cm),
+            parsed_args.image, parsed_args.projects or None,
+            parsed_args.project_domain, parsed_args.unshare,
+            parsed_args.share_briefly, parsed_args.dry_run)
+        cli.report(LOG, warnings, errors,
+                   cli.full_lists(self.app))
+        if errors:
+            self.failure = messages.E_PARTIAL.format(
+                verb='revoke', failed=len(errors),
+                total=sum(1 for r in rows if r[1] is not None),
+                things='projects')
+        return membership.REVOKE_COLUMNS, rows
+
+
+class ListImageShare(command.Lister):
+    """List the members of your shared images, or images shared with you."""
+
+    def get_parser(self, prog_name):
+        parser = cli.one_line_errors(super().get_parser(prog_name))
+        parser.add_argument(
+            '--incoming', action='store_true',
+            help='List images other projects share with your project, in '
+                 'every member status, instead of your own images')
+        cli.add_parallel(parser, 'images (one request each)')
+        return parser
+
+    def take_action(self, parsed_args):
+        cm = self.app.client_manager
+        list_rows = (membership.list_incoming if parsed_args.incoming
+                     else membership.list_shares)
+        return membership.LIST_COLUMNS, list_rows(
+            cm.image_share, identity.Identity.from_client_manager(cm),
+            parsed_args.parallel)
+
+
+class SetImageShare(cli.PartialFailureLister):
+    """Make an image's members exactly the projects given.
+
+    Adds the missing ones (and accepts for them where you can, as 'image
+    transfer' does: as their member, or as an admin; the others stay
+    pending), keeps or with --prune revokes the members not given, and
+    prints the diff, one row per project. A second run changes nothing.
+    """
+
+    def get_parser(self, prog_name):
+        parser = cli.one_line_errors(super().get_parser(prog_name))
+        parser.add_argument('image', metavar='<image>',
+                            type=cli.nonblank,
+                            help='Image your project owns (name or ID)')
+        parser.add_argument(
+            '--member', metavar='<project>', action='append', default=[],
+            dest='members', type=cli.nonblank,
+            help='Project (name or ID) that must be a member; repeat for '
+                 'several')
+        parser.add_argument(
+            '--member-file', metavar='<file>', type=cli.nonblank,
+            help="Read more member projects (names or IDs) from a file, "
+                 "one per line ('#' starts a comment); '-' reads stdin")
+        cli.add_project_domain(parser, 'the members')
+        parser.add_argument(
+            '--no-members', action='store_true',
+            help='With --prune: the image is to have no members, every '
+                 'member is revoked (an empty member list is refused '
+                 'without it)')
+        parser.add_argument(
+            '--prune', action='store_true',
+            help='Revoke the members that are not given (default: keep '
+                 'them, and list them as kept); on a private image, the '
+                 'members it hid too')
+        cli.add_earlier_members(
+            parser, 'with --prune, remove them; without, set the image '
+                    'private again and stop, naming them')
+        parser.add_argument(
+            '--no-accept', action='store_true',
+            help='Leave the members added pending, for each project to '
+                 'accept')
+        parser.add_argument(
+            '--dry-run', action='store_true',
+            help='Print the diff the run would make, and change nothing')
+        cli.add_parallel(parser, 'projects')
+        cli.require(
+            parser, lambda a: not a.no_members or (
+                a.prune and not a.members and not a.member_file),
+            '--no-members goes with --prune, without --member or '
+            '--member-file')
+        cli.require(
+            parser, lambda a: a.members or a.member_file or a.no_members,
+            'give the members: --member <project> or --member-file <file>')
+        return parser
+
+    def take_action(self, parsed_args):
+        args = parsed_args
+        members = list(args.members)
+        if args.member_file == '-':
+            members += desired.read_member_file(
+                getattr(sys.stdin, 'buffer', sys.stdin))
+        elif args.member_file:
+            try:
+                with open(args.member_file, 'rb') as f:
+                    members += desired.read_member_file(f, args.member_file)
+            except OSError as e:
+                raise exceptions.CommandError(
+                    'Cannot read --member-file %s: %s'
+                    % (args.member_file, e.strerror))
+        cm = self.app.client_manager
+        result = desired.set_members(
+            cm.image_share, identity.Identity.from_client_manager(cm),
+            args.image, members, args.project_domain, args.prune,
+            not args.no_accept, args.dry_run,
+            clients.rescoped_glance(cm), args.parallel, args.no_members,
+            args.earlier_members)
+        cli.report(LOG, result.warnings, result.errors,
+                   cli.full_lists(self.app))
+        self.failure = result.summary
+        return result.columns, result.rows
+
+
+class WaitImageShare(command.Lister):
+    """Wait until projects have accepted an image you own.
+
+    Polls the image's members (one request each time, less and less
+    often) until every project given, or every member, has accepted. A
+    rejection, or the timeout, ends it with an error naming the projects.
+    Progress goes to stderr when it is a terminal.
+    """
+
+    def get_parser(self, prog_name):
+        parser = cli.one_line_errors(super().get_parser(prog_name))
+        parser.add_argument('image', metavar='<image>',
+                            type=cli.nonblank,
+                            help='Image your project owns (name or ID)')
+        parser.add_argument(
+            'projects', metavar='<project>', nargs='*',
+            type=cli.nonblank,
+            help='Member project (name or ID) to wait for (default: every '
+                 'member of the image)')
+        cli.add_project_domain(parser, 'the projects')
+        cli.add_timeout(parser)
+        return parser
+
+    def take_action(self, parsed_args):
+        cm = self.app.client_manager
+        progress = cli.progress_writer(sys.stderr)
+        try:
+            rows = waiting.share_wait(
+                cm.image_share, identity.Identity.from_client_manager(cm),
+                parsed_args.image, parsed_args.projects,
+                parsed_args.project_domain,
+                cli.timeout_of(parsed_args), progress)
+        finally:
+            if progress:
+                progress(None)
+        return waiting.COLUMNS, rows

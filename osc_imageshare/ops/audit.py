@@ -1,0 +1,462 @@
+"""Every cross-project share of a project, or of a cloud, and its risks.
+
+``audit`` reads (never writes) the shared images of a scope page by page,
+their member lists in parallel, and returns one row per (image, member,
+risk), sorted by image ID, then member.  The risks are a table of small
+independent checks (``RISKS``); ``fix`` removes the members that cannot be
+projects (and with ``protect`` protects the caller's unprotected images),
+nothing else.
+
+More risks join the table as one function and one line each: besides the
+members' and owners' projects, ``interrupted`` (an image a dead run left
+mid-transfer: ``osc_imageshare.ops.stranded``) and the image kinds of
+``osc_imageshare.ops.kinds`` (``volume-backed``, ``companions-unreadable``,
+``encrypted``).
+"""
+
+import collections
+import datetime
+import itertools
+import logging
+import math
+
+from glanceclient import exc as glance_exc
+
+from osc_imageshare.api import glance as images
+from osc_imageshare.api import identity
+from osc_imageshare.batch import runner
+from osc_imageshare import errors
+from osc_imageshare.ops import access
+from osc_imageshare.ops import kinds
+from osc_imageshare.ops import messages
+from osc_imageshare.ops import stranded
+
+LOG = logging.getLogger(__name__)
+
+COLUMNS = ('Image ID', 'Image Name', 'Owner', 'Member', 'Member Name',
+           'Status', 'Risk', 'Detail')
+FIX_COLUMNS = COLUMNS + ('Fixed',)
+NONE = 'none'
+DEFAULT_PENDING_DAYS = 30
+RISK = COLUMNS.index('Risk')
+
+W_DELETED = ("Member {member} of image {id} was a project and no longer "
+             "exists: nobody can use this membership; remove it with "
+             "'openstack image share revoke {id} {member}'.")
+W_UNVERIFIABLE = ("Member {member} of image {id} could not be verified: "
+                  "Keystone refuses you both a deleted project and one you "
+                  "may not see; ask an admin to run 'openstack image share "
+                  "audit --all-projects', or remove it with 'openstack "
+                  "image share revoke {id} {member}' if it is not meant to "
+                  "be there.")
+W_DISABLED = ("Project {member_label} is disabled: it cannot use image {id} "
+              "until it is enabled again ('openstack project set --enable "
+              "{member}'); if it is closed for good, remove it with "
+              "'openstack image share revoke {id} {member}'.")
+W_STALE = ("Project {member_label} has left image {id} pending since "
+           "{since} ({days} days or more): it accepts it with 'openstack "
+           "image share accept {id}', or the owner removes it with "
+           "'openstack image share revoke {id} {member}'.")
+W_OWNER_GONE = ("The owner project {owner} of image {id} no longer exists: "
+                "nobody can maintain or protect the image; an admin gives it "
+                "an owner with 'openstack image set --project <project> "
+                "{id}', or each member copies it ('openstack image transfer "
+                "{id} --mode copy').")
+W_OWNER_DISABLED = ("The owner project {owner_label} of image {id} is "
+                    "disabled: nobody can maintain the image while it is; "
+                    "enable it ('openstack project set --enable {owner}'), "
+                    "or each member copies the image ('openstack image "
+                    "transfer {id} --mode copy').")
+E_NOT_ADMIN = ("{option} needs an admin role, which project {project} does "
+               "not have: audit your own project's images (no option), or "
+               "those shared with it (--incoming)")
+E_FIX_FAILED = 'Could not {what} (image {id}): {why}'
+W_COMPANION_UNREADABLE = (
+    "Project {member_label} cannot read the {key} {companion} of image "
+    "{id} ({why}), so it cannot boot the image: share it too ('openstack "
+    "image transfer {companion} --to {member}'), or copy the image with its "
+    "companions ('openstack image transfer {id} --mode copy').")
+COMPANION_WHY = {
+    'private': 'the companion is private',
+    'unlisted': 'the companion is shared, but not with that project',
+    'hidden': 'you cannot read the companion either: it is not yours and '
+              'not shared with you',
+}
+E_UNADDRESSABLE = ("Glance lists it but answers 404 to its URL: Glance "
+                   "cannot address a member ID with a '/', a '..' or a "
+                   "character outside ASCII")
+
+# What --fix does for a risk: 'remove' the member, 'protect' the image.
+FIXES = {'not-a-project': 'remove', 'project-deleted': 'remove',
+         'unprotected': 'protect'}
+FIXED = {('remove', False): 'removed', ('remove', True): 'would remove',
+         ('protect', False): 'protected', ('protect', True): 'would protect'}
+
+
+class Facts(collections.namedtuple('Facts', (
+        'image', 'member', 'project', 'owner_project', 'accepted',
+        'consumer', 'pending_days', 'now', 'kind', 'companions'))):
+    """What a check may read about one (image, member).
+
+    ``project`` and ``owner_project``: the Keystone project dict, False if
+    it does not exist, None where the caller cannot tell.  ``accepted``:
+    how many members listed have accepted; ``consumer``: Glance showed the
+    caller its own membership only.  ``kind``: ``kinds.classify`` of the
+    image; ``companions``: ``[(key, companion ID, why), ...]``, the
+    companion images the member cannot read (why: a ``COMPANION_WHY`` key).
+    """
+
+    @property
+    def member_id(self):
+        return self.member['member_id']
+
+    def fmt(self):
+        owner = self.image.get('owner')
+        return dict(
+            id=self.image['id'], member=self.member_id, owner=owner,
+            member_label=_label(self.member_id, self.project),
+            owner_label=_label(owner, self.owner_project))
+
+
+def _label(project_id, project):
+    name = project.get('name') if project else None
+    return '%s (%s)' % (name, project_id) if name else project_id
+
+
+# -------------------------------------------------------------- the risks
+# Each check returns the Detail sentence, or None where the risk is absent.
+def _not_a_project(f):
+    if not f.project and not identity.looks_like_id(f.member_id):
+        return messages.W_NOT_PROJECT.format(**f.fmt())
+
+
+def _project_deleted(f):
+    if f.project is False and identity.looks_like_id(f.member_id):
+        return W_DELETED.format(**f.fmt())
+
+
+def _unverifiable(f):
+    if f.project is None and identity.looks_like_id(f.member_id):
+        return W_UNVERIFIABLE.format(**f.fmt())
+
+
+def _project_disabled(f):
+    if f.project and not f.project.get('enabled', True):
+        return W_DISABLED.format(**f.fmt())
+
+
+def _unprotected(f):
+    if f.member['status'] != 'accepted' or f.image.get('protected'):
+        return None
+    if f.consumer:
+        return messages.W_UNPROTECTED_MEMBER.format(**f.fmt())
+    return messages.W_UNPROTECTED.format(count=f.accepted, **f.fmt())
+
+
+def _stale_pending(f):
+    if f.member['status'] != 'pending':
+        return None
+    since = f.member.get('created_at')
+    if not since:
+        return None
+    age = f.now - _when(since)
+    if age.total_seconds() >= f.pending_days * 86400:
+        return W_STALE.format(since=since, days=_days(f.pending_days),
+                              **f.fmt())
+
+
+def _owner_gone(f):
+    if f.owner_project is False:
+        return W_OWNER_GONE.format(**f.fmt())
+
+
+def _owner_disabled(f):
+    if f.owner_project and not f.owner_project.get('enabled', True):
+        return W_OWNER_DISABLED.format(**f.fmt())
+
+
+def _interrupted(f):
+    return stranded.warning(f.image)
+
+
+def _volume_backed(f):
+    if kinds.VOLUME_BACKED in f.kind:
+        return messages.W_KIND_VOLUME_BACKED.format(
+            why=f.kind.reasons[kinds.VOLUME_BACKED],
+            **access.volume_facts(f.kind), **f.fmt())
+
+
+def _companions_unreadable(f):
+    return ' '.join(W_COMPANION_UNREADABLE.format(
+        key=key, companion=cid, why=COMPANION_WHY[why], **f.fmt())
+        for key, cid, why in f.companions) or None
+
+
+def _encrypted(f):
+    if kinds.ENCRYPTED in f.kind:
+        return messages.W_KIND_ENCRYPTED.format(key=f.kind.key_id,
+                                                **f.fmt())
+
+
+# The table: keyword -> check, in the order rows of one member are printed.
+RISKS = collections.OrderedDict([
+    ('not-a-project', _not_a_project),
+    ('project-deleted', _project_deleted),
+    ('unverifiable', _unverifiable),
+    ('project-disabled', _project_disabled),
+    ('owner-gone', _owner_gone),
+    ('owner-disabled', _owner_disabled),
+    ('unprotected', _unprotected),
+    ('stale-pending', _stale_pending),
+    ('interrupted', _interrupted),
+    ('volume-backed', _volume_backed),
+    ('companions-unreadable', _companions_unreadable),
+    ('encrypted', _encrypted),
+])
+
+
+def _when(text):
+    """A Glance timestamp ('2026-11-27T08:00:00Z') as an aware datetime."""
+    value = datetime.datetime.fromisoformat(text.replace('Z', '+00:00'))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.timezone.utc)
+    return value
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def _days(value):
+    return int(value) if float(value).is_integer() else value
+
+
+def check_days(value):
+    """``value`` as a number of days, 0 or more; ValueError otherwise."""
+    days = float(value)
+    if not math.isfinite(days) or days < 0:
+        raise ValueError(value)
+    return days
+
+
+# -------------------------------------------------------------- scopes
+class Scope(collections.namedtuple('Scope', (
+        'filters', 'project', 'incoming'))):
+    """Which images to read, and which of their members to keep.
+
+    ``project``: the project whose side is audited (None: every project);
+    ``incoming``: the images shared with it rather than those it owns.
+    """
+
+    def keeps_image(self, image):
+        return not (self.incoming and image.get('owner') == self.project)
+
+    def keeps_member(self, member):
+        return not self.incoming or member['member_id'] == self.project
+
+
+def scope(ident, incoming=False, all_projects=False, project=None,
+          project_domain=None):
+    """The ``Scope`` of an audit; admins only for another project's."""
+    for option, given in (('--all-projects', all_projects),
+                          ('--project', project)):
+        if given and not ident.is_admin:
+            raise errors.ImageShareError(E_NOT_ADMIN.format(
+                option=option, project=ident.project_name
+                or ident.project_id))
+    if all_projects:
+        return Scope({'visibility': 'shared'}, None, False)
+    pid = _project_id(ident, project, project_domain) if project \
+        else ident.project_id
+    if incoming:
+        return Scope({'visibility': 'shared', 'member_status': 'all'},
+                     pid, True)
+    return Scope({'visibility': 'shared', 'owner': pid}, pid, False)
+
+
+def _project_id(ident, ref, domain):
+    try:
+        return ident.resolve_project(ref, domain)[0]['id']
+    except errors.ImageShareError:
+        # A project deleted since: its images are still worth auditing.
+        if identity.looks_like_id(ref):
+            return ref
+        raise
+
+
+# -------------------------------------------------------------- the audit
+def audit(glance, ident, where, risks=None, show_all=False,
+          pending_days=DEFAULT_PENDING_DAYS, parallel=None, now=None):
+    """The rows of ``COLUMNS`` for the scope ``where``: a generator.
+
+    ``risks``: the keywords to keep (default: every one); ``show_all``
+    keeps the (image, member) pairs without risk too (Risk 'none').
+    Images come a page at a time, their members ``parallel`` at a time.
+    """
+    workers = runner.check(parallel)
+    opts = dict(pending_days=pending_days,
+                now=now or _now(),
+                consumer=where.incoming and not ident.is_admin,
+                companion_reader=CompanionReader())
+    keep = set(risks or RISKS) | ({NONE} if show_all else set())
+    found = images.iter_images(glance, where.filters)
+    while True:
+        chunk = list(itertools.islice(found, images.PAGE))
+        if not chunk:
+            return
+        # A page may hold none to keep (--incoming: the project's own).
+        page = [i for i in chunk if where.keeps_image(i)]
+        listed = runner.run(lambda i: _members(glance, i), page,
+                            workers)
+        for image, members in zip(page, listed):
+            for row in _image_rows(glance, ident, image, members, where,
+                                   opts):
+                if row[RISK] in keep:
+                    yield row
+
+
+def _members(glance, image):
+    try:
+        return images.list_members(glance, image['id'])
+    except glance_exc.HTTPNotFound:
+        return []       # deleted since it was listed
+
+
+def _image_rows(glance, ident, image, members, where, opts):
+    accepted = sum(1 for m in members if m['status'] == 'accepted')
+    kept = sorted((m for m in members if where.keeps_member(m)),
+                  key=lambda m: m['member_id'])
+    owner = image.get('owner')
+    if not kept and not where.incoming and stranded.warning(image):
+        # Left shared by a dead run before it added anyone: one row.
+        yield (image['id'], image.get('name'), owner, None, None, None,
+               'interrupted', stranded.warning(image))
+    owner_project = ident.get_project(owner) if owner and kept else None
+    kind = kinds.classify(image)
+    for m in kept:
+        project = ident.get_project(m['member_id'])
+        unreadable = [(key, cid, why) for key, cid in sorted(
+            kind.companions.items()) for why in [opts['companion_reader'](
+                glance, cid, m['member_id'])] if why]
+        facts = Facts(image, m, project, owner_project, accepted,
+                      kind=kind, companions=unreadable, **_facts_opts(opts))
+        head = (image['id'], image.get('name'), owner, m['member_id'],
+                project.get('name') if project else None, m['status'])
+        found = [(k, check(facts)) for k, check in RISKS.items()]
+        found = [(k, d) for k, d in found if d] or [(NONE, '')]
+        for keyword, detail in found:
+            yield head + (keyword, detail)
+
+
+def _facts_opts(opts):
+    return {k: v for k, v in opts.items() if k != 'companion_reader'}
+
+
+class CompanionReader:
+    """Whether a project can read a companion image; each read once a run.
+
+    Called as ``reader(glance, companion_id, project_id)``: None where the
+    project can read it (public or community, its own, or shared with it
+    in any member status), else a ``COMPANION_WHY`` key.
+    """
+
+    def __init__(self):
+        self._seen = {}
+
+    def __call__(self, glance, companion_id, project_id):
+        image, members = self._read(glance, companion_id)
+        if image is None:
+            return 'hidden'
+        if image.get('visibility') in ('public', 'community') \
+                or image.get('owner') == project_id:
+            return None
+        if image.get('visibility') != 'shared':
+            return 'private'
+        if members is None:
+            return None     # shared with the caller, the one who asks
+        return None if project_id in members else 'unlisted'
+
+    def _read(self, glance, companion_id):
+        if companion_id not in self._seen:
+            self._seen[companion_id] = _companion(glance, companion_id)
+        return self._seen[companion_id]
+
+
+def _companion(glance, companion_id):
+    """``(image, member IDs)`` of a companion; ``(None, ())`` if unseen."""
+    try:
+        image = images.get_image(glance, companion_id)
+    except (glance_exc.HTTPNotFound, glance_exc.HTTPForbidden):
+        return None, ()
+    if image.get('visibility') != 'shared':
+        return image, ()
+    try:
+        return image, {m['member_id'] for m in images.list_members(
+            glance, companion_id)}
+    except glance_exc.HTTPException:
+        # Glance lists a shared image's members to its owner and admins
+        # only: the caller read it as one of them (a consumer's side).
+        return image, None
+
+
+# -------------------------------------------------------------- --fix
+def fix(glance, ident, rows, protect=False, dry_run=False, parallel=None):
+    """Fix what is safe to fix among ``rows``: ``(rows, errors)``.
+
+    Removes the members that are no project (``not-a-project``,
+    ``project-deleted``); with ``protect``, protects the caller's own
+    images that members have accepted.  One row (``FIX_COLUMNS``) per
+    fix; ``dry_run`` only says what would be done.
+    """
+    todo, protected = [], set()
+    for row in rows:
+        action = FIXES.get(row[RISK])
+        if action == 'protect':
+            if not protect or row[2] != ident.project_id \
+                    or row[0] in protected:
+                continue
+            protected.add(row[0])
+            row = row[:3] + (None, None, None) + row[RISK:]
+        if action:
+            todo.append((action, row))
+    if dry_run:
+        return [row + (FIXED[action, True],) for action, row in todo], []
+    done = runner.run(lambda t: _fix_one(glance, *t), todo,
+                      runner.check(parallel))
+    return ([row + (FIXED[action, False] if why is None else 'failed',)
+             for (action, row), why in zip(todo, done)],
+            [why for why in done if why])
+
+
+def _fix_one(glance, action, row):
+    """Do one fix; None, or why it failed."""
+    image_id, member = row[0], row[3]
+    try:
+        if action == 'remove':
+            images.remove_member(glance, image_id, member)
+        else:
+            images.update_image(glance, image_id, protected=True)
+    except (glance_exc.HTTPException, images.TransportError) as e:
+        why = images.describe(e, side=None)
+        if action == 'remove' and isinstance(e, glance_exc.HTTPNotFound):
+            if not _still_member(glance, image_id, member):
+                return None      # gone already: what the fix wanted
+            why = E_UNADDRESSABLE
+        what = ('remove member %s' % member if action == 'remove'
+                else 'protect the image')
+        return E_FIX_FAILED.format(what=what, id=image_id, why=why)
+    return None
+
+
+def _still_member(glance, image_id, member):
+    """Whether a member Glance answered 404 for is listed all the same.
+
+    Glance routes on the decoded path: a member with a '/' ('e/f'), a
+    '..' or a character outside ASCII ('\u00df') can be neither addressed
+    nor removed by URL, and answers 404.
+    """
+    try:
+        listed = images.list_members(glance, image_id)
+    except glance_exc.HTTPNotFound:
+        return False        # the image is gone
+    return any(m['member_id'] == member for m in listed)

@@ -1,0 +1,270 @@
+"""``image share set``: make an image's members exactly a list.
+
+Built on the share pipeline: the listed projects are its targets (added
+and, where the caller can, accepted, exactly as ``image transfer`` does,
+with its rollback), and the members not listed are revoked with
+``prune``.  The result is the diff, one row per project: added,
+accepted, revoked, unchanged, or kept (not listed, without ``prune``).
+A second run finds nothing to do and writes nothing.
+"""
+
+import logging
+
+from glanceclient import exc as glance_exc
+
+from osc_imageshare.api import glance as images
+from osc_imageshare.api import retry
+from osc_imageshare.batch import runner
+from osc_imageshare import errors
+from osc_imageshare.ops import messages
+from osc_imageshare.ops.modes import share
+from osc_imageshare.ops import recipients
+from osc_imageshare.ops import stranded
+from osc_imageshare.ops import transfer_plan
+
+LOG = logging.getLogger(__name__)
+
+COLUMNS = ('Image ID', 'Project ID', 'Project Name', 'Before', 'After',
+           'Diff')
+VERB = 'set'
+ALLOW_OWN = False
+REVOKE = 'revoke'
+KEPT = 'kept (not listed; --prune revokes)'
+# The diff's words for the plan's steps (the others print their text)
+# and for what the run changed.
+PLANNED = {share.ADD: 'added', share.ACCEPT: 'accepted', REVOKE: 'revoked'}
+DONE = {'member added': 'added'}
+E_EMPTY = ("No members given (an empty member file, or only comments): "
+           "--prune would revoke all {count} member(s) of image {id}; give "
+           "--no-members instead of the list if that is what you mean")
+W_ALL = ("Image {id}: --prune --no-members would revoke all {count} "
+         "member(s).")
+# The members a private image hid, in the diff: by the run's policy.
+EARLIER_DIFF = {'revoke': 'revoked (hidden while private)',
+                'keep': 'kept (hidden while private)',
+                'refuse': 'unchanged (hidden while private; the run '
+                          'stopped)'}
+
+
+def read_member_file(stream, name='-'):
+    """Project names or IDs, one per line; blank lines and '#' skipped.
+
+    ``stream`` yields lines as bytes (or text); ``name`` names it in the
+    error a line that is not UTF-8 text makes.  Each distinct entry once,
+    in the order first seen: a file that repeats one ID a million times
+    is one project.
+    """
+    out = {}
+    for number, line in enumerate(stream, 1):
+        line = _text(line, name, number).split('#', 1)[0].strip()
+        if line:
+            out.setdefault(line, None)
+    return list(out)
+
+
+def _text(line, name, number):
+    where = '--member-file %s, line %d' % (name, number)
+    if isinstance(line, bytes):
+        try:
+            line = line.decode('utf-8')
+        except UnicodeDecodeError as e:
+            raise errors.ImageShareError(
+                '%s is not UTF-8 text (byte 0x%02x at column %d): give a '
+                'text file of project names or IDs, one per line'
+                % (where, line[e.start], e.start + 1))
+    if '\0' in line:
+        raise errors.ImageShareError(
+            '%s holds a NUL byte: give a text file of project names or '
+            'IDs, one per line' % where)
+    return line
+
+
+def set_members(glance, ident, image_ref, members, project_domain=None,
+                prune=False, accept=True, dry_run=False, glance_for=None,
+                parallel=1, no_members=False,
+                earlier_members=None):
+    """Make ``members`` the image's members; returns a ``plan.Result``.
+
+    An empty ``members`` with ``prune`` revokes every member: refused
+    unless ``no_members`` says so (a truncated member file must not cost
+    every consumer its access).
+
+    ``earlier_members``: what to do with the members a private image hid
+    ('revoke', 'keep'); by default ``prune`` revokes them (they are not
+    listed), and without it the run stops, the image private again.
+    """
+    workers = runner.check(parallel)
+    members = list(dict.fromkeys(members))   # each name resolved once
+    glance = retry.wrap(glance)
+    found, failed, listed, _ = share.read(glance, ident, [image_ref],
+                                          companions_too=False)
+    if failed:
+        raise errors.ImageShareError(failed[image_ref])
+    image = found[0]
+    count = len(listed.get(image['id'], {}))
+    if prune and not members and not no_members:
+        raise errors.ImageShareError(E_EMPTY.format(id=image['id'],
+                                                    count=count))
+    targets = []
+    if members:
+        targets = recipients.resolve(
+            ident, members, project_domain,
+            accept=recipients.WHEN_POSSIBLE if accept else False,
+            glance_for=glance_for)
+        for t in targets:
+            t.glance = retry.wrap(t.glance)
+    # A private image hides its earlier members: sharing it brings them
+    # back, so the run must be told what to do with them.
+    policy = earlier_members or ('revoke' if prune else 'refuse')
+    options = dict(accept=accept, parallel=workers, earlier_members=policy)
+    plan = share.make_plan((found, failed, listed, None), targets, options)
+    for p in plan.pairs:
+        if p.target.accept is recipients.Accept.NONE:
+            # No way to accept for it: it stays pending, for it to accept.
+            p.steps = [s for s in p.steps if s.kind != share.ACCEPT]
+    wanted = {t.project_id for t in targets}
+    extras = [m for pid, m in listed.get(image['id'], {}).items()
+              if pid not in wanted]
+    for m in extras:
+        t = recipients.Target(m['member_id'],
+                              ident.project_name_of(m['member_id']))
+        steps = [transfer_plan.Step(REVOKE, 'revoke member')] if prune else []
+        plan.pairs.append(transfer_plan.Pair(image, t, dict(m), steps))
+    before = {p.target.project_id: (p.member or {}).get('status')
+              for p in plan.pairs}
+    warnings = recipients.unverified_warnings(targets)
+    share_pairs = [p for p in plan.pairs if p.target.project_id in wanted]
+    revoking = [p for p in plan.pairs if p.steps and p.steps[0].kind ==
+                REVOKE]
+    if dry_run:
+        if prune and not members:
+            warnings.append(W_ALL.format(id=image['id'], count=count))
+        if stranded.was_private(image):
+            warnings.append(messages.W_HIDDEN.format(
+                id=image['id'], then=messages.HIDDEN_THEN[policy] if (
+                    earlier_members or not prune) else 'revokes them '
+                '(--prune)'))
+    else:
+        if prune and any(p.steps for p in plan.pairs):
+            _unchanged_since(glance, ident, image, listed)
+        if share_pairs:
+            sub = transfer_plan.Plan('share', share_pairs, {}, targets,
+                                     plan.options)
+            warnings += share.execute(glance, ident, sub)
+            plan.stopped = sub.stopped
+        if not plan.stopped:
+            runner.run(lambda p: _revoke(glance, p), revoking,
+                       workers)
+    rows = [_row(p, before[p.target.project_id], wanted, dry_run)
+            for p in plan.pairs if not (plan.stopped and p.error)]
+    rows += _earlier_rows(ident, plan, sub if share_pairs and not dry_run
+                          else None)
+    errs = [p.error for p in plan.pairs if p.error]
+    if prune and not dry_run and not plan.stopped and any(
+            p.changes for p in plan.pairs):
+        rows, changed = _as_they_are(glance, ident, image, rows)
+        errs += changed
+    return transfer_plan.Result(COLUMNS, rows, warnings, errs, len(errs),
+                                len(plan.pairs), VERB, plan,
+                                interrupted=(plan.stopped
+                                             and share.summary(plan)))
+
+
+def _members_now(glance, image_id):
+    try:
+        return {m['member_id']: m['status']
+                for m in images.list_members(glance, image_id)}
+    except glance_exc.HTTPException:
+        return {}   # private (again): Glance lists no member
+
+
+def _unchanged_since(glance, ident, image, listed):
+    """Stop, before any write, if another run changed the members."""
+    if image.get('visibility') != 'shared':
+        return
+    was = {pid: m['status'] for pid, m in listed.get(image['id'],
+                                                     {}).items()}
+    now = _members_now(glance, image['id'])
+    if now != was:
+        raise errors.ImageShareError(messages.E_MEMBERS_CHANGED.format(
+            id=image['id'], changes=_changes(ident, was, now)))
+
+
+def _changes(ident, was, now):
+    """'beta (id) pending->accepted, gamma (id) added, ...' in words."""
+    out = []
+    for pid in sorted(set(was) | set(now)):
+        if was.get(pid) != now.get(pid):
+            name = ident.project_name_of(pid)
+            label = '%s (%s)' % (name, pid) if name else pid
+            out.append('%s %s' % (label, 'removed' if pid not in now else
+                                  'added (%s)' % now[pid] if pid not in was
+                                  else '%s->%s' % (was[pid], now[pid])))
+    return ', '.join(out)
+
+
+def _as_they_are(glance, ident, image, rows):
+    """The rows, each After read again; an error for each that moved.
+
+    Another run may write between this run's writes: no row claims a
+    state that is not the image's.
+    """
+    now = _members_now(glance, image['id'])
+    out, errs = [], []
+    for row in rows:
+        pid, after = row[1], row[4]
+        if now.get(pid) != after and not row[5].startswith(
+                ('failed', EARLIER_DIFF['refuse'])):
+            errs.append(messages.E_MEMBER_MOVED.format(
+                id=image['id'], member=pid, expected=after,
+                now=now.get(pid) or 'not a member'))
+            row = row[:4] + (now.get(pid), 'changed by another run: ' +
+                             row[5])
+        out.append(row)
+    return out, errs
+
+
+def _earlier_rows(ident, plan, sub):
+    """A row per member the private image hid, as the run found them."""
+    if sub is None:
+        return []
+    policy = plan.options['earlier_members']
+    return [(image_id, m['member_id'], ident.project_name_of(m['member_id']),
+             m['status'], None if policy == 'revoke' else m['status'],
+             EARLIER_DIFF[policy])
+            for image_id, found in sub.earlier.items() for m in found]
+
+
+def _revoke(glance, p):
+    p.start(p.steps[0])
+    try:
+        images.remove_member(glance, p.image['id'], p.target.project_id)
+    except glance_exc.HTTPNotFound:
+        pass    # gone meanwhile: as good as revoked
+    except glance_exc.HTTPException as e:
+        p.error = errors.explain(e, p.image['id'], p.target.label,
+                                 'remove member %s' % p.target.project_id)
+        p.status = p.member['status']
+        return
+    p.status = None
+    p.changes.append('revoked')
+
+
+def _row(p, before, wanted, dry_run):
+    extra = p.target.project_id not in wanted
+    if dry_run:
+        kinds = [s.kind for s in p.steps]
+        after = (None if REVOKE in kinds else 'accepted'
+                 if share.ACCEPT in kinds else 'pending'
+                 if share.ADD in kinds else before)
+        words = [PLANNED.get(s.kind, s.text) for s in p.steps]
+        diff = 'plan: ' + (', '.join(words)
+                           or (KEPT if extra else 'unchanged'))
+    elif p.error:
+        after, diff = p.status, 'failed'
+    else:
+        after = p.status if not extra or p.changes else before
+        diff = ', '.join(DONE.get(c, c) for c in p.changes) or (
+            KEPT if extra else 'unchanged')
+    return (p.image['id'], p.target.project_id, p.target.project_name,
+            before, after, diff)

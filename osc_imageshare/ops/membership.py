@@ -1,0 +1,340 @@
+"""The verbs around a share: accept, reject, revoke, list.
+
+Consumers accept or reject (their own project's membership; an admin may
+act for another project, and never touches the owner).  Owners revoke
+members and list who has access to their images.
+"""
+
+import logging
+
+from glanceclient import exc as glance_exc
+
+from osc_imageshare.api import glance as images
+from osc_imageshare.batch import runner
+from osc_imageshare.batch import signals
+from osc_imageshare import errors
+from osc_imageshare.ops import messages
+from osc_imageshare.ops import stranded
+
+LOG = logging.getLogger(__name__)
+
+STATUS_FIELDS = ('image_id', 'image_name', 'owner', 'project_id',
+                 'project_name', 'previous_status', 'member_status')
+REVOKE_COLUMNS = ('Image ID', 'Project ID', 'Project Name', 'Result')
+LIST_COLUMNS = ('Image ID', 'Image Name', 'Owner', 'Project ID',
+                'Project Name', 'Member Status', 'Updated At')
+
+VERBS = {'accepted': 'accept', 'rejected': 'reject'}
+
+W_REVOKED = ("Project {to} had accepted image {id}: its instances booted "
+             "from it can now fail to rebuild, evacuate or migrate.")
+W_NOT_MEMBER = ("Project {to} is not a member of image {id}; nothing to "
+                "revoke.")
+W_PRIVATE = ("Image {id} is private already: no other project can use it; "
+             "Glance keeps any members it had, inactive, until it is shared "
+             "again.")
+W_WOULD_REVOKE = ("Project {to} has accepted image {id}: once it is revoked, "
+                  "its instances booted from it can fail to rebuild, "
+                  "evacuate or migrate.")
+W_PLAN_HIDDEN = ("Image {id} is private: Glance hides its members, so the "
+                 "dry run cannot tell which of them the run would remove; "
+                 "the run sets it shared for as long as that takes, then "
+                 "private again.")
+E_NO_SUCH_MEMBER = (
+    "No member of image {id} is named '{ref}' as far as project {me} can "
+    "tell, nor is there a project of that name or ID that it can see "
+    "(without an admin role, Keystone shows only your own projects' "
+    "names): give the member's project ID, as 'openstack image share "
+    "status {id}' lists it")
+W_KEEPS = ("Image {id} keeps {count} member(s), so it stays 'shared'; "
+           "revoke them too to make it private.")
+
+
+def _label(project_id, name):
+    return '%s (%s)' % (name, project_id) if name else project_id
+
+
+def _me(ident):
+    return ident.project_name or ident.project_id
+
+
+def set_status(glance, ident, image_ref, status, project=None,
+               project_domain=None):
+    """Accept or reject ``image_ref`` for the caller's project.
+
+    With ``project`` (admins only), for that project instead.  Only the
+    membership is written: the image, its owner included, is untouched.
+    """
+    if project and not ident.is_admin and project not in (
+            ident.project_id, ident.project_name):
+        raise errors.ImageShareError(
+            "Only an admin may %s an image for another project ('%s'); as a "
+            "user of that project, run this without --project"
+            % (VERBS[status], project))
+    if project:
+        target, _verified = ident.resolve_project(project, project_domain)
+        pid, pname = target['id'], target.get('name')
+    else:
+        pid, pname = ident.project_id, ident.project_name
+    image = images.find_image(glance, image_ref, _me(ident))
+    if image.get('owner') == pid:
+        raise errors.ImageShareError(
+            "Project %s owns image %s; only a member project can accept or "
+            "reject it" % (_label(pid, pname), image['id']))
+    if image.get('visibility') != 'shared':
+        raise errors.ImageShareError(
+            "Image %s is %s, not shared: it has no members to accept or "
+            "reject" % (image['id'], image.get('visibility')))
+    try:
+        before = images.get_member(glance, image['id'], pid)['status']
+    except glance_exc.HTTPNotFound:
+        raise errors.ImageShareError(
+            "Project %s is not a member of image %s; its owner must add it "
+            "first ('openstack image transfer %s --to %s --no-accept')" % (
+                _label(pid, pname), image['id'], image['id'], pid))
+    after = before
+    if before != status:
+        try:
+            after = images.set_member_status(
+                glance, image['id'], pid, status)['status']
+        except glance_exc.HTTPException as e:
+            raise errors.ImageShareError(errors.explain(
+                e, image['id'], _label(pid, pname), 'set status %s' % status,
+                client=glance))
+    return {'image_id': image['id'], 'image_name': image.get('name'),
+            'owner': image.get('owner'), 'project_id': pid,
+            'project_name': pname, 'previous_status': before,
+            'member_status': after}
+
+
+def revoke(glance, ident, image_ref, project_refs, project_domain=None,
+           unshare=False, share_briefly=False, dry_run=False):
+    """Remove members; ``unshare`` makes the image private once none remain.
+
+    Returns ``(rows, warnings, errors)``.  A project that is not a member
+    is reported but is no error (a re-run of a revoke is harmless); a
+    project that cannot be resolved is an error; ``project_refs`` None
+    means every member.  Glance neither lists nor removes members of a
+    private image; ``share_briefly`` sets it shared for the removals,
+    then private again.  ``dry_run`` writes nothing and returns the rows
+    the run would, each result starting with ``plan:``.
+    """
+    image = images.find_image(glance, image_ref, _me(ident))
+    if image.get('owner') != ident.project_id and not ident.is_admin:
+        raise errors.ImageShareError(
+            "Image %s is owned by project %s; only the owner can revoke its "
+            "members" % (image['id'], image.get('owner')))
+    # A run that died mid --share-briefly left it shared: still private.
+    private = stranded.was_private(image)
+    if private and unshare and not share_briefly:
+        # What --unshare asks for holds already: nobody else can use it.
+        return [], [W_PRIVATE.format(id=image['id'])], []
+    if private and not share_briefly:
+        raise errors.ImageShareError(
+            messages.E_PRIVATE_MEMBERS.format(id=image['id']))
+    if image.get('visibility') != 'shared' and not private:
+        raise errors.ImageShareError(
+            "Image %s is %s: Glance neither lists nor removes members of an "
+            "image that is not shared"
+            % (image['id'], image.get('visibility')))
+    if private and dry_run:
+        return _plan_briefly_shared(ident, image, project_refs,
+                                    project_domain)
+    if private:
+        return _revoke_briefly_shared(glance, ident, image, project_refs,
+                                      project_domain)
+    return _revoke(glance, ident, image, project_refs, project_domain,
+                   unshare, dry_run)
+
+
+def _plan_briefly_shared(ident, image, project_refs, project_domain):
+    """The dry run of --share-briefly: its hidden members stay unknown."""
+    rows, errs = [], []
+    for ref in project_refs or ():
+        try:
+            pid, pname = _member_for(ident, {}, image, ref, project_domain)
+        except errors.ImageShareError as e:
+            errs.append(str(e))
+            rows.append((image['id'], ref, None, 'error'))
+            continue
+        rows.append((image['id'], pid, pname, 'plan: remove if a member'))
+    if project_refs is None:
+        rows.append((image['id'], None, None,
+                     'plan: remove every hidden member'))
+    rows.append((image['id'], None, None,
+                 'plan: visibility private->shared->private'))
+    return rows, [W_PLAN_HIDDEN.format(id=image['id'])], errs
+
+
+def _revoke_briefly_shared(glance, ident, image, project_refs,
+                           project_domain):
+    """Share a private image, remove the members, make it private again.
+
+    The PATCH that shares it labels it (``stranded.LABEL``), the one that
+    makes it private again drops the label: a run killed in between
+    leaves a label the next run (and ``image share status``) reads.  INT,
+    TERM and HUP meanwhile stop the removals, and the image is made
+    private again before the run ends.
+    """
+    batch = signals.Stop()
+    with signals.catching(batch):
+        try:
+            images.patch_image(glance, image['id'], replace={
+                'visibility': 'shared'}, add={stranded.LABEL: stranded.value(
+                    op=stranded.REVOKE)})
+        except (glance_exc.HTTPException, errors.ImageShareError) as e:
+            raise errors.ImageShareError(errors.explain(
+                e, image['id'], action='set it shared'))
+        LOG.info('Image %s: shared for as long as it takes to remove the '
+                 'members', image['id'])
+        try:
+            rows, warnings, errs = _revoke(glance, ident, image,
+                                           project_refs, project_domain,
+                                           False, batch=batch)
+            left = images.list_members(glance, image['id'])
+        finally:
+            _private_again(glance, image['id'])
+    if batch.name:
+        raise errors.ImageShareError(messages.E_REVOKE_INTERRUPTED.format(
+            name=batch.name, id=image['id'], removed=', '.join(
+                r[1] for r in rows if r[3] == 'removed') or 'none'))
+    rows.append((image['id'], None, None,
+                 'visibility private->shared->private'))
+    if left:
+        warnings.append(messages.W_STILL_HIDDEN.format(
+            id=image['id'], members=messages.member_list(
+                left, ident.project_name_of)))
+    return rows, warnings, errs
+
+
+def _member_for(ident, members, image, ref, project_domain):
+    """``(project ID, name)`` that ``ref`` names, for a revoke.
+
+    A member ID as listed; else a project name or ID Keystone resolves;
+    else the one member whose name the caller can read is ``ref`` (where
+    Keystone lets it read a member's project but not search by name).  A
+    name nobody can resolve is an error that says to give the ID that
+    ``image share status`` shows.
+    """
+    if ref in members:
+        return ref, ident.project_name_of(ref)
+    try:
+        project, _v = ident.resolve_project(ref, project_domain)
+        return project['id'], project.get('name')
+    except errors.ProjectNotFound:
+        named = [pid for pid in members
+                 if ident.project_name_of(pid) == ref]
+    if len(named) == 1 and not project_domain:
+        return named[0], ref
+    raise errors.ImageShareError(E_NO_SUCH_MEMBER.format(
+        ref=ref, id=image['id'], me=_me(ident)))
+
+
+def _private_again(glance, image_id):
+    try:
+        images.patch_image(glance, image_id, replace={
+            'visibility': 'private'}, remove=[stranded.LABEL])
+    except (glance_exc.HTTPException, errors.ImageShareError) as e:
+        LOG.error("Could not set image %s private again: %s; run "
+                  "'openstack image share revoke %s --all "
+                  "--share-briefly' again", image_id,
+                  images.describe(e, None), image_id)
+
+
+def _revoke(glance, ident, image, project_refs, project_domain, unshare,
+            dry_run=False, batch=None):
+    """Remove the members; with ``batch``, none more once it is set."""
+    members = {m['member_id']: m for m in images.list_members(
+        glance, image['id'])}
+    rows, warnings, errs = [], [], []
+    for ref in list(members) if project_refs is None else project_refs:
+        if batch is not None and batch.name:
+            break
+        try:
+            pid, pname = _member_for(ident, members, image, ref,
+                                     project_domain)
+        except errors.ImageShareError as e:
+            errs.append(str(e))
+            rows.append((image['id'], ref, None, 'error'))
+            continue
+        label = _label(pid, pname)
+        if pid not in members:
+            warnings.append(W_NOT_MEMBER.format(to=label, id=image['id']))
+            rows.append((image['id'], pid, pname, 'not a member'))
+            continue
+        try:
+            if not dry_run:
+                images.remove_member(glance, image['id'], pid)
+        except glance_exc.HTTPException as e:
+            errs.append(errors.explain(e, image['id'], label,
+                                       'remove member %s' % pid))
+            rows.append((image['id'], pid, pname, 'error'))
+            continue
+        if members.pop(pid)['status'] == 'accepted':
+            warnings.append((W_WOULD_REVOKE if dry_run else W_REVOKED)
+                            .format(to=label, id=image['id']))
+        rows.append((image['id'], pid, pname,
+                     'plan: remove' if dry_run else 'removed'))
+    if unshare and not errs:
+        _unshare(glance, image, members, dry_run, rows, warnings, errs)
+    return rows, warnings, errs
+
+
+def _unshare(glance, image, members, dry_run, rows, warnings, errs):
+    """Make the image private if no member is left (``--unshare``)."""
+    if members:
+        warnings.append(W_KEEPS.format(id=image['id'], count=len(members)))
+        return
+    try:
+        if not dry_run:
+            images.update_image(glance, image['id'], visibility='private')
+    except glance_exc.HTTPException as e:
+        errs.append(errors.explain(e, image['id'], action='set it private'))
+    else:
+        rows.append((image['id'], None, None, '%svisibility shared->private'
+                     % ('plan: ' if dry_run else '')))
+
+
+def list_shares(glance, ident, parallel=1):
+    """Every member of every shared image the caller's project owns.
+
+    One request per image for its members, ``parallel`` at a time;
+    images their owner hid (``os_hidden``) included.
+    """
+    rows = []
+    owned = images.list_images_and_hidden(glance, owner=ident.project_id,
+                                          visibility='shared')
+    listed = runner.run(lambda i: images.list_members(glance, i['id']),
+                        owned, runner.check(parallel))
+    for image, members in zip(owned, listed):
+        for m in members:
+            rows.append((image['id'], image.get('name'), image.get('owner'),
+                         m['member_id'], ident.project_name_of(m['member_id']),
+                         m['status'], m.get('updated_at')))
+    return rows
+
+
+def list_incoming(glance, ident, parallel=1):
+    """Images shared with the caller's project, in every member status.
+
+    Hidden ones (``os_hidden``) included: an accepted image its owner
+    hid can still be booted, and is still shared.
+    """
+    def member(image):
+        try:
+            return images.get_member(glance, image['id'], ident.project_id)
+        except glance_exc.HTTPNotFound:
+            return None   # an admin sees images it is no member of
+
+    shared = [i for i in images.list_images_and_hidden(
+        glance, visibility='shared', member_status='all')
+              if i.get('owner') != ident.project_id]
+    rows = []
+    for image, m in zip(shared, runner.run(
+            member, shared, runner.check(parallel))):
+        if m is None:
+            continue
+        rows.append((image['id'], image.get('name'), image.get('owner'),
+                     ident.project_id, ident.project_name, m['status'],
+                     m.get('updated_at')))
+    return rows

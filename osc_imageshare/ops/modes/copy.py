@@ -1,0 +1,234 @@
+"""Copy mode: each target gets its own verified copy (a new image).
+
+The data path is ``osc_imageshare.imagecopy.engine.copy_image``; this
+module makes it one step per (image, target) pair of the transfer plan.
+"""
+
+import logging
+
+from osc_imageshare.batch import runner
+from osc_imageshare.batch import signals
+from osc_imageshare import errors
+from osc_imageshare.imagecopy import engine
+from osc_imageshare.ops import companions
+from osc_imageshare.ops import recipients
+from osc_imageshare.ops import transfer_plan
+
+LOG = logging.getLogger(__name__)
+
+COLUMNS = engine.COLUMNS
+VERB = 'copy'
+ALLOW_OWN = True
+COPY = 'copy'
+WIRE = 'wire'       # the copy's kernel_id/ramdisk_id name companions' copies
+
+
+def needs_accept(options):
+    return True   # each target must be able to create its copy
+
+
+def preflight(ident):
+    pass
+
+
+def _check(image):
+    if image.get('status') == 'active':
+        return None
+    return ('Image %s is %s, not active: only an active image can be '
+            'copied' % (image['id'], image.get('status')))
+
+
+def read(glance, ident, image_refs, workers=1):
+    sources, failed = runner.find_images(
+        glance, image_refs, ident.project_name or ident.project_id, _check,
+        workers)
+    sources, links, refused = companions.expand_copy(glance, sources)
+    failed.update(refused)
+    return glance, sources, failed, links
+
+
+def make_plan(read_result, targets, options):
+    """One copy step per pair, naming the import method it will try.
+
+    A pair whose target takes no usable method fails here, before any
+    write; the other pairs go ahead.
+    """
+    glance, sources, failed, links = read_result
+    requested = options.get('copy_options', {}).get('import_method', 'auto')
+    ids = [s['id'] for s in sources]
+    pairs = []
+    for source in sources:
+        mark = companions.mark_copy(links, source['id'], ids)
+        for t in targets:
+            if mark and companions.stays(
+                    links, source['id'],
+                    _endpoint(t.glance or glance) == _endpoint(glance)):
+                continue
+            pair = transfer_plan.Pair(source, t)
+            if mark:
+                pair.steps.append(
+                    transfer_plan.Step(companions.COMPANION, mark))
+            pair.error = in_place(glance, t, source, options.get('name'))
+            if pair.error:
+                pairs.append(pair)
+                continue
+            try:
+                method, words = engine.plan_copy(
+                    glance, t.glance or glance, source, requested)
+            except errors.ImageShareError as e:
+                pair.error = str(e)
+                method = words = None
+            pair.result = method
+            if method:
+                pair.steps.append(transfer_plan.Step(
+                    COPY, 'copy %s bytes as %s by %s' % (
+                        source.get('size'), t.accept_as, words)))
+                pair.steps += _wire_steps(links, pairs, source, t)
+            pairs.append(pair)
+    return transfer_plan.Plan('copy', pairs, failed, targets, options,
+                              copy_companions=links)
+
+
+def _wire_steps(links, pairs, source, target):
+    """The steps that point the copy at its companions' copies."""
+    made = {p.image['id'] for p in pairs if p.target is target}
+    return [transfer_plan.Step(WIRE, 'set %s to the copy of %s' % (key, cid))
+            for key, cid in links.needs.get(source['id'], ())
+            if cid in made]
+
+
+def _endpoint(glance):
+    get = getattr(glance.http_client, 'get_endpoint', None)
+    url = get() if get else None
+    return url.rstrip('/').removesuffix('/v2') if isinstance(url, str) \
+        else None
+
+
+def in_place(glance, target, source, name=None):
+    """Why a copy into the source's own project and Glance is refused.
+
+    It would be a second image of the same name beside the source, and
+    the name would find neither; None where the name or Glance differ.
+    """
+    if (target.project_id != source.get('owner')
+            or (name or source.get('name')) != source.get('name')
+            or _endpoint(target.glance or glance) != _endpoint(glance)):
+        return None
+    return ("Image %s: project %s owns it in this same Glance; a copy there "
+            "would be a second image named '%s' beside it, and that name "
+            "would no longer find either: give --name <another name>, or a "
+            "--to-cloud entry of another region" % (
+                source['id'], target.label, source.get('name')))
+
+
+def beside_source(glance, p, name=None):
+    """The warning for a copy into your project, named as its source.
+
+    The source (shared with your project) and the copy are then two
+    images of one name in one Glance; None where that is not so.
+    """
+    if (p.error or p.target.accept is not recipients.Accept.OWN
+            or (name or p.image.get('name')) != p.image.get('name')
+            or _endpoint(p.target.glance or glance) != _endpoint(glance)):
+        return None
+    return ("Image %s: its copy %s in your project %s has the same name "
+            "'%s', in the same Glance: that name now finds both (use the "
+            "IDs, or give --name)." % (p.image['id'], p.result.image['id'],
+                                       p.target.label, p.image.get('name')))
+
+
+def dry_run_warnings(plan, ident):
+    return []
+
+
+def execute(glance, ident, plan):
+    """Copy each image into each target, ``parallel`` pairs at a time."""
+    opts = plan.options
+    origin = opts.get('source_cloud') or engine.region_of(glance)
+    warnings = []
+    workers = opts.get('parallel') or 1
+    # One progress line at a time: with several copies at once, none.
+    progress = opts.get('progress', False) and (
+        workers == 1 or len(plan.pairs) == 1)
+
+    links = plan.copy_companions or companions.Links()
+    done = {}
+
+    def one(p):
+        mark = [s.text for s in p.steps if s.kind == companions.COMPANION]
+        for step in p.steps:
+            p.start(step)
+            if step.kind != COPY:
+                continue
+            try:
+                wired = companions.wire(links, p, done)
+                p.result = engine.copy_image(
+                    glance, p.target.glance or glance, wired,
+                    p.target.project_id, None if mark else opts.get('name'),
+                    None if mark else opts.get('visibility'), origin,
+                    progress,
+                    as_admin=p.target.accept is recipients.Accept.ADMIN,
+                    warn=warnings.append, **opts.get('copy_options', {}))
+                companions.rewire(p.target.glance or glance, p.result, wired)
+            except errors.ImageShareError as e:
+                p.error = str(e)
+                break
+            p.changes += [p.result.changes] + mark
+
+    first = [p for p in plan.pairs if p.image['id'] in links.added]
+    done.update(((p.image['id'], id(p.target)), p) for p in first)
+    try:
+        # Companions first: their copies' IDs go into their images' copies.
+        # One at a time: two imports started at once into the local
+        # RegionTwo Glance left one never finishing (seen once, under load).
+        runner.run(one, first, 1)
+        runner.run(one, [p for p in plan.pairs if p not in first],
+                   workers)
+    except signals.BatchStopped as e:
+        raise signals.Interrupted(interrupted(plan, e, warnings))
+    return warnings + [w for w in (beside_source(glance, p, opts.get('name'))
+                                   for p in plan.pairs) if w]
+
+
+def interrupted(plan, stopped, warnings=()):
+    """What a signal stopped: a line per pair it touched, then a summary.
+
+    Each interrupted copy says what became of its half-made image (its
+    worker deleted it, or says how to); finished copies are kept (a
+    later run finds them verified and copies only the rest).
+    """
+    done, cut, idle = stopped.pick(plan.pairs)
+    lines = list(warnings)
+    copied = 0
+    for p in done:
+        if p.error:
+            lines.append(p.error)
+        else:
+            copied += 1
+            lines.append('Image %s: copied into project %s as %s (%s), '
+                         'kept' % (p.image['id'], p.target.project_id,
+                                   p.result.image['id'], p.result.changes))
+    for p, e in cut:
+        lines.append(str(e) if isinstance(e, signals.Interrupted) else (
+            'Interrupted by %s while copying image %s into project %s: %s'
+            % (stopped.name, p.image['id'], p.target.project_id, e)))
+    failed = sum(1 for p in done if p.error)
+    lines.append(
+        'Interrupted by %s: of %d image/project pairs, %d copied, %d '
+        'failed, %d interrupted (their partial copies cleaned up as said '
+        'above), %d not started' % (stopped.name, len(plan.pairs), copied,
+                                    failed, len(cut), len(idle)))
+    return '\n'.join(lines)
+
+
+def row(plan, p, changes, dry_run):
+    if p.error:
+        return None
+    if dry_run:
+        own = p.steps and p.steps[0].kind == companions.COMPANION
+        return (p.image['id'], None,
+                (not own and plan.options.get('name')) or p.image.get('name'),
+                p.target.project_id, p.image.get('size'), None, None, None,
+                changes, p.result)
+    row = p.result.row()
+    return row[:8] + (changes,) + row[9:]    # a companion's is marked

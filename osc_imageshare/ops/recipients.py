@@ -1,0 +1,131 @@
+"""Who receives the images, and how each target accepts (or acts).
+
+Resolved once per run, before any write: a ``--to-cloud`` entry acts
+with its own credentials, a project the caller's user belongs to with the
+caller's token rescoped to it, any project with an admin's token; the
+caller's own project (a copy of someone else's image) with the caller's.
+"""
+
+import dataclasses
+import enum
+import logging
+
+from osc_imageshare import errors
+from osc_imageshare.ops import messages
+
+LOG = logging.getLogger(__name__)
+
+
+class Accept(enum.Enum):
+    """How a target's side of a transfer is done."""
+
+    NONE = 'nobody'               # --no-accept: the target accepts later
+    CLOUD = 'cloud'               # a clouds.yaml entry of the target
+    RESCOPED = 'rescoped token'   # the caller's token, for the target
+    ADMIN = 'admin'               # the caller is an admin
+    OWN = 'your own project'      # the target is the caller's project
+
+
+@dataclasses.dataclass
+class Target:
+    """A project that receives the images, and how it accepts."""
+
+    project_id: str
+    project_name: str = None
+    verified: bool = True
+    accept: Accept = Accept.NONE
+    glance: object = None   # the target's own client, if any
+    cloud: str = None       # the clouds.yaml entry, for Accept.CLOUD
+
+    @property
+    def label(self):
+        if self.project_name:
+            return '%s (%s)' % (self.project_name, self.project_id)
+        return self.project_id
+
+    @property
+    def accept_as(self):
+        """How it accepts, in the words the plan prints."""
+        if self.accept is Accept.CLOUD:
+            return 'cloud %s' % self.cloud
+        return self.accept.value
+
+
+E_TWO_CLOUDS = ("Clouds '{first}' and '{second}' are both scoped to project "
+                "{project} ({id}): which one's credentials (and region) "
+                "should act for it is ambiguous; give one --to-cloud per "
+                "project, and run once per region to copy into several")
+
+# ``accept``: each target must accept (True), none (False), or those the
+# caller can accept for, the others left pending (WHEN_POSSIBLE).
+WHEN_POSSIBLE = 'when possible'
+
+
+def resolve(ident, to, project_domain=None, to_clouds=(), accept=True,
+            open_cloud=None, glance_for=None, allow_own=False, projects=()):
+    """Resolve ``--to`` projects and ``--to-cloud`` entries to Targets.
+
+    ``open_cloud(name)`` returns ``(session, glance client)`` for a
+    clouds.yaml entry, authenticated; ``glance_for(session)`` a Glance
+    client on a session.  ``accept``: each target must be able to act
+    (accept a membership, receive a copy).  ``allow_own``: the caller's
+    own project may be a target (a copy of someone else's image).  Every
+    error here stops the command before any write.  ``projects``:
+    project dicts already read from Keystone (``--to-domain``); the
+    caller's own project among them is left out.
+    """
+    targets = {}
+    for name in dict.fromkeys(to_clouds):
+        sess, glance = open_cloud(name)
+        if not allow_own and glance_for:
+            # Sharing is per region: accept in the image's Glance, with
+            # the entry's credentials, whatever region the entry names.
+            glance = glance_for(sess)
+        access = sess.auth.get_access(sess)
+        if access.project_id in targets:
+            raise errors.ImageShareError(E_TWO_CLOUDS.format(
+                first=targets[access.project_id].cloud, second=name,
+                project=access.project_name, id=access.project_id))
+        targets[access.project_id] = Target(
+            access.project_id, access.project_name, True, Accept.CLOUD,
+            glance, name)
+    for ref in to:
+        project, verified = ident.resolve_project(ref, project_domain)
+        if project['id'] not in targets:
+            targets[project['id']] = Target(project['id'], project.get('name'),
+                                            verified)
+    for project in projects:
+        if (project['id'] not in targets
+                and project['id'] != ident.project_id):
+            targets[project['id']] = Target(project['id'],
+                                            project.get('name'))
+    if not targets:
+        raise errors.ImageShareError(
+            'Name at least one target project: --to <project> or '
+            '--to-cloud <cloud>')
+    for t in targets.values():
+        if t.project_id == ident.project_id and allow_own:
+            t.accept = Accept.OWN
+            continue
+        if t.project_id == ident.project_id:
+            raise errors.ImageShareError(
+                "Project %s is your own project, the images' owner; choose "
+                "another target" % t.label)
+        if not accept or t.accept is Accept.CLOUD:
+            continue
+        if ident.can_rescope() and t.project_id in ident.my_projects():
+            t.glance = glance_for(ident.rescoped_session(t.project_id))
+            t.accept = Accept.RESCOPED
+        elif ident.is_admin:
+            t.accept = Accept.ADMIN
+        elif accept == WHEN_POSSIBLE:
+            continue
+        else:
+            raise errors.ImageShareError(
+                ident.cannot_act_for(t.label, copy=allow_own))
+    return list(targets.values())
+
+
+def unverified_warnings(targets):
+    return [messages.W_UNVERIFIED.format(to=t.project_id) for t in targets
+            if not t.verified]

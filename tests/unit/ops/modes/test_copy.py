@@ -1,0 +1,113 @@
+"""Copy mode in the pipeline: one copy_image call per (image, target)."""
+
+import unittest
+from unittest import mock
+
+from osc_imageshare import errors
+from osc_imageshare.imagecopy import engine
+from osc_imageshare.ops import pipeline
+from tests.unit import fakes
+from tests.unit.ops.modes import test_share
+
+ALPHA, BETA, IMAGE_ID = fakes.ALPHA, fakes.BETA, fakes.IMAGE_ID
+GAMMA = test_share.GAMMA
+
+
+class Glance(fakes.FakeGlance):
+
+    def get_endpoint(self):
+        return 'http://glance.one'
+
+
+class TestCopyMode(unittest.TestCase):
+
+    def setUp(self):
+        self.glance = Glance([fakes.image(size=10)])
+        patcher = mock.patch.object(engine, 'copy_image')
+        self.copy_image = patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def copy(self, **kw):
+        kw.setdefault('to', ['beta', GAMMA])
+        return pipeline.transfer(
+            self.glance, test_share.Ident(admin=True), [IMAGE_ID, 'gone'],
+            'copy', name='n', visibility='shared', progress=False, **kw)
+
+    def test_one_call_per_pair_and_one_result(self):
+        def made(glance, target_glance, source, project_id, *a, **kw):
+            if project_id == GAMMA:
+                raise errors.ImageShareError('no room')
+            return engine.CopyResult(source, dict(source, id='copy'),
+                                     project_id, 2.0)
+        self.copy_image.side_effect = made
+        result = self.copy(copy_options={'extra': 1})
+        self.assertEqual([
+            mock.call(self.glance, self.glance, self.glance.images[IMAGE_ID],
+                      pid, 'n', 'shared', 'RegionOne', False,
+                      as_admin=True, warn=mock.ANY, extra=1)
+            for pid in (BETA, GAMMA)],
+            self.copy_image.call_args_list)
+        self.assertEqual(engine.COLUMNS, result.columns)
+        self.assertEqual([(IMAGE_ID, 'copy', 'web', BETA, 10, 'None:None',
+                           2.0, 0.0, 'copied', 'upload')], result.rows)
+        self.assertEqual(["No image named or with ID 'gone' is visible to "
+                          "project alpha: it does not exist, or it is "
+                          "neither owned by, shared with, nor public to "
+                          "that project", 'no room'], result.errors)
+        self.assertEqual('Failed to copy 3 of 4 image/project pairs',
+                         result.summary)
+
+    def test_dry_run_prints_the_plan_and_copies_nothing(self):
+        result = self.copy(dry_run=True)
+        self.assertEqual([], self.copy_image.call_args_list)
+        self.assertEqual([
+            (IMAGE_ID, None, 'n', BETA, 10, None, None, None,
+             'plan: copy 10 bytes as admin by upload (else glance-direct)',
+             'upload'),
+            (IMAGE_ID, None, 'n', GAMMA, 10, None, None, None,
+             'plan: copy 10 bytes as admin by upload (else glance-direct)',
+             'upload')], result.rows)
+
+    def test_one_image_named_twice_is_copied_once_per_target(self):
+        self.copy_image.side_effect = lambda g, t, source, pid, *a, **kw: (
+            engine.CopyResult(source, dict(source, id='copy'), pid, 2.0))
+        result = pipeline.transfer(
+            self.glance, test_share.Ident(admin=True),
+            [IMAGE_ID, 'web', IMAGE_ID], 'copy', to=['beta'],
+            progress=False)
+        self.assertEqual(1, self.copy_image.call_count)
+        self.assertEqual([IMAGE_ID], [r[0] for r in result.rows])
+        self.assertEqual((0, 1, []), (result.failed, result.total,
+                                      result.errors))
+
+    def test_a_same_named_copy_beside_its_source_is_refused(self):
+        result = pipeline.transfer(
+            self.glance, test_share.Ident(admin=True), [IMAGE_ID], 'copy',
+            to=['alpha'], progress=False)
+        self.copy_image.assert_not_called()
+        self.assertEqual(1, result.failed)
+        self.assertTrue(result.errors[0].startswith(
+            "Image %s: project alpha (%s) owns it in this same Glance; a "
+            "copy there would be a second image named 'web' beside it"
+            % (IMAGE_ID, ALPHA)), result.errors)
+        self.copy_image.side_effect = lambda g, t, source, pid, *a, **kw: (
+            engine.CopyResult(source, dict(source, id='copy'), pid, 2.0))
+        renamed = pipeline.transfer(
+            self.glance, test_share.Ident(admin=True), [IMAGE_ID], 'copy',
+            to=['alpha'], name='web-2', progress=False)
+        self.assertEqual((0, 1), (renamed.failed, renamed.total))
+
+    def test_a_consumer_copy_named_as_its_source_is_warned_about(self):
+        self.glance.images[IMAGE_ID]['owner'] = BETA
+        self.copy_image.side_effect = lambda g, t, source, pid, *a, **kw: (
+            engine.CopyResult(source, dict(source, id='copy'), pid, 2.0))
+        for name, warned in ((None, True), ('mine', False)):
+            result = pipeline.transfer(
+                self.glance, test_share.Ident(admin=True), [IMAGE_ID],
+                'copy', to=['alpha'], name=name, progress=False)
+            self.assertEqual(0, result.failed)
+            self.assertEqual(warned, any(
+                w.startswith("Image %s: its copy copy in your project alpha "
+                             "(%s) has the same name 'web'" % (
+                                 IMAGE_ID, ALPHA))
+                for w in result.warnings), result.warnings)

@@ -1,0 +1,97 @@
+"""Owner mode: admins only, replace not add, verified, restored."""
+
+import unittest
+
+from glanceclient import exc as glance_exc
+
+from osc_imageshare import errors
+from osc_imageshare.ops.modes import owner
+from osc_imageshare.ops import pipeline
+from tests.unit import fakes
+from tests.unit.ops.modes import test_share
+
+ALPHA, BETA, IMAGE_ID = fakes.ALPHA, fakes.BETA, fakes.IMAGE_ID
+IMG_URL = test_share.IMG_URL
+
+
+def hand_over(glance, admin=True, to=('beta',), **kw):
+    return pipeline.transfer(glance, test_share.Ident(admin=admin),
+                             [IMAGE_ID], 'owner', to=list(to), **kw)
+
+
+class TestTransferOwner(unittest.TestCase):
+
+    def test_non_admin_is_refused_before_any_call(self):
+        g = fakes.FakeGlance([fakes.image()])
+        with self.assertRaises(errors.ImageShareError) as e:
+            hand_over(g, admin=False)
+        self.assertIn("needs the admin role", str(e.exception))
+        self.assertEqual([], g.calls)
+        self.assertEqual(ALPHA, g.images[IMAGE_ID]['owner'])
+
+    def test_admin_replaces_the_owner_and_reads_it_back(self):
+        g = fakes.FakeGlance([fakes.image()], {IMAGE_ID: [
+            fakes.member('c3' * 16)]})
+        result = hand_over(g)
+        self.assertEqual([
+            ('GET', IMG_URL),
+            ('PATCH', IMG_URL, [{'op': 'replace', 'path': '/owner',
+                                 'value': BETA}]),
+            ('GET', IMG_URL), ('GET', IMG_URL + '/members')], g.calls)
+        self.assertEqual(BETA, g.images[IMAGE_ID]['owner'])
+        self.assertEqual([(IMAGE_ID, 'web', ALPHA, BETA, 'beta',
+                           'owner %s->%s' % (ALPHA, BETA))], result.rows)
+        self.assertEqual(2, len(result.warnings))
+        self.assertEqual(([], 0, 1), (result.errors, result.failed,
+                                      result.total))
+
+    def test_the_new_owner_is_no_longer_its_own_member(self):
+        gamma = 'c3' * 16
+        g = fakes.FakeGlance([fakes.image()], {IMAGE_ID: [
+            fakes.member(BETA, 'accepted'), fakes.member(gamma)]})
+        result = hand_over(g)
+        self.assertEqual([gamma], list(g.members[IMAGE_ID]))
+        self.assertEqual('owner %s->%s, membership of the new owner removed'
+                         % (ALPHA, BETA), result.rows[0][5])
+        self.assertEqual([owner.W_LOSES.format(
+            old=ALPHA, id=IMAGE_ID, new='beta (%s)' % BETA),
+            owner.W_MEMBERS.format(id=IMAGE_ID, members=gamma)],
+            result.warnings)
+
+    def test_a_membership_that_cannot_be_removed_is_said(self):
+        g = fakes.FakeGlance([fakes.image()], {IMAGE_ID: [
+            fakes.member(BETA, 'accepted')]}, fail={
+            ('DELETE', IMG_URL + '/members/' + BETA):
+                glance_exc.HTTPForbidden('nope')})
+        result = hand_over(g)
+        self.assertEqual('owner %s->%s' % (ALPHA, BETA), result.rows[0][5])
+        self.assertEqual(2, len(result.warnings))
+        self.assertTrue(result.warnings[1].startswith(
+            'Project beta (%s), now the owner of image %s, is still listed '
+            'as its member' % (BETA, IMAGE_ID)), result.warnings)
+
+    def test_dry_run_and_noop(self):
+        g = fakes.FakeGlance([fakes.image()])
+        result = hand_over(g, dry_run=True)
+        self.assertEqual('plan: owner %s->%s' % (ALPHA, BETA),
+                         result.rows[0][5])
+        g.images[IMAGE_ID]['owner'] = BETA
+        result = hand_over(g)
+        self.assertEqual('none', result.rows[0][5])
+        self.assertNotIn('PATCH', [c[0] for c in g.calls])
+
+    def test_failure_restores_the_owner(self):
+        g = fakes.FakeGlance([fakes.image()], fail={('PATCH', IMG_URL): (
+            lambda body: glance_exc.HTTPForbidden('nope')
+            if body[0]['value'] == BETA else None)})
+        result = hand_over(g)
+        self.assertEqual(ALPHA, g.images[IMAGE_ID]['owner'])
+        self.assertEqual(1, len(result.errors))
+        self.assertEqual([], result.rows)
+        self.assertEqual('Failed to transfer 1 of 1 image/project pairs',
+                         result.summary)
+
+    def test_one_target_only(self):
+        self.assertRaises(errors.ImageShareError, hand_over,
+                          fakes.FakeGlance([fakes.image()]),
+                          to=['beta', test_share.GAMMA])

@@ -1,0 +1,222 @@
+"""``image share set`` on fakes: the diff and every request, exactly."""
+
+import io
+import unittest
+
+from osc_imageshare import errors
+from osc_imageshare.ops import desired
+from osc_imageshare.ops import messages
+from tests.unit import fakes
+from tests.unit.ops.modes.test_share import GAMMA
+from tests.unit.ops.modes.test_share import Ident
+
+ALPHA, BETA, IMAGE_ID = fakes.ALPHA, fakes.BETA, fakes.IMAGE_ID
+IMG_URL = '/v2/images/%s' % IMAGE_ID
+MEMBERS_URL = IMG_URL + '/members'
+OTHER = 'd4' * 16
+
+
+def glance(visibility='shared', members=()):
+    return fakes.FakeGlance([fakes.image(visibility=visibility)],
+                            {IMAGE_ID: list(members)})
+
+
+class TestSetMembers(unittest.TestCase):
+
+    def test_adds_accepts_keeps_the_extra_without_prune(self):
+        g = glance(members=[fakes.member(OTHER)])
+        res = desired.set_members(g, Ident(admin=True), IMAGE_ID, ['beta'])
+        self.assertEqual([
+            ('GET', IMG_URL), ('GET', MEMBERS_URL),
+            ('POST', MEMBERS_URL, {'member': BETA}),
+            ('PUT', MEMBERS_URL + '/' + BETA, {'status': 'accepted'})],
+            g.calls)
+        self.assertEqual([
+            (IMAGE_ID, BETA, 'beta', None, 'accepted', 'added, accepted'),
+            (IMAGE_ID, OTHER, None, 'pending', 'pending',
+             desired.KEPT)], res.rows)
+        self.assertEqual((0, 2, None), (res.failed, res.total, res.summary))
+
+    def test_prune_revokes_and_a_rerun_only_reads(self):
+        g = glance(members=[fakes.member(BETA, 'accepted'),
+                            fakes.member(OTHER, 'rejected')])
+        res = desired.set_members(g, Ident(admin=True), IMAGE_ID, ['beta'],
+                                  prune=True)
+        # The members read again right before the write, and after it.
+        self.assertEqual([('GET', IMG_URL), ('GET', MEMBERS_URL),
+                          ('GET', MEMBERS_URL),
+                          ('DELETE', MEMBERS_URL + '/' + OTHER),
+                          ('GET', MEMBERS_URL)], g.calls)
+        self.assertEqual([
+            (IMAGE_ID, BETA, 'beta', 'accepted', 'accepted', 'unchanged'),
+            (IMAGE_ID, OTHER, None, 'rejected', None, 'revoked')], res.rows)
+        g.calls.clear()
+        res = desired.set_members(g, Ident(admin=True), IMAGE_ID, [BETA],
+                                  prune=True)
+        self.assertEqual([('GET', IMG_URL), ('GET', MEMBERS_URL)], g.calls)
+        self.assertEqual(['unchanged'], [r[5] for r in res.rows])
+
+    def test_prune_stops_if_another_run_changed_the_members(self):
+        g = glance(members=[fakes.member(BETA, 'accepted'),
+                            fakes.member(OTHER, 'rejected')])
+        real = g.get
+
+        def get(url, **kw):
+            # Another run removes beta between our read and our write.
+            if url == MEMBERS_URL and len(g.calls) == 2:
+                g.members[IMAGE_ID].pop(BETA)
+            return real(url, **kw)
+        g.get = get
+        with self.assertRaises(errors.ImageShareError) as cm:
+            desired.set_members(g, Ident(admin=True), IMAGE_ID, ['gamma'],
+                                prune=True)
+        self.assertEqual(messages.E_MEMBERS_CHANGED.format(
+            id=IMAGE_ID, changes='%s removed' % BETA),
+            str(cm.exception))
+        self.assertEqual([], [c for c in g.calls if c[0] != 'GET'])
+
+    def test_prune_rows_say_what_another_run_did_meanwhile(self):
+        g = glance(members=[fakes.member(BETA, 'accepted'),
+                            fakes.member(OTHER, 'rejected')])
+        real = g.delete
+
+        def delete(url, **kw):
+            # Another run removes beta while we revoke OTHER.
+            g.members[IMAGE_ID].pop(BETA, None)
+            return real(url, **kw)
+        g.delete = delete
+        res = desired.set_members(g, Ident(admin=True), IMAGE_ID, ['beta'],
+                                  prune=True)
+        self.assertEqual([
+            (IMAGE_ID, BETA, 'beta', 'accepted', None,
+             'changed by another run: unchanged'),
+            (IMAGE_ID, OTHER, None, 'rejected', None, 'revoked')], res.rows)
+        self.assertEqual([messages.E_MEMBER_MOVED.format(
+            id=IMAGE_ID, member=BETA, expected='accepted',
+            now='not a member')], res.errors)
+        self.assertEqual(1, res.failed)
+
+    def test_dry_run_only_reads(self):
+        g = glance(visibility='private')
+        res = desired.set_members(g, Ident(admin=True), IMAGE_ID,
+                                  ['beta', 'gamma'], prune=True,
+                                  dry_run=True)
+        self.assertEqual([('GET', IMG_URL)], g.calls)
+        self.assertEqual([
+            (IMAGE_ID, BETA, 'beta', None, 'accepted',
+             'plan: visibility private->shared, revoke earlier members, '
+             'added, accepted'),
+            (IMAGE_ID, GAMMA, 'gamma', None, 'accepted',
+             'plan: added, accepted')], res.rows)
+
+    def test_accepts_only_where_it_can(self):
+        # Not an admin, a member of beta only: gamma stays pending.
+        g = glance()
+        ident = Ident(mine=[ALPHA, BETA])
+        res = desired.set_members(g, ident, IMAGE_ID, ['beta', 'gamma'],
+                                  glance_for=lambda sess: g)
+        self.assertEqual([BETA], ident.rescoped)
+        self.assertEqual([('added, accepted', 'accepted'),
+                          ('added', 'pending')],
+                         [(r[5], r[4]) for r in res.rows])
+        self.assertNotIn(('PUT', MEMBERS_URL + '/' + GAMMA,
+                          {'status': 'accepted'}), g.calls)
+
+    def test_no_accept_leaves_them_pending(self):
+        g = glance()
+        res = desired.set_members(g, Ident(admin=True), IMAGE_ID, ['beta'],
+                                  accept=False)
+        self.assertEqual([('GET', IMG_URL), ('GET', MEMBERS_URL),
+                          ('POST', MEMBERS_URL, {'member': BETA})], g.calls)
+        self.assertEqual(('pending', 'added'), res.rows[0][4:])
+
+    def test_a_bad_project_fails_before_any_write(self):
+        g = glance()
+        self.assertRaises(errors.ImageShareError, desired.set_members, g,
+                          Ident(admin=True), IMAGE_ID, ['beta', 'nope'])
+        self.assertEqual([('GET', IMG_URL), ('GET', MEMBERS_URL)], g.calls)
+
+    def test_an_image_of_another_project_is_refused(self):
+        g = fakes.FakeGlance([fakes.image(owner=BETA)])
+        with self.assertRaises(errors.ImageShareError) as e:
+            desired.set_members(g, Ident(admin=True), IMAGE_ID, ['gamma'])
+        self.assertIn('only the owner can share it', str(e.exception))
+
+    def test_member_file(self):
+        self.assertEqual(['beta', GAMMA], desired.read_member_file(
+            io.StringIO('# members\nbeta  # the web team\n\n %s \n' % GAMMA)))
+
+
+class TestDryRunWarning(unittest.TestCase):
+
+    def test_hidden_members_in_the_words_of_set(self):
+        for prune, earlier, then in (
+                (True, None, 'revokes them (--prune)'),
+                (False, None, messages.HIDDEN_THEN['refuse']),
+                (False, 'keep', messages.HIDDEN_THEN['keep']),
+                (True, 'keep', messages.HIDDEN_THEN['keep'])):
+            res = desired.set_members(glance(visibility='private'),
+                                      Ident(admin=True), IMAGE_ID, ['beta'],
+                                      prune=prune, dry_run=True,
+                                      earlier_members=earlier)
+            self.assertEqual(
+                ["Image %s is private: Glance hides the members it had "
+                 "while it was shared (nobody can list them) and making it "
+                 "shared gives them their access back; the run reads them "
+                 "right after sharing and %s." % (IMAGE_ID, then)],
+                res.warnings)
+
+
+class TestMemberList(unittest.TestCase):
+    """An empty list, repeats, and files that are not text."""
+
+    def test_an_empty_list_with_prune_is_refused_and_nothing_written(self):
+        g = glance(members=[fakes.member(BETA, 'accepted'),
+                            fakes.member(OTHER)])
+        with self.assertRaises(errors.ImageShareError) as e:
+            desired.set_members(g, Ident(admin=True), IMAGE_ID, [],
+                                prune=True)
+        self.assertEqual(desired.E_EMPTY.format(id=IMAGE_ID, count=2),
+                         str(e.exception))
+        self.assertEqual([('GET', IMG_URL), ('GET', MEMBERS_URL)], g.calls)
+
+    def test_no_members_revokes_all_and_the_dry_run_says_so(self):
+        g = glance(members=[fakes.member(BETA, 'accepted'),
+                            fakes.member(OTHER)])
+        plan = desired.set_members(g, Ident(admin=True), IMAGE_ID, [],
+                                   prune=True, no_members=True, dry_run=True)
+        self.assertIn(desired.W_ALL.format(id=IMAGE_ID, count=2),
+                      plan.warnings)
+        self.assertEqual(['plan: revoked'] * 2, [r[5] for r in plan.rows])
+        self.assertEqual(2, len(g.members[IMAGE_ID]))
+        res = desired.set_members(g, Ident(admin=True), IMAGE_ID, [],
+                                  prune=True, no_members=True)
+        self.assertEqual(['revoked'] * 2, [r[5] for r in res.rows])
+        self.assertEqual({}, g.members[IMAGE_ID])
+
+    def test_each_distinct_name_is_resolved_once(self):
+        ident = Ident(admin=True)
+        asked = []
+        resolve = ident.resolve_project
+        ident.resolve_project = lambda ref, domain=None: (
+            asked.append(ref) or resolve(ref, domain))
+        g = glance()
+        res = desired.set_members(g, ident, IMAGE_ID,
+                                  ['beta'] * 1000 + [BETA] * 1000)
+        self.assertEqual(['beta', BETA], asked)
+        self.assertEqual([BETA], [r[1] for r in res.rows])
+
+    def test_a_file_is_read_as_distinct_entries(self):
+        lines = [b'beta\n'] * 100000 + [b'# x\n', GAMMA.encode() + b'\n']
+        self.assertEqual(['beta', GAMMA],
+                         desired.read_member_file(iter(lines), 'm.txt'))
+
+    def test_a_binary_file_names_the_file_and_the_line(self):
+        for data, words in (
+                (b'beta\n\x7fELF\xff\xfe\n', 'is not UTF-8 text (byte 0xff '
+                                             'at column 5)'),
+                (b'beta\nga\x00mma\n', 'holds a NUL byte')):
+            with self.assertRaises(errors.ImageShareError) as e:
+                desired.read_member_file(io.BytesIO(data), 'm.bin')
+            self.assertTrue(str(e.exception).startswith(
+                '--member-file m.bin, line 2 ' + words), str(e.exception))
