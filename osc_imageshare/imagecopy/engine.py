@@ -503,12 +503,16 @@ def candidates(glance, target_glance, source, requested='auto'):
 
 
 def plan_copy(glance, target_glance, source, requested='auto'):
-    """``(method, words)`` for --dry-run: what a run would try first."""
+    """``(methods, words)``: the methods a run tries, best first.
+
+    The one probe of the target: ``copy_image(..., methods=methods)``
+    tries exactly these, in this order, and probes nothing again.
+    """
     order, notes = candidates(glance, target_glance, source, requested)
     words = order[0]
     if order[1:]:
         words += ' (else %s)' % ', '.join(order[1:])
-    return order[0], '; '.join([words] + notes)
+    return order, '; '.join([words] + notes)
 
 
 # ------------------------------------------------------------ limits
@@ -563,7 +567,7 @@ def _create_refused(e, source, project_id, body, client=None):
 def copy_image(glance, target_glance, source, project_id, name=None,
                visibility=None, source_cloud=None, progress=False,
                as_admin=False, import_method='auto', keep_signature=False,
-               warn=None, keep_id=False):
+               warn=None, keep_id=False, methods=None):
     """Copy ``source`` into ``project_id`` through ``target_glance``.
 
     ``name`` and ``visibility`` (default: the source's name, private)
@@ -573,6 +577,8 @@ def copy_image(glance, target_glance, source, project_id, name=None,
     ``import_method``: one of ``METHODS`` or 'auto'.  ``warn(sentence)``
     reports what the user should know.
     ``keep_id``: the copy gets the source's ID (another Glance only).
+    ``methods``: the methods ``plan_copy`` chose, tried in that order
+    (``import_method`` is then not probed again).
     Raises ImageShareError (one line, the half-made copy cleaned) on
     failure, Interrupted (SystemExit) on a caught signal.
     """
@@ -608,9 +614,11 @@ def copy_image(glance, target_glance, source, project_id, name=None,
         body['owner'] = project_id
     if keep_id:
         body['id'] = source['id']
+    order, notes = list(methods or ()), []
     try:
-        order, notes = candidates(glance, target_glance, source,
-                                  import_method)
+        if not order:
+            order, notes = candidates(glance, target_glance, source,
+                                      import_method)
     except errors.ImageShareError as e:
         raise errors.ImageShareError(
             'Could not copy image %s into project %s: %s'

@@ -73,13 +73,13 @@ def make_plan(read_result, targets, options):
                 pairs.append(pair)
                 continue
             try:
-                method, words = engine.plan_copy(
+                methods, words = engine.plan_copy(
                     glance, t.glance or glance, source, requested)
             except errors.ImageShareError as e:
                 pair.error = str(e)
-                method = words = None
-            pair.result = method
-            if method:
+                methods = words = None
+            pair.result = methods
+            if methods:
                 pair.steps.append(transfer_plan.Step(
                     COPY, 'copy %s bytes as %s by %s' % (
                         source.get('size'), t.accept_as, words)))
@@ -168,7 +168,8 @@ def execute(glance, ident, plan):
                     None if mark else opts.get('visibility'), origin,
                     progress,
                     as_admin=p.target.accept is recipients.Accept.ADMIN,
-                    warn=warnings.append, **opts.get('copy_options', {}))
+                    warn=warnings.append, methods=p.result,
+                    **opts.get('copy_options', {}))
                 companions.rewire(p.target.glance or glance, p.result, wired)
             except errors.ImageShareError as e:
                 p.error = str(e)
@@ -229,6 +230,6 @@ def row(plan, p, changes, dry_run):
         return (p.image['id'], None,
                 (not own and plan.options.get('name')) or p.image.get('name'),
                 p.target.project_id, p.image.get('size'), None, None, None,
-                changes, p.result)
+                changes, p.result[0])
     row = p.result.row()
     return row[:8] + (changes,) + row[9:]    # a companion's is marked

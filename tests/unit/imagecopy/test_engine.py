@@ -656,7 +656,7 @@ class TestImportMethods(CopyCase):
         result = self.copy()
         self.assertEqual('glance-direct', result.method)
         self.assertEqual(
-            ('upload',
+            (['upload', 'glance-direct'],
              'upload (else glance-direct); glance-download not used: the '
              'target project '
              'cannot read image %s in RegionOne (share it with that '
@@ -672,7 +672,7 @@ class TestImportMethods(CopyCase):
 
     def test_plan(self):
         self.region_two()
-        self.assertEqual(('glance-download',
+        self.assertEqual((['glance-download', 'upload', 'glance-direct'],
                           'glance-download (else upload, glance-direct)'),
                          engine.plan_copy(self.glance, self.target, self.src))
         self.assertEqual([], [c for c in self.target.calls
