@@ -44,7 +44,8 @@ class TestCopyMode(unittest.TestCase):
         self.assertEqual([
             mock.call(self.glance, self.glance, self.glance.images[IMAGE_ID],
                       pid, 'n', 'shared', 'RegionOne', False,
-                      as_admin=True, warn=mock.ANY, extra=1)
+                      as_admin=True, warn=mock.ANY, extra=1,
+                      methods=['upload', 'glance-direct'])
             for pid in (BETA, GAMMA)],
             self.copy_image.call_args_list)
         self.assertEqual(engine.COLUMNS, result.columns)
