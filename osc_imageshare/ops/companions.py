@@ -254,12 +254,12 @@ def wire(links, p, done):
         comp = done.get((cid, id(p.target)))
         if comp is None:
             continue            # readable where it is: the reference stays
-        if comp.error or comp.result is None:
+        if comp.error or comp.copy is None:
             raise errors.ImageShareError(
                 'Image %s, project %s: its %s %s could not be copied there '
                 '(see above), so a copy could not boot; nothing was copied '
                 'for that project' % (source['id'], p.target.label, key, cid))
-        source = dict(source, **{key: comp.result.image['id']})
+        source = dict(source, **{key: comp.copy.image['id']})
     return source
 
 

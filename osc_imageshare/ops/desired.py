@@ -8,6 +8,7 @@ accepted, revoked, unchanged, or kept (not listed, without ``prune``).
 A second run finds nothing to do and writes nothing.
 """
 
+import dataclasses
 import logging
 
 from glanceclient import exc as glance_exc
@@ -27,7 +28,6 @@ LOG = logging.getLogger(__name__)
 COLUMNS = ('Image ID', 'Project ID', 'Project Name', 'Before', 'After',
            'Diff')
 VERB = 'set'
-ALLOW_OWN = False
 REVOKE = 'revoke'
 KEPT = 'kept (not listed; --prune revokes)'
 # The diff's words for the plan's steps (the others print their text)
@@ -96,69 +96,84 @@ def set_members(glance, ident, image_ref, members, project_domain=None,
     workers = runner.check(parallel)
     members = list(dict.fromkeys(members))   # each name resolved once
     glance = retry.wrap(glance)
-    found, failed, listed, _ = share.read(glance, ident, [image_ref],
-                                          companions_too=False)
-    if failed:
-        raise errors.ImageShareError(failed[image_ref])
-    image = found[0]
-    count = len(listed.get(image['id'], {}))
+    read = share.read(glance, ident, [image_ref], companions_too=False)
+    if read.failed:
+        raise errors.ImageShareError(read.failed[image_ref])
+    image = read.images[0]
+    listed = read.members.get(image['id'], {})
     if prune and not members and not no_members:
         raise errors.ImageShareError(E_EMPTY.format(id=image['id'],
-                                                    count=count))
-    targets = []
-    if members:
-        targets = recipients.resolve(
-            ident, members, project_domain,
-            accept=recipients.WHEN_POSSIBLE if accept else False,
-            glance_for=glance_for)
-        for t in targets:
-            t.glance = retry.wrap(t.glance)
+                                                    count=len(listed)))
+    targets = _targets(ident, members, project_domain, accept, glance_for)
     # A private image hides its earlier members: sharing it brings them
     # back, so the run must be told what to do with them.
     policy = earlier_members or ('revoke' if prune else 'refuse')
-    options = dict(accept=accept, parallel=workers, earlier_members=policy)
-    plan = share.make_plan((found, failed, listed, None), targets, options)
-    for p in plan.pairs:
-        if p.target.accept is recipients.Accept.NONE:
-            # No way to accept for it: it stays pending, for it to accept.
-            p.steps = [s for s in p.steps if s.kind != share.ACCEPT]
-    wanted = {t.project_id for t in targets}
-    extras = [m for pid, m in listed.get(image['id'], {}).items()
-              if pid not in wanted]
-    for m in extras:
-        t = recipients.Target(m['member_id'],
-                              ident.project_name_of(m['member_id']))
-        steps = [transfer_plan.Step(REVOKE, 'revoke member')] if prune else []
-        plan.pairs.append(transfer_plan.Pair(image, t, dict(m), steps))
+    plan = share.make_plan(read, targets, dict(
+        accept=accept, parallel=workers, earlier_members=policy))
+    revokes = _revoke_pairs(ident, image, listed, targets, prune)
+    whole = dataclasses.replace(plan, pairs=plan.pairs + revokes)
     before = {p.target.project_id: (p.member or {}).get('status')
-              for p in plan.pairs}
+              for p in whole.pairs}
     warnings = recipients.unverified_warnings(targets)
-    share_pairs = [p for p in plan.pairs if p.target.project_id in wanted]
-    revoking = [p for p in plan.pairs if p.steps and p.steps[0].kind ==
-                REVOKE]
     if dry_run:
-        if prune and not members:
-            warnings.append(W_ALL.format(id=image['id'], count=count))
-        if stranded.was_private(image):
-            warnings.append(messages.W_HIDDEN.format(
-                id=image['id'], then=messages.HIDDEN_THEN[policy] if (
-                    earlier_members or not prune) else 'revokes them '
-                '(--prune)'))
+        warnings += _dry_run_warnings(image, prune, members, len(listed),
+                                      earlier_members, policy)
     else:
-        if prune and any(p.steps for p in plan.pairs):
-            _unchanged_since(glance, ident, image, listed)
-        if share_pairs:
-            sub = transfer_plan.Plan('share', share_pairs, {}, targets,
-                                     plan.options)
-            warnings += share.execute(glance, ident, sub)
-            plan.stopped = sub.stopped
+        if prune and any(p.steps for p in whole.pairs):
+            _unchanged_since(glance, ident, image, read.members)
+        warnings += share.execute(glance, ident, plan)
+        warnings += share.risks(plan, ident)
+        whole.stopped = plan.stopped
         if not plan.stopped:
-            runner.run(lambda p: _revoke(glance, p), revoking,
-                       workers)
+            runner.run(lambda p: _revoke(glance, p),
+                       [p for p in revokes if p.steps], workers)
+    return _result(glance, ident, image, whole, before, warnings,
+                   dry_run, prune)
+
+
+def _targets(ident, members, project_domain, accept, glance_for):
+    """The listed projects, each accepted for where the caller can."""
+    if not members:
+        return []
+    targets = recipients.resolve(
+        ident, members, project_domain,
+        accept=(recipients.AcceptPolicy.WHEN_POSSIBLE if accept
+                else recipients.AcceptPolicy.NONE),
+        glance_for=glance_for)
+    for t in targets:
+        t.glance = retry.wrap(t.glance)
+    return targets
+
+
+def _revoke_pairs(ident, image, listed, targets, prune):
+    """A pair per member not listed: revoked with ``prune``, else kept."""
+    wanted = {t.project_id for t in targets}
+    steps = [transfer_plan.Step(REVOKE, 'revoke member')] if prune else []
+    return [transfer_plan.Pair(image, recipients.Target(
+        pid, ident.project_name_of(pid)), dict(m), list(steps))
+        for pid, m in listed.items() if pid not in wanted]
+
+
+def _dry_run_warnings(image, prune, members, count, earlier_members,
+                      policy):
+    warnings = []
+    if prune and not members:
+        warnings.append(W_ALL.format(id=image['id'], count=count))
+    if stranded.was_private(image):
+        warnings.append(messages.W_HIDDEN.format(
+            id=image['id'], then=messages.HIDDEN_THEN[policy] if (
+                earlier_members or not prune) else 'revokes them '
+            '(--prune)'))
+    return warnings
+
+
+def _result(glance, ident, image, plan, before, warnings, dry_run, prune):
+    """The diff: a row per project, then what moved meanwhile."""
+    wanted = {t.project_id for t in plan.targets}
     rows = [_row(p, before[p.target.project_id], wanted, dry_run)
             for p in plan.pairs if not (plan.stopped and p.error)]
-    rows += _earlier_rows(ident, plan, sub if share_pairs and not dry_run
-                          else None)
+    if not dry_run:
+        rows += _earlier_rows(ident, plan)
     errs = [p.error for p in plan.pairs if p.error]
     if prune and not dry_run and not plan.stopped and any(
             p.changes for p in plan.pairs):
@@ -224,15 +239,13 @@ def _as_they_are(glance, ident, image, rows):
     return out, errs
 
 
-def _earlier_rows(ident, plan, sub):
+def _earlier_rows(ident, plan):
     """A row per member the private image hid, as the run found them."""
-    if sub is None:
-        return []
     policy = plan.options['earlier_members']
     return [(image_id, m['member_id'], ident.project_name_of(m['member_id']),
              m['status'], None if policy == 'revoke' else m['status'],
              EARLIER_DIFF[policy])
-            for image_id, found in sub.earlier.items() for m in found]
+            for image_id, found in plan.earlier.items() for m in found]
 
 
 def _revoke(glance, p):

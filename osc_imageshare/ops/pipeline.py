@@ -7,6 +7,7 @@ exactly its steps; every mode returns the same ``plan.Result``.
 """
 
 from concurrent import futures
+import dataclasses
 import logging
 
 from osc_imageshare.api import retry
@@ -25,82 +26,100 @@ from osc_imageshare.ops import waiting
 
 LOG = logging.getLogger(__name__)
 
-MODES = {'share': share, 'copy': copy, 'owner': owner}
+MODES = {m.NAME: m for m in (share, copy, owner)}
 # What the target did while --wait watched, in the Changes column.
 WAITED = {'accepted': 'accepted by the project',
           'rejected': 'rejected by the project'}
+# The options the modes read (``Plan.options``), by their ``Request`` names.
+MODE_OPTIONS = {
+    'share': ('accept', 'protect', 'earlier_members', 'allow_volume_backed',
+              'allow_encrypted'),
+    'copy': ('name', 'visibility', 'progress', 'copy_options',
+             'source_cloud', 'allow_encrypted'),
+    'owner': ()}
 
 
-def transfer(glance, ident, image_refs, mode='share', to=(),
-             project_domain=None, to_clouds=(), dry_run=False,
-             open_cloud=None, glance_for=None, parallel=1, tags=(),
-             properties=None, to_domain=None, wait=None, wait_progress=None,
-             **options):
-    """Transfer ``image_refs`` to the targets; returns a ``plan.Result``.
+@dataclasses.dataclass
+class Request:
+    """What ``image transfer`` was asked: every option, in one place.
 
-    ``options`` are the mode's: share: ``accept``, ``protect``,
-    ``earlier_members`` ('refuse', 'revoke' or 'keep'),
+    Targets: ``to`` (names or IDs, in ``project_domain``), ``to_clouds``
+    (clouds.yaml entries, opened by ``open_cloud``), ``to_domain`` (every
+    enabled project of it); ``glance_for(session)``: a Glance client.
+    Images: the refs given, plus the caller's images matching all of
+    ``tags`` and ``properties``.  ``parallel``: pairs at a time.  ``wait``
+    (share mode, seconds): then wait until every target whose membership
+    is pending has accepted.  The mode's options: share: ``accept``,
+    ``protect``, ``earlier_members`` ('refuse', 'revoke' or 'keep'),
     ``allow_volume_backed``; copy: ``name``, ``visibility``, ``progress``,
-    ``copy_options`` (more keyword arguments of ``copy.copy_image``),
+    ``copy_options`` (more keyword arguments of ``engine.copy_image``),
     ``source_cloud`` (the label naming where the source is); both:
-    ``allow_encrypted`` (see ``gate``).  ``parallel``: pairs at a time.
-    ``tags`` and ``properties`` add the caller's images matching all of them;
-    ``to_domain`` adds every enabled project of that domain as a target.
-    ``wait`` (share mode, seconds): then wait until every target whose
-    membership is pending has accepted.
+    ``allow_encrypted`` (see ``gate``).
     """
-    if mode == 'share':
-        # A signal before the run writes stops it with nothing changed;
-        # once it writes, share.execute stops it cleanly (same Stop).
-        batch = signals.Stop()
-        with signals.catching(batch):
-            return _transfer(glance, ident, image_refs, mode, to,
-                             project_domain, to_clouds, dry_run, open_cloud,
-                             glance_for, parallel, tags, properties,
-                             to_domain, wait, wait_progress, batch=batch,
-                             **options)
-    return _transfer(glance, ident, image_refs, mode, to, project_domain,
-                     to_clouds, dry_run, open_cloud, glance_for, parallel,
-                     tags, properties, to_domain, wait, wait_progress,
-                     **options)
+
+    mode: str = 'share'
+    to: tuple = ()
+    project_domain: str = None
+    to_clouds: tuple = ()
+    to_domain: str = None
+    dry_run: bool = False
+    open_cloud: object = None
+    glance_for: object = None
+    parallel: int = 1
+    tags: tuple = ()
+    properties: dict = None
+    wait: float = None
+    wait_progress: object = None
+    accept: bool = True
+    protect: bool = False
+    earlier_members: str = None
+    allow_volume_backed: bool = False
+    allow_encrypted: bool = False
+    name: str = None
+    visibility: str = None
+    progress: bool = False
+    copy_options: dict = dataclasses.field(default_factory=dict)
+    source_cloud: str = None
+
+    def mode_options(self, workers):
+        """The mode's options (``Plan.options``), ``parallel`` included."""
+        return dict({k: getattr(self, k) for k in MODE_OPTIONS[self.mode]},
+                    parallel=workers)
 
 
-def _transfer(glance, ident, image_refs, mode, to, project_domain,
-              to_clouds, dry_run, open_cloud, glance_for, parallel, tags,
-              properties, to_domain, wait, wait_progress, batch=None,
-              **options):
-    impl = MODES[mode]
-    workers = runner.check(parallel)
-    options = dict(options, parallel=workers)
+def transfer(glance, ident, image_refs, mode='share', request=None,
+             **fields):
+    """Transfer ``image_refs`` as ``request`` says; a ``plan.Result``.
+
+    ``request``: a ``Request``; or its fields, as keyword arguments.
+    """
+    request = request or Request(mode=mode, **fields)
+    if request.mode != 'share':
+        return _transfer(glance, ident, list(image_refs), request)
+    # A signal before the run writes stops it with nothing changed;
+    # once it writes, share.execute stops it cleanly (same Stop).
+    batch = signals.Stop()
+    with signals.catching(batch):
+        return _transfer(glance, ident, list(image_refs), request, batch)
+
+
+def _transfer(glance, ident, image_refs, req, batch=None):
+    impl = MODES[req.mode]
+    workers = runner.check(req.parallel)
+    options = req.mode_options(workers)
     impl.preflight(ident)
-    if mode != 'copy':
+    if impl is not copy:
         # The copy's data path sends streams, which no retry may replay.
         glance = retry.wrap(glance)
     notes = []
-    if tags or properties:
-        selected = selection.select_images(glance, ident, tags, properties)
-        image_refs = list(image_refs) + [
-            i['id'] for i in selected if i['id'] not in image_refs]
-        notes.append(selection.selected_note(selected, tags, properties))
-    projects = ident.domain_projects(to_domain) if to_domain else ()
-    # Authenticating the targets (a token each) and reading the images
-    # are independent: do both at once, one round trip saved or more.
-    with futures.ThreadPoolExecutor(1) as pool:
-        resolving = pool.submit(
-            recipients.resolve, ident, to, project_domain, to_clouds,
-            impl.needs_accept(options), open_cloud, glance_for,
-            impl.ALLOW_OWN, projects)
-        try:
-            read, read_error = impl.read(glance, ident, image_refs,
-                                         workers), None
-        except Exception as e:
-            read, read_error = None, e
-        targets = resolving.result()   # a target's error comes first
-    if read_error is not None:
-        raise read_error
-    if mode != 'copy':
-        for t in targets:
-            t.glance = retry.wrap(t.glance)
+    if req.tags or req.properties:
+        selected = selection.select_images(glance, ident, req.tags,
+                                           req.properties)
+        image_refs += [i['id'] for i in selected
+                       if i['id'] not in image_refs]
+        notes.append(selection.selected_note(selected, req.tags,
+                                             req.properties))
+    read, targets = _read(glance, ident, image_refs, req, impl, options)
     plan = impl.make_plan(read, targets, options)
     warnings = recipients.unverified_warnings(targets)
     if batch is not None and batch.name:
@@ -109,22 +128,50 @@ def _transfer(glance, ident, image_refs, mode, to, project_domain,
     # Images of a kind the targets could not use leave the plan here.
     warnings += gate.apply(plan, ident)
     companions.check(plan)
-    if dry_run:
+    if req.dry_run:
         warnings += notes + impl.dry_run_warnings(plan, ident)
-    else:
-        warnings += (impl.execute(glance, ident, plan) if batch is None
-                     else impl.execute(glance, ident, plan, batch))
-        companions.settle(glance, plan)
-    res = transfer_plan.result(plan, impl, dry_run, warnings)
-    if wait is not None and not dry_run and not plan.stopped:
-        before = share._warnings_for(plan, ident)
-        res.wait_error = _wait(glance, plan, wait, wait_progress)
-        # The risks as they stand after the wait (who accepted meanwhile).
-        res.warnings = [w for w in res.warnings if w not in before] + (
-            share._warnings_for(plan, ident))
-        if res.wait_error and res.failed:
-            res.errors.append(res.wait_error)
-        res.rows = transfer_plan.result(plan, impl, dry_run, []).rows
+        return transfer_plan.result(plan, impl, True, warnings)
+    return _run(glance, ident, plan, impl, req, warnings, batch)
+
+
+def _read(glance, ident, image_refs, req, impl, options):
+    """``(impl.read(...), targets)``: both at once, a round trip saved."""
+    projects = (ident.domain_projects(req.to_domain) if req.to_domain
+                else ())
+    # Authenticating the targets (a token each) and reading the images
+    # are independent.
+    with futures.ThreadPoolExecutor(1) as pool:
+        resolving = pool.submit(
+            recipients.resolve, ident, req.to, req.project_domain,
+            req.to_clouds, impl.needs_accept(options), req.open_cloud,
+            req.glance_for, impl.ALLOW_OWN, projects)
+        try:
+            read, read_error = impl.read(glance, ident, image_refs,
+                                         options['parallel']), None
+        except Exception as e:
+            read, read_error = None, e
+        targets = resolving.result()   # a target's error comes first
+    if read_error is not None:
+        raise read_error
+    if impl is not copy:
+        for t in targets:
+            t.glance = retry.wrap(t.glance)
+    return read, targets
+
+
+def _run(glance, ident, plan, impl, req, warnings, batch):
+    """Execute ``plan`` (then ``--wait``); the run's Result."""
+    warnings += impl.execute(glance, ident, plan, batch)
+    companions.settle(glance, plan)
+    wait_error = None
+    if req.wait is not None and not plan.stopped:
+        wait_error = _wait(glance, plan, req.wait, req.wait_progress)
+    # The risks as they stand after the run (and who accepted meanwhile).
+    warnings += impl.risks(plan, ident)
+    res = transfer_plan.result(plan, impl, False, warnings)
+    res.wait_error = wait_error
+    if wait_error and res.failed:
+        res.errors.append(wait_error)
     return res
 
 

@@ -56,39 +56,31 @@ E_TWO_CLOUDS = ("Clouds '{first}' and '{second}' are both scoped to project "
                 "should act for it is ambiguous; give one --to-cloud per "
                 "project, and run once per region to copy into several")
 
-# ``accept``: each target must accept (True), none (False), or those the
-# caller can accept for, the others left pending (WHEN_POSSIBLE).
-WHEN_POSSIBLE = 'when possible'
+
+class AcceptPolicy(enum.Enum):
+    """Which targets the caller must be able to act for."""
+
+    REQUIRED = 'every target'       # else the run stops, before any write
+    NONE = 'none'                   # --no-accept: nobody acts for them
+    WHEN_POSSIBLE = 'when possible'  # the others are left pending
 
 
-def resolve(ident, to, project_domain=None, to_clouds=(), accept=True,
-            open_cloud=None, glance_for=None, allow_own=False, projects=()):
+def resolve(ident, to, project_domain=None, to_clouds=(),
+            accept=AcceptPolicy.REQUIRED, open_cloud=None, glance_for=None,
+            allow_own=False, projects=()):
     """Resolve ``--to`` projects and ``--to-cloud`` entries to Targets.
 
     ``open_cloud(name)`` returns ``(session, glance client)`` for a
     clouds.yaml entry, authenticated; ``glance_for(session)`` a Glance
-    client on a session.  ``accept``: each target must be able to act
-    (accept a membership, receive a copy).  ``allow_own``: the caller's
-    own project may be a target (a copy of someone else's image).  Every
-    error here stops the command before any write.  ``projects``:
-    project dicts already read from Keystone (``--to-domain``); the
-    caller's own project among them is left out.
+    client on a session.  ``accept`` (an ``AcceptPolicy``): which targets
+    must be able to act (accept a membership, receive a copy).
+    ``allow_own``: the caller's own project may be a target (a copy of
+    someone else's image).  Every error here stops the command before
+    any write.  ``projects``: project dicts already read from Keystone
+    (``--to-domain``); the caller's own project among them is left out.
     """
-    targets = {}
-    for name in dict.fromkeys(to_clouds):
-        sess, glance = open_cloud(name)
-        if not allow_own and glance_for:
-            # Sharing is per region: accept in the image's Glance, with
-            # the entry's credentials, whatever region the entry names.
-            glance = glance_for(sess)
-        access = sess.auth.get_access(sess)
-        if access.project_id in targets:
-            raise errors.ImageShareError(E_TWO_CLOUDS.format(
-                first=targets[access.project_id].cloud, second=name,
-                project=access.project_name, id=access.project_id))
-        targets[access.project_id] = Target(
-            access.project_id, access.project_name, True, Accept.CLOUD,
-            glance, name)
+    targets = _cloud_targets(to_clouds, open_cloud,
+                             None if allow_own else glance_for)
     for ref in to:
         project, verified = ident.resolve_project(ref, project_domain)
         if project['id'] not in targets:
@@ -104,26 +96,51 @@ def resolve(ident, to, project_domain=None, to_clouds=(), accept=True,
             'Name at least one target project: --to <project> or '
             '--to-cloud <cloud>')
     for t in targets.values():
-        if t.project_id == ident.project_id and allow_own:
-            t.accept = Accept.OWN
-            continue
-        if t.project_id == ident.project_id:
-            raise errors.ImageShareError(
-                "Project %s is your own project, the images' owner; choose "
-                "another target" % t.label)
-        if not accept or t.accept is Accept.CLOUD:
-            continue
-        if ident.can_rescope() and t.project_id in ident.my_projects():
-            t.glance = glance_for(ident.rescoped_session(t.project_id))
-            t.accept = Accept.RESCOPED
-        elif ident.is_admin:
-            t.accept = Accept.ADMIN
-        elif accept == WHEN_POSSIBLE:
-            continue
-        else:
-            raise errors.ImageShareError(
-                ident.cannot_act_for(t.label, copy=allow_own))
+        _how_it_acts(ident, t, accept, glance_for, allow_own)
     return list(targets.values())
+
+
+def _cloud_targets(to_clouds, open_cloud, glance_for):
+    """project id -> Target, one per ``--to-cloud`` entry.
+
+    ``glance_for``: sharing is per region, so the entry accepts in the
+    image's Glance, with its credentials, whatever region it names.
+    """
+    targets = {}
+    for name in dict.fromkeys(to_clouds):
+        sess, glance = open_cloud(name)
+        if glance_for:
+            glance = glance_for(sess)
+        access = sess.auth.get_access(sess)
+        if access.project_id in targets:
+            raise errors.ImageShareError(E_TWO_CLOUDS.format(
+                first=targets[access.project_id].cloud, second=name,
+                project=access.project_name, id=access.project_id))
+        targets[access.project_id] = Target(
+            access.project_id, access.project_name, True, Accept.CLOUD,
+            glance, name)
+    return targets
+
+
+def _how_it_acts(ident, t, accept, glance_for, allow_own):
+    """Set how ``t`` accepts (``t.accept``), or refuse it."""
+    if t.project_id == ident.project_id and allow_own:
+        t.accept = Accept.OWN
+        return
+    if t.project_id == ident.project_id:
+        raise errors.ImageShareError(
+            "Project %s is your own project, the images' owner; choose "
+            "another target" % t.label)
+    if accept is AcceptPolicy.NONE or t.accept is Accept.CLOUD:
+        return
+    if ident.can_rescope() and t.project_id in ident.my_projects():
+        t.glance = glance_for(ident.rescoped_session(t.project_id))
+        t.accept = Accept.RESCOPED
+    elif ident.is_admin:
+        t.accept = Accept.ADMIN
+    elif accept is not AcceptPolicy.WHEN_POSSIBLE:
+        raise errors.ImageShareError(
+            ident.cannot_act_for(t.label, copy=allow_own))
 
 
 def unverified_warnings(targets):

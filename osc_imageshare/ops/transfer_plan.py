@@ -34,7 +34,12 @@ class Pair:
     status: str = None              # the membership after the run
     changes: list = dataclasses.field(default_factory=list)
     error: str = None
-    result: object = None           # what the mode made (a copy, ...)
+    state: object = None            # modes.base.State, set by the run
+    # The mode's own outcome (modes.base): owner mode: the owner before;
+    # copy mode: the import methods the plan fixed, then the copy made.
+    old_owner: str = None
+    methods: tuple = None
+    copy: object = None             # imagecopy.engine.CopyResult
 
     def start(self, step):
         """Record that ``step`` of the plan is being executed."""

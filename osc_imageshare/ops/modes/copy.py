@@ -11,12 +11,14 @@ from osc_imageshare.batch import signals
 from osc_imageshare import errors
 from osc_imageshare.imagecopy import engine
 from osc_imageshare.ops import companions
+from osc_imageshare.ops.modes import base
 from osc_imageshare.ops import recipients
 from osc_imageshare.ops import transfer_plan
 
 LOG = logging.getLogger(__name__)
 
 COLUMNS = engine.COLUMNS
+NAME = 'copy'
 VERB = 'copy'
 ALLOW_OWN = True
 COPY = 'copy'
@@ -24,7 +26,8 @@ WIRE = 'wire'       # the copy's kernel_id/ramdisk_id name companions' copies
 
 
 def needs_accept(options):
-    return True   # each target must be able to create its copy
+    # Each target must be able to create its copy.
+    return recipients.AcceptPolicy.REQUIRED
 
 
 def preflight(ident):
@@ -44,7 +47,7 @@ def read(glance, ident, image_refs, workers=1):
         workers)
     sources, links, refused = companions.expand_copy(glance, sources)
     failed.update(refused)
-    return glance, sources, failed, links
+    return base.ReadResult(sources, failed, companions=links, source=glance)
 
 
 def make_plan(read_result, targets, options):
@@ -53,7 +56,8 @@ def make_plan(read_result, targets, options):
     A pair whose target takes no usable method fails here, before any
     write; the other pairs go ahead.
     """
-    glance, sources, failed, links = read_result
+    glance, links = read_result.source, read_result.companions
+    sources = read_result.images
     requested = options.get('copy_options', {}).get('import_method', 'auto')
     ids = [s['id'] for s in sources]
     pairs = []
@@ -78,15 +82,15 @@ def make_plan(read_result, targets, options):
             except errors.ImageShareError as e:
                 pair.error = str(e)
                 methods = words = None
-            pair.result = methods
+            pair.methods = methods
             if methods:
                 pair.steps.append(transfer_plan.Step(
                     COPY, 'copy %s bytes as %s by %s' % (
                         source.get('size'), t.accept_as, words)))
                 pair.steps += _wire_steps(links, pairs, source, t)
             pairs.append(pair)
-    return transfer_plan.Plan('copy', pairs, failed, targets, options,
-                              copy_companions=links)
+    return transfer_plan.Plan(NAME, pairs, read_result.failed, targets,
+                              options, copy_companions=links)
 
 
 def _wire_steps(links, pairs, source, target):
@@ -133,7 +137,7 @@ def beside_source(glance, p, name=None):
         return None
     return ("Image %s: its copy %s in your project %s has the same name "
             "'%s', in the same Glance: that name now finds both (use the "
-            "IDs, or give --name)." % (p.image['id'], p.result.image['id'],
+            "IDs, or give --name)." % (p.image['id'], p.copy.image['id'],
                                        p.target.label, p.image.get('name')))
 
 
@@ -141,7 +145,15 @@ def dry_run_warnings(plan, ident):
     return []
 
 
-def execute(glance, ident, plan):
+def risks(plan, ident):
+    return []
+
+
+def summary(plan):
+    return None     # a signal raises signals.Interrupted (``interrupted``)
+
+
+def execute(glance, ident, plan, batch=None):
     """Copy each image into each target, ``parallel`` pairs at a time."""
     opts = plan.options
     origin = opts.get('source_cloud') or engine.region_of(glance)
@@ -162,19 +174,19 @@ def execute(glance, ident, plan):
                 continue
             try:
                 wired = companions.wire(links, p, done)
-                p.result = engine.copy_image(
+                p.copy = engine.copy_image(
                     glance, p.target.glance or glance, wired,
                     p.target.project_id, None if mark else opts.get('name'),
                     None if mark else opts.get('visibility'), origin,
                     progress,
                     as_admin=p.target.accept is recipients.Accept.ADMIN,
-                    warn=warnings.append, methods=p.result,
+                    warn=warnings.append, methods=p.methods,
                     **opts.get('copy_options', {}))
-                companions.rewire(p.target.glance or glance, p.result, wired)
+                companions.rewire(p.target.glance or glance, p.copy, wired)
             except errors.ImageShareError as e:
                 p.error = str(e)
                 break
-            p.changes += [p.result.changes] + mark
+            p.changes += [p.copy.changes] + mark
 
     first = [p for p in plan.pairs if p.image['id'] in links.added]
     done.update(((p.image['id'], id(p.target)), p) for p in first)
@@ -200,25 +212,24 @@ def interrupted(plan, stopped, warnings=()):
     """
     done, cut, idle = stopped.pick(plan.pairs)
     lines = list(warnings)
-    copied = 0
     for p in done:
         if p.error:
             lines.append(p.error)
         else:
-            copied += 1
             lines.append('Image %s: copied into project %s as %s (%s), '
                          'kept' % (p.image['id'], p.target.project_id,
-                                   p.result.image['id'], p.result.changes))
+                                   p.copy.image['id'], p.copy.changes))
     for p, e in cut:
+        p.state = base.State.INTERRUPTED
         lines.append(str(e) if isinstance(e, signals.Interrupted) else (
             'Interrupted by %s while copying image %s into project %s: %s'
             % (stopped.name, p.image['id'], p.target.project_id, e)))
-    failed = sum(1 for p in done if p.error)
-    lines.append(
-        'Interrupted by %s: of %d image/project pairs, %d copied, %d '
-        'failed, %d interrupted (their partial copies cleaned up as said '
-        'above), %d not started' % (stopped.name, len(plan.pairs), copied,
-                                    failed, len(cut), len(idle)))
+    for p in idle:
+        p.state = base.State.NOT_STARTED
+    lines.append(base.interrupted_summary(
+        stopped.name, plan.pairs, 'copied',
+        'their partial copies cleaned up as said above',
+        states=[base.state_of(p) for p in done + [p for p, _ in cut] + idle]))
     return '\n'.join(lines)
 
 
@@ -230,6 +241,6 @@ def row(plan, p, changes, dry_run):
         return (p.image['id'], None,
                 (not own and plan.options.get('name')) or p.image.get('name'),
                 p.target.project_id, p.image.get('size'), None, None, None,
-                changes, p.result[0])
-    row = p.result.row()
+                changes, p.methods[0])
+    row = p.copy.row()
     return row[:8] + (changes,) + row[9:]    # a companion's is marked

@@ -14,12 +14,15 @@ from osc_imageshare.api import glance as images
 from osc_imageshare.batch import runner
 from osc_imageshare.batch import signals
 from osc_imageshare import errors
+from osc_imageshare.ops.modes import base
+from osc_imageshare.ops import recipients
 from osc_imageshare.ops import transfer_plan
 
 LOG = logging.getLogger(__name__)
 
 COLUMNS = ('Image ID', 'Image Name', 'Old Owner', 'Project ID',
            'Project Name', 'Changes')
+NAME = 'owner'
 VERB = 'transfer'
 ALLOW_OWN = False
 OWNER = 'owner'
@@ -34,7 +37,7 @@ W_OWN_MEMBER = ("Project {new}, now the owner of image {id}, is still listed "
 
 
 def needs_accept(options):
-    return False
+    return recipients.AcceptPolicy.NONE
 
 
 def preflight(ident):
@@ -48,32 +51,40 @@ def preflight(ident):
 
 
 def read(glance, ident, image_refs, workers=1):
-    return runner.find_images(glance, image_refs,
-                              ident.project_name or ident.project_id,
-                              None, workers)
+    return base.ReadResult(*runner.find_images(
+        glance, image_refs, ident.project_name or ident.project_id, None,
+        workers))
 
 
 def make_plan(read_result, targets, options):
     if len(targets) != 1:
         raise errors.ImageShareError(
             'An image has one owner: name exactly one target project')
-    found, failed = read_result
     target = targets[0]
     pairs = []
-    for image in found:
+    for image in read_result.images:
         old = image.get('owner')
         steps = [] if old == target.project_id else [transfer_plan.Step(
             OWNER, 'owner %s->%s' % (old, target.project_id))]
         pairs.append(
-            transfer_plan.Pair(image, target, steps=steps, result=old))
-    return transfer_plan.Plan('owner', pairs, failed, targets, options)
+            transfer_plan.Pair(image, target, steps=steps, old_owner=old))
+    return transfer_plan.Plan(NAME, pairs, read_result.failed, targets,
+                              options)
 
 
 def dry_run_warnings(plan, ident):
     return []
 
 
-def execute(glance, ident, plan):
+def risks(plan, ident):
+    return []
+
+
+def summary(plan):
+    return None     # a signal raises signals.Interrupted (``interrupted``)
+
+
+def execute(glance, ident, plan, batch=None):
     """Change each owner, ``parallel`` images at a time.
 
     A signal meanwhile starts no more (the changes under way finish,
@@ -97,30 +108,30 @@ def execute(glance, ident, plan):
 
 def interrupted(plan, stopped):
     """A line per image (changed, failed, not started), then a summary."""
-    done, failed, idle = stopped.pick(plan.pairs)
     lines = []
-    changed = 0
+    states = []
     for p, res in zip(plan.pairs, stopped.results):
         if res is signals.NOT_STARTED:
+            states.append(base.State.NOT_STARTED)
             lines.append('Image %s: owner not changed (not started)'
                          % p.image['id'])
         elif isinstance(res, BaseException) or p.error:
+            states.append(base.State.FAILED)
             lines.append(p.error or 'Image %s: %s' % (p.image['id'], res))
-        elif p.changes:
-            changed += 1
-            lines.extend(res)
-            lines.append('Image %s: %s, kept'
-                         % (p.image['id'], ', '.join(p.changes)))
-    lines.append('Interrupted by %s: of %d images, %d changed owner '
-                 '(kept), %d failed, %d not started' % (
-                     stopped.name, len(plan.pairs), changed,
-                     len(failed) + sum(1 for p in done if p.error),
-                     len(idle)))
+        else:
+            states.append(base.State.DONE)
+            if p.changes:
+                lines.extend(res)
+                lines.append('Image %s: %s, kept'
+                             % (p.image['id'], ', '.join(p.changes)))
+    lines.append(base.interrupted_summary(
+        stopped.name, plan.pairs, 'changed owner (kept)',
+        'none: a change under way finishes', states=states))
     return '\n'.join(lines)
 
 
 def _change_owner(glance, p):
-    image_id, old, new = p.image['id'], p.result, p.target.project_id
+    image_id, old, new = p.image['id'], p.old_owner, p.target.project_id
     try:
         images.update_image(glance, image_id, owner=new)
         now = images.get_image(glance, image_id).get('owner')
@@ -138,7 +149,7 @@ def _change_owner(glance, p):
 
 
 def _warnings(glance, p):
-    out = [W_LOSES.format(old=p.result, id=p.image['id'],
+    out = [W_LOSES.format(old=p.old_owner, id=p.image['id'],
                           new=p.target.label)]
     if p.image.get('visibility') == 'shared':
         members = [m['member_id'] for m in
@@ -176,5 +187,5 @@ def _restore(glance, image_id, owner):
 def row(plan, p, changes, dry_run):
     if p.error:
         return None
-    return (p.image['id'], p.image.get('name'), p.result,
+    return (p.image['id'], p.image.get('name'), p.old_owner,
             p.target.project_id, p.target.project_name, changes)

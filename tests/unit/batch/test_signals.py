@@ -213,8 +213,9 @@ class TestShareMode(unittest.TestCase):
             'added was removed'.format(id=IMAGE_ID, g=GAMMA)], res.errors)
         self.assertEqual(
             'Interrupted by SIGTERM: of 2 image/project pairs, 0 done '
-            '(kept), 2 rolled back or not started; images with no pair done '
-            'are restored as they were', res.summary)
+            '(kept), 0 failed, 2 interrupted (rolled back), 0 not started; '
+            'images with no pair done are restored as they were',
+            res.summary)
         self.assertEqual([], res.rows)
         self.assertEqual({}, glance.members[IMAGE_ID])
         self.assertEqual('private', glance.images[IMAGE_ID]['visibility'])
@@ -247,8 +248,9 @@ class TestShareMode(unittest.TestCase):
                            'accepted')], res.rows)
         self.assertEqual(
             'Interrupted by SIGTERM: of 2 image/project pairs, 1 done '
-            '(kept), 1 rolled back or not started; images with no pair '
-            'done are restored as they were', res.summary)
+            '(kept), 0 failed, 1 interrupted (rolled back), 0 not started; '
+            'images with no pair done are restored as they were',
+            res.summary)
         self.assertEqual({GAMMA: 'accepted'}, {
             m: v['status'] for m, v in glance.members[IMAGE_ID].items()})
 
@@ -272,8 +274,9 @@ class TestOwnerMode(unittest.TestCase):
         lines = str(cm.exception).splitlines()
         self.assertEqual([
             'Image %s: owner not changed (not started)' % ids[2],
-            'Interrupted by SIGTERM: of 3 images, 2 changed owner (kept), '
-            '0 failed, 1 not started'], lines[-2:])
+            'Interrupted by SIGTERM: of 3 image/project pairs, 2 changed '
+            'owner (kept), 0 failed, 0 interrupted (none: a change under '
+            'way finishes), 1 not started'], lines[-2:])
         self.assertIn('Image %s: owner %s->%s, kept' % (ids[0], ALPHA, BETA),
                       lines)
         self.assertEqual([BETA, BETA, ALPHA],

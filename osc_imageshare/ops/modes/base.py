@@ -1,0 +1,102 @@
+"""The Mode protocol: what share, copy and owner each implement.
+
+``ops.pipeline.transfer`` knows a mode only through these names (a mode
+is a module that defines them all; ``missing`` names what one lacks):
+
+``NAME``, ``VERB``
+    The mode's name, and the verb of its partial-failure line ('Failed
+    to <verb> N of M image/project pairs').
+``ALLOW_OWN``
+    Whether the caller's own project may be a target (a copy of someone
+    else's image), see ``recipients.resolve``.
+``needs_accept(options)``
+    How the targets must be able to act: a ``recipients.AcceptPolicy``.
+``preflight(ident)``
+    Refuse the caller before any request (owner mode: not an admin).
+``read(glance, ident, image_refs, workers)``
+    Everything the plan needs, read and never written: a ``ReadResult``.
+``make_plan(read, targets, options)``
+    The ``transfer_plan.Plan``: per (image, target) pair, the steps the
+    run will take; ``--dry-run`` prints exactly those steps, and the run
+    records each in ``Pair.done`` as it starts it.
+``dry_run_warnings(plan, ident)``
+    What a dry run says beside the plan.
+``execute(glance, ident, plan, batch=None)``
+    Run the plan's steps; returns the warnings of what was done.  A
+    signal stops it: either ``plan.stopped`` names it (share) or it
+    raises ``signals.Interrupted`` with a line per pair touched (copy,
+    owner); both end with ``interrupted_summary``.
+``risks(plan, ident)``
+    The warnings about what the run left standing (share: who depends
+    on whom), read after the run (and after ``--wait``).
+``summary(plan)``
+    The summary line of a run a signal stopped (``plan.stopped``).
+``row(plan, pair, changes, dry_run)``
+    The pair's row (None: no row), in the order of the command's
+    columns.
+
+Each pair's outcome is typed: ``Pair.state`` (a ``State``) says how it
+ended; the mode's own fields of ``Pair`` (``old_owner``, ``methods``,
+``copy``) hold what it made.
+"""
+
+import dataclasses
+import enum
+import logging
+
+LOG = logging.getLogger(__name__)
+
+NAMES = ('NAME', 'VERB', 'ALLOW_OWN', 'needs_accept', 'preflight', 'read',
+         'make_plan', 'dry_run_warnings', 'execute', 'risks', 'summary',
+         'row')
+
+SUMMARY = ('Interrupted by {signal}: of {total} image/project pairs, {done} '
+           '{done_verb}, {failed} failed, {cut} interrupted ({cut_note}), '
+           '{idle} not started{tail}')
+
+
+class State(enum.Enum):
+    """How a pair of a run ended."""
+
+    DONE = 'done'
+    FAILED = 'failed'
+    INTERRUPTED = 'interrupted'     # a signal stopped it under way
+    NOT_STARTED = 'not started'     # a signal came first
+
+
+@dataclasses.dataclass
+class ReadResult:
+    """What every mode's ``read`` returns (all it read, nothing written)."""
+
+    images: list                    # the images found, in order
+    failed: dict                    # image ref -> why it cannot go
+    members: dict = dataclasses.field(default_factory=dict)
+    companions: object = None       # companions.Links, or None
+    source: object = None           # the source's Glance client (copy)
+
+
+def missing(mode):
+    """The protocol's names that ``mode`` does not define."""
+    return [n for n in NAMES if not hasattr(mode, n)]
+
+
+def state_of(pair):
+    """The pair's ``State``: as the mode set it, else by its error."""
+    if pair.state is not None:
+        return pair.state
+    return State.FAILED if pair.error else State.DONE
+
+
+def interrupted_summary(signal, pairs, done_verb, cut_note, tail='',
+                        states=None):
+    """The one summary line of an interrupted run, for every mode.
+
+    ``states``: the ``State`` of each of ``pairs`` where the caller knows
+    better than ``state_of``.
+    """
+    states = list(map(state_of, pairs) if states is None else states)
+    return SUMMARY.format(
+        signal=signal, total=len(pairs), done_verb=done_verb,
+        done=states.count(State.DONE), failed=states.count(State.FAILED),
+        cut=states.count(State.INTERRUPTED), cut_note=cut_note,
+        idle=states.count(State.NOT_STARTED), tail=tail)

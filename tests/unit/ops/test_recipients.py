@@ -1,0 +1,114 @@
+"""Unit tests of ops.recipients: the targets and how each accepts."""
+
+import unittest
+from unittest import mock
+
+from osc_imageshare import errors
+from osc_imageshare.ops import recipients
+from tests.unit.ops.modes import test_share
+
+Ident = test_share.Ident
+
+ALPHA, BETA = test_share.ALPHA, test_share.BETA
+NONE = recipients.AcceptPolicy.NONE
+
+
+class TestResolveTargets(unittest.TestCase):
+
+    def test_to_cloud_names_its_project(self):
+        sess = mock.Mock()
+        sess.auth.get_access.return_value = mock.Mock(project_id=BETA,
+                                                      project_name='beta')
+        open_cloud = mock.Mock(return_value=(sess, 'bob-glance'))
+        [t] = recipients.resolve(Ident(), [], None, ['bob-beta'],
+                                 open_cloud=open_cloud)
+        open_cloud.assert_called_once_with('bob-beta')
+        self.assertEqual((BETA, 'beta', recipients.Accept.CLOUD,
+                          'cloud bob-beta', 'bob-glance'),
+                         (t.project_id, t.project_name, t.accept,
+                          t.accept_as, t.glance))
+
+    def test_one_entry_twice_is_one_two_entries_of_a_project_refused(self):
+        sess = mock.Mock()
+        sess.auth.get_access.return_value = mock.Mock(project_id=BETA,
+                                                      project_name='beta')
+        open_cloud = mock.Mock(return_value=(sess, 'bob-glance'))
+        [t] = recipients.resolve(Ident(), [], None, ['bob-beta', 'bob-beta'],
+                                 open_cloud=open_cloud)
+        open_cloud.assert_called_once_with('bob-beta')
+        with self.assertRaises(errors.ImageShareError) as e:
+            recipients.resolve(Ident(), [], None, ['bob-beta', 'bob-beta-r2'],
+                               open_cloud=open_cloud)
+        self.assertEqual(recipients.E_TWO_CLOUDS.format(
+            first='bob-beta', second='bob-beta-r2', project='beta', id=BETA),
+            str(e.exception))
+
+    def test_rescope_when_the_user_is_in_the_target(self):
+        ident = Ident(mine=[ALPHA, BETA])
+        glance_for = mock.Mock(return_value='rescoped-glance')
+        [t] = recipients.resolve(ident, ['beta'], glance_for=glance_for)
+        self.assertEqual([BETA], ident.rescoped)
+        glance_for.assert_called_once_with('session-for-%s' % BETA)
+        self.assertEqual((recipients.Accept.RESCOPED, 'rescoped token',
+                          'rescoped-glance'),
+                         (t.accept, t.accept_as, t.glance))
+
+    def test_admin_accepts_with_its_own_client(self):
+        [t] = recipients.resolve(Ident(admin=True), ['beta'])
+        self.assertEqual((recipients.Accept.ADMIN, None), (t.accept, t.glance))
+
+    def test_no_way_to_accept_is_an_error_unless_no_accept(self):
+        with self.assertRaises(errors.ImageShareError) as e:
+            recipients.resolve(Ident(), ['beta'])
+        self.assertIn('Cannot accept for project beta (%s)' % BETA,
+                      str(e.exception))
+        [t] = recipients.resolve(Ident(), ['beta'], accept=NONE)
+        self.assertIs(recipients.Accept.NONE, t.accept)
+
+    def test_application_credentials_are_not_rescoped(self):
+        ident = Ident(mine=[BETA], rescope=False)
+        with self.assertRaises(errors.ImageShareError) as e:
+            recipients.resolve(ident, ['beta'])
+        self.assertIn('application credential, which is bound to project '
+                      'alpha and cannot switch projects', str(e.exception))
+        self.assertEqual([], ident.rescoped)
+
+    def test_copy_advice_has_no_no_accept(self):
+        with self.assertRaises(errors.ImageShareError) as e:
+            recipients.resolve(Ident(), ['beta'], allow_own=True)
+        self.assertEqual(
+            "Cannot copy into project beta (%s): your user has no role "
+            "there and is not an admin. Give --to-cloud <cloud> (a "
+            "clouds.yaml entry scoped to that project)" % BETA,
+            str(e.exception))
+
+    def test_to_cloud_accepts_in_the_images_region_copies_in_its_own(self):
+        sess = mock.Mock()
+        sess.auth.get_access.return_value = mock.Mock(project_id=BETA,
+                                                      project_name='beta')
+        open_cloud = mock.Mock(return_value=(sess, 'glance-of-its-region'))
+        glance_for = mock.Mock(return_value='glance-of-our-region')
+        [t] = recipients.resolve(Ident(), [], None, ['bob-beta-r2'],
+                                 open_cloud=open_cloud, glance_for=glance_for)
+        glance_for.assert_called_once_with(sess)
+        self.assertEqual('glance-of-our-region', t.glance)
+        [t] = recipients.resolve(Ident(), [], None, ['bob-beta-r2'],
+                                 open_cloud=open_cloud, glance_for=glance_for,
+                                 allow_own=True)
+        self.assertEqual('glance-of-its-region', t.glance)
+
+    def test_own_project_and_no_target_are_refused(self):
+        self.assertRaises(errors.ImageShareError, recipients.resolve,
+                          Ident(), ['alpha'], accept=NONE)
+        with self.assertRaises(errors.ImageShareError) as e:
+            recipients.resolve(Ident(), [])
+        self.assertEqual('Name at least one target project: --to <project> '
+                         'or --to-cloud <cloud>', str(e.exception))
+
+    def test_own_project_allowed_for_copies_only(self):
+        [t] = recipients.resolve(Ident(), ['alpha'], allow_own=True)
+        self.assertEqual((recipients.Accept.OWN, None), (t.accept, t.glance))
+
+    def test_duplicates_collapse(self):
+        found = recipients.resolve(Ident(), ['beta', BETA], accept=NONE)
+        self.assertEqual([BETA], [t.project_id for t in found])
