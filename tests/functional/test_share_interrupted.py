@@ -93,11 +93,12 @@ def privates(cloud):
 def summary_counts(lines, name, total):
     m = re.fullmatch(
         r'Interrupted by %s: of %d image/project pairs, (\d+) done \(kept\), '
-        r'(\d+) rolled back or not started; images with no pair done are '
-        r'restored as they were' % (name, total), lines[-1])
+        r'(\d+) failed, (\d+) interrupted \(rolled back\), (\d+) not '
+        r'started; images with no pair done are restored as they were'
+        % (name, total), lines[-1])
     assert m, lines
-    done, undone = map(int, m.groups())
-    assert done + undone == total, lines
+    done, failed, cut, idle = map(int, m.groups())
+    assert (done + cut + idle, failed) == (total, 0), lines
     return done
 
 

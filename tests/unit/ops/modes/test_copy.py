@@ -58,6 +58,21 @@ class TestCopyMode(unittest.TestCase):
         self.assertEqual('Failed to copy 3 of 4 image/project pairs',
                          result.summary)
 
+    def test_dry_run_steps_and_methods_are_what_the_run_takes(self):
+        self.copy_image.side_effect = (
+            lambda glance, tg, source, pid, *a, **kw: engine.CopyResult(
+                source, dict(source, id='copy-' + pid), pid, 1.0))
+        dry = self.copy(dry_run=True)
+        run = self.copy()
+        self.assertEqual([[]] * 2, [p.done for p in dry.plan.pairs])
+        planned = [([s.text for s in p.steps], p.methods)
+                   for p in dry.plan.pairs]
+        self.assertEqual(planned, [([s.text for s in p.done], p.methods)
+                                   for p in run.plan.pairs])
+        self.assertEqual([p.methods for p in dry.plan.pairs], [
+            c.kwargs['methods'] for c in self.copy_image.call_args_list])
+        self.assertEqual(2, len(planned))
+
     def test_dry_run_prints_the_plan_and_copies_nothing(self):
         result = self.copy(dry_run=True)
         self.assertEqual([], self.copy_image.call_args_list)

@@ -14,9 +14,9 @@ ALPHA, BETA, IMAGE_ID = fakes.ALPHA, fakes.BETA, fakes.IMAGE_ID
 IMG_URL = test_share.IMG_URL
 
 
-def hand_over(glance, admin=True, to=('beta',), **kw):
+def hand_over(glance, admin=True, to=('beta',), refs=(IMAGE_ID,), **kw):
     return pipeline.transfer(glance, test_share.Ident(admin=admin),
-                             [IMAGE_ID], 'owner', to=list(to), **kw)
+                             list(refs), 'owner', to=list(to), **kw)
 
 
 class TestTransferOwner(unittest.TestCase):
@@ -44,6 +44,20 @@ class TestTransferOwner(unittest.TestCase):
         self.assertEqual(2, len(result.warnings))
         self.assertEqual(([], 0, 1), (result.errors, result.failed,
                                       result.total))
+
+    def test_dry_run_steps_are_the_steps_the_run_takes(self):
+        images = [fakes.image(), fakes.image(id='c4' * 16, owner=BETA)]
+        dry = hand_over(fakes.FakeGlance(images), dry_run=True)
+        g = fakes.FakeGlance(images)
+        run = hand_over(g, refs=[IMAGE_ID, 'c4' * 16])
+        self.assertEqual([[]], [p.done for p in dry.plan.pairs])
+        self.assertEqual([[s.text for s in p.steps] for p in dry.plan.pairs],
+                         [[s.text for s in p.done] for p in run.plan.pairs
+                          if p.image['id'] == IMAGE_ID])
+        self.assertEqual([['owner %s->%s' % (ALPHA, BETA)], []],
+                         [[s.text for s in p.done] for p in run.plan.pairs])
+        self.assertEqual(['PATCH'], [c[0] for c in g.calls
+                                     if c[0] not in ('GET',)])
 
     def test_the_new_owner_is_no_longer_its_own_member(self):
         gamma = 'c3' * 16

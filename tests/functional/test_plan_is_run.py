@@ -1,0 +1,68 @@
+"""Plan = execution: ``--dry-run`` prints the very steps the run takes.
+
+For each mode, as a user would: ``openstack image transfer ... --dry-run
+-f json`` (the Changes column: ``plan: step, step``), then the same
+command without ``--dry-run``, with ``-v``: each step the run starts is
+logged (``Image <id>, project <id>: <step>``), and those lines must be
+the plan's steps, in order, and nothing else.
+"""
+
+import re
+
+from tests.functional.conftest import stderr_lines
+
+
+def planned(cloud, who, *args):
+    rows, _ = cloud.json(who, 'image', 'transfer', *args, '--dry-run')
+    return {(r.get('Source ID') or r['Image ID'], r['Project ID']):
+            r['Changes'].removeprefix('plan: ').split(', ')
+            for r in rows}
+
+
+def run_steps(cloud, who, *args):
+    res = cloud.run(who, '-v', 'image', 'transfer', *args, '-f', 'json')
+    assert res.returncode == 0, (res.stdout, res.stderr)
+    steps = {}
+    for line in stderr_lines(res):
+        m = re.search(r'Image (\S+), project (\S+): (.*)$', line)
+        if m:
+            steps.setdefault(m.group(1, 2), []).append(m.group(3))
+    return steps
+
+
+def test_share_dry_run_steps_are_the_run_steps(cloud):
+    images = [cloud.make_image('alice-alpha')['id'] for _ in range(2)]
+    args = images + ['--to-cloud', 'bob-beta', '--protect', '--parallel',
+                     '2']
+    plan = planned(cloud, 'alice-alpha', *args)
+    beta = cloud.project('beta')
+    assert sorted(plan) == sorted((i, beta) for i in images), plan
+    assert plan[images[0], beta] == [
+        'visibility private->shared', 'check earlier members', 'protect',
+        'add member', 'accept as cloud bob-beta'], plan
+    assert run_steps(cloud, 'alice-alpha', *args) == plan
+    glance = cloud.glance('alice-alpha')
+    for i in images:
+        glance.images.update(i, protected=False)
+
+
+def test_copy_dry_run_steps_are_the_run_steps(cloud):
+    image = cloud.make_image('alice-alpha')['id']
+    args = [image, '--mode', 'copy', '--to-cloud', 'bob-beta']
+    plan = planned(cloud, 'alice-alpha', *args)
+    beta = cloud.project('beta')
+    assert list(plan) == [(image, beta)], plan
+    assert plan[image, beta][0].startswith('copy 4096 bytes as cloud '
+                                           'bob-beta by '), plan
+    assert run_steps(cloud, 'alice-alpha', *args) == plan
+
+
+def test_owner_dry_run_steps_are_the_run_steps(cloud):
+    images = [cloud.make_image('alice-alpha')['id'] for _ in range(2)]
+    beta = cloud.project('beta')
+    args = images + ['--mode', 'owner', '--to', beta]
+    plan = planned(cloud, 'admin', *args)
+    alpha = cloud.project('alpha')
+    assert plan == {(i, beta): ['owner %s->%s' % (alpha, beta)]
+                    for i in images}, plan
+    assert run_steps(cloud, 'admin', *args) == plan
