@@ -268,22 +268,7 @@ def _apply_pair(glance, plan, p):
                     # Added meanwhile: as good as ours; read what it is.
                     p.member = images.get_member(glance, image_id, pid)
             elif step.kind == ACCEPT and p.member['status'] != 'accepted':
-                acceptor = p.target.glance or glance
-                try:
-                    # Glance answers with the membership as stored: the
-                    # answer is the verification, no read-back needed.
-                    p.member = images.set_member_status(
-                        acceptor, image_id, pid, 'accepted')
-                except glance_exc.HTTPException as e:
-                    raise _Failed(errors.explain(
-                        e, image_id, p.target.label,
-                        'accept as %s' % p.target.accept_as,
-                        client=acceptor))
-                if p.member.get('status') != 'accepted':
-                    raise _Failed('Image %s: membership of %s reads %s after '
-                                  'accepting' % (image_id, p.target.label,
-                                                 p.member.get('status')))
-                p.changes.append('accepted')
+                _accept(glance, p)
         p.status = (p.member or {}).get('status')
     except glance_exc.HTTPException as e:
         _fail(glance, p, added, errors.explain(
@@ -302,6 +287,25 @@ def _apply_pair(glance, plan, p):
             p.error += '; nothing was changed'
         elif p.changes[done:] == ['rolled back']:
             p.error += '; the member it added was removed'
+
+
+def _accept(glance, p):
+    """Accept as the target; raises ``_Failed`` unless it reads so."""
+    image_id, acceptor = p.image['id'], p.target.glance or glance
+    try:
+        # Glance answers with the membership as stored: the answer is
+        # the verification, no read-back needed.
+        p.member = images.set_member_status(
+            acceptor, image_id, p.target.project_id, 'accepted')
+    except glance_exc.HTTPException as e:
+        raise _Failed(errors.explain(
+            e, image_id, p.target.label,
+            'accept as %s' % p.target.accept_as, client=acceptor))
+    if p.member.get('status') != 'accepted':
+        raise _Failed('Image %s: membership of %s reads %s after '
+                      'accepting' % (image_id, p.target.label,
+                                     p.member.get('status')))
+    p.changes.append('accepted')
 
 
 def _fail(glance, p, added, msg, done=0):
