@@ -385,6 +385,20 @@ class TestTransfer(unittest.TestCase):
         self.assertEqual(messages.W_UNPROTECTED.format(id=IMAGE_ID, count=1),
                          result.warnings[1])
 
+    def test_one_schedule_images_in_chunks_of_parallel(self):
+        ids = ['%02d' % i * 16 for i in range(3)]
+        glance = fakes.FakeGlance([fakes.image(id=i, visibility='private')
+                                   for i in ids], {i: [] for i in ids})
+        self.transfer(glance, refs=ids, parallel=2)
+        writes = [(c[0], c[1].split('/')[3]) for c in glance.calls
+                  if c[0] in ('PATCH', 'POST')]
+        # The first two images' own steps and pairs, then the third's;
+        # then each image's run label is removed.
+        self.assertEqual({ids[0], ids[1]}, {i for _, i in writes[:-5]})
+        self.assertEqual(4, len(writes[:-5]))
+        self.assertEqual([('PATCH', ids[2]), ('POST', ids[2])] + [
+            ('PATCH', i) for i in ids], writes[-5:])
+
     def test_dry_run_steps_are_the_steps_the_run_takes(self):
         dry = self.transfer(owner_glance(), accept=True, admin=True,
                             protect=True, to=['beta', GAMMA], dry_run=True)
