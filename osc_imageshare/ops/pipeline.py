@@ -30,13 +30,6 @@ MODES = {m.NAME: m for m in (share, copy, owner)}
 # What the target did while --wait watched, in the Changes column.
 WAITED = {'accepted': 'accepted by the project',
           'rejected': 'rejected by the project'}
-# The options the modes read (``Plan.options``), by their ``Request`` names.
-MODE_OPTIONS = {
-    'share': ('accept', 'protect', 'earlier_members', 'allow_volume_backed',
-              'allow_encrypted'),
-    'copy': ('name', 'visibility', 'progress', 'copy_options',
-             'source_cloud', 'allow_encrypted'),
-    'owner': ()}
 
 
 @dataclasses.dataclass
@@ -83,7 +76,7 @@ class Request:
 
     def mode_options(self, workers):
         """The mode's options (``Plan.options``), ``parallel`` included."""
-        return dict({k: getattr(self, k) for k in MODE_OPTIONS[self.mode]},
+        return dict({k: getattr(self, k) for k in MODES[self.mode].OPTIONS},
                     parallel=workers)
 
 
@@ -94,10 +87,10 @@ def transfer(glance, ident, image_refs, mode='share', request=None,
     ``request``: a ``Request``; or its fields, as keyword arguments.
     """
     request = request or Request(mode=mode, **fields)
-    if request.mode != 'share':
+    if not MODES[request.mode].STOPS_CLEANLY:
         return _transfer(glance, ident, list(image_refs), request)
     # A signal before the run writes stops it with nothing changed;
-    # once it writes, share.execute stops it cleanly (same Stop).
+    # once it writes, the mode's execute stops it cleanly (same Stop).
     batch = signals.Stop()
     with signals.catching(batch):
         return _transfer(glance, ident, list(image_refs), request, batch)
@@ -108,8 +101,7 @@ def _transfer(glance, ident, image_refs, req, batch=None):
     workers = runner.check(req.parallel)
     options = req.mode_options(workers)
     impl.preflight(ident)
-    if impl is not copy:
-        # The copy's data path sends streams, which no retry may replay.
+    if impl.RETRIED:
         glance = retry.wrap(glance)
     notes = []
     if req.tags or req.properties:
@@ -153,7 +145,7 @@ def _read(glance, ident, image_refs, req, impl, options):
         targets = resolving.result()   # a target's error comes first
     if read_error is not None:
         raise read_error
-    if impl is not copy:
+    if impl.RETRIED:
         for t in targets:
             t.glance = retry.wrap(t.glance)
     return read, targets

@@ -21,6 +21,11 @@ COLUMNS = engine.COLUMNS
 NAME = 'copy'
 VERB = 'copy'
 ALLOW_OWN = True
+RETRIED = False
+STOPS_CLEANLY = False
+# The options it reads (``Plan.options``), named as in pipeline.Request.
+OPTIONS = ('name', 'visibility', 'progress', 'copy_options', 'source_cloud',
+           'allow_encrypted')
 COPY = 'copy'
 WIRE = 'wire'       # the copy's kernel_id/ramdisk_id name companions' copies
 

@@ -25,6 +25,10 @@ COLUMNS = ('Image ID', 'Image Name', 'Old Owner', 'Project ID',
 NAME = 'owner'
 VERB = 'transfer'
 ALLOW_OWN = False
+RETRIED = True
+STOPS_CLEANLY = False
+# The options it reads (``Plan.options``), named as in pipeline.Request.
+OPTIONS = ()
 OWNER = 'owner'
 
 W_LOSES = ("Project {old} loses access to image {id}: it now belongs to "

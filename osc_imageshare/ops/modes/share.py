@@ -25,6 +25,11 @@ COLUMNS = ('Image ID', 'Image Name', 'Project ID', 'Project Name',
 NAME = 'share'
 VERB = 'transfer'
 ALLOW_OWN = False
+RETRIED = True
+STOPS_CLEANLY = True
+# The options it reads (``Plan.options``), named as in pipeline.Request.
+OPTIONS = ('accept', 'protect', 'earlier_members', 'allow_volume_backed',
+           'allow_encrypted')
 
 # The steps (see share_run, which runs them).
 SHARE = share_run.SHARE
