@@ -122,6 +122,24 @@ class TestSetMembers(unittest.TestCase):
         self.assertNotIn(('PUT', MEMBERS_URL + '/' + GAMMA,
                           {'status': 'accepted'}), g.calls)
 
+    def test_the_dry_run_plan_is_what_the_run_does(self):
+        # Gamma, whom nobody here can accept for, has no accept step in
+        # the plan itself; the run takes exactly the plan's steps.
+        ident = Ident(mine=[ALPHA, BETA])
+        plans = []
+        for dry in (True, False):
+            g = glance(members=[fakes.member(OTHER)])
+            plans.append(desired.set_members(
+                g, ident, IMAGE_ID, ['beta', 'gamma'], prune=True,
+                dry_run=dry, glance_for=lambda sess: g).plan)
+        self.assertEqual([None] * 3, [p.error for p in plans[1].pairs])
+        steps = [[s.text for s in p.steps] for p in plans[0].pairs]
+        self.assertEqual([['add member', 'accept as rescoped token'],
+                          ['add member'], ['revoke member']], steps)
+        self.assertEqual([[]] * 3, [p.done for p in plans[0].pairs])
+        self.assertEqual(steps, [[s.text for s in p.done]
+                                 for p in plans[1].pairs])
+
     def test_no_accept_leaves_them_pending(self):
         g = glance()
         res = desired.set_members(g, Ident(admin=True), IMAGE_ID, ['beta'],
