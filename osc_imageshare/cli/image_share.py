@@ -3,7 +3,6 @@
 import logging
 import sys
 
-from osc_lib.command import command
 from osc_lib import exceptions
 
 from osc_imageshare.api import clients
@@ -17,7 +16,7 @@ from osc_imageshare.ops import waiting
 LOG = logging.getLogger(__name__)
 
 
-class _SetImageShareStatus(command.ShowOne):
+class _SetImageShareStatus(cli.ShowOne):
 
     status = None
 
@@ -32,6 +31,7 @@ class _SetImageShareStatus(command.ShowOne):
             help='Act for this project (name or ID) instead of yours '
                  '(admin only); the image and its owner are not touched')
         cli.add_project_domain(parser, '--project')
+        cli.require_project_for_domain(parser)
         return parser
 
     def take_action(self, parsed_args):
@@ -108,7 +108,7 @@ class RevokeImageShare(cli.PartialFailureLister):
         return membership.REVOKE_COLUMNS, rows
 
 
-class ListImageShare(command.Lister):
+class ListImageShare(cli.Lister):
     """List the members of your shared images, or images shared with you."""
 
     def get_parser(self, prog_name):
@@ -211,7 +211,7 @@ class SetImageShare(cli.PartialFailureLister):
         return result.columns, result.rows
 
 
-class WaitImageShare(command.Lister):
+class WaitImageShare(cli.Lister):
     """Wait until projects have accepted an image you own.
 
     Polls the image's members (one request each time, less and less

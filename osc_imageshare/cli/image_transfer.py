@@ -227,6 +227,11 @@ def _conflict(args):
         return '%s applies to --mode copy only' % ', '.join(copy_only)
     if args.mode == 'owner' and args.allow_encrypted:
         return '--allow-encrypted applies to --mode share and copy only'
+    if args.mode == 'owner' and len(set(args.to)) + len(
+            set(args.to_cloud)) + bool(args.to_domain) > 1:
+        # ops/modes/owner.make_plan says so too, for --to-domain alone.
+        return ('--mode owner takes one target project (an image has one '
+                'owner): give one --to, --to-cloud or --to-domain')
     if args.name and (len(args.images) != 1 or args.tags
                       or args.properties):
         return '--name needs exactly one image'

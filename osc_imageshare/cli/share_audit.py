@@ -81,8 +81,7 @@ class AuditImageShare(cli.PartialFailureLister):
         cli.require(parser, lambda a: a.fix or not (a.protect
                                                     or a.dry_run),
                     '--protect and --dry-run need --fix')
-        cli.require(parser, lambda a: a.project or not
-                    a.project_domain, '--project-domain needs --project')
+        cli.require_project_for_domain(parser)
         return parser
 
     def take_action(self, parsed_args):

@@ -3,7 +3,6 @@
 import logging
 
 from osc_lib.cli import format_columns
-from osc_lib.command import command
 
 from osc_imageshare.api import identity
 from osc_imageshare import cli
@@ -35,7 +34,7 @@ class KindColumn(format_columns.ListColumn):
         return ', '.join(kinds.WORDS[k] for k in self._value)
 
 
-class ShowImageShareStatus(command.ShowOne):
+class ShowImageShareStatus(cli.ShowOne):
     """Show who can use an image, in which state, and the risks.
 
     The owner (and an admin) sees every member; a member sees its own
