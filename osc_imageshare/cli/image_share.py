@@ -15,6 +15,14 @@ from osc_imageshare.ops import waiting
 
 LOG = logging.getLogger(__name__)
 
+STATUS_FIELDS = ('image_id', 'image_name', 'owner', 'project_id',
+                 'project_name', 'previous_status', 'member_status')
+REVOKE_COLUMNS = ('Image ID', 'Project ID', 'Project Name', 'Result')
+LIST_COLUMNS = ('Image ID', 'Image Name', 'Owner', 'Project ID',
+                'Project Name', 'Member Status', 'Updated At')
+WAIT_COLUMNS = ('Image ID', 'Image Name', 'Project ID', 'Project Name',
+                'Member Status', 'Updated At')
+
 
 class _SetImageShareStatus(cli.ShowOne):
 
@@ -40,8 +48,7 @@ class _SetImageShareStatus(cli.ShowOne):
             cm.image_share, identity.Identity.from_client_manager(cm),
             parsed_args.image, self.status, parsed_args.project,
             parsed_args.project_domain)
-        fields = membership.STATUS_FIELDS
-        return fields, tuple(data[f] for f in fields)
+        return STATUS_FIELDS, tuple(data[f] for f in STATUS_FIELDS)
 
 
 class AcceptImageShare(_SetImageShareStatus):
@@ -105,7 +112,7 @@ class RevokeImageShare(cli.PartialFailureLister):
                 verb='revoke', failed=len(errors),
                 total=sum(1 for r in rows if r[1] is not None),
                 things='projects')
-        return membership.REVOKE_COLUMNS, rows
+        return REVOKE_COLUMNS, rows
 
 
 class ListImageShare(cli.Lister):
@@ -124,7 +131,7 @@ class ListImageShare(cli.Lister):
         cm = self.app.client_manager
         list_rows = (membership.list_incoming if parsed_args.incoming
                      else membership.list_shares)
-        return membership.LIST_COLUMNS, list_rows(
+        return LIST_COLUMNS, list_rows(
             cm.image_share, identity.Identity.from_client_manager(cm),
             parsed_args.parallel)
 
@@ -246,4 +253,4 @@ class WaitImageShare(cli.Lister):
         finally:
             if progress:
                 progress(None)
-        return waiting.COLUMNS, rows
+        return WAIT_COLUMNS, rows

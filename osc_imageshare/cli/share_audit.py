@@ -10,6 +10,10 @@ from osc_imageshare.ops import messages
 
 LOG = logging.getLogger(__name__)
 
+COLUMNS = ('Image ID', 'Image Name', 'Owner', 'Member', 'Member Name',
+           'Status', 'Risk', 'Detail')
+FIX_COLUMNS = COLUMNS + ('Fixed',)
+
 
 def _days(value):
     try:
@@ -93,7 +97,7 @@ class AuditImageShare(cli.PartialFailureLister):
         rows = audit.audit(cm.image_share, ident, where, args.risks or None,
                            args.show_all, args.pending_days, args.parallel)
         if not args.fix:
-            return audit.COLUMNS, rows
+            return COLUMNS, rows
         fixed, errors = audit.fix(cm.image_share, ident, rows, args.protect,
                                   args.dry_run, args.parallel)
         cli.report(LOG, errors=errors)
@@ -101,4 +105,4 @@ class AuditImageShare(cli.PartialFailureLister):
             self.failure = messages.E_PARTIAL.format(
                 verb='fix', failed=len(errors), total=len(fixed),
                 things='risks')
-        return audit.FIX_COLUMNS, fixed
+        return FIX_COLUMNS, fixed

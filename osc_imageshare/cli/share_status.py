@@ -11,6 +11,10 @@ from osc_imageshare.ops import kinds
 
 LOG = logging.getLogger(__name__)
 
+FIELDS = ('id', 'name', 'owner', 'owner_name', 'visibility', 'protected',
+          'status', 'caller_project', 'caller_role', 'member_status',
+          'members', 'kind')
+
 
 class MembersColumn(format_columns.ListDictColumn):
     """Members: one line each as text, a list of objects in JSON/YAML.
@@ -60,4 +64,4 @@ class ShowImageShareStatus(cli.ShowOne):
         data = dict(data, members=cli.for_format(
             parsed_args, MembersColumn(data['members'])),
             kind=cli.for_format(parsed_args, KindColumn(data['kind'])))
-        return access.FIELDS, tuple(data[f] for f in access.FIELDS)
+        return FIELDS, tuple(data[f] for f in FIELDS)

@@ -33,12 +33,11 @@ from osc_imageshare.ops import stranded
 
 LOG = logging.getLogger(__name__)
 
-COLUMNS = ('Image ID', 'Image Name', 'Owner', 'Member', 'Member Name',
-           'Status', 'Risk', 'Detail')
-FIX_COLUMNS = COLUMNS + ('Fixed',)
+# A row: image ID, image name, owner, member, member name, member status,
+# risk, detail; a fix's row adds what was done ('removed', ...).
+RISK = 6
 NONE = 'none'
 DEFAULT_PENDING_DAYS = 30
-RISK = COLUMNS.index('Risk')
 
 W_DELETED = ("Member {member} of image {id} was a project and no longer "
              "exists: nobody can use this membership; remove it with "
@@ -114,13 +113,13 @@ class Facts(collections.namedtuple('Facts', (
         owner = self.image.get('owner')
         return dict(
             id=self.image['id'], member=self.member_id, owner=owner,
-            member_label=_label(self.member_id, self.project),
-            owner_label=_label(owner, self.owner_project))
+            member_label=messages.label(self.member_id, _name(self.project)),
+            owner_label=messages.label(owner, _name(self.owner_project)))
 
 
-def _label(project_id, project):
-    name = project.get('name') if project else None
-    return '%s (%s)' % (name, project_id) if name else project_id
+def _name(project):
+    """The name of a Keystone project dict; None if unknown or no project."""
+    return project.get('name') if project else None
 
 
 # -------------------------------------------------------------- the risks
@@ -287,7 +286,7 @@ def _project_id(ident, ref, domain):
 # -------------------------------------------------------------- the audit
 def audit(glance, ident, where, risks=None, show_all=False,
           pending_days=DEFAULT_PENDING_DAYS, parallel=None, now=None):
-    """The rows of ``COLUMNS`` for the scope ``where``: a generator.
+    """The rows (see ``RISK``) for the scope ``where``: a generator.
 
     ``risks``: the keywords to keep (default: every one); ``show_all``
     keeps the (image, member) pairs without risk too (Risk 'none').
@@ -405,7 +404,7 @@ def fix(glance, ident, rows, protect=False, dry_run=False, parallel=None):
 
     Removes the members that are no project (``not-a-project``,
     ``project-deleted``); with ``protect``, protects the caller's own
-    images that members have accepted.  One row (``FIX_COLUMNS``) per
+    images that members have accepted.  One row (a row, then the result) per
     fix; ``dry_run`` only says what would be done.
     """
     todo, protected = [], set()

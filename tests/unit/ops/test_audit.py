@@ -388,7 +388,7 @@ class TestCommand(base.TestCommand):
         parsed = self.check_parser(cmd, ['--fix', '--parallel', '1'], [])
         with mock.patch.object(audit, '_now', return_value=NOW):
             columns, rows = cmd.take_action(parsed)
-        self.assertEqual(audit.FIX_COLUMNS, columns)
+        self.assertEqual(audit_cmd.FIX_COLUMNS, columns)
         self.assertEqual(['failed', 'removed'], [r[8] for r in rows])
         self.assertEqual('Failed to fix 1 of 2 risks', cmd.failure)
 
@@ -398,7 +398,7 @@ class TestCommand(base.TestCommand):
         self.app.client_manager.image_share = cloud({ID1: [member('x')]})
         cmd = self.cmd()
         columns, rows = cmd.take_action(self.check_parser(cmd, [], []))
-        self.assertEqual(audit.COLUMNS, columns)
+        self.assertEqual(audit_cmd.COLUMNS, columns)
         self.assertEqual([(ID1, 'x', 'not-a-project')],
                          risks(list(rows)))
         self.assertIsNone(cmd.failure)
