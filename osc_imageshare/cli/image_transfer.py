@@ -147,18 +147,7 @@ class TransferImage(cli.PartialFailureLister):
             help='Print the plan, each step per image and project, and '
                  'change nothing; with --tag or --property, also how many '
                  'images match, and which')
-        cli.require(
-            parser, lambda a: a.images or a.tags or a.properties,
-            'name the images, or select them with --tag or --property')
-        cli.require(
-            parser, lambda a: a.to or a.to_cloud or a.to_domain,
-            'name at least one target project: --to <project>, --to-cloud '
-            '<cloud> or --to-domain <domain>')
-        cli.require(
-            parser, lambda a: a.mode == 'share' or not a.allow_volume_backed,
-            '--allow-volume-backed applies to --mode share only (a copy of '
-            'a volume-backed snapshot would be 0 bytes that boot nowhere)')
-        cli.validate(parser, _conflict)
+        _rules(parser)
         return parser
 
     def take_action(self, parsed_args):
@@ -201,6 +190,22 @@ class TransferImage(cli.PartialFailureLister):
                             keep_signature=args.keep_signature,
                             keep_id=args.keep_id))
         return {}
+
+
+def _rules(parser):
+    """What argparse cannot say: usage errors (exit code 2) all the same."""
+    cli.require(
+        parser, lambda a: a.images or a.tags or a.properties,
+        'name the images, or select them with --tag or --property')
+    cli.require(
+        parser, lambda a: a.to or a.to_cloud or a.to_domain,
+        'name at least one target project: --to <project>, --to-cloud '
+        '<cloud> or --to-domain <domain>')
+    cli.require(
+        parser, lambda a: a.mode == 'share' or not a.allow_volume_backed,
+        '--allow-volume-backed applies to --mode share only (a copy of '
+        'a volume-backed snapshot would be 0 bytes that boot nowhere)')
+    cli.validate(parser, _conflict)
 
 
 def _conflict(args):

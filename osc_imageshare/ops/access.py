@@ -40,14 +40,7 @@ def share_status(glance, ident, image_ref):
         except glance_exc.HTTPNotFound:
             members = []
     mine = [m for m in members if m['member_id'] == me]
-    if owner == me:
-        role = 'owner'
-    elif mine:
-        role = 'member'
-    elif ident.is_admin:
-        role = 'admin'
-    else:
-        role = 'none'
+    role = _role(ident, owner, mine)
     if role == 'member':
         members = mine
     status = {
@@ -74,6 +67,15 @@ def share_status(glance, ident, image_ref):
         owner, status['owner_name'])) + warnings_for(status, ident)
     left = stranded.warning(image) if role in ('owner', 'admin') else None
     return status, ([left] if left else []) + out
+
+
+def _role(ident, owner, mine):
+    """The caller's side of the image: owner, member, admin or none."""
+    if owner == ident.project_id:
+        return 'owner'
+    if mine:
+        return 'member'
+    return 'admin' if ident.is_admin else 'none'
 
 
 def warnings_for(status, ident):
