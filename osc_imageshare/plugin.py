@@ -15,6 +15,10 @@ LOG = logging.getLogger(__name__)
 DEFAULT_API_VERSION = '2'
 API_VERSION_OPTION = 'os_image_share_api_version'
 API_NAME = 'image_share'
+# OSC reads the keys at every start, and warns about a requested version
+# that is none of them; older OSC releases call ``.keys()`` on it,
+# so it stays a dict.  make_client refuses the others; the value names the
+# class clients.caller_glance builds, for the --debug line.
 API_VERSIONS = {
     '2': 'glanceclient.v2.client.Client',
 }

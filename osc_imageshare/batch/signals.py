@@ -6,7 +6,8 @@ Python runs signal handlers in the main thread only.  While a batch runs
 safe, raises ``Stopped`` there and cleans up what its pair half made; a
 pair not yet started is not started.  Once every worker has ended, the
 batch raises ``BatchStopped``, which the mode turns into ``Interrupted``:
-the process exits non-zero with what was done, undone and not started.
+the command layer (``osc_imageshare.cli``) ends the process with exit code
+1 and that summary of what was done, undone and not started.
 Outside a batch (one pair, in the main thread) ``check`` and ``sleep``
 do nothing but sleep: the signal raises where the code is.
 """
@@ -22,8 +23,15 @@ NOT_STARTED = object()
 _local = threading.local()
 
 
-class Interrupted(SystemExit):
-    """A caught signal ended the run; the message says what was undone."""
+class Interrupted(BaseException):
+    """A caught signal ended the run; the message says what was undone.
+
+    A ``BaseException``, as the signal that caused it: no ``except
+    Exception`` on the way up (a pair's failure handling, a worker's
+    result) may take it for a failed item and go on.  Library code only
+    raises it; ``osc_imageshare.cli`` turns it into the exit code and the
+    message on stderr.
+    """
 
 
 class Stopped(BaseException):

@@ -6,6 +6,8 @@ import math
 from osc_lib.command import command
 from osc_lib import exceptions
 
+from osc_imageshare.batch import signals
+
 # Formatters that print each value as text: a list or dict value must be
 # given to them as plain text, or they print its Python repr.
 TEXT_FORMATS = ('value', 'csv', 'shell')
@@ -141,6 +143,12 @@ def require(parser, check, message):
     validate(parser, lambda parsed: None if check(parsed) else message)
 
 
+def require_project_for_domain(parser):
+    """``--project-domain`` only with the ``--project`` it qualifies."""
+    require(parser, lambda a: a.project or not a.project_domain,
+            '--project-domain needs --project')
+
+
 def validate(parser, problem):
     """Fail parsing (usage, exit code 2) with ``problem(parsed_args)``.
 
@@ -185,7 +193,31 @@ def for_format(parsed_args, column):
     return column
 
 
-class PartialFailureLister(command.Lister):
+class Interruptible:
+    """A command a caught signal may end: exit code 1, the summary on stderr.
+
+    The workflows raise ``signals.Interrupted`` (a library exception);
+    here, and only here, it becomes the ``SystemExit`` that ends the
+    process: Python prints its message on stderr, alone, and exits 1
+    (cliff handles ``Exception`` only, and lets it through).
+    """
+
+    def run(self, parsed_args):
+        try:
+            return super().run(parsed_args)
+        except signals.Interrupted as e:
+            raise SystemExit(*e.args) from None
+
+
+class Lister(Interruptible, command.Lister):
+    """A cliff ``Lister`` that a caught signal ends as ``Interruptible``."""
+
+
+class ShowOne(Interruptible, command.ShowOne):
+    """A cliff ``ShowOne`` that a caught signal ends as ``Interruptible``."""
+
+
+class PartialFailureLister(Lister):
     """A batch: print the rows that worked, then fail if any did not.
 
     ``take_action`` sets ``self.failure`` to the one-line summary

@@ -3,7 +3,6 @@
 import logging
 import sys
 
-from osc_lib.command import command
 from osc_lib import exceptions
 
 from osc_imageshare.api import clients
@@ -16,8 +15,16 @@ from osc_imageshare.ops import waiting
 
 LOG = logging.getLogger(__name__)
 
+STATUS_FIELDS = ('image_id', 'image_name', 'owner', 'project_id',
+                 'project_name', 'previous_status', 'member_status')
+REVOKE_COLUMNS = ('Image ID', 'Project ID', 'Project Name', 'Result')
+LIST_COLUMNS = ('Image ID', 'Image Name', 'Owner', 'Project ID',
+                'Project Name', 'Member Status', 'Updated At')
+WAIT_COLUMNS = ('Image ID', 'Image Name', 'Project ID', 'Project Name',
+                'Member Status', 'Updated At')
 
-class _SetImageShareStatus(command.ShowOne):
+
+class _SetImageShareStatus(cli.ShowOne):
 
     status = None
 
@@ -32,6 +39,7 @@ class _SetImageShareStatus(command.ShowOne):
             help='Act for this project (name or ID) instead of yours '
                  '(admin only); the image and its owner are not touched')
         cli.add_project_domain(parser, '--project')
+        cli.require_project_for_domain(parser)
         return parser
 
     def take_action(self, parsed_args):
@@ -40,8 +48,7 @@ class _SetImageShareStatus(command.ShowOne):
             cm.image_share, identity.Identity.from_client_manager(cm),
             parsed_args.image, self.status, parsed_args.project,
             parsed_args.project_domain)
-        fields = membership.STATUS_FIELDS
-        return fields, tuple(data[f] for f in fields)
+        return STATUS_FIELDS, tuple(data[f] for f in STATUS_FIELDS)
 
 
 class AcceptImageShare(_SetImageShareStatus):
@@ -105,10 +112,10 @@ class RevokeImageShare(cli.PartialFailureLister):
                 verb='revoke', failed=len(errors),
                 total=sum(1 for r in rows if r[1] is not None),
                 things='projects')
-        return membership.REVOKE_COLUMNS, rows
+        return REVOKE_COLUMNS, rows
 
 
-class ListImageShare(command.Lister):
+class ListImageShare(cli.Lister):
     """List the members of your shared images, or images shared with you."""
 
     def get_parser(self, prog_name):
@@ -124,7 +131,7 @@ class ListImageShare(command.Lister):
         cm = self.app.client_manager
         list_rows = (membership.list_incoming if parsed_args.incoming
                      else membership.list_shares)
-        return membership.LIST_COLUMNS, list_rows(
+        return LIST_COLUMNS, list_rows(
             cm.image_share, identity.Identity.from_client_manager(cm),
             parsed_args.parallel)
 
@@ -211,7 +218,7 @@ class SetImageShare(cli.PartialFailureLister):
         return result.columns, result.rows
 
 
-class WaitImageShare(command.Lister):
+class WaitImageShare(cli.Lister):
     """Wait until projects have accepted an image you own.
 
     Polls the image's members (one request each time, less and less
@@ -246,4 +253,4 @@ class WaitImageShare(command.Lister):
         finally:
             if progress:
                 progress(None)
-        return waiting.COLUMNS, rows
+        return WAIT_COLUMNS, rows

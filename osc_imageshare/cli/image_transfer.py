@@ -147,18 +147,7 @@ class TransferImage(cli.PartialFailureLister):
             help='Print the plan, each step per image and project, and '
                  'change nothing; with --tag or --property, also how many '
                  'images match, and which')
-        cli.require(
-            parser, lambda a: a.images or a.tags or a.properties,
-            'name the images, or select them with --tag or --property')
-        cli.require(
-            parser, lambda a: a.to or a.to_cloud or a.to_domain,
-            'name at least one target project: --to <project>, --to-cloud '
-            '<cloud> or --to-domain <domain>')
-        cli.require(
-            parser, lambda a: a.mode == 'share' or not a.allow_volume_backed,
-            '--allow-volume-backed applies to --mode share only (a copy of '
-            'a volume-backed snapshot would be 0 bytes that boot nowhere)')
-        cli.validate(parser, _conflict)
+        _rules(parser)
         return parser
 
     def take_action(self, parsed_args):
@@ -203,6 +192,22 @@ class TransferImage(cli.PartialFailureLister):
         return {}
 
 
+def _rules(parser):
+    """What argparse cannot say: usage errors (exit code 2) all the same."""
+    cli.require(
+        parser, lambda a: a.images or a.tags or a.properties,
+        'name the images, or select them with --tag or --property')
+    cli.require(
+        parser, lambda a: a.to or a.to_cloud or a.to_domain,
+        'name at least one target project: --to <project>, --to-cloud '
+        '<cloud> or --to-domain <domain>')
+    cli.require(
+        parser, lambda a: a.mode == 'share' or not a.allow_volume_backed,
+        '--allow-volume-backed applies to --mode share only (a copy of '
+        'a volume-backed snapshot would be 0 bytes that boot nowhere)')
+    cli.validate(parser, _conflict)
+
+
 def _conflict(args):
     """What is wrong with the options given together, or None."""
     if args.timeout is not None and not args.wait:
@@ -227,6 +232,11 @@ def _conflict(args):
         return '%s applies to --mode copy only' % ', '.join(copy_only)
     if args.mode == 'owner' and args.allow_encrypted:
         return '--allow-encrypted applies to --mode share and copy only'
+    if args.mode == 'owner' and len(set(args.to)) + len(
+            set(args.to_cloud)) + bool(args.to_domain) > 1:
+        # ops/modes/owner.make_plan says so too, for --to-domain alone.
+        return ('--mode owner takes one target project (an image has one '
+                'owner): give one --to, --to-cloud or --to-domain')
     if args.name and (len(args.images) != 1 or args.tags
                       or args.properties):
         return '--name needs exactly one image'

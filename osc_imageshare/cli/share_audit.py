@@ -7,8 +7,13 @@ from osc_imageshare.api import identity
 from osc_imageshare import cli
 from osc_imageshare.ops import audit
 from osc_imageshare.ops import messages
+from osc_imageshare.ops import share_risks
 
 LOG = logging.getLogger(__name__)
+
+COLUMNS = ('Image ID', 'Image Name', 'Owner', 'Member', 'Member Name',
+           'Status', 'Risk', 'Detail')
+FIX_COLUMNS = COLUMNS + ('Fixed',)
 
 
 def _days(value):
@@ -47,9 +52,9 @@ class AuditImageShare(cli.PartialFailureLister):
                  'images it owns')
         parser.add_argument(
             '--risk', metavar='<risk>', action='append', default=[],
-            dest='risks', choices=list(audit.RISKS),
+            dest='risks', choices=list(share_risks.RISKS),
             help='Print only this risk: %s; repeat for several (default: '
-                 'every risk)' % ', '.join(audit.RISKS))
+                 'every risk)' % ', '.join(share_risks.RISKS))
         parser.add_argument(
             '--all', action='store_true', dest='show_all',
             help="Also print the members without risk (Risk 'none'): a "
@@ -75,14 +80,7 @@ class AuditImageShare(cli.PartialFailureLister):
                  'nothing')
         cli.add_parallel(parser, 'images (one member-list request '
                          'each), then fixes', 'the rows stay sorted')
-        cli.require(parser, lambda a: not (a.incoming
-                                           and a.all_projects),
-                    '--incoming and --all-projects exclude each other')
-        cli.require(parser, lambda a: a.fix or not (a.protect
-                                                    or a.dry_run),
-                    '--protect and --dry-run need --fix')
-        cli.require(parser, lambda a: a.project or not
-                    a.project_domain, '--project-domain needs --project')
+        _rules(parser)
         return parser
 
     def take_action(self, parsed_args):
@@ -94,7 +92,7 @@ class AuditImageShare(cli.PartialFailureLister):
         rows = audit.audit(cm.image_share, ident, where, args.risks or None,
                            args.show_all, args.pending_days, args.parallel)
         if not args.fix:
-            return audit.COLUMNS, rows
+            return COLUMNS, rows
         fixed, errors = audit.fix(cm.image_share, ident, rows, args.protect,
                                   args.dry_run, args.parallel)
         cli.report(LOG, errors=errors)
@@ -102,4 +100,15 @@ class AuditImageShare(cli.PartialFailureLister):
             self.failure = messages.E_PARTIAL.format(
                 verb='fix', failed=len(errors), total=len(fixed),
                 things='risks')
-        return audit.FIX_COLUMNS, fixed
+        return FIX_COLUMNS, fixed
+
+
+def _rules(parser):
+    """What argparse cannot say: usage errors (exit code 2) all the same."""
+    cli.require(parser, lambda a: not (a.incoming
+                                       and a.all_projects),
+                '--incoming and --all-projects exclude each other')
+    cli.require(parser, lambda a: a.fix or not (a.protect
+                                                or a.dry_run),
+                '--protect and --dry-run need --fix')
+    cli.require_project_for_domain(parser)

@@ -3,7 +3,6 @@
 import logging
 
 from osc_lib.cli import format_columns
-from osc_lib.command import command
 
 from osc_imageshare.api import identity
 from osc_imageshare import cli
@@ -11,6 +10,10 @@ from osc_imageshare.ops import access
 from osc_imageshare.ops import kinds
 
 LOG = logging.getLogger(__name__)
+
+FIELDS = ('id', 'name', 'owner', 'owner_name', 'visibility', 'protected',
+          'status', 'caller_project', 'caller_role', 'member_status',
+          'members', 'kind')
 
 
 class MembersColumn(format_columns.ListDictColumn):
@@ -35,7 +38,7 @@ class KindColumn(format_columns.ListColumn):
         return ', '.join(kinds.WORDS[k] for k in self._value)
 
 
-class ShowImageShareStatus(command.ShowOne):
+class ShowImageShareStatus(cli.ShowOne):
     """Show who can use an image, in which state, and the risks.
 
     The owner (and an admin) sees every member; a member sees its own
@@ -61,4 +64,4 @@ class ShowImageShareStatus(command.ShowOne):
         data = dict(data, members=cli.for_format(
             parsed_args, MembersColumn(data['members'])),
             kind=cli.for_format(parsed_args, KindColumn(data['kind'])))
-        return access.FIELDS, tuple(data[f] for f in access.FIELDS)
+        return FIELDS, tuple(data[f] for f in FIELDS)

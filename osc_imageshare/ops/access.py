@@ -16,13 +16,15 @@ from osc_imageshare.ops import stranded
 
 LOG = logging.getLogger(__name__)
 
-FIELDS = ('id', 'name', 'owner', 'owner_name', 'visibility', 'protected',
-          'status', 'caller_project', 'caller_role', 'member_status',
-          'members', 'kind')
-
 
 def share_status(glance, ident, image_ref):
-    """Return ``(status dict, [warning, ...])`` for one image."""
+    """Return ``(status dict, [warning, ...])`` for one image.
+
+    The dict's keys: id, name, owner, owner_name, visibility, protected,
+    status, caller_project, caller_role, member_status, members (dicts:
+    project_id, project_name, status, created_at, updated_at) and kind
+    (the ``kinds`` keywords).
+    """
     image = images.find_image(glance, image_ref, ident.project_name
                               or ident.project_id)
     me = ident.project_id
@@ -38,14 +40,7 @@ def share_status(glance, ident, image_ref):
         except glance_exc.HTTPNotFound:
             members = []
     mine = [m for m in members if m['member_id'] == me]
-    if owner == me:
-        role = 'owner'
-    elif mine:
-        role = 'member'
-    elif ident.is_admin:
-        role = 'admin'
-    else:
-        role = 'none'
+    role = _role(ident, owner, mine)
     if role == 'member':
         members = mine
     status = {
@@ -68,10 +63,19 @@ def share_status(glance, ident, image_ref):
         } for m in members],
         'kind': list(kind.kinds),
     }
-    out = kind_warnings(image, kind, _label(
+    out = kind_warnings(image, kind, messages.label(
         owner, status['owner_name'])) + warnings_for(status, ident)
     left = stranded.warning(image) if role in ('owner', 'admin') else None
     return status, ([left] if left else []) + out
+
+
+def _role(ident, owner, mine):
+    """The caller's side of the image: owner, member, admin or none."""
+    if owner == ident.project_id:
+        return 'owner'
+    if mine:
+        return 'member'
+    return 'admin' if ident.is_admin else 'none'
 
 
 def warnings_for(status, ident):
@@ -80,7 +84,8 @@ def warnings_for(status, ident):
     members = status['members']
     accepted = [m for m in members if m['status'] == 'accepted']
     fmt = dict(id=status['id'], visibility=status['visibility'],
-               owner_label=_label(status['owner'], status['owner_name']))
+               owner_label=messages.label(status['owner'],
+                                          status['owner_name']))
     if status['visibility'] != 'shared' and status['caller_role'] in (
             'owner', 'admin'):
         out.append((messages.W_PRIVATE_HIDES
@@ -93,8 +98,9 @@ def warnings_for(status, ident):
             # Only our own membership is visible: no count to give.
             mine = accepted[0]
             out.append(messages.W_UNPROTECTED_MEMBER.format(
-                member_label=_label(mine['project_id'],
-                                    mine['project_name']), **fmt))
+                member_label=messages.label(mine['project_id'],
+                                            mine['project_name']),
+                **fmt))
         else:
             out.append(messages.W_UNPROTECTED.format(count=len(accepted),
                                                      **fmt))
@@ -104,7 +110,8 @@ def warnings_for(status, ident):
                 member=m['project_id'], **fmt))
         elif m['status'] == 'pending':
             out.append(messages.W_PENDING.format(
-                member_label=_label(m['project_id'], m['project_name']),
+                member_label=messages.label(m['project_id'],
+                                            m['project_name']),
                 since=m['updated_at'], **fmt))
     return out
 
@@ -130,8 +137,3 @@ def volume_facts(kind):
     ids = kind.snapshot_ids
     return dict(snapshots=', '.join(ids) if ids else '(not named)',
                 snapshot=ids[0] if ids else '<snapshot-id>')
-
-
-def _label(project_id, name):
-    """``name (id)`` where the name is known, else the ID."""
-    return '%s (%s)' % (name, project_id) if name else project_id

@@ -3,15 +3,12 @@
 ``audit`` reads (never writes) the shared images of a scope page by page,
 their member lists in parallel, and returns one row per (image, member,
 risk), sorted by image ID, then member.  The risks are a table of small
-independent checks (``RISKS``); ``fix`` removes the members that cannot be
-projects (and with ``protect`` protects the caller's unprotected images),
-nothing else.
+independent checks (``share_risks.RISKS``); ``fix`` removes the members
+that cannot be projects (and with ``protect`` protects the caller's
+unprotected images), nothing else.
 
-More risks join the table as one function and one line each: besides the
-members' and owners' projects, ``interrupted`` (an image a dead run left
-mid-transfer: ``osc_imageshare.ops.stranded``) and the image kinds of
-``osc_imageshare.ops.kinds`` (``volume-backed``, ``companions-unreadable``,
-``encrypted``).
+More risks join the table (``osc_imageshare.ops.share_risks``) as one
+function and one line each.
 """
 
 import collections
@@ -26,62 +23,22 @@ from osc_imageshare.api import glance as images
 from osc_imageshare.api import identity
 from osc_imageshare.batch import runner
 from osc_imageshare import errors
-from osc_imageshare.ops import access
 from osc_imageshare.ops import kinds
-from osc_imageshare.ops import messages
+from osc_imageshare.ops import share_risks
 from osc_imageshare.ops import stranded
 
 LOG = logging.getLogger(__name__)
 
-COLUMNS = ('Image ID', 'Image Name', 'Owner', 'Member', 'Member Name',
-           'Status', 'Risk', 'Detail')
-FIX_COLUMNS = COLUMNS + ('Fixed',)
+# A row: image ID, image name, owner, member, member name, member status,
+# risk, detail; a fix's row adds what was done ('removed', ...).
+RISK = 6
 NONE = 'none'
 DEFAULT_PENDING_DAYS = 30
-RISK = COLUMNS.index('Risk')
 
-W_DELETED = ("Member {member} of image {id} was a project and no longer "
-             "exists: nobody can use this membership; remove it with "
-             "'openstack image share revoke {id} {member}'.")
-W_UNVERIFIABLE = ("Member {member} of image {id} could not be verified: "
-                  "Keystone refuses you both a deleted project and one you "
-                  "may not see; ask an admin to run 'openstack image share "
-                  "audit --all-projects', or remove it with 'openstack "
-                  "image share revoke {id} {member}' if it is not meant to "
-                  "be there.")
-W_DISABLED = ("Project {member_label} is disabled: it cannot use image {id} "
-              "until it is enabled again ('openstack project set --enable "
-              "{member}'); if it is closed for good, remove it with "
-              "'openstack image share revoke {id} {member}'.")
-W_STALE = ("Project {member_label} has left image {id} pending since "
-           "{since} ({days} days or more): it accepts it with 'openstack "
-           "image share accept {id}', or the owner removes it with "
-           "'openstack image share revoke {id} {member}'.")
-W_OWNER_GONE = ("The owner project {owner} of image {id} no longer exists: "
-                "nobody can maintain or protect the image; an admin gives it "
-                "an owner with 'openstack image set --project <project> "
-                "{id}', or each member copies it ('openstack image transfer "
-                "{id} --mode copy').")
-W_OWNER_DISABLED = ("The owner project {owner_label} of image {id} is "
-                    "disabled: nobody can maintain the image while it is; "
-                    "enable it ('openstack project set --enable {owner}'), "
-                    "or each member copies the image ('openstack image "
-                    "transfer {id} --mode copy').")
 E_NOT_ADMIN = ("{option} needs an admin role, which project {project} does "
                "not have: audit your own project's images (no option), or "
                "those shared with it (--incoming)")
 E_FIX_FAILED = 'Could not {what} (image {id}): {why}'
-W_COMPANION_UNREADABLE = (
-    "Project {member_label} cannot read the {key} {companion} of image "
-    "{id} ({why}), so it cannot boot the image: share it too ('openstack "
-    "image transfer {companion} --to {member}'), or copy the image with its "
-    "companions ('openstack image transfer {id} --mode copy').")
-COMPANION_WHY = {
-    'private': 'the companion is private',
-    'unlisted': 'the companion is shared, but not with that project',
-    'hidden': 'you cannot read the companion either: it is not yours and '
-              'not shared with you',
-}
 E_UNADDRESSABLE = ("Glance lists it but answers 404 to its URL: Glance "
                    "cannot address a member ID with a '/', a '..' or a "
                    "character outside ASCII")
@@ -93,142 +50,8 @@ FIXED = {('remove', False): 'removed', ('remove', True): 'would remove',
          ('protect', False): 'protected', ('protect', True): 'would protect'}
 
 
-class Facts(collections.namedtuple('Facts', (
-        'image', 'member', 'project', 'owner_project', 'accepted',
-        'consumer', 'pending_days', 'now', 'kind', 'companions'))):
-    """What a check may read about one (image, member).
-
-    ``project`` and ``owner_project``: the Keystone project dict, False if
-    it does not exist, None where the caller cannot tell.  ``accepted``:
-    how many members listed have accepted; ``consumer``: Glance showed the
-    caller its own membership only.  ``kind``: ``kinds.classify`` of the
-    image; ``companions``: ``[(key, companion ID, why), ...]``, the
-    companion images the member cannot read (why: a ``COMPANION_WHY`` key).
-    """
-
-    @property
-    def member_id(self):
-        return self.member['member_id']
-
-    def fmt(self):
-        owner = self.image.get('owner')
-        return dict(
-            id=self.image['id'], member=self.member_id, owner=owner,
-            member_label=_label(self.member_id, self.project),
-            owner_label=_label(owner, self.owner_project))
-
-
-def _label(project_id, project):
-    name = project.get('name') if project else None
-    return '%s (%s)' % (name, project_id) if name else project_id
-
-
-# -------------------------------------------------------------- the risks
-# Each check returns the Detail sentence, or None where the risk is absent.
-def _not_a_project(f):
-    if not f.project and not identity.looks_like_id(f.member_id):
-        return messages.W_NOT_PROJECT.format(**f.fmt())
-
-
-def _project_deleted(f):
-    if f.project is False and identity.looks_like_id(f.member_id):
-        return W_DELETED.format(**f.fmt())
-
-
-def _unverifiable(f):
-    if f.project is None and identity.looks_like_id(f.member_id):
-        return W_UNVERIFIABLE.format(**f.fmt())
-
-
-def _project_disabled(f):
-    if f.project and not f.project.get('enabled', True):
-        return W_DISABLED.format(**f.fmt())
-
-
-def _unprotected(f):
-    if f.member['status'] != 'accepted' or f.image.get('protected'):
-        return None
-    if f.consumer:
-        return messages.W_UNPROTECTED_MEMBER.format(**f.fmt())
-    return messages.W_UNPROTECTED.format(count=f.accepted, **f.fmt())
-
-
-def _stale_pending(f):
-    if f.member['status'] != 'pending':
-        return None
-    since = f.member.get('created_at')
-    if not since:
-        return None
-    age = f.now - _when(since)
-    if age.total_seconds() >= f.pending_days * 86400:
-        return W_STALE.format(since=since, days=_days(f.pending_days),
-                              **f.fmt())
-
-
-def _owner_gone(f):
-    if f.owner_project is False:
-        return W_OWNER_GONE.format(**f.fmt())
-
-
-def _owner_disabled(f):
-    if f.owner_project and not f.owner_project.get('enabled', True):
-        return W_OWNER_DISABLED.format(**f.fmt())
-
-
-def _interrupted(f):
-    return stranded.warning(f.image)
-
-
-def _volume_backed(f):
-    if kinds.VOLUME_BACKED in f.kind:
-        return messages.W_KIND_VOLUME_BACKED.format(
-            why=f.kind.reasons[kinds.VOLUME_BACKED],
-            **access.volume_facts(f.kind), **f.fmt())
-
-
-def _companions_unreadable(f):
-    return ' '.join(W_COMPANION_UNREADABLE.format(
-        key=key, companion=cid, why=COMPANION_WHY[why], **f.fmt())
-        for key, cid, why in f.companions) or None
-
-
-def _encrypted(f):
-    if kinds.ENCRYPTED in f.kind:
-        return messages.W_KIND_ENCRYPTED.format(key=f.kind.key_id,
-                                                **f.fmt())
-
-
-# The table: keyword -> check, in the order rows of one member are printed.
-RISKS = collections.OrderedDict([
-    ('not-a-project', _not_a_project),
-    ('project-deleted', _project_deleted),
-    ('unverifiable', _unverifiable),
-    ('project-disabled', _project_disabled),
-    ('owner-gone', _owner_gone),
-    ('owner-disabled', _owner_disabled),
-    ('unprotected', _unprotected),
-    ('stale-pending', _stale_pending),
-    ('interrupted', _interrupted),
-    ('volume-backed', _volume_backed),
-    ('companions-unreadable', _companions_unreadable),
-    ('encrypted', _encrypted),
-])
-
-
-def _when(text):
-    """A Glance timestamp ('2026-11-27T08:00:00Z') as an aware datetime."""
-    value = datetime.datetime.fromisoformat(text.replace('Z', '+00:00'))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=datetime.timezone.utc)
-    return value
-
-
 def _now():
     return datetime.datetime.now(datetime.timezone.utc)
-
-
-def _days(value):
-    return int(value) if float(value).is_integer() else value
 
 
 def check_days(value):
@@ -287,7 +110,7 @@ def _project_id(ident, ref, domain):
 # -------------------------------------------------------------- the audit
 def audit(glance, ident, where, risks=None, show_all=False,
           pending_days=DEFAULT_PENDING_DAYS, parallel=None, now=None):
-    """The rows of ``COLUMNS`` for the scope ``where``: a generator.
+    """The rows (see ``RISK``) for the scope ``where``: a generator.
 
     ``risks``: the keywords to keep (default: every one); ``show_all``
     keeps the (image, member) pairs without risk too (Risk 'none').
@@ -298,7 +121,7 @@ def audit(glance, ident, where, risks=None, show_all=False,
                 now=now or _now(),
                 consumer=where.incoming and not ident.is_admin,
                 companion_reader=CompanionReader())
-    keep = set(risks or RISKS) | ({NONE} if show_all else set())
+    keep = set(risks or share_risks.RISKS) | ({NONE} if show_all else set())
     found = images.iter_images(glance, where.filters)
     while True:
         chunk = list(itertools.islice(found, images.PAGE))
@@ -338,11 +161,12 @@ def _image_rows(glance, ident, image, members, where, opts):
         unreadable = [(key, cid, why) for key, cid in sorted(
             kind.companions.items()) for why in [opts['companion_reader'](
                 glance, cid, m['member_id'])] if why]
-        facts = Facts(image, m, project, owner_project, accepted,
-                      kind=kind, companions=unreadable, **_facts_opts(opts))
+        facts = share_risks.Facts(
+            image, m, project, owner_project, accepted, kind=kind,
+            companions=unreadable, **_facts_opts(opts))
         head = (image['id'], image.get('name'), owner, m['member_id'],
                 project.get('name') if project else None, m['status'])
-        found = [(k, check(facts)) for k, check in RISKS.items()]
+        found = [(k, check(facts)) for k, check in share_risks.RISKS.items()]
         found = [(k, d) for k, d in found if d] or [(NONE, '')]
         for keyword, detail in found:
             yield head + (keyword, detail)
@@ -405,7 +229,7 @@ def fix(glance, ident, rows, protect=False, dry_run=False, parallel=None):
 
     Removes the members that are no project (``not-a-project``,
     ``project-deleted``); with ``protect``, protects the caller's own
-    images that members have accepted.  One row (``FIX_COLUMNS``) per
+    images that members have accepted.  One row (a row, then the result) per
     fix; ``dry_run`` only says what would be done.
     """
     todo, protected = [], set()

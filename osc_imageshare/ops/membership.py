@@ -18,12 +18,6 @@ from osc_imageshare.ops import stranded
 
 LOG = logging.getLogger(__name__)
 
-STATUS_FIELDS = ('image_id', 'image_name', 'owner', 'project_id',
-                 'project_name', 'previous_status', 'member_status')
-REVOKE_COLUMNS = ('Image ID', 'Project ID', 'Project Name', 'Result')
-LIST_COLUMNS = ('Image ID', 'Image Name', 'Owner', 'Project ID',
-                'Project Name', 'Member Status', 'Updated At')
-
 VERBS = {'accepted': 'accept', 'rejected': 'reject'}
 
 W_REVOKED = ("Project {to} had accepted image {id}: its instances booted "
@@ -48,10 +42,6 @@ E_NO_SUCH_MEMBER = (
     "status {id}' lists it")
 W_KEEPS = ("Image {id} keeps {count} member(s), so it stays 'shared'; "
            "revoke them too to make it private.")
-
-
-def _label(project_id, name):
-    return '%s (%s)' % (name, project_id) if name else project_id
 
 
 def _me(ident):
@@ -80,7 +70,7 @@ def set_status(glance, ident, image_ref, status, project=None,
     if image.get('owner') == pid:
         raise errors.ImageShareError(
             "Project %s owns image %s; only a member project can accept or "
-            "reject it" % (_label(pid, pname), image['id']))
+            "reject it" % (messages.label(pid, pname), image['id']))
     if image.get('visibility') != 'shared':
         raise errors.ImageShareError(
             "Image %s is %s, not shared: it has no members to accept or "
@@ -91,7 +81,7 @@ def set_status(glance, ident, image_ref, status, project=None,
         raise errors.ImageShareError(
             "Project %s is not a member of image %s; its owner must add it "
             "first ('openstack image transfer %s --to %s --no-accept')" % (
-                _label(pid, pname), image['id'], image['id'], pid))
+                messages.label(pid, pname), image['id'], image['id'], pid))
     after = before
     if before != status:
         try:
@@ -99,7 +89,8 @@ def set_status(glance, ident, image_ref, status, project=None,
                 glance, image['id'], pid, status)['status']
         except glance_exc.HTTPException as e:
             raise errors.ImageShareError(errors.explain(
-                e, image['id'], _label(pid, pname), 'set status %s' % status,
+                e, image['id'], messages.label(pid, pname),
+                'set status %s' % status,
                 client=glance))
     return {'image_id': image['id'], 'image_name': image.get('name'),
             'owner': image.get('owner'), 'project_id': pid,
@@ -257,7 +248,7 @@ def _revoke(glance, ident, image, project_refs, project_domain, unshare,
             errs.append(str(e))
             rows.append((image['id'], ref, None, 'error'))
             continue
-        label = _label(pid, pname)
+        label = messages.label(pid, pname)
         if pid not in members:
             warnings.append(W_NOT_MEMBER.format(to=label, id=image['id']))
             rows.append((image['id'], pid, pname, 'not a member'))

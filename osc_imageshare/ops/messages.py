@@ -108,15 +108,15 @@ _IMAGE_ID = re.compile(
     r'\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b')
 
 
+def label(project_id, name):
+    """A project in a sentence: ``name (id)`` where the name is known."""
+    return '%s (%s)' % (name, project_id) if name else project_id
+
+
 def member_list(members, name_of):
     """``beta (id) accepted, id2 pending`` for member dicts of Glance."""
-    out = []
-    for m in members:
-        name = name_of(m['member_id'])
-        label = ('%s (%s)' % (name, m['member_id']) if name
-                 else m['member_id'])
-        out.append('%s %s' % (label, m['status']))
-    return ', '.join(out)
+    return ', '.join('%s %s' % (label(m['member_id'], name_of(
+        m['member_id'])), m['status']) for m in members)
 
 
 def _listed(ids, full):

@@ -13,11 +13,10 @@ from glanceclient import exc as glance_exc
 
 from osc_imageshare.api import glance as images
 from osc_imageshare import errors
+from osc_imageshare.ops import messages
 
 LOG = logging.getLogger(__name__)
 
-COLUMNS = ('Image ID', 'Image Name', 'Project ID', 'Project Name',
-           'Member Status', 'Updated At')
 FIRST_DELAY = 1.0       # seconds between the first two polls
 GROWTH = 1.5
 MAX_DELAY = 10.0
@@ -119,7 +118,11 @@ def _timeout(outstanding, timeout):
 def share_wait(glance, ident, image_ref, project_refs=(),
                project_domain=None, timeout=DEFAULT_TIMEOUT, progress=None,
                clock=time.monotonic, sleep=time.sleep):
-    """``image share wait``: rows once every project has accepted."""
+    """``image share wait``: rows once every project has accepted.
+
+    A row: image ID, image name, project ID, project name, member status,
+    updated at.
+    """
     image = images.find_image(glance, image_ref,
                               ident.project_name or ident.project_id)
     if image.get('owner') != ident.project_id and not ident.is_admin:
@@ -137,13 +140,13 @@ def share_wait(glance, ident, image_ref, project_refs=(),
             project, _verified = ident.resolve_project(ref, project_domain)
             names[project['id']] = project.get('name')
             waiting.add(image['id'], project['id'],
-                        _label(project['id'], project.get('name')))
+                        messages.label(project['id'], project.get('name')))
     else:
         for m in images.list_members(glance, image['id']):
             name = ident.project_name_of(m['member_id'])
             names[m['member_id']] = name
             waiting.add(image['id'], m['member_id'],
-                        _label(m['member_id'], name))
+                        messages.label(m['member_id'], name))
         if not waiting.wanted:
             raise errors.ImageShareError(
                 'Image %s has no members to wait for' % image['id'])
@@ -151,7 +154,3 @@ def share_wait(glance, ident, image_ref, project_refs=(),
     return [(image['id'], image.get('name'), pid, names.get(pid),
              m['status'], m.get('updated_at'))
             for pid, m in seen[image['id']].items()]
-
-
-def _label(project_id, name):
-    return '%s (%s)' % (name, project_id) if name else project_id

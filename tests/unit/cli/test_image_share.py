@@ -87,7 +87,8 @@ class TestWaitImageShare(Base):
         share_wait.assert_called_once_with(
             self.app.client_manager.image_share, 'ident', 'web',
             ['beta', 'gamma'], None, 30.0, None)
-        self.assertEqual((waiting.COLUMNS, [('row',)]), (columns, rows))
+        self.assertEqual((membership_cmd.WAIT_COLUMNS, [('row',)]),
+                         (columns, rows))
 
     @mock.patch.object(waiting, 'share_wait', return_value=[])
     def test_progress_on_a_terminal_is_cleared_at_the_end(self, share_wait):

@@ -24,7 +24,7 @@ class TestShowImageShareStatus(base.TestCommand):
 
     @mock.patch.object(access, 'share_status')
     def test_take_action_renders_and_warns(self, share_status):
-        data = {f: None for f in access.FIELDS}
+        data = {f: None for f in status_cmd.FIELDS}
         data.update(id=fakes.IMAGE_ID, kind=['disk'], members=[
             {'project_id': fakes.BETA, 'project_name': 'beta',
              'status': 'accepted', 'created_at': 't0', 'updated_at': 't1'}])
@@ -32,7 +32,7 @@ class TestShowImageShareStatus(base.TestCommand):
         parsed = self.check_parser(self.cmd, ['web'], [])
         with self.assertLogs(status_cmd.LOG, 'WARNING') as logs:
             columns, values = self.cmd.take_action(parsed)
-        self.assertEqual(access.FIELDS, columns)
+        self.assertEqual(status_cmd.FIELDS, columns)
         self.assertEqual(['WARNING:%s:first risk' % status_cmd.LOG.name,
                           'WARNING:%s:second risk' % status_cmd.LOG.name],
                          logs.output)
@@ -40,14 +40,14 @@ class TestShowImageShareStatus(base.TestCommand):
         self.assertIs(mock.sentinel.glance, glance)
         self.assertEqual('web', ref)
         self.assertIs(self.app.client_manager.auth_ref, ident.auth_ref)
-        members = values[access.FIELDS.index('members')]
+        members = values[status_cmd.FIELDS.index('members')]
         self.assertEqual('%s (beta) accepted since t1' % fakes.BETA,
                          members.human_readable())
         self.assertEqual(data['members'], members.machine_readable())
 
     @mock.patch.object(access, 'share_status')
     def test_text_formats_get_plain_text(self, share_status):
-        data = {f: None for f in access.FIELDS}
+        data = {f: None for f in status_cmd.FIELDS}
         data.update(kind=['volume-backed', 'encrypted'], members=[
             {'project_id': fakes.BETA, 'project_name': None,
              'status': 'pending', 'created_at': 't0', 'updated_at': 't1'}])
@@ -58,8 +58,8 @@ class TestShowImageShareStatus(base.TestCommand):
                           ('table', False)):
             parsed = self.check_parser(self.cmd, ['web', '-f', fmt], [])
             _columns, values = self.cmd.take_action(parsed)
-            members = values[access.FIELDS.index('members')]
-            kind = values[access.FIELDS.index('kind')]
+            members = values[status_cmd.FIELDS.index('members')]
+            kind = values[status_cmd.FIELDS.index('kind')]
             if text:
                 self.assertEqual('%s pending since t1' % fakes.BETA, members)
                 self.assertEqual('snapshot of a volume-backed server, image '

@@ -2,6 +2,7 @@
 
 from glanceclient import exc as glance_exc
 
+from osc_imageshare.cli import share_status as status_cmd
 from osc_imageshare import errors
 from osc_imageshare.ops import access
 from tests.unit import base
@@ -88,7 +89,7 @@ class TestShareStatus(base.TestCase):
         data, warnings = access.share_status(glance, ident, IMAGE_ID)
         self.assertEqual([('GET', IMG_URL), ('GET', MEMBERS_URL)],
                          glance.calls)
-        self.assertEqual(list(access.FIELDS), list(data))
+        self.assertEqual(list(status_cmd.FIELDS), list(data))
         self.assertEqual('owner', data['caller_role'])
         self.assertEqual('alpha', data['owner_name'])
         self.assertIsNone(data['member_status'])

@@ -10,6 +10,7 @@ from osc_imageshare.cli import share_audit as audit_cmd
 from osc_imageshare import errors
 from osc_imageshare.ops import audit
 from osc_imageshare.ops import messages
+from osc_imageshare.ops import share_risks
 from tests.unit import base
 from tests.unit import fakes
 
@@ -183,10 +184,10 @@ class TestKindRisks(base.TestCase):
         g, rows = self.companions('private')
         self.assertEqual([(ID1, BETA, 'companions-unreadable')],
                          risks(rows))
-        self.assertEqual(audit.W_COMPANION_UNREADABLE.format(
+        self.assertEqual(share_risks.W_COMPANION_UNREADABLE.format(
             member_label='beta (%s)' % BETA, key='kernel_id',
             companion=self.KERNEL, id=ID1, member=BETA,
-            why=audit.COMPANION_WHY['private']), rows[0][7])
+            why=share_risks.COMPANION_WHY['private']), rows[0][7])
         # Each companion read once, whatever the number of members.
         self.assertEqual(1, [c[:2] for c in g.calls].count(
             ('GET', '/v2/images/%s' % self.KERNEL)))
@@ -388,7 +389,7 @@ class TestCommand(base.TestCommand):
         parsed = self.check_parser(cmd, ['--fix', '--parallel', '1'], [])
         with mock.patch.object(audit, '_now', return_value=NOW):
             columns, rows = cmd.take_action(parsed)
-        self.assertEqual(audit.FIX_COLUMNS, columns)
+        self.assertEqual(audit_cmd.FIX_COLUMNS, columns)
         self.assertEqual(['failed', 'removed'], [r[8] for r in rows])
         self.assertEqual('Failed to fix 1 of 2 risks', cmd.failure)
 
@@ -398,7 +399,7 @@ class TestCommand(base.TestCommand):
         self.app.client_manager.image_share = cloud({ID1: [member('x')]})
         cmd = self.cmd()
         columns, rows = cmd.take_action(self.check_parser(cmd, [], []))
-        self.assertEqual(audit.COLUMNS, columns)
+        self.assertEqual(audit_cmd.COLUMNS, columns)
         self.assertEqual([(ID1, 'x', 'not-a-project')],
                          risks(list(rows)))
         self.assertIsNone(cmd.failure)

@@ -4,6 +4,7 @@ import json
 import unittest
 from unittest import mock
 
+from osc_imageshare.cli import share_status as status_cmd
 from osc_imageshare.imagecopy import engine
 from osc_imageshare.ops import access
 from osc_imageshare.ops import kinds
@@ -91,7 +92,7 @@ class TestStatusKind(unittest.TestCase):
             cinder_encryption_key_id=KEY))
         self.assertEqual(['volume-backed', 'companions', 'encrypted'],
                          data['kind'])
-        self.assertEqual(access.FIELDS[-1], 'kind')
+        self.assertEqual(status_cmd.FIELDS[-1], 'kind')
         label = 'alpha (%s)' % ALPHA
         self.assertEqual([
             messages.W_KIND_VOLUME_BACKED.format(

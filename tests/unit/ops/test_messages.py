@@ -67,3 +67,16 @@ class TestFullLists(base.TestCase):
         self.assertTrue(cli.full_lists(app(verbose_level=2)))
         self.assertTrue(cli.full_lists(app(debug=True)))
         self.assertFalse(cli.full_lists(None))
+
+
+class TestLabel(base.TestCase):
+
+    def test_name_and_id_or_the_id_alone(self):
+        self.assertEqual('beta (b1)', messages.label('b1', 'beta'))
+        self.assertEqual('b1', messages.label('b1', None))
+        self.assertEqual('b1', messages.label('b1', ''))
+        self.assertEqual('beta (b1) accepted, c2 pending',
+                         messages.member_list(
+                             [{'member_id': 'b1', 'status': 'accepted'},
+                              {'member_id': 'c2', 'status': 'pending'}],
+                             {'b1': 'beta'}.get))
