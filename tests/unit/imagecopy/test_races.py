@@ -129,14 +129,3 @@ class TestLeftoversAndRaces(test_engine.CopyCase):
                                  'time)'),
                          (result.image['id'], result.changes))
         self.assertEqual(['old'], list(self.target.images))
-
-    def test_liveness(self):
-        mine = {labels.COPIER: labels.whoami(), 'id': 'x'}
-        self.assertTrue(labels.is_live(mine))
-        self.assertFalse(labels.is_live({labels.COPIER: dead_copier()}))
-        self.assertFalse(labels.is_live(
-            {labels.COPIER: 'elsewhere:1:1',
-             labels.HEARTBEAT: '2026-11-27T07:00:00.000000Z'}))
-        self.assertTrue(labels.is_live(
-            {labels.COPIER: 'elsewhere:1:1',
-             labels.HEARTBEAT: labels.stamp()}))
