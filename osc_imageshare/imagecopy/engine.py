@@ -106,7 +106,9 @@ def copy_image(glance, target_glance, source, project_id, name=None,
     tag = '%s:%s' % (algo, expected)
     if keep_id:
         limits.check_keep_id(glance, target_glance, source, project_id)
-    existing = verify.find_copy(target_glance, source, project_id, tag, warn)
+    # One listing of the copies there serves the reuse and the clean-up.
+    found = labels.copies(target_glance, source, project_id)
+    existing = verify.find_copy(found, source, project_id, tag, warn)
     if existing:
         existing, changes = bring_to(target_glance, existing, project_id,
                                      name, visibility)
@@ -114,7 +116,7 @@ def copy_image(glance, target_glance, source, project_id, name=None,
                           'none')
     if keep_id:
         limits.check_id_free(target_glance, source, project_id)
-    labels.clean_leftovers(target_glance, source, project_id, warn)
+    labels.clean_leftovers(target_glance, source, project_id, warn, found)
     body = _body(source, project_id, tag, name=name, visibility=visibility,
                  source_cloud=source_cloud, as_admin=as_admin,
                  keep_signature=keep_signature, keep_id=keep_id, warn=warn)

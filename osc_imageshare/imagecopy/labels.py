@@ -104,14 +104,21 @@ def not_debris(img, source, project_id):
                 img['id'], project_id, source['id'], img.get('status')))
 
 
-def clean_leftovers(target_glance, source, project_id, warn):
-    """Delete copies that interrupted runs left (or say how to)."""
+def copies(target_glance, source, project_id):
+    """``labelled``, or the one-line error saying the listing failed."""
     try:
-        found = labelled(target_glance, source, project_id)
+        return labelled(target_glance, source, project_id)
     except (glance_exc.HTTPException, errors.ImageShareError) as e:
         raise errors.ImageShareError(
             'Could not copy image %s into project %s: listing its copies '
             'failed: %s' % (source['id'], project_id, api.describe(e)))
+
+
+def clean_leftovers(target_glance, source, project_id, warn, found):
+    """Delete copies that interrupted runs left (or say how to).
+
+    ``found``: the copies of ``source`` there (``labelled``).
+    """
     for img in found:
         if img.get('status') == 'active' or is_live(img):
             continue

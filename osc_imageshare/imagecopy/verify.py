@@ -40,14 +40,14 @@ def matches(copy, source, algo, expected):
         'checksum') == source['checksum']
 
 
-def find_copy(target_glance, source, project_id, source_hash_, warn=None):
-    """A proven copy of ``source`` already in the target project.
+def find_copy(found, source, project_id, source_hash_, warn=None):
+    """A proven copy of ``source`` among ``found`` (``labels.labelled``).
 
     Labels are written by whoever can write images there: they find
     candidates, never prove one.  ``warn`` hears of each active
     candidate that is not proven, and why.
     """
-    for img in labels.labelled(target_glance, source, project_id):
+    for img in found:
         if img.get('status') != 'active' or img.get(
                 labels.SOURCE_HASH) != source_hash_:
             continue

@@ -75,7 +75,7 @@ class TestUpload(CopyCase):
         self.assertEqual(DATA, self.target.data['new-1'])
         self.assertEqual(len(DATA), self.target.length)
         self.assertEqual(
-            ['GET ' + LIST, 'GET ' + LIST, 'GET /v2/info/import',
+            ['GET ' + LIST, 'GET /v2/info/import',
              'GET /v2/info/usage', 'POST /v2/images', 'GET ' + LIST,
              'GET ' + ALGO, 'PUT /v2/images/new-1/file',
              'GET /v2/images/new-1', 'GET ' + LIST,
@@ -260,6 +260,17 @@ class TestUpload(CopyCase):
 
 
 class TestFailures(CopyCase):
+
+    def test_listing_the_copies_once_and_its_failure_is_one_line(self):
+        self.target.fail[('GET', '/v2/images')] = glance_exc.HTTPForbidden(
+            'No.')
+        e = self.assertRaises(errors.ImageShareError, self.copy)
+        self.assertEqual(
+            'Could not copy image %s into project %s: listing its copies '
+            'failed: the target Glance answered HTTP 403: No.'
+            % (IMAGE_ID, BETA), str(e))
+        self.assertEqual([('GET', LIST)], [c[:2] for c in self.target.calls])
+        self.assertEqual(0, self.target.created)
 
     def test_target_reset_mid_stream_and_unreachable_for_clean_up(self):
         def die(chunk):
