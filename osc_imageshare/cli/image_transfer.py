@@ -183,8 +183,9 @@ class TransferImage(cli.PartialFailureLister):
         if args.mode == 'copy':
             return dict(name=args.name, visibility=args.visibility,
                         allow_encrypted=args.allow_encrypted,
-                        progress=(sys.stderr.isatty() if args.progress is None
-                                  else args.progress),
+                        progress=sys.stderr if (
+                            sys.stderr.isatty() if args.progress is None
+                            else args.progress) else False,
                         copy_options=dict(
                             import_method=args.import_method,
                             keep_signature=args.keep_signature,

@@ -165,8 +165,8 @@ def execute(glance, ident, plan, batch=None):
     warnings = []
     workers = opts.get('parallel') or 1
     # One progress line at a time: with several copies at once, none.
-    progress = opts.get('progress', False) and (
-        workers == 1 or len(plan.pairs) == 1)
+    progress = opts.get('progress') if (
+        workers == 1 or len(plan.pairs) == 1) else False
 
     links = plan.copy_companions or companions.Links()
     done = {}

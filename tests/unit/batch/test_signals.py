@@ -9,6 +9,7 @@ from unittest import mock
 from osc_imageshare.batch import runner
 from osc_imageshare.batch import signals
 from osc_imageshare.imagecopy import engine
+from osc_imageshare.imagecopy import heartbeat
 from osc_imageshare.ops import pipeline
 from tests.unit import fakes
 from tests.unit.imagecopy import test_engine as test_copy
@@ -294,7 +295,7 @@ class TestIgnored(unittest.TestCase):
                              signal.getsignal(signal.SIGHUP))
             self.assertEqual(batch.set, signal.getsignal(signal.SIGTERM))
         self.assertEqual(signal.SIG_IGN, signal.getsignal(signal.SIGHUP))
-        with engine._catch_signals():
+        with heartbeat.catch_signals():
             self.assertEqual(signal.SIG_IGN,
                              signal.getsignal(signal.SIGHUP))
         self.assertEqual(signal.SIG_IGN, signal.getsignal(signal.SIGHUP))

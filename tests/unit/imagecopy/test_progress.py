@@ -1,0 +1,106 @@
+"""The progress line, written to the stream the caller gives."""
+
+import io
+import re
+from unittest import mock
+
+from osc_imageshare.api import glance as api
+from osc_imageshare.imagecopy import progress
+from tests.unit import base
+from tests.unit.imagecopy import test_engine
+
+DATA = test_engine.DATA
+source = test_engine.source
+
+
+class TestProgress(base.TestCase):
+
+    def test_prints_percent_rate_eta_once_at_the_end(self):
+        out = mock.Mock()
+        p = progress.Progress(100, out)
+        p(50)
+        p(100)
+        p(100)
+        p.done()
+        p.done()
+        texts = [c.args[0] for c in out.write.call_args_list]
+        self.assertEqual(3, len(texts))
+        self.assertIn(' 50.0%', texts[0])
+        self.assertIn('100.0%', texts[1])
+        self.assertIn('MiB/s', texts[1])
+        self.assertEqual('\n', texts[2])
+
+    def test_each_phase_keeps_its_last_line_since_when(self):
+        out = io.StringIO()
+        p = progress.Progress(100, out, 'staging')
+        p(100)
+        p.phase('importing')
+        p.status('image importing')
+        p.status('image active')     # within 0.25 s: not rewritten
+        p.phase('verifying')
+        p.done()
+        lines = out.getvalue().split('\n')
+        self.assertEqual(3, len(lines))
+        self.assertRegex(lines[0], r'^\r\x1b\[Kstaging since '
+                         r'\d\d:\d\d:\d\d \(0 s\): 100.0%')
+        self.assertRegex(lines[1], r'^\r\x1b\[Kimporting since '
+                         r'\d\d:\d\d:\d\d \(0 s\): image importing$')
+        self.assertEqual('', lines[2])   # verifying printed nothing
+
+    def test_import_state_says_what_glance_reports(self):
+        src = {'size': 300, 'disk_format': 'qcow2'}
+        self.assertEqual('image importing', progress.import_state(
+            {'status': 'importing', 'disk_format': 'qcow2'}, src, None))
+        self.assertEqual(
+            'image importing, Copied 1 MiB, 280 of 300 bytes, converted '
+            'qcow2->raw', progress.import_state(
+                {'status': 'importing', 'disk_format': 'raw', 'size': 280},
+                src, 'Copied 1 MiB'))
+
+
+class TestImportProgress(test_engine.CopyCase):
+
+    def test_glance_direct_shows_staging_importing_verifying(self):
+        self.target.methods = ['glance-direct']
+        real = self.target._store
+        tasks = self.target.tasks
+
+        def store(img, got, fmt):
+            real(img, got, fmt)
+            img.update(status='importing', os_glance_import_task='task-1')
+            tasks[img['id']] = [{'id': 'task-0', 'message': 'old'}, {
+                'id': 'task-1', 'status': 'processing',
+                'message': 'Copied 0 MiB'}]
+        polls = []
+
+        def poll(body):
+            img = self.target.images['new-1']
+            polls.append(img['status'])
+            if len(polls) == 2:
+                img['status'] = 'active'
+                del img['os_glance_import_task']
+        self.target._store = store
+        self.target.fail[('GET', '/v2/images/new-1')] = poll
+        err = io.StringIO()
+        with mock.patch.object(progress.Progress, 'EVERY', 0):
+            result = self.copy(import_method='glance-direct', progress=err)
+        self.assertEqual('copied', result.changes)
+        self.assertEqual(1, self.target.calls.count(
+            ('GET', '/v2/images/new-1/tasks')))
+        shown = [re.sub(r' since \S+ \(\d+ s\)', '', line)
+                 for line in err.getvalue().replace('\x1b[K', '').replace(
+                     '\r', '\n').split('\n') if line]
+        self.assertEqual([
+            'staging:', 'staging: 100.0%',
+            'importing: image importing, Copied 0 MiB, %d of %d bytes'
+            % (len(DATA), len(DATA)),
+            'importing: image active, %d of %d bytes' % (len(DATA),
+                                                         len(DATA)),
+            'verifying: size and sha512 against the source'],
+            [line.split('  ')[0] for line in shown])
+        self.assertIn('staging since', err.getvalue())
+
+    def test_no_task_message_where_glance_does_not_give_one(self):
+        img = {'id': 'x', 'os_glance_import_task': 't'}
+        self.assertIsNone(api.import_task_message(self.target, img))
+        self.assertIsNone(api.import_task_message(self.target, {'id': 'x'}))
