@@ -107,8 +107,8 @@ def _broken_service(text, side, where, identity):
 
 
 def identity_url(glance):
-    """The Keystone URL the client authenticates with, where known."""
-    client = glance.http_client
+    """The Keystone URL a client (or its HTTP client) authenticates with."""
+    client = getattr(glance, 'http_client', glance)
     auth = getattr(getattr(client, 'session', None), 'auth', None)
     url = getattr(client, 'identity_url', None) or getattr(
         auth, 'auth_url', None)
@@ -172,22 +172,31 @@ def _if_keystone_down(e, glance, side):
     or 401 with ``delay_auth_decision`` (Glance's default), without acting
     on the request: then Keystone is the service to name.
     """
-    ks = identity_url(glance)
-    session = getattr(glance.http_client, 'session', None)
-    if not ks or session is None:
+    if not keystone_down(glance.http_client):
         return
-    try:
-        if session.get(ks, authenticated=False, raise_exc=False,
-                       timeout=10).status_code < 500:
-            return
-    except Exception:   # any failure to answer: it is down
-        LOG.debug('Keystone at %s does not answer either', ks)
     err = TransportError(
         'Keystone (the identity service) at %s does not answer (%s answered '
-        'HTTP %s)' % (ks, _broken_service('', side, _where(glance), None),
-                      getattr(e, 'code', '?')))
+        'HTTP %s)' % (identity_url(glance), _broken_service(
+            '', side, _where(glance), None), getattr(e, 'code', '?')))
     err.identity = True
     raise err from e
+
+
+def keystone_down(http):
+    """Whether the Keystone that ``http`` (a Glance's client) uses is down.
+
+    Asked without a token: any answer under 500 means it is up.
+    """
+    url = identity_url(http)
+    session = getattr(http, 'session', None)
+    if not url or session is None:
+        return False
+    try:
+        return session.get(url, authenticated=False, raise_exc=False,
+                           timeout=10).status_code >= 500
+    except Exception:   # any failure to answer: it is down
+        LOG.debug('Keystone at %s does not answer', url)
+        return True
 
 
 def _send(client, method, url, **kw):
