@@ -38,7 +38,14 @@ PAGE = 200
 
 
 class TransportError(errors.ImageShareError):
-    """The connection to a Glance broke; the message says how."""
+    """The connection to a Glance broke; the message says how.
+
+    ``identity`` is true when Keystone was what failed (the token the
+    request needed, or the Glance's own token check): Glance did not act
+    on the request.
+    """
+
+    identity = False
 
 
 def cause(exc, side=None, where=None, identity=None):
@@ -48,13 +55,7 @@ def cause(exc, side=None, where=None, identity=None):
     and ``where`` (its URL) name the Glance; ``identity`` (Keystone's
     URL) tells when the connection that broke was Keystone's.
     """
-    seen, todo = [], [exc]
-    while todo:
-        e = todo.pop()
-        if not isinstance(e, BaseException) or any(e is s for s in seen):
-            continue
-        seen.append(e)
-        todo.extend([e.__cause__, e.__context__] + list(e.args))
+    seen = _chain(exc)
     types = tuple(type(e) for e in seen)
     text = ' '.join(str(e) for e in seen)
     label = _broken_service(text, side, where, identity)
@@ -74,23 +75,40 @@ def cause(exc, side=None, where=None, identity=None):
         label, ' '.join(str(exc).split()))
 
 
+def _chain(exc):
+    """``exc``, its causes, contexts and arguments that are exceptions."""
+    seen, todo = [], [exc]
+    while todo:
+        e = todo.pop()
+        if not isinstance(e, BaseException) or any(e is s for s in seen):
+            continue
+        seen.append(e)
+        todo.extend([e.__cause__, e.__context__] + list(e.args))
+    return seen
+
+
 _UNREACHED = re.compile(r'Unable to establish connection to (\S+?):? ')
+
+
+def _keystone_broke(text, where, identity):
+    """Whether the connection that broke (``text``) was Keystone's."""
+    m = _UNREACHED.search(text + ' ')
+    url = m.group(1) if m else None
+    return bool(url and identity and url.startswith(identity.rstrip('/'))
+                and not (where and url.startswith(where)))
 
 
 def _broken_service(text, side, where, identity):
     """'the Glance at URL', or 'Keystone (identity) at URL' if it broke."""
-    label = 'the %s Glance' % side if side else 'the Glance'
-    m = _UNREACHED.search(text + ' ')
-    url = m.group(1) if m else None
-    if url and identity and url.startswith(identity.rstrip('/')) and not (
-            where and url.startswith(where)):
+    if _keystone_broke(text, where, identity):
         return 'Keystone (the identity service) at %s' % identity
+    label = 'the %s Glance' % side if side else 'the Glance'
     return label + (' at %s' % where if where else '')
 
 
 def identity_url(glance):
-    """The Keystone URL the client authenticates with, where known."""
-    client = glance.http_client
+    """The Keystone URL a client (or its HTTP client) authenticates with."""
+    client = getattr(glance, 'http_client', glance)
     auth = getattr(getattr(client, 'session', None), 'auth', None)
     url = getattr(client, 'identity_url', None) or getattr(
         auth, 'auth_url', None)
@@ -123,6 +141,10 @@ def _json(glance, method, url, side=None, **kw):
     call = getattr(glance.http_client, method.lower())
     try:
         return call(url, **kw)
+    except (glance_exc.HTTPUnauthorized,
+            glance_exc.HTTPServiceUnavailable) as e:
+        _if_keystone_down(e, glance, side)
+        raise
     except _BROKEN as e:
         if method not in ('GET', 'DELETE'):
             raise _broken(e, glance, side) from e
@@ -136,8 +158,45 @@ def _json(glance, method, url, side=None, **kw):
 
 
 def _broken(e, glance, side):
-    return TransportError(cause(e, side, _where(glance),
-                                identity_url(glance)))
+    where, ks = _where(glance), identity_url(glance)
+    err = TransportError(cause(e, side, where, ks))
+    err.identity = _keystone_broke(' '.join(map(str, _chain(e))), where, ks)
+    return err
+
+
+def _if_keystone_down(e, glance, side):
+    """A Glance's HTTP 401 or 503: Keystone's if Keystone does not answer.
+
+    A Glance whose keystonemiddleware cannot reach Keystone to check a
+    token answers 503 ('The Keystone service is temporarily unavailable'),
+    or 401 with ``delay_auth_decision`` (Glance's default), without acting
+    on the request: then Keystone is the service to name.
+    """
+    if not keystone_down(glance.http_client):
+        return
+    err = TransportError(
+        'Keystone (the identity service) at %s does not answer (%s answered '
+        'HTTP %s)' % (identity_url(glance), _broken_service(
+            '', side, _where(glance), None), getattr(e, 'code', '?')))
+    err.identity = True
+    raise err from e
+
+
+def keystone_down(http):
+    """Whether the Keystone that ``http`` (a Glance's client) uses is down.
+
+    Asked without a token: any answer under 500 means it is up.
+    """
+    url = identity_url(http)
+    session = getattr(http, 'session', None)
+    if not url or session is None:
+        return False
+    try:
+        return session.get(url, authenticated=False, raise_exc=False,
+                           timeout=10).status_code >= 500
+    except Exception:   # any failure to answer: it is down
+        LOG.debug('Keystone at %s does not answer', url)
+        return True
 
 
 def _send(client, method, url, **kw):

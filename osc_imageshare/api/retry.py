@@ -7,7 +7,8 @@ ours, not keystoneauth's: keystoneauth honours ``Retry-After`` only in
 its newer releases, and glanceclient drops the header from its errors.
 Adding a member (POST) is not idempotent: after a 429 or 503 the
 membership is read first, and the POST is sent again only if it is not
-there.
+there.  A 503 while Keystone does not answer is not retried: the Glance's
+keystonemiddleware could not check the token, and waiting will not help.
 """
 
 import logging
@@ -18,6 +19,8 @@ from glanceclient.common import http as glance_http
 from glanceclient import exc as glance_exc
 from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import exceptions as ks_exc
+
+from osc_imageshare import glance as images
 
 LOG = logging.getLogger(__name__)
 
@@ -50,6 +53,12 @@ def _code(e):
     return getattr(e, 'code', None)
 
 
+def _final(resp, attempt, http):
+    """Whether ``resp`` is the answer to return (no retry)."""
+    return (resp.status_code not in RETRIABLE or attempt == RETRIES
+            or (resp.status_code == 503 and images.keystone_down(http)))
+
+
 class _Http:
 
     def __init__(self, http, sleep):
@@ -69,7 +78,7 @@ class _Http:
         delay = BACKOFF
         for attempt in range(RETRIES + 1):
             resp = self._send(method.upper(), url, dict(kw))
-            if resp.status_code not in RETRIABLE or attempt == RETRIES:
+            if _final(resp, attempt, self._http):
                 return self._http._handle_response(resp)
             wait = _retry_after(resp.headers.get('Retry-After'), delay)
             LOG.info('Glance answered %s to %s %s; trying again in %.1f s',
@@ -111,7 +120,7 @@ class _Http:
             # Past glanceclient's error handling, which drops the status
             # of a 429 and every Retry-After.
             resp = self._send('POST', url, {'data': data})
-            if resp.status_code not in RETRIABLE or attempt == RETRIES:
+            if _final(resp, attempt, self._http):
                 return self._http._handle_response(resp)
             wait = _retry_after(resp.headers.get('Retry-After'), delay)
             LOG.warning('Glance answered %s to adding member %s of image '

@@ -151,10 +151,12 @@ def _image_steps(glance, ident, plan, pairs):
                     images.patch_image(glance, image['id'], replace={
                         'visibility': 'shared'}, add={
                         stranded.LABEL: stranded.value(targets)})
-                except images.TransportError:
+                except images.TransportError as e:
                     # The connection broke: the PATCH may have reached
                     # Glance.  Undo what it did (or name the image).
-                    labelled = _if_landed(glance, image, undo)
+                    # Not when Keystone failed: Glance did not act on it.
+                    if not e.identity:
+                        labelled = _if_landed(glance, image, undo)
                     raise
                 labelled = True
                 undo['visibility'] = 'private'

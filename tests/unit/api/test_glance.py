@@ -69,6 +69,82 @@ class TestCause(base.TestCase):
             api.cause(ValueError('boom')))
 
 
+class TestKeystoneDown(base.TestCase):
+    """A Glance's 401/503 or a refused token: Keystone named if it is."""
+
+    KS = 'http://127.0.0.1/identity/v3'
+    URL = '/v2/images/%s' % fakes.IMAGE_ID
+
+    def setUp(self):
+        super().setUp()
+        self.glance = fakes.FakeGlance([fakes.image()])
+        self.glance.session = mock.Mock()
+
+    def probe(self, answer):
+        if isinstance(answer, Exception):
+            self.glance.session.get.side_effect = answer
+        else:
+            self.glance.session.get.return_value = fakes.Response(answer)
+
+    def test_503_with_keystone_refusing_is_keystones(self):
+        self.glance.fail[('GET', self.URL)] = \
+            glance_exc.HTTPServiceUnavailable('The Keystone service is '
+                                              'temporarily unavailable.')
+        self.probe(ks_exc.ConnectFailure('Unable to establish connection '
+                                         'to %s: refused' % self.KS))
+        e = self.assertRaises(api.TransportError, api.get_image,
+                              self.glance, fakes.IMAGE_ID)
+        self.assertEqual('Keystone (the identity service) at %s does not '
+                         'answer (the Glance answered HTTP 503)' % self.KS,
+                         str(e))
+        self.assertTrue(e.identity)
+        self.glance.session.get.assert_called_once_with(
+            self.KS, authenticated=False, raise_exc=False, timeout=10)
+
+    def test_401_with_keystone_failing_is_keystones(self):
+        self.glance.fail[('PATCH', self.URL)] = glance_exc.HTTPUnauthorized(
+            'This server could not verify that you are authorized')
+        self.probe(503)
+        e = self.assertRaises(api.TransportError, api.patch_image,
+                              self.glance, fakes.IMAGE_ID,
+                              replace={'visibility': 'shared'})
+        self.assertIn('does not answer (the Glance answered HTTP 401)',
+                      str(e))
+        self.assertTrue(e.identity)
+
+    def test_401_or_503_with_keystone_answering_stays_glances(self):
+        for failure in (glance_exc.HTTPUnauthorized('no'),
+                        glance_exc.HTTPServiceUnavailable('busy')):
+            self.glance.fail[('GET', self.URL)] = failure
+            self.probe(200)
+            e = self.assertRaises(type(failure), api.get_image,
+                                  self.glance, fakes.IMAGE_ID)
+            self.assertIs(failure, e)
+
+    def test_other_errors_do_not_ask_keystone(self):
+        self.glance.fail[('GET', self.URL)] = \
+            glance_exc.HTTPInternalServerError('locked')
+        self.assertRaises(glance_exc.HTTPInternalServerError, api.get_image,
+                          self.glance, fakes.IMAGE_ID)
+        self.glance.session.get.assert_not_called()
+
+    def test_a_refused_token_request_is_keystones_and_not_sent(self):
+        # glanceclient's words for keystoneauth's ConnectFailure.
+        self.glance.fail[('PATCH', self.URL)] = glance_exc.CommunicationError(
+            'Error finding address for %s: Unable to establish connection '
+            'to %s/auth/tokens: refused' % (self.URL, self.KS))
+        e = self.assertRaises(api.TransportError, api.patch_image,
+                              self.glance, fakes.IMAGE_ID,
+                              replace={'visibility': 'shared'})
+        self.assertTrue(e.identity)
+        self.glance.fail[('PATCH', self.URL)] = glance_exc.CommunicationError(
+            'Unable to establish connection to http://g/v2/images: refused')
+        e = self.assertRaises(api.TransportError, api.patch_image,
+                              self.glance, fakes.IMAGE_ID,
+                              replace={'visibility': 'shared'})
+        self.assertFalse(e.identity)
+
+
 class TestRequests(base.TestCase):
 
     def setUp(self):

@@ -196,6 +196,27 @@ class TestRetry(unittest.TestCase):
         self.assertEqual(1 + retry.RETRIES, len(self.server.seen))
         self.assertEqual([0.0] * retry.RETRIES, self.sleeps)
 
+    def test_a_503_while_keystone_is_down_is_not_retried(self):
+        # The Glance's keystonemiddleware could not check the token:
+        # waiting will not bring Keystone back.
+        self.server.script = [(503, {}, {}), (503, {}, {}), (429, {}, {}),
+                              (200, {}, {'members': []})]
+        with mock.patch.object(retry.images, 'keystone_down',
+                               return_value=True) as down:
+            self.assertRaises(glance_exc.HTTPServiceUnavailable,
+                              self.glance.http_client.get, self.url)
+            self.assertRaises(glance_exc.HTTPServiceUnavailable,
+                              self.glance.http_client.post, self.url,
+                              data={'member': BETA})
+            self.assertEqual(2, down.call_count)
+            # A 429 is retried without asking Keystone.
+            self.glance.http_client.get(self.url)
+        self.assertEqual(2, down.call_count)
+        self.assertEqual([('GET', self.url, None),
+                          ('POST', self.url, {'member': BETA})]
+                         + [('GET', self.url, None)] * 2, self.server.seen)
+        self.assertEqual([retry.BACKOFF], self.sleeps)
+
     def test_post_checks_before_sending_again(self):
         member = {'member_id': BETA, 'status': 'pending'}
         # The refused POST did add it: read, found, no second POST.

@@ -342,6 +342,19 @@ class TestTransfer(unittest.TestCase):
                           restore_call(visibility='private')], glance.calls)
         self.assertIn(left, result.errors[0])
 
+    def test_a_share_patch_keystone_failed_is_not_read_back(self):
+        # Keystone failed (the token, or the Glance's check of it): Glance
+        # did not act on the PATCH; nothing to read back, undo or claim.
+        broken = images.TransportError('Keystone (the identity service) '
+                                       'at http://k/v3 does not answer')
+        broken.identity = True
+        glance = owner_glance(fail={('PATCH', IMG_URL): broken})
+        result = self.transfer(glance)
+        self.assertEqual([('GET', IMG_URL), share_call()], glance.calls)
+        self.assertEqual((1, 1), (result.failed, result.total))
+        self.assertEqual('Image %s: could not update the image: %s' % (
+            IMAGE_ID, broken), result.errors[0])
+
     def test_private_image_shared_member_added(self):
         glance = owner_glance()
         result = self.transfer(glance)
