@@ -20,7 +20,7 @@ from glanceclient import exc as glance_exc
 from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import exceptions as ks_exc
 
-from osc_imageshare import glance as images
+from osc_imageshare.api import glance as images
 
 LOG = logging.getLogger(__name__)
 
