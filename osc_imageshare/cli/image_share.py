@@ -17,6 +17,9 @@ LOG = logging.getLogger(__name__)
 
 STATUS_FIELDS = ('image_id', 'image_name', 'owner', 'project_id',
                  'project_name', 'previous_status', 'member_status')
+# The rows of share set (ops/desired.set_members).
+SET_COLUMNS = ('Image ID', 'Project ID', 'Project Name', 'Before', 'After',
+               'Diff')
 REVOKE_COLUMNS = ('Image ID', 'Project ID', 'Project Name', 'Result')
 LIST_COLUMNS = ('Image ID', 'Image Name', 'Owner', 'Project ID',
                 'Project Name', 'Member Status', 'Updated At')
@@ -215,7 +218,7 @@ class SetImageShare(cli.PartialFailureLister):
         cli.report(LOG, result.warnings, result.errors,
                    cli.full_lists(self.app))
         self.failure = result.summary
-        return result.columns, result.rows
+        return SET_COLUMNS, result.rows
 
 
 class WaitImageShare(cli.Lister):

@@ -13,6 +13,16 @@ from osc_imageshare.ops import selection
 
 LOG = logging.getLogger(__name__)
 
+# The rows each mode's workflow returns (ops/modes/*.row), by mode.
+COLUMNS = {
+    'share': ('Image ID', 'Image Name', 'Project ID', 'Project Name',
+              'Member Status', 'Changes'),
+    'copy': ('Source ID', 'Image ID', 'Image Name', 'Project ID', 'Size',
+             'Hash', 'Seconds', 'MiB/s', 'Changes', 'Method'),
+    'owner': ('Image ID', 'Image Name', 'Old Owner', 'Project ID',
+              'Project Name', 'Changes'),
+}
+
 
 class TransferImage(cli.PartialFailureLister):
     """Give other projects an image: shared, copied, or handed over.
@@ -170,7 +180,7 @@ class TransferImage(cli.PartialFailureLister):
         cli.report(LOG, result.warnings, result.errors,
                    cli.full_lists(self.app))
         self.failure = result.summary
-        return result.columns, result.rows
+        return COLUMNS[result.kind], result.rows
 
     @staticmethod
     def _options(args):

@@ -20,8 +20,8 @@ runs that died (SIGKILL, a machine lost) before copying; and runs
 copying the same image at the same time end with one copy, the one that
 started first (``races``).
 
-This module runs a copy: ``copy_image``, its ``CopyResult`` and its
-``COLUMNS``; ``plan_copy``, ``region_of`` and ``METHODS`` are the
+This module runs a copy: ``copy_image`` and its ``CopyResult``;
+``plan_copy``, ``region_of`` and ``METHODS`` are the
 callers' too.
 """
 
@@ -47,8 +47,6 @@ from osc_imageshare.imagecopy import verify
 
 LOG = logging.getLogger(__name__)
 
-COLUMNS = ('Source ID', 'Image ID', 'Image Name', 'Project ID', 'Size',
-           'Hash', 'Seconds', 'MiB/s', 'Changes', 'Method')
 METHODS = methods.METHODS
 plan_copy = methods.plan_copy
 region_of = methods.region_of
@@ -60,7 +58,7 @@ PHASES = {'upload': 'uploading', 'glance-direct': 'staging'}
 
 @dataclasses.dataclass
 class CopyResult:
-    """A copy made (or found), as the row ``COLUMNS`` name."""
+    """A copy made (or found); ``row()`` is its row in copy mode."""
 
     source: dict
     image: dict

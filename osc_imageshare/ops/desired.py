@@ -25,8 +25,6 @@ from osc_imageshare.ops import transfer_plan
 
 LOG = logging.getLogger(__name__)
 
-COLUMNS = ('Image ID', 'Project ID', 'Project Name', 'Before', 'After',
-           'Diff')
 VERB = 'set'
 REVOKE = 'revoke'
 KEPT = 'kept (not listed; --prune revokes)'
@@ -179,7 +177,7 @@ def _result(glance, ident, image, plan, before, warnings, dry_run, prune):
             p.changes for p in plan.pairs):
         rows, changed = _as_they_are(glance, ident, image, rows)
         errs += changed
-    return transfer_plan.Result(COLUMNS, rows, warnings, errs, len(errs),
+    return transfer_plan.Result('set', rows, warnings, errs, len(errs),
                                 len(plan.pairs), VERB, plan,
                                 interrupted=(plan.stopped
                                              and share.summary(plan)))

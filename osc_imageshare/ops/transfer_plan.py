@@ -71,9 +71,13 @@ class Plan:
 
 @dataclasses.dataclass
 class Result:
-    """What every mode returns: rows to print, and what went wrong."""
+    """What every mode returns: rows to print, and what went wrong.
 
-    columns: tuple
+    ``kind`` names the rows' shape (a mode's ``NAME``, or 'set'): the
+    command that prints them owns their column names.
+    """
+
+    kind: str
     rows: list
     warnings: list
     errors: list
@@ -126,6 +130,6 @@ def result(plan, mode, dry_run, warnings):
     failed = (len(plan.failed_images) * per_image
               + sum(1 for p in plan.pairs if p.error))
     total = len(plan.pairs) + len(plan.failed_images) * per_image
-    return Result(mode.COLUMNS, rows, warnings, errors, failed, total,
+    return Result(mode.NAME, rows, warnings, errors, failed, total,
                   mode.VERB, plan, interrupted=plan.stopped and mode.summary(
                       plan))

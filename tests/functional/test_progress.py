@@ -7,7 +7,7 @@ import re
 import subprocess
 import threading
 
-from osc_imageshare.imagecopy import engine
+from osc_imageshare.cli import image_transfer
 from tests.functional.conftest import BIN
 from tests.functional.test_conversion import conv  # noqa: F401 (fixture)
 from tests.functional.test_conversion import qcow2
@@ -66,7 +66,7 @@ def test_glance_download_shows_its_import_on_a_terminal(cloud):
         '--mode', 'copy', '--to-cloud', 'alice-alpha-r2', '-f', 'json')
     assert rc == 0, terminal
     [row] = json.loads(out)
-    assert list(row) == list(engine.COLUMNS)
+    assert list(row) == list(image_transfer.COLUMNS['copy'])
     assert (row['Method'], row['Changes']) == ('glance-download', 'copied')
     seen = phases(terminal)
     names = [p for p, _ in seen]

@@ -17,7 +17,6 @@ from osc_imageshare.ops import transfer_plan
 
 LOG = logging.getLogger(__name__)
 
-COLUMNS = engine.COLUMNS
 NAME = 'copy'
 VERB = 'copy'
 ALLOW_OWN = True

@@ -20,8 +20,6 @@ from osc_imageshare.ops import transfer_plan
 
 LOG = logging.getLogger(__name__)
 
-COLUMNS = ('Image ID', 'Image Name', 'Old Owner', 'Project ID',
-           'Project Name', 'Changes')
 NAME = 'owner'
 VERB = 'transfer'
 ALLOW_OWN = False

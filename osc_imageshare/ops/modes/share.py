@@ -20,8 +20,6 @@ from osc_imageshare.ops import transfer_plan
 
 LOG = logging.getLogger(__name__)
 
-COLUMNS = ('Image ID', 'Image Name', 'Project ID', 'Project Name',
-           'Member Status', 'Changes')
 NAME = 'share'
 VERB = 'transfer'
 ALLOW_OWN = False

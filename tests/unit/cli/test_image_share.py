@@ -14,7 +14,7 @@ from osc_imageshare.ops import waiting
 
 
 def result(failed=0):
-    return transfer_plan.Result(desired.COLUMNS, [('row',)], ['w'],
+    return transfer_plan.Result('set', [('row',)], ['w'],
                                 ['e'] if failed else [], failed, 2, 'set')
 
 
@@ -53,7 +53,8 @@ class TestSetImageShare(Base):
             self.app.client_manager.image_share, 'ident', 'web',
             ['beta', 'gamma'], 'd', True, False, True, 'glance_for', 3,
             False, None)
-        self.assertEqual((desired.COLUMNS, [('row',)]), (columns, rows))
+        self.assertEqual((membership_cmd.SET_COLUMNS, [('row',)]),
+                         (columns, rows))
         self.assertIsNone(self.cmd.failure)
 
     @mock.patch.object(desired, 'set_members', return_value=result(1))
@@ -124,7 +125,7 @@ class TestTransferOptions(Base):
     def test_selection_parallel_domain_and_wait_reach_the_pipeline(
             self, run):
         run.return_value = transfer_plan.Result(
-            (), [], [], [], 0, 0, 'transfer')
+            'share', [], [], [], 0, 0, 'transfer')
         with mock.patch('sys.stderr', io.StringIO()):
             self.cmd.take_action(self.parse(
                 '--tag', 'ci', '--tag', 'x', '--property', 'os_distro=ubuntu',

@@ -11,8 +11,13 @@ from osc_imageshare.ops import transfer_plan
 from tests.unit import base
 
 
+# A share-mode row: Image ID, Image Name, Project ID, Project Name, Member
+# Status, Changes.
+ROW = ('i', 'web', 'p', 'beta', 'pending', 'failed')
+
+
 def result(failed=0, total=1, errors=(), warnings=()):
-    return transfer_plan.Result(('Changes',), [('failed',)], list(warnings),
+    return transfer_plan.Result('share', [ROW], list(warnings),
                                 list(errors), failed, total, 'transfer')
 
 
@@ -63,7 +68,7 @@ class TestTransferImage(base.TestCommand):
     @mock.patch.object(pipeline, 'transfer')
     def test_nothing_on_stdout_when_no_row_worked(self, run):
         run.return_value = transfer_plan.Result(
-            ('Changes',), [], [], ['why'], 1, 1, 'transfer')
+            'share', [], [], ['why'], 1, 1, 'transfer')
         for fmt in ('table', 'json', 'csv'):
             self.app.stdout.truncate(0)
             parsed = self.check_parser(self.cmd, ['a', '--to', 'beta', '-f',

@@ -48,7 +48,7 @@ class TestCopyMode(unittest.TestCase):
                       methods=['upload', 'glance-direct'])
             for pid in (BETA, GAMMA)],
             self.copy_image.call_args_list)
-        self.assertEqual(engine.COLUMNS, result.columns)
+        self.assertEqual('copy', result.kind)
         self.assertEqual([(IMAGE_ID, 'copy', 'web', BETA, 10, 'None:None',
                            2.0, 0.0, 'copied', 'upload')], result.rows)
         self.assertEqual(["No image named or with ID 'gone' is visible to "
