@@ -121,7 +121,7 @@ def copy_image(glance, target_glance, source, project_id, name=None,
     job = _Job(glance, target_glance, source, project_id, body, progress,
                warn)
     order = _order(job, import_method, methods)
-    limits.preflight(target_glance, source, project_id, order[0])
+    limits.check_quotas(target_glance, source, project_id, order[0])
     return _first_that_works(job, order)
 
 

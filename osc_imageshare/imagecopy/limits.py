@@ -14,7 +14,7 @@ BASE_FIELDS = {'name', 'visibility', 'tags', 'disk_format',
                'protected', 'os_hidden', 'id'}
 
 
-def preflight(target_glance, source, project_id, method):
+def check_quotas(target_glance, source, project_id, method):
     """Refuse, before any byte moves, a copy the target's quotas forbid."""
     quotas = api.usage(target_glance) or {}
     mib = -(-(source.get('size') or 0) // stream.CHUNK)
