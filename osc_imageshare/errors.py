@@ -76,8 +76,13 @@ class ServerError(GlanceError):
     code = 500
 
 
-_BY_CODE = {c.code: c for c in (BadRequest, Unauthorized, Forbidden,
-                                 NotFound, Conflict, RequestEntityTooLarge)}
+class ServiceUnavailable(ServerError):
+    code = 503
+
+
+_BY_CODE = {c.code: c for c in (
+    BadRequest, Unauthorized, Forbidden, NotFound, Conflict,
+    RequestEntityTooLarge, ServiceUnavailable)}
 
 
 def glance_error(code, text, method=None, url=None, headers=None):
@@ -105,8 +110,7 @@ def answer_message(text):
     except ValueError:
         body = None
     while isinstance(body, dict):
-        body = next((body[k] for k in ('error', 'message', 'detail',
-                                        'title')
+        body = next((body[k] for k in ('error', 'message', 'detail', 'title')
                      if isinstance(body.get(k), (dict, str))), text)
     if isinstance(body, str) and body is not text:
         return ' '.join(body.split())
@@ -143,25 +147,41 @@ def cause(exc, side=None, where=None, identity=None):
     URL) tells when the connection that broke was Keystone's.
     """
     seen = _chain(exc)
-    types = tuple(type(e) for e in seen)
-    text = ' '.join(str(e) for e in seen)
-    label = _broken_service(text, side, where, identity)
-    if any(issubclass(t, (socket.timeout, TimeoutError)) for t in types) \
-            or 'timed out' in text.lower():
+    label = _broken_service(' '.join(str(e) for e in seen), side, where,
+                            identity)
+    kind = broken_kind(exc)
+    if kind == 'timeout':
         return 'timed out waiting for %s' % label
-    if refused(exc):
+    if kind == 'refused':
         return 'connection refused by %s (is it down?)' % label
-    if any(issubclass(t, (ConnectionResetError, BrokenPipeError))
-           for t in types) or any(w in text for w in (
-               'Connection reset', 'Broken pipe', 'Connection aborted',
-               'RemoteDisconnected', 'IncompleteRead', 'closed connection',
-               'Connection broken')):
+    if kind == 'reset':
         return 'connection reset by %s' % label
     return 'the connection to %s failed (%s)' % (
         label, ' '.join(str(exc).split()))
 
 
+def broken_kind(exc):
+    """'timeout', 'refused', 'reset' or 'other': how a connection broke."""
+    seen = _chain(exc)
+    types = tuple(type(e) for e in seen)
+    text = ' '.join(str(e) for e in seen)
+    if any(issubclass(t, (socket.timeout, TimeoutError)) for t in types) \
+            or 'timed out' in text.lower():
+        return 'timeout'
+    if any(issubclass(t, ConnectionRefusedError) for t in types) or \
+            'Connection refused' in text:
+        return 'refused'
+    if any(issubclass(t, (ConnectionResetError, BrokenPipeError))
+           for t in types) or any(w in text for w in (
+               'Connection reset', 'Broken pipe', 'Connection aborted',
+               'RemoteDisconnected', 'IncompleteRead', 'closed connection',
+               'Connection broken')):
+        return 'reset'
+    return 'other'
+
+
 def _chain(exc):
+    """``exc``, its causes, contexts and arguments that are exceptions."""
     seen, todo = [], [exc]
     while todo:
         e = todo.pop()
@@ -170,13 +190,6 @@ def _chain(exc):
         seen.append(e)
         todo.extend([e.__cause__, e.__context__] + list(e.args))
     return seen
-
-
-def refused(exc):
-    """Whether ``exc`` says the connection was never made (refused)."""
-    seen = _chain(exc)
-    return any(isinstance(e, ConnectionRefusedError) for e in seen) or \
-        'Connection refused' in ' '.join(str(e) for e in seen)
 
 
 _UNREACHED = re.compile(r'Unable to establish connection to (\S+?):? ')

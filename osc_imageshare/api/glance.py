@@ -103,8 +103,8 @@ class GlanceAPI:
             raise errors.TransportError(errors.cause(
                 e, side, self.endpoint, self.identity_url())) from e
 
-    def _call(self, method, url, side=None, kind=retry.SAFE, landed=None,
-              **kw):
+    def _request(self, method, url, side=None, kind=retry.SAFE,
+                 landed=None, **kw):
         """The response to a request, under the retry policy.
 
         An HTTP error is raised as the project's exception; a DELETE
@@ -121,23 +121,23 @@ class GlanceAPI:
                                       url.partition('?')[0], resp.headers)
         return resp
 
-    def _json(self, method, url, side=None, **kw):
+    def _read(self, method, url, side=None, **kw):
         """The JSON body of an answer (None when it has none)."""
-        resp = self._call(method, url, side, **kw)
+        resp = self._request(method, url, side, **kw)
         if isinstance(resp, retry.Landed):
             return resp.value
-        return _body(resp)
+        return body_of(resp)
 
     # ---------------------------------------------------------- images
     def get_image(self, image_id, side=None):
-        return self._json('GET', '/v2/images/%s' % image_id, side)
+        return self._read('GET', '/v2/images/%s' % image_id, side)
 
     def list_images(self, **filters):
         """Every image matching ``filters``, following Glance's pages."""
         url = '/v2/images?' + urllib.parse.urlencode(sorted(filters.items()))
         found = []
         while url:
-            body = self._json('GET', url)
+            body = self._read('GET', url)
             found.extend(body['images'])
             url = body.get('next')
         return found
@@ -152,7 +152,7 @@ class GlanceAPI:
                      sort_dir='asc')
         url = '/v2/images?' + urllib.parse.urlencode(sorted(query.items()))
         while url:
-            body = self._json('GET', url)
+            body = self._read('GET', url)
             if body['images']:
                 yield body['images']
             url = body.get('next')
@@ -187,21 +187,21 @@ class GlanceAPI:
     def first_images(self, **filters):
         """The first page only of the images matching ``filters``."""
         url = '/v2/images?' + urllib.parse.urlencode(sorted(filters.items()))
-        return self._json('GET', url)['images']
+        return self._read('GET', url)['images']
 
     def create_image(self, body):
         """``(image, import methods the answer announced or None)``.
 
         Sent again only after a 429 or 503 (see api/retry.py, CREATE).
         """
-        resp = self._call('POST', '/v2/images', 'target', retry.CREATE,
-                          json=body)
+        resp = self._request('POST', '/v2/images', 'target', retry.CREATE,
+                             json=body)
         methods = (resp.headers or {}).get(METHODS_HEADER)
-        return _body(resp), (None if methods is None else [
+        return body_of(resp), (None if methods is None else [
             m.strip() for m in methods.split(',') if m.strip()])
 
     def delete_image(self, image_id, side=None):
-        self._call('DELETE', '/v2/images/%s' % image_id, side)
+        self._request('DELETE', '/v2/images/%s' % image_id, side)
 
     def update_image(self, image_id, **values):
         """Replace top-level fields of an image in one JSON-patch request."""
@@ -214,7 +214,7 @@ class GlanceAPI:
         ops += [{'op': 'replace', 'path': '/%s' % k, 'value': v}
                 for k, v in sorted((replace or {}).items())]
         ops += [{'op': 'remove', 'path': '/%s' % k} for k in sorted(remove)]
-        return self._json('PATCH', '/v2/images/%s' % image_id,
+        return self._read('PATCH', '/v2/images/%s' % image_id,
                           data=json.dumps(ops),
                           headers={'Content-Type': PATCH_TYPE})
 
@@ -225,8 +225,8 @@ class GlanceAPI:
         The request is retried as any GET; its body, read by the caller,
         never is.
         """
-        return self._call('GET', '/v2/images/%s/file' % image_id, 'source',
-                          stream=True)
+        return self._request('GET', '/v2/images/%s/file' % image_id,
+                             'source', stream=True)
 
     def upload(self, image_id, data):
         """Stream ``data`` (an iterable with a ``len``) into the image.
@@ -234,19 +234,19 @@ class GlanceAPI:
         Never sent twice (api/retry.py, STREAM): the copy engine knows
         whether any byte left and restarts the copy if none did.
         """
-        self._call('PUT', '/v2/images/%s/file' % image_id, 'target',
-                   retry.STREAM, data=data, headers=dict(OCTETS))
+        self._request('PUT', '/v2/images/%s/file' % image_id, 'target',
+                      retry.STREAM, data=data, headers=dict(OCTETS))
 
     def stage(self, image_id, data):
         """Stream ``data`` into the image's staging area (glance-direct)."""
-        self._call('PUT', '/v2/images/%s/stage' % image_id, 'target',
-                   retry.STREAM, data=data, headers=dict(OCTETS))
+        self._request('PUT', '/v2/images/%s/stage' % image_id, 'target',
+                      retry.STREAM, data=data, headers=dict(OCTETS))
 
     def import_image(self, image_id, method, **params):
         """Start an interoperable import; ``params`` join the method."""
         body = {'method': dict(params, name=method)}
-        self._call('POST', '/v2/images/%s/import' % image_id, 'target',
-                   retry.CREATE, json=body)
+        self._request('POST', '/v2/images/%s/import' % image_id, 'target',
+                      retry.CREATE, json=body)
 
     def import_task_message(self, image):
         """The message of the image's import task under way, or None.
@@ -258,7 +258,7 @@ class GlanceAPI:
         if not task_id:
             return None
         try:
-            tasks = (self._json('GET', '/v2/images/%s/tasks' % image['id'])
+            tasks = (self._read('GET', '/v2/images/%s/tasks' % image['id'])
                      or {}).get('tasks') or []
         except (errors.GlanceError, errors.TransportError):
             return None
@@ -266,10 +266,9 @@ class GlanceAPI:
                      if t.get('id') == task_id), None)
 
     def import_methods(self):
-        """The import methods the Glance enables, or None if it does not say.
-        """
+        """The import methods the Glance enables (None: it does not say)."""
         try:
-            body = self._json('GET', '/v2/info/import') or {}
+            body = self._read('GET', '/v2/info/import') or {}
         except errors.GlanceError:
             return None
         return list(body.get('import-methods', {}).get('value') or [])
@@ -277,7 +276,7 @@ class GlanceAPI:
     def usage(self):
         """``GET /v2/info/usage``: {quota: {'limit', 'usage'}}, or None."""
         try:
-            body = self._json('GET', '/v2/info/usage') or {}
+            body = self._read('GET', '/v2/info/usage') or {}
         except errors.GlanceError:
             return None
         return body.get('usage') or None
@@ -298,11 +297,11 @@ class GlanceAPI:
 
     # ---------------------------------------------------------- members
     def list_members(self, image_id):
-        return self._json('GET', '/v2/images/%s/members' % image_id)[
+        return self._read('GET', '/v2/images/%s/members' % image_id)[
             'members']
 
     def get_member(self, image_id, member_id):
-        return self._json('GET', _member_url(image_id, member_id))
+        return self._read('GET', _member_url(image_id, member_id))
 
     def add_member(self, image_id, member_id):
         """Add a member; after a failure, read it before sending again."""
@@ -311,16 +310,16 @@ class GlanceAPI:
                 return self.get_member(image_id, member_id)
             except errors.NotFound:
                 return None
-        return self._json('POST', '/v2/images/%s/members' % image_id,
+        return self._read('POST', '/v2/images/%s/members' % image_id,
                           kind=retry.MEMBER, landed=landed,
                           json={'member': member_id})
 
     def set_member_status(self, image_id, member_id, status):
-        return self._json('PUT', _member_url(image_id, member_id),
+        return self._read('PUT', _member_url(image_id, member_id),
                           json={'status': status})
 
     def remove_member(self, image_id, member_id):
-        self._call('DELETE', _member_url(image_id, member_id))
+        self._request('DELETE', _member_url(image_id, member_id))
 
     # ---------------------------------------------------------- finding
     def find_images(self, refs, project, check=None):
@@ -371,7 +370,7 @@ class GlanceAPI:
                 for i in matches)))
 
 
-def _body(resp):
+def body_of(resp):
     """The JSON of an answer, or None (204, or no JSON)."""
     if resp.status_code == 204 or not resp.text:
         return None

@@ -6,8 +6,8 @@ What is sent again, by request kind (``SAFE``, ``MEMBER``, ``CREATE``,
 - 429 and 503 (a rate limiter, or a Glance not ready): every kind but a
   stream, after ``Retry-After`` (seconds or an HTTP date), else after
   0.5 s doubling each time.
-- 500, 502, 504 and a connection that broke after it was made: ``SAFE``
-  requests only (GET, PATCH with the same body, PUT of a member status,
+- 500, 502, 504 and a connection reset or refused: ``SAFE`` requests
+  only (GET, PATCH with the same body, PUT of a member status,
   DELETE), which leave Glance in the same state however often they land.
 - ``MEMBER`` (adding a member, a POST): after any of the above the
   membership is read first (``landed``), and the POST is sent again only
@@ -19,8 +19,8 @@ What is sent again, by request kind (``SAFE``, ``MEMBER``, ``CREATE``,
   whether any byte left is the copy engine's to tell (it restarts a copy
   whose stream failed before any byte).  A download is a GET: its request
   is retried, its body is read by the caller and never replayed.
-- A connection refused (never made) is retried for every kind but a
-  stream: the request never reached Glance.
+- A connection that timed out, or failed its TLS handshake, is not
+  retried: the next attempt would wait as long, or fail the same way.
 
 Bounded: at most ``retries`` (3) retries and ``budget`` (30 s) of waiting
 per request; a wait that would pass the budget is not started.  Each
@@ -82,9 +82,10 @@ class Policy:
         if kind == STREAM:
             return None
         if failure is not None:
-            if errors.refused(failure):
-                return 'Connection refused'
-            return 'Connection broken' if kind in (SAFE, MEMBER) else None
+            broke = errors.broken_kind(failure.__cause__ or failure)
+            if broke in ('reset', 'refused') and kind in (SAFE, MEMBER):
+                return 'Connection %s' % broke
+            return None
         code = resp.status_code
         if code in LIMITED or (code in FLAKY and kind in (SAFE, MEMBER)):
             return 'Glance answered %s' % code

@@ -123,6 +123,8 @@ class FakeGlance(door.GlanceAPI):
     retry policy's waits (no real sleep).
     """
 
+    session = auth = None   # no keystoneauth session: no token to read
+
     def __init__(self, images=(), members=None, fail=None, owner=ALPHA,
                  data=None, algo='sha512', methods=None, upload=True,
                  convert_to=None, regions=None, quota=None,
@@ -145,7 +147,7 @@ class FakeGlance(door.GlanceAPI):
         self.staged = {}
         self.algo = algo
         self.methods = methods
-        self.upload = upload
+        self.uploads = upload
         self.convert_to = convert_to
         self.regions = regions or {}
         self.quota = quota
@@ -153,6 +155,13 @@ class FakeGlance(door.GlanceAPI):
         self.reads_regions = reads_regions
         self.import_fails = False
         self.tasks = {}         # image ID -> its import tasks
+
+    def __setattr__(self, name, value):
+        # ``upload = False`` (the constructor's switch) refuses uploads by
+        # policy; the door's ``upload`` method keeps its name.
+        if name == 'upload' and isinstance(value, bool):
+            name = 'uploads'
+        super().__setattr__(name, value)
 
     def _region(self, region):
         """The same credentials on another region's Glance."""
@@ -171,30 +180,71 @@ class FakeGlance(door.GlanceAPI):
             body = json
         else:
             body = None if data is None else '<data>'
-        self.calls.append((method, url) if body is None
-                          else (method, url, body))
+        path = url.partition('?')[0]
+        if path.endswith(('/file', '/stage', '/import', '/tasks')) or \
+                path.startswith('/v2/info/'):
+            self.calls.append((method, url) if body is None
+                              else (method, url, body))
+            failed = self._failure((method, path), body)
+            if failed is not None:
+                return failed
+            return self._raw(method, path, data, json, headers)
+        resp, body = getattr(self, method.lower())(url, data=body)
+        return Response(200, body) if resp is None else resp
+
+    # -- glanceclient's HTTP-client methods, as the fake had them: a test
+    # may wrap one to act between requests; ``(response, body)``.
+    def get(self, url, **kw):
+        return self._answer('GET', url, None)
+
+    def post(self, url, data=None, **kw):
+        return self._answer('POST', url, data)
+
+    def put(self, url, data=None, **kw):
+        return self._answer('PUT', url, data)
+
+    def patch(self, url, data=None, **kw):
+        return self._answer('PATCH', url, data)
+
+    def delete(self, url, **kw):
+        return self._answer('DELETE', url, None)
+
+    def _answer(self, method, url, data):
+        resp = self._call(method, url, data)
+        return resp, door.body_of(resp)
+
+    def _call(self, method, url, data):
+        """The JSON API: records the request and answers it."""
+        self.calls.append((method, url) if data is None
+                          else (method, url, data))
         path, _, query = url.partition('?')
-        failed = self._failure((method, path), body)
+        failed = self._failure((method, path), data)
         if failed is not None:
             return failed
         parts = urllib.parse.unquote(path).strip('/').split('/')
-        if parts[1] == 'info':
-            return self._info(parts[2])
         if len(parts) == 2:
             if method == 'POST':
-                return self._create(body)
+                return self._create(data)
             return Response(body=self._page(dict(
                 urllib.parse.parse_qsl(query))))
         img = self.images.get(parts[2])
         if img is None:
             return refusal(404, 'No image found with ID %s' % parts[2]
-                           if len(parts) == 3 or parts[3] != 'members'
+                           if len(parts) == 3
                            else 'Image %s not found.' % parts[2])
         if len(parts) == 3:
-            return self._image(method, img, body)
-        if parts[3] == 'members':
-            return self._members(method, img, parts[4:], body)
-        return self._data(method, img, parts[3], data, json, headers)
+            return self._image(method, img, data)
+        return self._members(method, img, parts[4:], data)
+
+    def _raw(self, method, path, data, body, headers):
+        """Image data, import, tasks, info."""
+        parts = path.strip('/').split('/')
+        if parts[1] == 'info':
+            return self._info(parts[2])
+        img = self.images.get(parts[2])
+        if img is None:
+            return refusal(404, 'No image found with ID %s' % parts[2])
+        return self._data(method, img, parts[3], data, body, headers)
 
     def _failure(self, key, body):
         """The injected answer for this request, or None."""
@@ -249,7 +299,7 @@ class FakeGlance(door.GlanceAPI):
         if method == 'GET' and action == 'file':
             return Response(data=self.data[img['id']])
         if method == 'PUT' and action == 'file':
-            if not self.upload:
+            if not self.uploads:
                 return refusal(403, 'You are not authorized to complete '
                                     'upload_image action.')
             assert headers == {'Content-Type': 'application/octet-stream'}
