@@ -25,11 +25,14 @@ class TransportError(ImageShareError):
     """The connection to a Glance broke; the message says how."""
 
 
-class GlanceError(ImageShareError):
+class GlanceError(Exception):
     """Glance (or a gateway in front of it) answered an HTTP error.
 
     ``code`` is the status, ``message`` the text of the answer (Glance's
-    own words, on one line), ``method`` and ``url`` the request.
+    own words, on one line), ``method`` and ``url`` the request.  Not an
+    ``ImageShareError`` on purpose: the workflows tell Glance's refusals
+    (which they put in words: ``explain``) from the plugin's own
+    sentences, as they told glanceclient's ``HTTPException`` from them.
     """
 
     code = None
@@ -40,7 +43,7 @@ class GlanceError(ImageShareError):
         self.code = code or self.code
         self.method, self.url = method, url
         self.headers = dict(headers or {})
-        super().__init__(str(self))
+        super().__init__(self.message)
 
     def __str__(self):
         return 'Glance answered HTTP %s%s: %s' % (
