@@ -30,9 +30,6 @@ import dataclasses
 import logging
 import time
 
-from glanceclient import exc as glance_exc
-
-from osc_imageshare.api import glance as api
 from osc_imageshare.batch import signals
 from osc_imageshare import errors
 from osc_imageshare.imagecopy import heartbeat
@@ -209,13 +206,13 @@ def bring_to(target_glance, copy, project_id, name, visibility):
     changes = ["%s '%s'->'%s'" % (k, copy.get(k), v)
                for k, v in sorted(wanted.items())]
     try:
-        copy = api.update_image(target_glance, copy['id'], **wanted)
-    except (glance_exc.HTTPException, errors.ImageShareError) as e:
+        copy = target_glance.update_image(copy['id'], **wanted)
+    except (errors.GlanceError, errors.ImageShareError) as e:
         raise errors.ImageShareError(
             'A verified copy %s of image %s exists in project %s, but '
             'changing its %s failed: %s' % (
                 copy['id'], copy.get(labels.SOURCE_ID), project_id,
-                ' and '.join(changes), api.describe(e)))
+                ' and '.join(changes), errors.describe(e)))
     return copy, 'verified copy exists, ' + ', '.join(changes)
 
 
@@ -261,12 +258,12 @@ def _failure(e, attempt, done):
     """The one-line error for ``e`` (None: ``e`` itself, unchanged)."""
     if isinstance(e, errors.ImageShareError) and attempt.target is None:
         return None
-    if isinstance(e, glance_exc.HTTPException):
-        text = api.describe(e)
+    if isinstance(e, errors.GlanceError):
+        text = errors.describe(e)
         if getattr(e, 'code', None) == 413:
             text += (' (the target limits image size, image_size_cap, '
                      'or storage)')
-    elif isinstance(e, (api.TransportError, errors.ImageShareError)):
+    elif isinstance(e, (errors.TransportError, errors.ImageShareError)):
         text = str(e)
     else:
         return None
@@ -334,11 +331,10 @@ class _Attempt:
         """Create the copy (``self.target``); what the target announces."""
         job = self.job
         try:
-            self.target, announced = api.create_image(job.target_glance,
-                                                      body)
-        except (glance_exc.HTTPException, errors.ImageShareError) as e:
+            self.target, announced = job.target_glance.create_image(body)
+        except (errors.GlanceError, errors.ImageShareError) as e:
             # A create that failed late may have made the image.
-            with contextlib.suppress(glance_exc.HTTPException,
+            with contextlib.suppress(errors.GlanceError,
                                      errors.ImageShareError):
                 races.delete_orphans(job.target_glance, job.source,
                                      job.project_id)
@@ -375,7 +371,7 @@ class _Attempt:
         if self.meter:
             self.meter.done()
         if changes != 'copied':
-            copy = api.patch_image(job.target_glance, copy['id'], add={
+            copy = job.target_glance.patch_image(copy['id'], add={
                 labels.CONVERTED: '%s->%s' % (job.source.get('disk_format'),
                                               copy.get('disk_format')),
                 labels.PROOF: verify.proof(copy)})
@@ -383,8 +379,8 @@ class _Attempt:
 
     def _lost(self, winner):
         job = self.job
-        done = api.delete_quietly(job.target_glance, self.target['id'],
-                                  job.project_id)
+        done = job.target_glance.delete_quietly(self.target['id'],
+                                                job.project_id)
         LOG.info('Image %s: another run copied it first (%s); %s',
                  job.source['id'], winner['id'], done)
         return CopyResult(job.source, winner, job.project_id,
@@ -401,5 +397,5 @@ class _Attempt:
                 self.meter.done()
             if self.target is None:
                 return 'nothing was left behind'
-            return api.delete_quietly(self.job.target_glance,
-                                      self.target['id'], self.job.project_id)
+            return self.job.target_glance.delete_quietly(
+                self.target['id'], self.job.project_id)

@@ -10,7 +10,6 @@ import logging
 import signal
 import threading
 
-from osc_imageshare.api import glance as api
 from osc_imageshare.batch import signals
 from osc_imageshare.imagecopy import labels
 
@@ -37,8 +36,8 @@ class Heartbeat:
     def _run(self):
         while not self._stop.wait(self._every):
             try:
-                api.patch_image(self._glance, self._id,
-                                replace={labels.COPIER: self._copier})
+                self._glance.patch_image(self._id,
+                                         replace={labels.COPIER: self._copier})
             except Exception as e:   # a missed beat is not an error
                 LOG.debug('Heartbeat on %s failed: %s', self._id, e)
 

@@ -2,9 +2,6 @@
 
 import time
 
-from glanceclient import exc as glance_exc
-
-from osc_imageshare.api import glance as api
 from osc_imageshare.batch import signals
 from osc_imageshare import errors
 from osc_imageshare.imagecopy import methods
@@ -17,15 +14,15 @@ SLOWEST = 5 * 1024 * 1024
 def pull(glance, target_glance, source, target, body, meter=None):
     """glance-download: the target Glance pulls the source itself."""
     try:
-        api.import_image(
-            target_glance, target['id'], 'glance-download',
+        target_glance.import_image(
+            target['id'], 'glance-download',
             glance_image_id=source['id'],
             glance_region=methods.region(glance),
-            glance_service_interface=getattr(glance.http_client,
+            glance_service_interface=getattr(glance,
                                              'interface', None)
             or 'public')
-    except glance_exc.HTTPException as e:
-        raise methods.Unavailable(api.describe(e))
+    except errors.GlanceError as e:
+        raise methods.Unavailable(errors.describe(e))
     try:
         copy = wait_import(target_glance, target, source, meter)
     except ImportFailed as e:
@@ -40,8 +37,8 @@ def pull(glance, target_glance, source, target, body, meter=None):
               and copy[k] != v and k not in ('visibility', 'disk_format',
                                              'container_format')}
     if missing or differ:
-        copy = api.patch_image(target_glance, copy['id'], add=missing,
-                               replace=differ)
+        copy = target_glance.patch_image(copy['id'], add=missing,
+                                         replace=differ)
     return copy
 
 
@@ -60,10 +57,10 @@ def wait_import(target_glance, target, source, meter=None):
     if meter:
         meter.phase('importing')
     while True:
-        img = api.get_image(target_glance, target['id'])
+        img = target_glance.get_image(target['id'])
         if meter:
             meter.status(progress.import_state(
-                img, source, api.import_task_message(target_glance, img)))
+                img, source, target_glance.import_task_message(img)))
         failed = img.get('os_glance_failed_import')
         # The import's last step saves the image once more and drops
         # os_glance_import_task: a property set before that is lost.

@@ -9,8 +9,6 @@ deletes what runs that died left behind.
 
 import logging
 
-from glanceclient import exc as glance_exc
-
 from osc_imageshare.api import glance as api
 from osc_imageshare.batch import liveness
 from osc_imageshare import errors
@@ -79,8 +77,9 @@ def labelled(target_glance, source, project_id):
     """The images in ``project_id`` labelled copies of ``source``."""
     # A copy of a hidden image is hidden too (os_hidden is carried), and
     # Glance lists hidden images only when asked.
-    list_images = (api.list_images_and_hidden if source.get('os_hidden')
-                   else api.list_images)
+    list_images = (api.GlanceAPI.list_images_and_hidden if source.get(
+        'os_hidden')
+                   else api.GlanceAPI.list_images)
     return list_images(target_glance, owner=project_id,
                        **{SOURCE_ID: source['id']})
 
@@ -108,10 +107,10 @@ def copies(target_glance, source, project_id):
     """``labelled``, or the one-line error saying the listing failed."""
     try:
         return labelled(target_glance, source, project_id)
-    except (glance_exc.HTTPException, errors.ImageShareError) as e:
+    except (errors.GlanceError, errors.ImageShareError) as e:
         raise errors.ImageShareError(
             'Could not copy image %s into project %s: listing its copies '
-            'failed: %s' % (source['id'], project_id, api.describe(e)))
+            'failed: %s' % (source['id'], project_id, errors.describe(e)))
 
 
 def clean_leftovers(target_glance, source, project_id, warn, found):
@@ -131,13 +130,13 @@ def clean_leftovers(target_glance, source, project_id, warn, found):
                     img.get(STARTED) or img.get('created_at'),
                     img.get(COPIER) or 'an unknown run'))
         try:
-            api.delete_image(target_glance, img['id'])
-        except glance_exc.HTTPNotFound:
+            target_glance.delete_image(img['id'])
+        except errors.NotFound:
             continue
-        except (glance_exc.HTTPException, errors.ImageShareError) as e:
+        except (errors.GlanceError, errors.ImageShareError) as e:
             warn("%s: it could not be deleted (%s); delete it with "
                  "'openstack image delete %s'"
-                 % (what, api.describe(e), img['id']))
+                 % (what, errors.describe(e), img['id']))
             continue
         warn('%s: deleted' % what)
 
@@ -157,11 +156,11 @@ def finish(target_glance, copy, changes, warn, cloud=None):
     if not drop and not add:
         return copy, changes
     try:
-        copy = api.patch_image(target_glance, copy['id'], add=add,
-                               remove=drop)
-    except (glance_exc.HTTPException, errors.ImageShareError) as e:
+        copy = target_glance.patch_image(copy['id'], add=add,
+                                         remove=drop)
+    except (errors.GlanceError, errors.ImageShareError) as e:
         warn('Image %s: the copy is verified, but removing %s from it '
-             'failed (%s)' % (copy['id'], ', '.join(drop), api.describe(e)))
+             'failed (%s)' % (copy['id'], ', '.join(drop), errors.describe(e)))
         return copy, changes
     if stale:
         changes += ', dropped %s (checksums of the data before conversion)' \

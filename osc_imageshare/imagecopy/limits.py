@@ -1,8 +1,5 @@
 """What refuses a copy before any byte moves: quotas, IDs, the create."""
 
-from glanceclient import exc as glance_exc
-
-from osc_imageshare.api import glance as api
 from osc_imageshare import errors
 from osc_imageshare.imagecopy import methods
 from osc_imageshare.imagecopy import stream
@@ -16,7 +13,7 @@ BASE_FIELDS = {'name', 'visibility', 'tags', 'disk_format',
 
 def check_quotas(target_glance, source, project_id, method):
     """Refuse, before any byte moves, a copy the target's quotas forbid."""
-    quotas = api.usage(target_glance) or {}
+    quotas = target_glance.usage() or {}
     mib = -(-(source.get('size') or 0) // stream.CHUNK)
     needs = {'image_size_total': mib, 'image_count_total': 1,
              'image_count_uploading': 1}
@@ -59,7 +56,7 @@ def create_refused(e, source, project_id, body, client=None):
                    len(extra) - len(labels), len(labels),
                    ', '.join(sorted(labels))))
     return ("Could not create the copy of image %s in project %s: %s"
-            % (source['id'], project_id, api.describe(e)))
+            % (source['id'], project_id, errors.describe(e)))
 
 
 def check_keep_id(glance, target_glance, source, project_id):
@@ -78,10 +75,10 @@ def check_keep_id(glance, target_glance, source, project_id):
 def check_id_free(target_glance, source, project_id):
     """Refuse --keep-id where an image the target can see holds the ID."""
     try:
-        held = api.get_image(target_glance, source['id'])
-    except glance_exc.HTTPNotFound:
+        held = target_glance.get_image(source['id'])
+    except errors.NotFound:
         return
-    except glance_exc.HTTPException:
+    except errors.GlanceError:
         return       # Glance's create says, if the ID is taken
     raise errors.ImageShareError(
         "--keep-id cannot copy image %s into project %s: the target Glance "

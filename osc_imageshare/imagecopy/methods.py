@@ -7,8 +7,6 @@ image from the source region itself).  ``auto`` tries them in that order
 of preference, from what the target announces.
 """
 
-from glanceclient import exc as glance_exc
-
 from osc_imageshare.api import glance as api
 from osc_imageshare import errors
 
@@ -20,12 +18,12 @@ class Unavailable(Exception):
     """The target does not take the data this way; try the next one."""
 
 
-identity_url = api.identity_url
+identity_url = api.GlanceAPI.identity_url
 
 
 def region(glance):
     """The region of a Glance client (None where it names none)."""
-    return getattr(glance.http_client, 'region_name', None)
+    return getattr(glance, 'region_name', None)
 
 
 def region_of(glance):
@@ -44,9 +42,9 @@ def download_blocker(glance, target_glance, source, methods):
     if identity_url(glance) != identity_url(target_glance):
         return 'source and target do not share one Keystone'
     try:
-        api.get_image(api.in_region(target_glance, here), source['id'],
-                      side='source')
-    except (glance_exc.HTTPException, errors.ImageShareError):
+        target_glance.in_region(here).get_image(source['id'],
+                                                side='source')
+    except (errors.GlanceError, errors.ImageShareError):
         return ("the target project cannot read image %s in %s (share it "
                 "with that project to let its Glance pull it)"
                 % (source['id'], here))
@@ -55,7 +53,7 @@ def download_blocker(glance, target_glance, source, methods):
 
 def candidates(glance, target_glance, source, requested='auto'):
     """``([methods to try, best first], notes)`` for this target."""
-    methods = api.import_methods(target_glance)
+    methods = target_glance.import_methods()
     if requested == 'glance-download':
         blocker = download_blocker(glance, target_glance, source, methods)
         if blocker:

@@ -6,7 +6,6 @@ delete theirs and report the winner's.
 
 import logging
 
-from osc_imageshare.api import glance as api
 from osc_imageshare.batch import signals
 from osc_imageshare.imagecopy import labels
 from osc_imageshare.imagecopy import verify
@@ -57,8 +56,8 @@ def delete_orphans(target_glance, source, project_id, mine=None):
         if mine is not None and img['id'] == mine['id']:
             continue
         if img.get(labels.COPIER) == me and labels.is_debris(img):
-            LOG.info('Image %s: %s', source['id'], api.delete_quietly(
-                target_glance, img['id'], project_id))
+            LOG.info('Image %s: %s', source['id'],
+                     target_glance.delete_quietly(img['id'], project_id))
             continue
         found.append(img)
     return found

@@ -10,9 +10,6 @@ import hashlib
 import queue
 import threading
 
-from glanceclient import exc as glance_exc
-
-from osc_imageshare.api import glance as api
 from osc_imageshare.batch import signals
 from osc_imageshare import errors
 from osc_imageshare.imagecopy import importing
@@ -70,7 +67,8 @@ class Stream:
                 continue
             if chunk is None:
                 if self.error:
-                    raise api.TransportError(api.cause(self.error, 'source'))
+                    raise errors.TransportError(errors.cause(
+                        self.error, 'source'))
                 return
             self.sent += len(chunk)
             if self._progress:
@@ -91,7 +89,7 @@ def send(glance, target_glance, source, target, method, meter, algo,
          expected):
     """Stream the source into the copy (upload, or stage and import)."""
     target_algo = verify.target_algo(target_glance)
-    response = api.download(glance, source['id'])
+    response = glance.download(source['id'])
     stream = Stream(response, source.get('size'),
                     verify.hashed_here(method, algo, target_algo), meter)
     try:
@@ -103,10 +101,10 @@ def send(glance, target_glance, source, target, method, meter, algo,
     verify.check_read(stream, source, algo, expected)
     signals.check()
     if method == 'glance-direct':
-        api.import_image(target_glance, target['id'], 'glance-direct')
+        target_glance.import_image(target['id'], 'glance-direct')
         copy = importing.wait_import(target_glance, target, source, meter)
     else:
-        copy = api.get_image(target_glance, target['id'])
+        copy = target_glance.get_image(target['id'])
     if not stream.hashes:
         verify.check_stored(copy, source, algo, expected,
                             lambda a: source_digest(glance, source, a))
@@ -116,11 +114,11 @@ def send(glance, target_glance, source, target, method, meter, algo,
 
 def _put(target_glance, target, method, stream):
     if method != 'upload':
-        api.stage(target_glance, target['id'], stream)
+        target_glance.stage(target['id'], stream)
         return
     try:
-        api.upload(target_glance, target['id'], stream)
-    except glance_exc.HTTPForbidden as e:
+        target_glance.upload(target['id'], stream)
+    except errors.Forbidden as e:
         # upload_image refused by policy: import may be open.
         raise methods.Unavailable('refused by the target (%s)'
                                   % errors.glance_message(e))
@@ -132,7 +130,7 @@ def source_digest(glance, source, algo):
         raise errors.ImageShareError(
             'the target Glance hashed the copy with %s, which cannot be '
             'checked here' % algo)
-    stream = Stream(api.download(glance, source['id']), source.get('size'),
+    stream = Stream(glance.download(source['id']), source.get('size'),
                     [algo])
     try:
         for _ in stream:

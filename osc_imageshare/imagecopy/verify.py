@@ -11,9 +11,6 @@ import logging
 import os
 import time
 
-from glanceclient import exc as glance_exc
-
-from osc_imageshare.api import glance as api
 from osc_imageshare import errors
 from osc_imageshare.imagecopy import labels
 
@@ -146,8 +143,8 @@ def hashed_here(method, algo, target_algo):
 def target_algo(target_glance):
     """The target's hashing algorithm, as its newest image shows."""
     try:
-        found = api.first_images(target_glance, status='active', limit=1)
-    except (glance_exc.HTTPException, errors.ImageShareError):
+        found = target_glance.first_images(status='active', limit=1)
+    except (errors.GlanceError, errors.ImageShareError):
         return None
     algo = found[0].get('os_hash_algo') if found else None
     return algo if algo in hashlib.algorithms_available else None

@@ -11,10 +11,6 @@ A second run finds nothing to do and writes nothing.
 import dataclasses
 import logging
 
-from glanceclient import exc as glance_exc
-
-from osc_imageshare.api import glance as images
-from osc_imageshare.api import retry
 from osc_imageshare.batch import runner
 from osc_imageshare import errors
 from osc_imageshare.ops import messages
@@ -93,7 +89,7 @@ def set_members(glance, ident, image_ref, members, project_domain=None,
     """
     workers = runner.check(parallel)
     members = list(dict.fromkeys(members))   # each name resolved once
-    glance = retry.wrap(glance)
+    glance = glance
     read = share.read(glance, ident, [image_ref], companions_too=False)
     if read.failed:
         raise errors.ImageShareError(read.failed[image_ref])
@@ -139,7 +135,7 @@ def _targets(ident, members, project_domain, accept, glance_for):
                 else recipients.AcceptPolicy.NONE),
         glance_for=glance_for)
     for t in targets:
-        t.glance = retry.wrap(t.glance)
+        t.glance = t.glance
     return targets
 
 
@@ -186,8 +182,8 @@ def _result(glance, ident, image, plan, before, warnings, dry_run, prune):
 def _members_now(glance, image_id):
     try:
         return {m['member_id']: m['status']
-                for m in images.list_members(glance, image_id)}
-    except glance_exc.HTTPException:
+                for m in glance.list_members(image_id)}
+    except errors.GlanceError:
         return {}   # private (again): Glance lists no member
 
 
@@ -249,10 +245,10 @@ def _earlier_rows(ident, plan):
 def _revoke(glance, p):
     p.start(p.steps[0])
     try:
-        images.remove_member(glance, p.image['id'], p.target.project_id)
-    except glance_exc.HTTPNotFound:
+        glance.remove_member(p.image['id'], p.target.project_id)
+    except errors.NotFound:
         pass    # gone meanwhile: as good as revoked
-    except glance_exc.HTTPException as e:
+    except errors.GlanceError as e:
         p.error = errors.explain(e, p.image['id'], p.target.label,
                                  'remove member %s' % p.target.project_id)
         p.status = p.member['status']

@@ -10,7 +10,6 @@ from concurrent import futures
 import dataclasses
 import logging
 
-from osc_imageshare.api import retry
 from osc_imageshare.batch import runner
 from osc_imageshare.batch import signals
 from osc_imageshare import errors
@@ -102,7 +101,7 @@ def _transfer(glance, ident, image_refs, req, batch=None):
     options = req.mode_options(workers)
     impl.preflight(ident)
     if impl.RETRIED:
-        glance = retry.wrap(glance)
+        glance = glance
     notes = []
     if req.tags or req.properties:
         selected = selection.select_images(glance, ident, req.tags,
@@ -147,7 +146,7 @@ def _read(glance, ident, image_refs, req, impl, options):
         raise read_error
     if impl.RETRIED:
         for t in targets:
-            t.glance = retry.wrap(t.glance)
+            t.glance = t.glance
     return read, targets
 
 

@@ -9,9 +9,6 @@ pending.
 import logging
 import time
 
-from glanceclient import exc as glance_exc
-
-from osc_imageshare.api import glance as images
 from osc_imageshare import errors
 from osc_imageshare.ops import messages
 
@@ -92,9 +89,8 @@ def _poll(glance, waiting, timeout, progress, clock, sleep, seen):
 
 def _members(glance, image_id):
     try:
-        return {m['member_id']: m for m in images.list_members(glance,
-                                                               image_id)}
-    except glance_exc.HTTPException as e:
+        return {m['member_id']: m for m in glance.list_members(image_id)}
+    except errors.GlanceError as e:
         raise errors.ImageShareError(errors.explain(
             e, image_id, action='list the members'))
 
@@ -123,7 +119,7 @@ def share_wait(glance, ident, image_ref, project_refs=(),
     A row: image ID, image name, project ID, project name, member status,
     updated at.
     """
-    image = images.find_image(glance, image_ref,
+    image = glance.find_image(image_ref,
                               ident.project_name or ident.project_id)
     if image.get('owner') != ident.project_id and not ident.is_admin:
         raise errors.ImageShareError(
@@ -142,7 +138,7 @@ def share_wait(glance, ident, image_ref, project_refs=(),
             waiting.add(image['id'], project['id'],
                         messages.label(project['id'], project.get('name')))
     else:
-        for m in images.list_members(glance, image['id']):
+        for m in glance.list_members(image['id']):
             name = ident.project_name_of(m['member_id'])
             names[m['member_id']] = name
             waiting.add(image['id'], m['member_id'],

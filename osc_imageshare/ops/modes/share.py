@@ -8,7 +8,6 @@ own; when every pair of an image fails, the image is restored too.
 
 import logging
 
-from osc_imageshare.api import glance as images
 from osc_imageshare.batch import runner
 from osc_imageshare.ops import companions
 from osc_imageshare.ops import messages
@@ -86,8 +85,8 @@ def read(glance, ident, image_refs, workers=1, companions_too=True):
         found, links = companions.expand(
             glance, ident, found, lambda image: check_image(image, ident))
     shared = [i['id'] for i in found if i.get('visibility') == 'shared']
-    listed = runner.run(lambda image_id: images.list_members(
-        glance, image_id), shared, workers)
+    listed = runner.run(lambda image_id: glance.list_members(
+        image_id), shared, workers)
     members = {image_id: {m['member_id']: dict(m) for m in ms}
                for image_id, ms in zip(shared, listed)}
     return base.ReadResult(found, failed, members, links)

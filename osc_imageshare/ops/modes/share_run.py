@@ -8,9 +8,6 @@ steps (set shared, earlier members, protect), then the chunk's pairs
 
 import logging
 
-from glanceclient import exc as glance_exc
-
-from osc_imageshare.api import glance as images
 from osc_imageshare.batch import runner
 from osc_imageshare.batch import signals
 from osc_imageshare import errors
@@ -100,12 +97,12 @@ def _finish_image(glance, pairs, undo, kept, labelled):
         return []
     if labelled:
         try:
-            images.patch_image(glance, image['id'],
+            glance.patch_image(image['id'],
                                remove=[stranded.LABEL])
-        except (glance_exc.HTTPException, errors.ImageShareError) as e:
+        except (errors.GlanceError, errors.ImageShareError) as e:
             LOG.debug('Image %s: removing %s failed: %s', image['id'],
                       stranded.LABEL, e)
-            return [_left(image, 'shared') + ' (%s)' % images.describe(
+            return [_left(image, 'shared') + ' (%s)' % errors.describe(
                 e, None)]
     return [kept] if kept else []
 
@@ -148,10 +145,10 @@ def _image_steps(glance, ident, plan, pairs):
             first.start(step)
             if step.kind == SHARE:
                 try:
-                    images.patch_image(glance, image['id'], replace={
+                    glance.patch_image(image['id'], replace={
                         'visibility': 'shared'}, add={
                         stranded.LABEL: stranded.value(targets)})
-                except images.TransportError as e:
+                except errors.TransportError as e:
                     # The connection broke: the PATCH may have reached
                     # Glance.  Undo what it did (or name the image).
                     # Not when Keystone failed: Glance did not act on it.
@@ -164,14 +161,14 @@ def _image_steps(glance, ident, plan, pairs):
             elif step.kind == EARLIER:
                 kept = _earlier_members(glance, ident, plan, pairs)
             elif step.kind == RESUME:
-                images.patch_image(glance, image['id'], add={
+                glance.patch_image(image['id'], add={
                     stranded.LABEL: stranded.value(targets, checked=True)})
                 labelled = True
             elif step.kind == PROTECT:
-                images.update_image(glance, image['id'], protected=True)
+                glance.update_image(image['id'], protected=True)
                 undo['protected'] = False
                 first.changes.append(UNDONE['protected'])
-    except (glance_exc.HTTPException, errors.ImageShareError, _Failed,
+    except (errors.GlanceError, errors.ImageShareError, _Failed,
             signals.Stopped) as e:
         _image_failed(glance, pairs, e, undo, labelled)
         return None
@@ -185,8 +182,8 @@ def _if_landed(glance, image, undo):
     there; where Glance cannot be read either, as if all of it landed.
     """
     try:
-        now = images.get_image(glance, image['id'])
-    except (glance_exc.HTTPException, errors.ImageShareError):
+        now = glance.get_image(image['id'])
+    except (errors.GlanceError, errors.ImageShareError):
         now = None
     if now is None or now.get('visibility') == 'shared':
         undo['visibility'] = 'private'
@@ -223,7 +220,7 @@ def _earlier_members(glance, ident, plan, pairs):
     the warning naming those kept, if any.
     """
     image_id = pairs[0].image['id']
-    listed = images.list_members(glance, image_id)
+    listed = glance.list_members(image_id)
     ours = {p.target.project_id: p for p in pairs}
     # The members a dead run added for its own targets were not hidden.
     dead = set((stranded.stranded(pairs[0].image) or {}).get('targets', ()))
@@ -242,11 +239,11 @@ def _earlier_members(glance, ident, plan, pairs):
         raise _Failed(messages.E_EARLIER.format(id=image_id, members=names))
     if policy == 'revoke':
         for m in others:
-            images.remove_member(glance, image_id, m['member_id'])
+            glance.remove_member(image_id, m['member_id'])
         pairs[0].changes.append('earlier members removed: %s' % ', '.join(
             m['member_id'] for m in others))
     # Checked: a run that takes over after a crash must not ask again.
-    images.patch_image(glance, image_id, add={stranded.LABEL: stranded.value(
+    glance.patch_image(image_id, add={stranded.LABEL: stranded.value(
         list(ours), checked=True)})
     if policy == 'keep':
         return messages.W_KEPT.format(id=image_id, members=names)
@@ -263,16 +260,16 @@ def _apply_pair(glance, plan, p):
             p.start(step)
             if step.kind == ADD and p.member is None:
                 try:
-                    p.member = images.add_member(glance, image_id, pid)
+                    p.member = glance.add_member(image_id, pid)
                     added = True
                     p.changes.append('member added')
-                except glance_exc.HTTPConflict:
+                except errors.Conflict:
                     # Added meanwhile: as good as ours; read what it is.
-                    p.member = images.get_member(glance, image_id, pid)
+                    p.member = glance.get_member(image_id, pid)
             elif step.kind == ACCEPT and p.member['status'] != 'accepted':
                 _accept(glance, p)
         p.status = (p.member or {}).get('status')
-    except glance_exc.HTTPException as e:
+    except errors.GlanceError as e:
         _fail(glance, p, added, errors.explain(
             e, image_id, p.target.label, 'add member %s' % pid,
             client=glance), done)
@@ -297,9 +294,9 @@ def _accept(glance, p):
     try:
         # Glance answers with the membership as stored: the answer is
         # the verification, no read-back needed.
-        p.member = images.set_member_status(
-            acceptor, image_id, p.target.project_id, 'accepted')
-    except glance_exc.HTTPException as e:
+        p.member = acceptor.set_member_status(
+            image_id, p.target.project_id, 'accepted')
+    except errors.GlanceError as e:
         raise _Failed(errors.explain(
             e, image_id, p.target.label,
             'accept as %s' % p.target.accept_as, client=acceptor))
@@ -316,13 +313,13 @@ def _fail(glance, p, added, msg, done=0):
     p.status = None if added else (p.member or {}).get('status')
     if added:
         try:
-            images.remove_member(glance, p.image['id'],
+            glance.remove_member(p.image['id'],
                                  p.target.project_id)
             p.changes = p.changes[:done] + ['rolled back']
-        except (glance_exc.HTTPException, errors.ImageShareError) as e:
+        except (errors.GlanceError, errors.ImageShareError) as e:
             p.error += ('; rolling back also failed (%s): re-run the same '
                         "command, or remove it with 'openstack image share "
-                        "revoke %s %s'" % (images.describe(e, None),
+                        "revoke %s %s'" % (errors.describe(e, None),
                                            p.image['id'],
                                            p.target.project_id))
     else:
@@ -334,12 +331,12 @@ def _undo_image(glance, image, undo, labelled=False):
     if not undo and not labelled:
         return True
     try:
-        images.patch_image(glance, image['id'], replace=undo,
+        glance.patch_image(image['id'], replace=undo,
                            remove=[stranded.LABEL] if labelled else ())
-    except (glance_exc.HTTPException, errors.ImageShareError) as e:
+    except (errors.GlanceError, errors.ImageShareError) as e:
         # The caller names the image left changed, with what to do.
         LOG.debug('Could not restore %s of image %s: %s', ', '.join(
             '%s=%s' % kv for kv in sorted(undo.items())) or stranded.LABEL,
-            image['id'], images.describe(e, None))
+            image['id'], errors.describe(e, None))
         return False
     return True

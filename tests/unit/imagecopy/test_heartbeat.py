@@ -12,24 +12,25 @@ from tests.unit import base
 
 class TestHeartbeat(base.TestCase):
 
-    @mock.patch.object(heartbeat.api, 'patch_image')
-    def test_beats_the_copier_again_until_stopped(self, patch):
-        beat = heartbeat.Heartbeat('glance', 'copy-1', 'me', every=0.01)
+    def test_beats_the_copier_again_until_stopped(self):
+        glance = mock.Mock(spec=['patch_image'])
+        patch = glance.patch_image
+        beat = heartbeat.Heartbeat(glance, 'copy-1', 'me', every=0.01)
         deadline = time.monotonic() + 30       # a loaded machine
         while not patch.call_count and time.monotonic() < deadline:
             time.sleep(0.01)
         beat.stop()
         beats = patch.call_count
         self.assertGreaterEqual(beats, 1)
-        patch.assert_called_with('glance', 'copy-1',
-                                 replace={labels.COPIER: 'me'})
+        patch.assert_called_with('copy-1', replace={labels.COPIER: 'me'})
         time.sleep(0.05)
         self.assertEqual(beats, patch.call_count)
 
-    @mock.patch.object(heartbeat.api, 'patch_image',
-                       side_effect=OSError('reset'))
-    def test_a_missed_beat_is_not_an_error(self, patch):
-        beat = heartbeat.Heartbeat('glance', 'copy-1', 'me', every=0.01)
+    def test_a_missed_beat_is_not_an_error(self):
+        glance = mock.Mock(spec=['patch_image'])
+        patch = glance.patch_image
+        patch.side_effect = OSError('reset')
+        beat = heartbeat.Heartbeat(glance, 'copy-1', 'me', every=0.01)
         deadline = time.monotonic() + 30
         while patch.call_count < 2 and time.monotonic() < deadline:
             time.sleep(0.01)

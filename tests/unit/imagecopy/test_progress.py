@@ -4,7 +4,6 @@ import io
 import re
 from unittest import mock
 
-from osc_imageshare.api import glance as api
 from osc_imageshare.imagecopy import progress
 from tests.unit import base
 from tests.unit.imagecopy import test_engine
@@ -102,5 +101,5 @@ class TestImportProgress(test_engine.CopyCase):
 
     def test_no_task_message_where_glance_does_not_give_one(self):
         img = {'id': 'x', 'os_glance_import_task': 't'}
-        self.assertIsNone(api.import_task_message(self.target, img))
-        self.assertIsNone(api.import_task_message(self.target, {'id': 'x'}))
+        self.assertIsNone(self.target.import_task_message(img))
+        self.assertIsNone(self.target.import_task_message({'id': 'x'}))

@@ -1,7 +1,6 @@
 """Leftovers of dead runs, and runs copying one image at once."""
 
-from glanceclient import exc as glance_exc
-
+from osc_imageshare import errors
 from osc_imageshare.imagecopy import labels
 from osc_imageshare.imagecopy import verify
 from tests.unit import fakes
@@ -56,7 +55,7 @@ class TestLeftoversAndRaces(test_engine.CopyCase):
     def test_leftover_that_may_not_be_deleted_is_named(self):
         self.leftover()
         self.target.fail[('DELETE', '/v2/images/old')] = \
-            glance_exc.HTTPForbidden('You are not authorized.')
+            errors.Forbidden('You are not authorized.')
         self.copy()
         self.assertEqual(1, len(self.warnings))
         self.assertIn("could not be deleted (the target Glance answered "

@@ -2,7 +2,7 @@
 
 import hashlib
 
-from osc_imageshare.api import glance as api
+from osc_imageshare import errors
 from osc_imageshare.imagecopy import stream
 from tests.unit import base
 
@@ -54,7 +54,7 @@ class TestStream(base.TestCase):
             {a: h.hexdigest() for a, h in s.hashes.items()})
 
     def test_a_source_that_breaks_is_reported_in_the_consumer(self):
-        e = self.assertRaises(api.TransportError, self.read, Response(
+        e = self.assertRaises(errors.TransportError, self.read, Response(
             DATA, ConnectionResetError('reset by peer')))
         self.assertEqual('connection reset by the source Glance', str(e))
 

@@ -5,9 +5,8 @@ import threading
 import unittest
 from unittest import mock
 
-from glanceclient import exc as glance_exc
+from keystoneauth1 import exceptions as ks_exc
 
-from osc_imageshare.api import glance as images
 from osc_imageshare import errors
 from osc_imageshare.ops import messages
 from osc_imageshare.ops.modes import share
@@ -262,7 +261,8 @@ class TestEarlierMembers(unittest.TestCase):
     def test_kept_members_are_not_warned_about_when_the_image_fails(self):
         glance = owner_glance(members=[fakes.member(GAMMA, 'accepted')],
                               fail={('POST', MEMBERS_URL):
-                                    glance_exc.HTTPOverLimit('Maximum: 1:')})
+                                    errors.RequestEntityTooLarge(
+                                        'Maximum: 1:')})
         result = self.transfer(glance, earlier_members='keep')
         self.assertEqual('private', glance.images[IMAGE_ID]['visibility'])
         self.assertEqual([], result.warnings)
@@ -321,8 +321,9 @@ class TestTransfer(unittest.TestCase):
         # have reached Glance.  The run reads the image back: untouched,
         # nothing to undo; unreadable, it undoes it as if it had landed,
         # and, that failing too, names the image left shared.
-        broken = images.TransportError('connection reset by the Glance')
+        broken = errors.TransportError('connection reset by the Glance')
         glance = owner_glance(fail={('PATCH', IMG_URL): broken})
+        glance.policy.retries = 0   # past the door's retries (test_retry)
         result = self.transfer(glance)
         self.assertEqual([('GET', IMG_URL), share_call(), ('GET', IMG_URL)],
                          glance.calls)
@@ -337,6 +338,7 @@ class TestTransfer(unittest.TestCase):
             return broken if len(reads) > 1 else None
         glance = owner_glance(fail={('PATCH', IMG_URL): broken,
                                     ('GET', IMG_URL): down_after_first})
+        glance.policy.retries = 0
         result = self.transfer(glance)
         self.assertEqual([('GET', IMG_URL), share_call(), ('GET', IMG_URL),
                           restore_call(visibility='private')], glance.calls)
@@ -345,15 +347,18 @@ class TestTransfer(unittest.TestCase):
     def test_a_share_patch_keystone_failed_is_not_read_back(self):
         # Keystone failed (the token, or the Glance's check of it): Glance
         # did not act on the PATCH; nothing to read back, undo or claim.
-        broken = images.TransportError('Keystone (the identity service) '
-                                       'at http://k/v3 does not answer')
-        broken.identity = True
+        broken = ks_exc.ConnectFailure(
+            'Unable to establish connection to '
+            'http://127.0.0.1/identity/v3/auth/tokens: [Errno 111] '
+            'Connection refused')
         glance = owner_glance(fail={('PATCH', IMG_URL): broken})
         result = self.transfer(glance)
         self.assertEqual([('GET', IMG_URL), share_call()], glance.calls)
         self.assertEqual((1, 1), (result.failed, result.total))
-        self.assertEqual('Image %s: could not update the image: %s' % (
-            IMAGE_ID, broken), result.errors[0])
+        self.assertEqual(
+            'Image %s: could not update the image: connection refused by '
+            'Keystone (the identity service) at http://127.0.0.1/identity/v3 '
+            '(is it down?)' % IMAGE_ID, result.errors[0])
 
     def test_private_image_shared_member_added(self):
         glance = owner_glance()
@@ -440,7 +445,7 @@ class TestTransfer(unittest.TestCase):
 
     def test_member_quota_rolls_back_visibility(self):
         glance = owner_glance(fail={('POST', MEMBERS_URL):
-                                    glance_exc.HTTPOverLimit(
+                                    errors.RequestEntityTooLarge(
             'Image member limit exceeded for image x: The limit has been '
             'exceeded. Attempted: 129, Maximum: 128:')})
         result = self.transfer(glance)
@@ -463,7 +468,7 @@ class TestTransfer(unittest.TestCase):
 
     def test_failed_accept_removes_the_member_it_added(self):
         glance = owner_glance(image=fakes.image(), fail={
-            ('PUT', MEMBERS_URL + '/' + BETA): glance_exc.HTTPForbidden(
+            ('PUT', MEMBERS_URL + '/' + BETA): errors.Forbidden(
                 'You are not authorized to complete modify_member action.')})
         result = self.transfer(glance, accept=True, admin=True)
         self.assertEqual([
@@ -479,7 +484,7 @@ class TestTransfer(unittest.TestCase):
         self.assertEqual('failed, rolled back', result.rows[0][5])
 
     def test_a_failed_first_pair_keeps_the_image_changes_that_stand(self):
-        refused = glance_exc.HTTPForbidden(
+        refused = errors.Forbidden(
             'You are not authorized to complete modify_member action.')
         glance = owner_glance(fail={
             ('PUT', MEMBERS_URL + '/' + BETA): refused})
@@ -492,7 +497,7 @@ class TestTransfer(unittest.TestCase):
         self.assertEqual([GAMMA], list(glance.members[IMAGE_ID]))
 
     def test_all_pairs_failed_drops_the_image_changes_undone(self):
-        refused = glance_exc.HTTPForbidden(
+        refused = errors.Forbidden(
             'You are not authorized to complete modify_member action.')
         glance = owner_glance(fail={
             ('PUT', MEMBERS_URL + '/' + BETA): refused,
@@ -510,7 +515,7 @@ class TestTransfer(unittest.TestCase):
 
     def test_batch_one_pair_fails_the_other_stays(self):
         glance = owner_glance(image=fakes.image(), fail={
-            ('POST', MEMBERS_URL): lambda body: glance_exc.HTTPOverLimit(
+            ('POST', MEMBERS_URL): lambda body: errors.RequestEntityTooLarge(
                 'Maximum: 7:') if body['member'] == GAMMA else None})
         result = self.transfer(glance, to=['beta', GAMMA])
         self.assertEqual((1, 2), (result.failed, result.total))
