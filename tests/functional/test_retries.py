@@ -1,0 +1,198 @@
+"""The one retry policy, seen through a loopback fault proxy.
+
+Each test points the real ``openstack`` CLI at a proxy in front of the
+local cloud's Glance (a clouds.yaml entry with ``image_endpoint_override``,
+as a user behind an API gateway would have), has the proxy fail one
+request (a 502 with a gateway's JSON body, a 503 or 500, or a connection
+reset; before Glance saw it, or after, so only the answer is lost), and
+checks that the command still succeeds and, as admin straight to Glance,
+that the cloud holds exactly what it should.
+"""
+
+import json
+import os
+import subprocess
+
+import pytest
+import yaml
+
+from tests.functional.conftest import BIN
+from tests.functional.conftest import stderr_lines
+from tests.functional.glance_proxy import GATEWAY_502
+from tests.functional.glance_proxy import GlanceProxy
+
+ENTRIES = ('carol-alpha', 'alice-alpha', 'bob-beta')
+WRITES = ('PATCH', 'POST', 'PUT', 'DELETE')
+# Fields a share changes; every other field of the image must not change.
+SHARE_CHANGES = ('visibility', 'updated_at')
+
+
+@pytest.fixture
+def proxy(cloud, tmp_path):
+    """A fault proxy before RegionOne's Glance; entries ``<entry>-proxy``."""
+    state_dir = os.path.dirname(cloud.clouds_yaml)
+    with open(os.path.join(state_dir, 'state.json')) as f:
+        port = json.load(f)['glance_port']
+    with GlanceProxy('http://127.0.0.1:%d' % port, lifetime=600) as prx:
+        with open(cloud.clouds_yaml) as f:
+            config = yaml.safe_load(f)
+        for name in ENTRIES:
+            entry = dict(config['clouds'][name])
+            entry['image_endpoint_override'] = prx.url
+            config['clouds'][name + '-proxy'] = entry
+        path = tmp_path / 'clouds.yaml'
+        path.write_text(yaml.safe_dump(config))
+        path.chmod(0o600)
+        prx.clouds_yaml = str(path)
+        yield prx
+
+
+def run(cloud, proxy, entry, *args, options=()):
+    """``openstack [OPTIONS] --os-cloud ENTRY-proxy ARGS`` via the proxy."""
+    env = cloud.env()
+    env['OS_CLIENT_CONFIG_FILE'] = proxy.clouds_yaml
+    return subprocess.run(
+        [os.path.join(BIN, 'openstack')] + list(options)
+        + ['--os-cloud', entry + '-proxy'] + list(args),
+        env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+        timeout=300)
+
+
+def ok(res):
+    assert res.returncode == 0, (res.returncode, res.stdout, res.stderr)
+    return json.loads(res.stdout)
+
+
+def members(cloud, image_id):
+    return sorted((m['member_id'], m['status']) for m in
+                  cloud.glance('admin').image_members.list(image_id))
+
+
+def unchanged_but_shared(cloud, before):
+    """The image as admin sees it: shared, all else as ``before``."""
+    after = dict(cloud.glance('admin').images.get(before['id']))
+    assert after['visibility'] == 'shared'
+    keep = {k: v for k, v in before.items() if k not in SHARE_CHANGES}
+    assert {k: after.get(k) for k in keep} == keep
+
+
+def image_path(image_id, rest=''):
+    return r'^/v2/images/%s%s(\?|$)' % (image_id, rest)
+
+
+def fired(proxy, method, pattern):
+    """What the proxy did with the requests that match."""
+    return [what for _, _, what in proxy.requests(method, pattern)]
+
+
+def share(cloud, proxy, image):
+    """``image transfer IMAGE --to beta`` as carol through the proxy."""
+    before = dict(cloud.glance('admin').images.get(image['id']))
+    rows = ok(run(cloud, proxy, 'carol-alpha', 'image', 'transfer',
+                  image['id'], '--to', 'beta', '-f', 'json'))
+    beta = cloud.project('beta')
+    assert [(r['Project ID'], r['Member Status']) for r in rows] == [
+        (beta, 'accepted')]
+    unchanged_but_shared(cloud, before)
+    assert members(cloud, image['id']) == [(beta, 'accepted')]
+
+
+def test_transfer_survives_a_502_on_its_first_write_and_a_reset_get(
+        cloud, proxy):
+    img = cloud.make_image('carol-alpha', visibility='private')
+    proxy.fault('GET', image_path(img['id']), reset=True)
+    proxy.fault(WRITES, image_path(img['id'], '(/.*)?'), **GATEWAY_502)
+    share(cloud, proxy, img)
+    assert fired(proxy, 'GET', image_path(img['id']))[:2] == [
+        'reset', 'forwarded']
+    writes = [(m, w) for m, _, w in proxy.requests()
+              if m in WRITES and img['id'] in _]
+    # The first write was answered 502 and sent again; Glance saw it once.
+    assert writes[0] == ('PATCH', 'answered 502')
+    assert writes[1] == ('PATCH', 'forwarded')
+
+
+def test_share_patch_whose_answer_is_lost_is_sent_again(cloud, proxy):
+    img = cloud.make_image('carol-alpha', visibility='private')
+    proxy.fault('PATCH', image_path(img['id']), after=True, **GATEWAY_502)
+    share(cloud, proxy, img)
+    assert fired(proxy, 'PATCH', image_path(img['id'])) == [
+        'answered 502 after forwarding', 'forwarded']
+
+
+def test_member_post_whose_answer_is_lost_is_not_sent_twice(cloud, proxy):
+    img = cloud.make_image('carol-alpha', visibility='shared')
+    members_path = image_path(img['id'], '/members')
+    proxy.fault('POST', members_path, after=True, **GATEWAY_502)
+    share(cloud, proxy, img)
+    # Glance added the member; the command read that back, no second POST.
+    assert fired(proxy, 'POST', members_path) == [
+        'answered 502 after forwarding']
+    assert fired(proxy, 'GET', members_path)
+
+
+def shared_with_beta(cloud, owner='alice-alpha', status='pending'):
+    img = cloud.make_image(owner, visibility='shared')
+    beta = cloud.project('beta')
+    cloud.glance(owner).image_members.create(img['id'], beta)
+    if status != 'pending':
+        cloud.glance('bob-beta').image_members.update(img['id'], beta,
+                                                      status)
+    return img, beta
+
+
+def test_status_retries_a_gateway_502_and_logs_it(cloud, proxy):
+    img, beta = shared_with_beta(cloud)
+    want = ok(run(cloud, proxy, 'alice-alpha', 'image', 'share', 'status',
+                  img['id'], '-f', 'json'))
+    members_path = image_path(img['id'], '/members')
+    proxy.fault('GET', members_path, **GATEWAY_502)
+    res = run(cloud, proxy, 'alice-alpha', 'image', 'share', 'status',
+              img['id'], '-f', 'json', options=['--debug'])
+    assert ok(res) == want
+    assert fired(proxy, 'GET', members_path)[-2:] == [
+        'answered 502', 'forwarded']
+    retried = [line for line in res.stderr.splitlines()
+               if 'retry' in line.lower() and '502' in line]
+    assert retried, res.stderr
+
+
+def test_status_without_retries_names_the_gateway_502(cloud, proxy):
+    img, beta = shared_with_beta(cloud)
+    members_path = image_path(img['id'], '/members')
+    proxy.fault('GET', members_path, **GATEWAY_502)
+    res = run(cloud, proxy, 'alice-alpha', 'image', 'share', 'status',
+              img['id'], '-f', 'json',
+              options=['--os-image-share-retries', '0'])
+    assert res.returncode == 1, (res.stdout, res.stderr)
+    [line] = stderr_lines(res)
+    assert '502' in line and 'Bad gateway' in line, line
+    assert "has no attribute" not in line
+    assert fired(proxy, 'GET', members_path) == ['answered 502']
+
+
+def test_accept_retries_a_503_on_the_member_put(cloud, proxy):
+    img, beta = shared_with_beta(cloud)
+    member_path = image_path(img['id'], '/members/%s' % beta)
+    proxy.fault('PUT', member_path, status=503,
+                headers={'Retry-After': '1', 'Content-Type': 'text/html'},
+                body='<html><body>503 Service Unavailable</body></html>')
+    data = ok(run(cloud, proxy, 'bob-beta', 'image', 'share', 'accept',
+                  img['id'], '-f', 'json'))
+    assert data['status'] == 'accepted'
+    assert fired(proxy, 'PUT', member_path) == ['answered 503', 'forwarded']
+    assert members(cloud, img['id']) == [(beta, 'accepted')]
+
+
+def test_list_retries_a_500_on_the_image_list(cloud, proxy):
+    img, beta = shared_with_beta(cloud, status='accepted')
+    listing = r'^/v2/images(\?|$)'
+    proxy.fault('GET', listing, status=500,
+                body={'message': 'Internal Server Error'})
+    rows = ok(run(cloud, proxy, 'alice-alpha', 'image', 'share', 'list',
+                  '-f', 'json'))
+    mine = [r for r in rows if r['Image ID'] == img['id']]
+    assert [(r['Project ID'], r['Member Status']) for r in mine] == [
+        (beta, 'accepted')]
+    assert fired(proxy, 'GET', listing)[:2] == ['answered 500', 'forwarded']
+    assert members(cloud, img['id']) == [(beta, 'accepted')]
