@@ -113,6 +113,11 @@ class GlanceProxy:
                 if (method is None or entry[0] == method)
                 and (pattern is None or re.search(pattern, entry[1]))]
 
+    def wait_closed(self, timeout):
+        """True once the proxy no longer accepts connections."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
     def close(self):
         self._closed.set()
         self._thread.join(5)

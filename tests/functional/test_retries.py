@@ -11,6 +11,7 @@ that the cloud holds exactly what it should.
 
 import json
 import os
+import socket
 import subprocess
 
 import pytest
@@ -198,3 +199,21 @@ def test_list_retries_a_500_on_the_image_list(cloud, proxy):
         (beta, 'accepted')]
     assert fired(proxy, 'GET', listing)[:2] == ['answered 500', 'forwarded']
     assert members(cloud, img['id']) == [(beta, 'accepted')]
+
+
+def test_the_proxy_is_loopback_only_and_bounded():
+    with GlanceProxy('http://127.0.0.1:1', max_connections=1,
+                     lifetime=3) as prx:
+        assert prx.url.startswith('http://127.0.0.1:')
+        port = int(prx.url.rsplit(':', 1)[1])
+        first = socket.create_connection(('127.0.0.1', port), timeout=30)
+        second = socket.create_connection(('127.0.0.1', port), timeout=30)
+        # Over the bound: closed at once, unanswered.
+        try:
+            assert second.recv(1) == b''
+        except ConnectionResetError:
+            pass
+        first.close()
+        second.close()
+        # Its lifetime over, it stops by itself.
+        assert prx.wait_closed(30)
