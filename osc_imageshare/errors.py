@@ -1,6 +1,14 @@
-"""Errors the workflows raise, and Glance's answers put into plain words."""
+"""The project's exceptions, and Glance's answers put into plain words.
 
+Every failure of a request to Glance leaves the door (api/glance.py) as
+one of these: ``GlanceError`` (and a subclass per status the callers
+test) for an HTTP answer, ``TransportError`` for a connection that broke.
+This module is the one place that turns them into sentences.
+"""
+
+import json
 import re
+import socket
 
 from osc_lib import exceptions
 
@@ -13,10 +21,189 @@ class ProjectNotFound(ImageShareError):
     """No project the caller can see has that name or ID."""
 
 
+class TransportError(ImageShareError):
+    """The connection to a Glance broke; the message says how."""
+
+
+class GlanceError(ImageShareError):
+    """Glance (or a gateway in front of it) answered an HTTP error.
+
+    ``code`` is the status, ``message`` the text of the answer (Glance's
+    own words, on one line), ``method`` and ``url`` the request.
+    """
+
+    code = None
+
+    def __init__(self, message='', code=None, method=None, url=None,
+                 headers=None):
+        self.message = ' '.join(str(message).split())
+        self.code = code or self.code
+        self.method, self.url = method, url
+        self.headers = dict(headers or {})
+        super().__init__(str(self))
+
+    def __str__(self):
+        return 'Glance answered HTTP %s%s: %s' % (
+            self.code, ' to %s %s' % (self.method, self.url)
+            if self.method else '', self.message or 'no details')
+
+
+class BadRequest(GlanceError):
+    code = 400
+
+
+class Unauthorized(GlanceError):
+    code = 401
+
+
+class Forbidden(GlanceError):
+    code = 403
+
+
+class NotFound(GlanceError):
+    code = 404
+
+
+class Conflict(GlanceError):
+    code = 409
+
+
+class RequestEntityTooLarge(GlanceError):
+    code = 413
+
+
+class ServerError(GlanceError):
+    code = 500
+
+
+class ServiceUnavailable(ServerError):
+    code = 503
+
+
+_BY_CODE = {c.code: c for c in (
+    BadRequest, Unauthorized, Forbidden, NotFound, Conflict,
+    RequestEntityTooLarge, ServiceUnavailable)}
+
+
+def glance_error(code, text, method=None, url=None, headers=None):
+    """The exception for an HTTP answer of ``code`` with body ``text``."""
+    cls = _BY_CODE.get(code) or (ServerError if code >= 500
+                                 else GlanceError)
+    return cls(answer_message(text), code, method, url, headers)
+
+
+_TAG = re.compile(r'<.+?>')
+
+
+def answer_message(text):
+    """The words of an error answer, whatever its shape, on one line.
+
+    Glance's JSON (``{"error": {"message": ...}}``), an API gateway's
+    ``{"message": ...}``, webob's HTML page (its lines, tags stripped,
+    each once, joined by ': ' as glanceclient joins them) or plain text.
+    """
+    if isinstance(text, bytes):
+        text = text.decode('utf-8', 'replace')
+    text = text or ''
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = None
+    while isinstance(body, dict):
+        body = next((body[k] for k in ('error', 'message', 'detail', 'title')
+                     if isinstance(body.get(k), (dict, str))), text)
+    if isinstance(body, str) and body is not text:
+        return ' '.join(body.split())
+    if '<' in text:
+        lines = [_TAG.sub('', line.strip()) for line in text.splitlines()]
+        text = ': '.join(dict.fromkeys(line for line in lines if line))
+    return ' '.join(text.split())
+
+
 def glance_message(exc):
     """The text Glance put in an error response, on one line."""
+    if isinstance(exc, GlanceError):
+        return exc.message
     details = getattr(exc, 'details', None) or str(exc)
     return ' '.join(str(details).split())
+
+
+def describe(exc, side='target'):
+    """One line for any failure of a request to a Glance."""
+    if isinstance(exc, GlanceError):
+        return '%s answered HTTP %s: %s' % (
+            'the %s Glance' % side if side else 'Glance',
+            exc.code, exc.message)
+    if isinstance(exc, ImageShareError):
+        return str(exc)
+    return cause(exc, side)
+
+
+def cause(exc, side=None, where=None, identity=None):
+    """How a request to a Glance broke, in words.
+
+    ``side`` ('source', 'target', or None for the caller's own Glance)
+    and ``where`` (its URL) name the Glance; ``identity`` (Keystone's
+    URL) tells when the connection that broke was Keystone's.
+    """
+    seen = _chain(exc)
+    label = _broken_service(' '.join(str(e) for e in seen), side, where,
+                            identity)
+    kind = broken_kind(exc)
+    if kind == 'timeout':
+        return 'timed out waiting for %s' % label
+    if kind == 'refused':
+        return 'connection refused by %s (is it down?)' % label
+    if kind == 'reset':
+        return 'connection reset by %s' % label
+    return 'the connection to %s failed (%s)' % (
+        label, ' '.join(str(exc).split()))
+
+
+def broken_kind(exc):
+    """'timeout', 'refused', 'reset' or 'other': how a connection broke."""
+    seen = _chain(exc)
+    types = tuple(type(e) for e in seen)
+    text = ' '.join(str(e) for e in seen)
+    if any(issubclass(t, (socket.timeout, TimeoutError)) for t in types) \
+            or 'timed out' in text.lower():
+        return 'timeout'
+    if any(issubclass(t, ConnectionRefusedError) for t in types) or \
+            'Connection refused' in text:
+        return 'refused'
+    if any(issubclass(t, (ConnectionResetError, BrokenPipeError))
+           for t in types) or any(w in text for w in (
+               'Connection reset', 'Broken pipe', 'Connection aborted',
+               'RemoteDisconnected', 'IncompleteRead', 'closed connection',
+               'Connection broken')):
+        return 'reset'
+    return 'other'
+
+
+def _chain(exc):
+    """``exc``, its causes, contexts and arguments that are exceptions."""
+    seen, todo = [], [exc]
+    while todo:
+        e = todo.pop()
+        if not isinstance(e, BaseException) or any(e is s for s in seen):
+            continue
+        seen.append(e)
+        todo.extend([e.__cause__, e.__context__] + list(e.args))
+    return seen
+
+
+_UNREACHED = re.compile(r'Unable to establish connection to (\S+?):? ')
+
+
+def _broken_service(text, side, where, identity):
+    """'the Glance at URL', or 'Keystone (identity) at URL' if it broke."""
+    label = 'the %s Glance' % side if side else 'the Glance'
+    m = _UNREACHED.search(text + ' ')
+    url = m.group(1) if m else None
+    if url and identity and url.startswith(identity.rstrip('/')) and not (
+            where and url.startswith(where)):
+        return 'Keystone (the identity service) at %s' % identity
+    return label + (' at %s' % where if where else '')
 
 
 # Glance policy actions a role may be refused, in words.
@@ -40,9 +227,8 @@ def caller_of(client):
     Read from the client's keystoneauth session (no request: the token is
     already there); ``(None, None)`` where it cannot be told.
     """
-    http = getattr(client, 'http_client', None)
-    session = getattr(http, 'session', None)
-    auth = getattr(http, 'auth', None) or getattr(session, 'auth', None)
+    session = getattr(client, 'session', None)
+    auth = getattr(client, 'auth', None) or getattr(session, 'auth', None)
     try:
         access = auth.get_access(session)
     except Exception:  # no keystoneauth plugin, or no token yet

@@ -1,8 +1,8 @@
 """The OpenStackClient plugin contract.
 
 OSC imports this module on every ``openstack`` start, so it imports nothing
-heavy: glanceclient is loaded only when a command needs a client, and
-osc_imageshare.api.clients builds it.
+heavy: keystoneauth's adapter and the Glance door are loaded only when a
+command needs a client, and osc_imageshare.api.clients builds it.
 """
 
 import logging
@@ -21,7 +21,7 @@ API_VERSIONS = {
 
 
 def make_client(instance):
-    """A glanceclient v2 client as OSC's image commands reach Glance.
+    """The Glance door (``GlanceAPI``) as OSC's image commands reach Glance.
 
     OSC's session (TLS options), and the endpoint osc-lib chooses:
     ``image_endpoint_override`` if set, else the catalog's URL for
@@ -47,4 +47,24 @@ def build_option_parser(parser):
         help='Image API version used by the image share commands, '
              'default=%s (Env: OS_IMAGE_SHARE_API_VERSION)'
              % DEFAULT_API_VERSION)
+    parser.add_argument(
+        '--os-image-share-retries',
+        metavar='<count>',
+        type=whole_number,
+        default=utils.env('OS_IMAGE_SHARE_RETRIES'),
+        help='Times the image share commands send a Glance request again '
+             'after a 429 or 503 answer, or (where that is safe) a 500, '
+             '502, 504 or a broken connection; at most 30 s of waiting per '
+             'request; 0 disables, default=3 '
+             '(Env: OS_IMAGE_SHARE_RETRIES)')
     return parser
+
+
+def whole_number(value):
+    """``--os-image-share-retries``: 0 or more (argparse says if not)."""
+    if value in (None, ''):
+        return None
+    number = int(value)
+    if number < 0:
+        raise ValueError(value)
+    return number

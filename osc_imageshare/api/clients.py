@@ -12,8 +12,10 @@
   the caller's user) keeps the caller's TLS settings and timeout, and its
   Glance is chosen by the caller's rules.
 
-keystoneauth, glanceclient and openstacksdk are imported inside the
-functions: plugin.make_client imports this module on first use.
+Each Glance is a ``glance.GlanceAPI`` on a keystoneauth ``Adapter``
+(``glance()``), with the retry bound of ``--os-image-share-retries``.
+keystoneauth and openstacksdk are imported inside the functions:
+plugin.make_client imports this module on first use.
 """
 
 import dataclasses
@@ -25,7 +27,7 @@ from osc_imageshare import errors
 LOG = logging.getLogger(__name__)
 
 # A version as the last path segment of an image endpoint ("/v2"):
-# glanceclient adds its own "/v2/..." to every request path.
+# the door adds its own "/v2/..." to every request path.
 _VERSION_SUFFIX = re.compile(r'/v\d+(\.\d+)?/*$')
 
 
@@ -94,7 +96,27 @@ def caller_glance(client_manager):
         url = None
     if not url:
         raise errors.ImageShareError(endpoint.not_found())
-    return glance(client_manager.session, url, endpoint)
+    return glance(client_manager.session, url, endpoint,
+                  retries_of(client_manager))
+
+
+def retries_of(client_manager):
+    """``--os-image-share-retries`` (env OS_IMAGE_SHARE_RETRIES), or 3."""
+    from osc_imageshare.api import retry
+
+    value = client_manager.get_configuration().get('image_share_retries')
+    try:
+        value = retry.RETRIES if value in (None, '') else max(int(value), 0)
+    except (TypeError, ValueError):
+        raise errors.ImageShareError(
+            '--os-image-share-retries must be a whole number (0 disables '
+            'retries), not %r' % (value,))
+    # The option is global: the --to-cloud entries opened later follow it.
+    _CONFIGURED['retries'] = value
+    return value
+
+
+_CONFIGURED = {}
 
 
 def caller_identity(client_manager):
@@ -109,9 +131,10 @@ def rescoped_glance(client_manager):
     is for the same cloud.
     """
     endpoint = caller_endpoint(client_manager, 'image')
+    retries = retries_of(client_manager)
 
     def glance_for(session):
-        return glance(session, endpoint.url(session), endpoint)
+        return glance(session, endpoint.url(session), endpoint, retries)
     return glance_for
 
 
@@ -148,8 +171,8 @@ def entry_endpoint(region, service_type, name=None):
                     region.get_interface(service_type), name)
 
 
-def open_cloud(name):
-    """``(session, glance client)`` for a clouds.yaml entry.
+def open_cloud(name, retries=None):
+    """``(session, GlanceAPI)`` for a clouds.yaml entry.
 
     Authenticates and reads the entry's Glance once, so that a wrong
     entry stops the command before any write.
@@ -174,7 +197,9 @@ def open_cloud(name):
         raise errors.ImageShareError(
             "Cloud '%s' could not authenticate: %s" % (name, e))
     endpoint = entry_endpoint(region, 'image', name)
-    client = glance(session, endpoint.url(session), endpoint)
+    client = glance(session, endpoint.url(session), endpoint,
+                    _CONFIGURED.get('retries') if retries is None
+                    else retries)
     check_reachable(client, name, session.timeout)
     return session, client
 
@@ -192,34 +217,34 @@ def unknown_cloud(name, names, where=None):
 
 def check_reachable(client, name, timeout=None):
     """One cheap Glance request; a one-line error if it cannot answer."""
-    from glanceclient import exc as glance_exc
-    from keystoneauth1 import exceptions as ks_exc
-
-    where = client.http_client.endpoint_override
+    where = client.endpoint
     cloud = "Cloud '%s'" % name
     try:
-        client.http_client.get('/v2/images?limit=1')
-    except glance_exc.InvalidEndpoint:
-        # glanceclient's name for keystoneauth's ConnectTimeout.
-        raise errors.ImageShareError(
-            '%s: the image service at %s did not answer within %s s '
-            '(api_timeout)' % (cloud, where, timeout)
-            if timeout else
-            '%s: the image service at %s did not answer' % (cloud, where))
-    except ks_exc.SSLError as e:  # glanceclient lets it through
-        raise errors.ImageShareError(
-            "%s: no TLS connection to the image service at %s (%s); check "
-            "the entry's cacert, verify, cert and key"
-            % (cloud, where, _reason(e)))
-    except (glance_exc.CommunicationError, ks_exc.ConnectionError) as e:
-        raise errors.ImageShareError(
-            "%s: cannot reach the image service at %s (%s); check the "
-            "entry's image_endpoint_override, region_name and interface"
-            % (cloud, where, _reason(e)))
-    except glance_exc.HTTPException as e:
+        client.first_images(limit=1)
+    except errors.TransportError as e:
+        raise errors.ImageShareError(_unreachable(
+            cloud, where, timeout, e.__cause__ or e))
+    except errors.GlanceError as e:
         raise errors.ImageShareError(
             '%s: the image service at %s answered HTTP %s: %s'
-            % (cloud, where, e.code, errors.glance_message(e)))
+            % (cloud, where, e.code, e.message))
+
+
+def _unreachable(cloud, where, timeout, e):
+    """The sentence for an entry whose Glance cannot be reached."""
+    from keystoneauth1 import exceptions as ks_exc
+
+    if isinstance(e, ks_exc.ConnectTimeout):
+        return ('%s: the image service at %s did not answer within %s s '
+                '(api_timeout)' % (cloud, where, timeout) if timeout else
+                '%s: the image service at %s did not answer' % (cloud, where))
+    if isinstance(e, ks_exc.SSLError):
+        return ("%s: no TLS connection to the image service at %s (%s); "
+                "check the entry's cacert, verify, cert and key"
+                % (cloud, where, _reason(e)))
+    return ("%s: cannot reach the image service at %s (%s); check the "
+            "entry's image_endpoint_override, region_name and interface"
+            % (cloud, where, _reason(e)))
 
 
 def _reason(exc):
@@ -238,23 +263,31 @@ def in_region(client, region):
     that pulls an image from that region (glance-download) finds with
     the same token.
     """
-    http = client.http_client
-    rule = Endpoint('image', None, region, http.interface)
-    return glance(http.session, rule.url(http.session), rule)
+    rule = Endpoint('image', None, region, client.interface)
+    session = client.session
+    return glance(session, rule.url(session), rule,
+                  client.policy.retries)
 
 
 # ---------------------------------------------------------------- Glance
-def glance(session, url, endpoint_rule=None):
-    """A glanceclient v2 client sending every request to ``url``."""
-    from glanceclient.v2 import client
+def glance(session, url, endpoint_rule=None, retries=None):
+    """A ``GlanceAPI`` sending every request to ``url`` on ``session``."""
+    from keystoneauth1 import adapter
+
+    from osc_imageshare.api import glance as door
+    from osc_imageshare.api import retry
 
     url = _VERSION_SUFFIX.sub('', url.rstrip('/'))
-    kwargs = {}
-    if endpoint_rule is not None:
-        kwargs = {'region_name': endpoint_rule.region_name,
-                  'interface': endpoint_rule.interface}
+    rule = endpoint_rule or Endpoint('image')
     LOG.debug('Glance client for %s', url)
-    return client.Client(session=session, endpoint_override=url, **kwargs)
+    return door.GlanceAPI(
+        adapter.Adapter(session, service_type='image',
+                        endpoint_override=url,
+                        region_name=rule.region_name,
+                        interface=rule.interface),
+        region_name=rule.region_name, interface=rule.interface,
+        endpoint=url, reach=in_region,
+        retries=retry.RETRIES if retries is None else retries)
 
 
 def cloud_label(client_manager):

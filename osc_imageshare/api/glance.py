@@ -1,31 +1,25 @@
 """Glance, the one door: every request the plugin makes to an image service.
 
-The JSON API (images, members, info) goes through glanceclient's HTTP
-client (the OSC session, its endpoint and errors) but not through its
-models: those fetch a JSON schema before their first use, one more round
-trip per client, and its ``images.update`` reads, diffs and re-reads an
-image to change one field.  Image data (download, upload, stage) goes
-through the same session past glanceclient's body handling, which would
-send an upload chunked, without a length, and read a download whole.
+``GlanceAPI`` sends each request (the JSON API, image data, stage,
+import, info, tasks) on a keystoneauth ``Adapter``, the one api/clients.py
+builds from OSC's session as OSC's image commands reach Glance.  No
+glanceclient model: those fetch a JSON schema before their first use, and
+its body handling would send an upload chunked and read a download whole.
 
-Failures come out in one of two forms: Glance's HTTP answers as
-glanceclient's ``HTTPException`` subclasses (callers test the status),
-and a connection that broke as ``TransportError``, whose message says
-how, in words (``cause``).
+Every request follows the one retry policy (api/retry.py).  Failures
+leave the door only as the project's exceptions: ``errors.GlanceError``
+(a subclass per status: ``errors.NotFound``...) for an HTTP answer, and
+``errors.TransportError`` for a connection that broke, in words.
 """
 
 import heapq
 import json
 import logging
-import re
-import socket
 import time
 import urllib.parse
+import uuid
 
-from glanceclient import exc as glance_exc
-from keystoneauth1 import adapter as ks_adapter
-
-from osc_imageshare.api import identity
+from osc_imageshare.api import retry
 from osc_imageshare import errors
 
 LOG = logging.getLogger(__name__)
@@ -37,324 +31,353 @@ METHODS_HEADER = 'OpenStack-image-import-methods'
 PAGE = 200
 
 
-class TransportError(errors.ImageShareError):
-    """The connection to a Glance broke; the message says how."""
-
-
-def cause(exc, side=None, where=None, identity=None):
-    """How a request to a Glance broke, in words.
-
-    ``side`` ('source', 'target', or None for the caller's own Glance)
-    and ``where`` (its URL) name the Glance; ``identity`` (Keystone's
-    URL) tells when the connection that broke was Keystone's.
-    """
-    seen, todo = [], [exc]
-    while todo:
-        e = todo.pop()
-        if not isinstance(e, BaseException) or any(e is s for s in seen):
-            continue
-        seen.append(e)
-        todo.extend([e.__cause__, e.__context__] + list(e.args))
-    types = tuple(type(e) for e in seen)
-    text = ' '.join(str(e) for e in seen)
-    label = _broken_service(text, side, where, identity)
-    if any(issubclass(t, (socket.timeout, TimeoutError)) for t in types) \
-            or 'timed out' in text.lower():
-        return 'timed out waiting for %s' % label
-    if any(issubclass(t, ConnectionRefusedError) for t in types) \
-            or 'Connection refused' in text:
-        return 'connection refused by %s (is it down?)' % label
-    if any(issubclass(t, (ConnectionResetError, BrokenPipeError))
-           for t in types) or any(w in text for w in (
-               'Connection reset', 'Broken pipe', 'Connection aborted',
-               'RemoteDisconnected', 'IncompleteRead', 'closed connection',
-               'Connection broken')):
-        return 'connection reset by %s' % label
-    return 'the connection to %s failed (%s)' % (
-        label, ' '.join(str(exc).split()))
-
-
-_UNREACHED = re.compile(r'Unable to establish connection to (\S+?):? ')
-
-
-def _broken_service(text, side, where, identity):
-    """'the Glance at URL', or 'Keystone (identity) at URL' if it broke."""
-    label = 'the %s Glance' % side if side else 'the Glance'
-    m = _UNREACHED.search(text + ' ')
-    url = m.group(1) if m else None
-    if url and identity and url.startswith(identity.rstrip('/')) and not (
-            where and url.startswith(where)):
-        return 'Keystone (the identity service) at %s' % identity
-    return label + (' at %s' % where if where else '')
-
-
-def identity_url(glance):
-    """The Keystone URL the client authenticates with, where known."""
-    client = glance.http_client
-    auth = getattr(getattr(client, 'session', None), 'auth', None)
-    url = getattr(client, 'identity_url', None) or getattr(
-        auth, 'auth_url', None)
-    return url.rstrip('/') if isinstance(url, str) else None
-
-
-def _where(glance):
-    """The URL a client sends its requests to, where it is fixed."""
-    where = getattr(glance.http_client, 'endpoint_override', None)
-    return where if isinstance(where, str) else None
-
-
-def describe(exc, side='target'):
-    """One line for any failure of a request to a Glance."""
-    if isinstance(exc, glance_exc.HTTPException):
-        return '%s answered HTTP %s: %s' % (
-            'the %s Glance' % side if side else 'Glance',
-            getattr(exc, 'code', '?'), errors.glance_message(exc))
-    if isinstance(exc, errors.ImageShareError):
-        return str(exc)
-    return cause(exc, side)
-
-
-_BROKEN = (glance_exc.CommunicationError, glance_exc.InvalidEndpoint,
-           OSError)
-
-
-def _json(glance, method, url, side=None, **kw):
-    """A JSON API call: ``(response, body)``; a broken link is one line."""
-    call = getattr(glance.http_client, method.lower())
+def _is_uuid(ref):
+    """True for the shapes Glance gives image IDs (hex UUIDs)."""
     try:
-        return call(url, **kw)
-    except _BROKEN as e:
-        if method not in ('GET', 'DELETE'):
-            raise _broken(e, glance, side) from e
-        first = e
-    # Once more for idempotent calls: a Glance that answered a refused
-    # upload early closes that connection, which the pool may hand out.
-    try:
-        return call(url, **kw)
-    except _BROKEN as e:
-        raise _broken(e, glance, side) from first
+        value = uuid.UUID(ref or '')
+    except ValueError:
+        return False
+    return ref in (str(value), value.hex)
 
 
-def _broken(e, glance, side):
-    return TransportError(cause(e, side, _where(glance),
-                                identity_url(glance)))
-
-
-def _send(client, method, url, **kw):
-    if isinstance(client, ks_adapter.Adapter):
-        return ks_adapter.Adapter.request(client, url, method, **kw)
-    return client.request(url, method, **kw)   # the unit tests' fake
-
-
-def request(glance, method, url, side='target', **kw):
-    """A request on the client's session, past glanceclient's body code."""
+def _broken_types():
     from keystoneauth1 import exceptions as ks_exc
     import requests
 
-    try:
-        resp = _send(glance.http_client, method, url, raise_exc=False, **kw)
-    except (ks_exc.ConnectionError, requests.RequestException, OSError) as e:
-        raise _broken(e, glance, side) from e
-    if resp.status_code >= 400:
-        raise glance_exc.from_response(resp, resp.text)
-    return resp
+    return ks_exc.ConnectionError, requests.RequestException, OSError
 
 
-# -------------------------------------------------------------- images
-def get_image(glance, image_id, side=None):
-    return _json(glance, 'GET', '/v2/images/%s' % image_id, side)[1]
+class GlanceAPI:
+    """One Glance, as the caller (or a target project) reaches it.
 
-
-def list_images(glance, **filters):
-    """Every image matching ``filters``, following Glance's pages."""
-    url = '/v2/images?' + urllib.parse.urlencode(sorted(filters.items()))
-    found = []
-    while url:
-        body = _json(glance, 'GET', url)[1]
-        found.extend(body['images'])
-        url = body.get('next')
-    return found
-
-
-def image_pages(glance, filters, limit=None):
-    """The pages (lists) of the images matching ``filters``, by ID.
-
-    One request per page (Glance's ``limit``/``marker``): a generator,
-    so a caller walking a large cloud holds one page at a time.
+    ``adapter``: a keystoneauth ``Adapter`` (``request(url, method,
+    raise_exc=False, ...)``).  ``region_name``, ``interface``: how its URL
+    was chosen; ``endpoint``: that URL; ``identity``: Keystone's URL, for
+    messages; ``reach(api, region)``: ``api``'s credentials on ``region``'s
+    Glance, a ``GlanceAPI`` (api/clients.py injects it); ``retries``: the retry
+    bound (``--os-image-share-retries``).
     """
-    query = dict(filters, limit=limit or PAGE, sort_key='id',
-                 sort_dir='asc')
-    url = '/v2/images?' + urllib.parse.urlencode(sorted(query.items()))
-    while url:
-        body = _json(glance, 'GET', url)[1]
-        if body['images']:
-            yield body['images']
-        url = body.get('next')
 
+    def __init__(self, adapter, region_name=None, interface=None,
+                 endpoint=None, identity=None, reach=None,
+                 retries=retry.RETRIES, sleep=time.sleep,
+                 clock=time.monotonic):
+        self.adapter = adapter
+        self.region_name = region_name
+        self.interface = interface
+        self.endpoint = endpoint
+        self._identity = identity
+        self._reach = reach
+        self.policy = retry.Policy(retries, sleep=sleep, clock=clock)
 
-def iter_images(glance, filters, include_hidden=True, limit=None):
-    """Each image matching ``filters``, in ID order, a page at a time.
+    # ---------------------------------------------------------- context
+    @property
+    def session(self):
+        """The keystoneauth session the requests are sent on."""
+        return getattr(self.adapter, 'session', None)
 
-    Glance lists the images their owner hid (``os_hidden``) only when
-    asked for them, and then only them: ``include_hidden`` reads both
-    lists and merges them, still in ID order.
-    """
-    def each(extra):
-        for page in image_pages(glance, dict(filters, **extra), limit):
-            yield from page
-    if not include_hidden:
-        return each({})
-    return heapq.merge(each({}), each({'os_hidden': 'true'}),
-                       key=lambda i: i['id'])
+    @property
+    def auth(self):
+        return getattr(self.adapter, 'auth', None)
 
+    def get_endpoint(self):
+        """The URL the requests go to, where it is fixed."""
+        return self.endpoint
 
-def list_images_and_hidden(glance, **filters):
-    """``list_images``, the images hidden by their owner included.
+    def identity_url(self):
+        """The Keystone URL the client authenticates with, where known."""
+        auth = getattr(self.session, 'auth', None)
+        url = self._identity or getattr(auth, 'auth_url', None)
+        return url.rstrip('/') if isinstance(url, str) else None
 
-    Glance leaves an image with ``os_hidden`` true out of every list
-    unless asked with ``os_hidden=true``, and then lists only those: two
-    lists make the answer, unless ``filters`` asks for one of them.
-    """
-    if 'os_hidden' in filters:
-        return list_images(glance, **filters)
-    return (list_images(glance, **filters)
-            + list_images(glance, os_hidden='true', **filters))
+    def in_region(self, region):
+        """A GlanceAPI with the same credentials on ``region``'s Glance."""
+        return self._reach(self, region)
 
+    # ---------------------------------------------------------- requests
+    def _send(self, method, url, side, kw):
+        """One request, unjudged; a broken connection is TransportError."""
+        try:
+            return self.adapter.request(url, method, raise_exc=False, **kw)
+        except _broken_types() as e:
+            raise errors.TransportError(errors.cause(
+                e, side, self.endpoint, self.identity_url())) from e
 
-def first_images(glance, **filters):
-    """The first page only of the images matching ``filters``."""
-    url = '/v2/images?' + urllib.parse.urlencode(sorted(filters.items()))
-    return _json(glance, 'GET', url)[1]['images']
+    def _request(self, method, url, side=None, kind=retry.SAFE,
+                 landed=None, **kw):
+        """The response to a request, under the retry policy.
 
+        An HTTP error is raised as the project's exception; a DELETE
+        answered 404 after a retry is done (the first one landed).
+        """
+        out = self.policy.call(lambda: self._send(method, url, side, kw),
+                               method, url.partition('?')[0], kind, landed)
+        if isinstance(out, retry.Landed):
+            return out
+        resp, retried = out
+        if resp.status_code >= 400 and not (
+                retried and method == 'DELETE' and resp.status_code == 404):
+            raise errors.glance_error(resp.status_code, resp.text, method,
+                                      url.partition('?')[0], resp.headers)
+        return resp
 
-def in_region(glance, region):
-    """A client with the same credentials on the Glance of ``region``."""
-    client = glance.http_client
-    if not isinstance(client, ks_adapter.Adapter):
-        return client.in_region(region)     # the unit tests' fake
-    from osc_imageshare.api import clients
+    def _read(self, method, url, side=None, **kw):
+        """The JSON body of an answer (None when it has none)."""
+        resp = self._request(method, url, side, **kw)
+        if isinstance(resp, retry.Landed):
+            return resp.value
+        return body_of(resp)
 
-    return clients.in_region(glance, region)
+    # ---------------------------------------------------------- images
+    def get_image(self, image_id, side=None):
+        return self._read('GET', '/v2/images/%s' % image_id, side)
 
+    def list_images(self, **filters):
+        """Every image matching ``filters``, following Glance's pages."""
+        url = '/v2/images?' + urllib.parse.urlencode(sorted(filters.items()))
+        found = []
+        while url:
+            body = self._read('GET', url)
+            found.extend(body['images'])
+            url = body.get('next')
+        return found
 
-def create_image(glance, body):
-    """``(image, import methods the answer announced or None)``."""
-    resp, image = _json(glance, 'POST', '/v2/images', 'target', data=body)
-    headers = getattr(resp, 'headers', None) or {}
-    methods = headers.get(METHODS_HEADER)
-    return image, (None if methods is None else
-                   [m.strip() for m in methods.split(',') if m.strip()])
+    def image_pages(self, filters, limit=None):
+        """The pages (lists) of the images matching ``filters``, by ID.
 
+        One request per page (Glance's ``limit``/``marker``): a generator,
+        so a caller walking a large cloud holds one page at a time.
+        """
+        query = dict(filters, limit=limit or PAGE, sort_key='id',
+                     sort_dir='asc')
+        url = '/v2/images?' + urllib.parse.urlencode(sorted(query.items()))
+        while url:
+            body = self._read('GET', url)
+            if body['images']:
+                yield body['images']
+            url = body.get('next')
 
-def delete_image(glance, image_id, side=None):
-    _json(glance, 'DELETE', '/v2/images/%s' % image_id, side)
+    def iter_images(self, filters, include_hidden=True, limit=None):
+        """Each image matching ``filters``, in ID order, a page at a time.
 
+        Glance lists the images their owner hid (``os_hidden``) only when
+        asked for them, and then only them: ``include_hidden`` reads both
+        lists and merges them, still in ID order.
+        """
+        def each(extra):
+            for page in self.image_pages(dict(filters, **extra), limit):
+                yield from page
+        if not include_hidden:
+            return each({})
+        return heapq.merge(each({}), each({'os_hidden': 'true'}),
+                           key=lambda i: i['id'])
 
-def update_image(glance, image_id, **values):
-    """Replace top-level fields of an image in one JSON-patch request."""
-    return patch_image(glance, image_id, replace=values)
+    def list_images_and_hidden(self, **filters):
+        """``list_images``, the images hidden by their owner included.
 
+        Glance leaves an image with ``os_hidden`` true out of every list
+        unless asked with ``os_hidden=true``, and then lists only those:
+        two lists make the answer, unless ``filters`` asks for one.
+        """
+        if 'os_hidden' in filters:
+            return self.list_images(**filters)
+        return (self.list_images(**filters)
+                + self.list_images(os_hidden='true', **filters))
 
-def patch_image(glance, image_id, add=None, replace=None, remove=()):
-    """Add, replace and remove properties in one JSON-patch request."""
-    ops = [{'op': 'add', 'path': '/%s' % k, 'value': v}
-           for k, v in sorted((add or {}).items())]
-    ops += [{'op': 'replace', 'path': '/%s' % k, 'value': v}
-            for k, v in sorted((replace or {}).items())]
-    ops += [{'op': 'remove', 'path': '/%s' % k} for k in sorted(remove)]
-    return _json(glance, 'PATCH', '/v2/images/%s' % image_id,
-                 data=json.dumps(ops),
-                 headers={'Content-Type': PATCH_TYPE})[1]
+    def first_images(self, **filters):
+        """The first page only of the images matching ``filters``."""
+        url = '/v2/images?' + urllib.parse.urlencode(sorted(filters.items()))
+        return self._read('GET', url)['images']
 
+    def create_image(self, body):
+        """``(image, import methods the answer announced or None)``.
 
-# -------------------------------------------------------------- data
-def download(glance, image_id):
-    """The source image's data: a streamed response (``iter_content``)."""
-    return request(glance, 'GET', '/v2/images/%s/file' % image_id,
-                   side='source', stream=True)
+        Sent again only after a 429 or 503 (see api/retry.py, CREATE).
+        """
+        resp = self._request('POST', '/v2/images', 'target', retry.CREATE,
+                             json=body)
+        methods = (resp.headers or {}).get(METHODS_HEADER)
+        return body_of(resp), (None if methods is None else [
+            m.strip() for m in methods.split(',') if m.strip()])
 
+    def delete_image(self, image_id, side=None):
+        self._request('DELETE', '/v2/images/%s' % image_id, side)
 
-def upload(glance, image_id, data):
-    """Stream ``data`` (an iterable with a ``len``) into the image."""
-    request(glance, 'PUT', '/v2/images/%s/file' % image_id, data=data,
-            headers=dict(OCTETS))
+    def update_image(self, image_id, **values):
+        """Replace top-level fields of an image in one JSON-patch request."""
+        return self.patch_image(image_id, replace=values)
 
+    def patch_image(self, image_id, add=None, replace=None, remove=()):
+        """Add, replace and remove properties in one JSON-patch request."""
+        ops = [{'op': 'add', 'path': '/%s' % k, 'value': v}
+               for k, v in sorted((add or {}).items())]
+        ops += [{'op': 'replace', 'path': '/%s' % k, 'value': v}
+                for k, v in sorted((replace or {}).items())]
+        ops += [{'op': 'remove', 'path': '/%s' % k} for k in sorted(remove)]
+        return self._read('PATCH', '/v2/images/%s' % image_id,
+                          data=json.dumps(ops),
+                          headers={'Content-Type': PATCH_TYPE})
 
-def stage(glance, image_id, data):
-    """Stream ``data`` into the image's staging area (glance-direct)."""
-    request(glance, 'PUT', '/v2/images/%s/stage' % image_id, data=data,
-            headers=dict(OCTETS))
+    # ---------------------------------------------------------- data
+    def download(self, image_id):
+        """The source image's data: a streamed response (``iter_content``).
 
+        The request is retried as any GET; its body, read by the caller,
+        never is.
+        """
+        return self._request('GET', '/v2/images/%s/file' % image_id,
+                             'source', stream=True)
 
-def import_image(glance, image_id, method, **params):
-    """Start an interoperable import; ``params`` join the method."""
-    body = {'method': dict(params, name=method)}
-    request(glance, 'POST', '/v2/images/%s/import' % image_id, json=body)
+    def upload(self, image_id, data):
+        """Stream ``data`` (an iterable with a ``len``) into the image.
 
+        Never sent twice (api/retry.py, STREAM): the copy engine knows
+        whether any byte left and restarts the copy if none did.
+        """
+        self._request('PUT', '/v2/images/%s/file' % image_id, 'target',
+                      retry.STREAM, data=data, headers=dict(OCTETS))
 
-def import_task_message(glance, image):
-    """The message of the image's import task under way, or None.
+    def stage(self, image_id, data):
+        """Stream ``data`` into the image's staging area (glance-direct)."""
+        self._request('PUT', '/v2/images/%s/stage' % image_id, 'target',
+                      retry.STREAM, data=data, headers=dict(OCTETS))
 
-    Glance's task says how far it has stored the data ('Copied 512
-    MiB'); a Glance that does not say, or refuses, answers None.
-    """
-    task_id = image.get('os_glance_import_task')
-    if not task_id:
-        return None
-    try:
-        tasks = request(glance, 'GET', '/v2/images/%s/tasks'
-                        % image['id']).json().get('tasks') or []
-    except (glance_exc.HTTPException, TransportError, ValueError):
-        return None
-    return next((t.get('message') or None for t in tasks
-                 if t.get('id') == task_id), None)
+    def import_image(self, image_id, method, **params):
+        """Start an interoperable import; ``params`` join the method."""
+        body = {'method': dict(params, name=method)}
+        self._request('POST', '/v2/images/%s/import' % image_id, 'target',
+                      retry.CREATE, json=body)
 
+    def import_task_message(self, image):
+        """The message of the image's import task under way, or None.
 
-def import_methods(glance):
-    """The import methods the Glance enables, or None if it does not say."""
-    try:
-        resp = request(glance, 'GET', '/v2/info/import')
-    except glance_exc.HTTPException:
-        return None
-    return list(resp.json().get('import-methods', {}).get('value') or [])
+        Glance's task says how far it has stored the data ('Copied 512
+        MiB'); a Glance that does not say, or refuses, answers None.
+        """
+        task_id = image.get('os_glance_import_task')
+        if not task_id:
+            return None
+        try:
+            tasks = (self._read('GET', '/v2/images/%s/tasks' % image['id'])
+                     or {}).get('tasks') or []
+        except (errors.GlanceError, errors.TransportError):
+            return None
+        return next((t.get('message') or None for t in tasks
+                     if t.get('id') == task_id), None)
 
+    def import_methods(self):
+        """The import methods the Glance enables (None: it does not say)."""
+        try:
+            body = self._read('GET', '/v2/info/import') or {}
+        except errors.GlanceError:
+            return None
+        return list(body.get('import-methods', {}).get('value') or [])
 
-def usage(glance):
-    """``GET /v2/info/usage``: {quota: {'limit', 'usage'}}, or None."""
-    try:
-        resp = request(glance, 'GET', '/v2/info/usage')
-    except glance_exc.HTTPException:
-        return None
-    return resp.json().get('usage') or None
+    def usage(self):
+        """``GET /v2/info/usage``: {quota: {'limit', 'usage'}}, or None."""
+        try:
+            body = self._read('GET', '/v2/info/usage') or {}
+        except errors.GlanceError:
+            return None
+        return body.get('usage') or None
 
+    def delete_quietly(self, image_id, project=None):
+        """Delete a partial copy; a sentence saying how it went."""
+        where = ' in project %s' % project if project else ''
+        try:
+            self.delete_image(image_id, 'target')
+        except errors.NotFound:
+            return 'the partial copy %s was already gone' % image_id
+        except (errors.GlanceError, errors.TransportError) as e:
+            return ("the partial copy %s%s could not be deleted (%s): "
+                    "delete it with 'openstack image delete %s', or re-run "
+                    "this command, which deletes it" % (
+                        image_id, where, errors.describe(e), image_id))
+        return 'the partial copy %s%s was deleted' % (image_id, where)
 
-def delete_quietly(glance, image_id, project=None):
-    """Delete a partial copy; a sentence saying how it went."""
-    where = ' in project %s' % project if project else ''
-    try:
-        for pause in (0.5, 1, 2, None):
+    # ---------------------------------------------------------- members
+    def list_members(self, image_id):
+        return self._read('GET', '/v2/images/%s/members' % image_id)[
+            'members']
+
+    def get_member(self, image_id, member_id):
+        return self._read('GET', _member_url(image_id, member_id))
+
+    def add_member(self, image_id, member_id):
+        """Add a member; after a failure, read it before sending again."""
+        def landed():
             try:
-                delete_image(glance, image_id, 'target')
-                break
-            except glance_exc.HTTPException as e:
-                # A Glance busy with the upload being cut may answer 5xx.
-                if pause is None or not (getattr(e, 'code', 0) or 0) >= 500:
-                    raise
-                time.sleep(pause)
-    except glance_exc.HTTPNotFound:
-        return 'the partial copy %s was already gone' % image_id
-    except (glance_exc.HTTPException, TransportError) as e:
-        return ("the partial copy %s%s could not be deleted (%s): delete it "
-                "with 'openstack image delete %s', or re-run this command, "
-                "which deletes it" % (image_id, where, describe(e),
-                                      image_id))
-    return 'the partial copy %s%s was deleted' % (image_id, where)
+                return self.get_member(image_id, member_id)
+            except errors.NotFound:
+                return None
+        return self._read('POST', '/v2/images/%s/members' % image_id,
+                          kind=retry.MEMBER, landed=landed,
+                          json={'member': member_id})
+
+    def set_member_status(self, image_id, member_id, status):
+        return self._read('PUT', _member_url(image_id, member_id),
+                          json={'status': status})
+
+    def remove_member(self, image_id, member_id):
+        self._request('DELETE', _member_url(image_id, member_id))
+
+    # ---------------------------------------------------------- finding
+    def find_images(self, refs, project, check=None):
+        """``(images, {ref: error})`` for several refs; one failing is no stop.
+
+        ``check(image)`` may return why an image found cannot be used.
+        """
+        found, failed = [], {}
+        for ref in refs:
+            try:
+                image = self.find_image(ref, project)
+            except errors.ImageShareError as e:
+                failed[ref] = str(e)
+                continue
+            problem = check(image) if check else None
+            if problem:
+                failed[ref] = problem
+            else:
+                found.append(image)
+        return found, failed
+
+    def find_image(self, ref, project):
+        """Return the image named or identified by ``ref``.
+
+        Members see a shared image only once they accepted it, unless the
+        list asks for ``member_status=all``: that is what lets a consumer
+        find, by name, an image still pending; a hidden image
+        (``os_hidden``) is found too, as ``openstack image show`` finds it.
+        ``project`` names the caller's project in error messages.
+        """
+        if _is_uuid(ref):
+            try:
+                return self.get_image(ref)
+            except errors.NotFound:
+                pass
+        matches = self.list_images_and_hidden(name=ref, member_status='all')
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise errors.ImageShareError(
+                "No image named or with ID '%s' is visible to project %s: it "
+                "does not exist, or it is neither owned by, shared with, nor "
+                "public to that project" % (ref, project))
+        raise errors.ImageShareError(
+            "More than one image named '%s' is visible to project %s (%s); "
+            "use the image ID" % (ref, project, ', '.join(
+                '%s owned by %s' % (i['id'], i.get('owner'))
+                for i in matches)))
 
 
-# -------------------------------------------------------------- members
-def list_members(glance, image_id):
-    return _json(glance, 'GET', '/v2/images/%s/members' % image_id)[1][
-        'members']
+def body_of(resp):
+    """The JSON of an answer, or None (204, or no JSON)."""
+    if resp.status_code == 204 or not resp.text:
+        return None
+    try:
+        return resp.json()
+    except ValueError:
+        return None
 
 
 def _member_url(image_id, member_id):
@@ -362,72 +385,3 @@ def _member_url(image_id, member_id):
     # the request would address another member, or none.
     return '/v2/images/%s/members/%s' % (
         image_id, urllib.parse.quote(member_id, safe=''))
-
-
-def get_member(glance, image_id, member_id):
-    return _json(glance, 'GET', _member_url(image_id, member_id))[1]
-
-
-def add_member(glance, image_id, member_id):
-    return _json(glance, 'POST', '/v2/images/%s/members' % image_id,
-                 data={'member': member_id})[1]
-
-
-def set_member_status(glance, image_id, member_id, status):
-    return _json(glance, 'PUT', _member_url(image_id, member_id),
-                 data={'status': status})[1]
-
-
-def remove_member(glance, image_id, member_id):
-    _json(glance, 'DELETE', _member_url(image_id, member_id))
-
-
-# -------------------------------------------------------------- finding
-
-
-def find_images(glance, refs, project, check=None):
-    """``(images, {ref: error})`` for several refs; one failing is no stop.
-
-    ``check(image)`` may return why an image found cannot be used.
-    """
-    found, failed = [], {}
-    for ref in refs:
-        try:
-            image = find_image(glance, ref, project)
-        except errors.ImageShareError as e:
-            failed[ref] = str(e)
-            continue
-        problem = check(image) if check else None
-        if problem:
-            failed[ref] = problem
-        else:
-            found.append(image)
-    return found, failed
-
-
-def find_image(glance, ref, project):
-    """Return the image named or identified by ``ref``.
-
-    Members see a shared image only once they accepted it, unless the list
-    asks for ``member_status=all``: that is what lets a consumer find, by
-    name, an image still pending; a hidden image (``os_hidden``) is found
-    too, as ``openstack image show`` finds it.  ``project`` names the
-    caller's project in error messages.
-    """
-    if identity.looks_like_id(ref):
-        try:
-            return get_image(glance, ref)
-        except glance_exc.HTTPNotFound:
-            pass
-    matches = list_images_and_hidden(glance, name=ref, member_status='all')
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
-        raise errors.ImageShareError(
-            "No image named or with ID '%s' is visible to project %s: it "
-            "does not exist, or it is neither owned by, shared with, nor "
-            "public to that project" % (ref, project))
-    raise errors.ImageShareError(
-        "More than one image named '%s' is visible to project %s (%s); "
-        "use the image ID" % (ref, project, ', '.join(
-            '%s owned by %s' % (i['id'], i.get('owner')) for i in matches)))

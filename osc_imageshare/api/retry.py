@@ -1,135 +1,130 @@
-"""Glance behind a rate limiter: honour 429 and 503, retry safely.
+"""The one retry policy of every request to Glance (used by GlanceAPI).
 
-Idempotent requests (GET, PUT, PATCH replace, DELETE) are sent again
-after a 429 or 503, once ``Retry-After`` has passed (else after 0.5 s,
-doubling; at most ``MAX_WAIT``), at most ``RETRIES`` times.  The loop is
-ours, not keystoneauth's: keystoneauth honours ``Retry-After`` only in
-its newer releases, and glanceclient drops the header from its errors.
-Adding a member (POST) is not idempotent: after a 429 or 503 the
-membership is read first, and the POST is sent again only if it is not
-there.
+What is sent again, by request kind (``SAFE``, ``MEMBER``, ``CREATE``,
+``STREAM``):
+
+- 429 and 503 (a rate limiter, or a Glance not ready): every kind but a
+  stream, after ``Retry-After`` (seconds or an HTTP date), else after
+  0.5 s doubling each time.
+- 500, 502, 504 and a connection reset or refused: ``SAFE`` requests
+  only (GET, PATCH with the same body, PUT of a member status,
+  DELETE), which leave Glance in the same state however often they land.
+- ``MEMBER`` (adding a member, a POST): after any of the above the
+  membership is read first (``landed``), and the POST is sent again only
+  if it is not there.
+- ``CREATE`` (creating an image, starting an import): only 429 and 503,
+  which refuse before Glance acts; after a 5xx or a broken connection the
+  image may exist, and finding it by its labels is the copy engine's job.
+- ``STREAM`` (upload, stage: a generator body): never, not even a 429;
+  whether any byte left is the copy engine's to tell (it restarts a copy
+  whose stream failed before any byte).  A download is a GET: its request
+  is retried, its body is read by the caller and never replayed.
+- A connection that timed out, or failed its TLS handshake, is not
+  retried: the next attempt would wait as long, or fail the same way.
+
+Bounded: at most ``retries`` (3) retries and ``budget`` (30 s) of waiting
+per request; a wait that would pass the budget is not started.  Each
+retry is logged at debug level.  ``sleep`` and ``clock`` are injected.
 """
 
+import email.utils
 import logging
-import re
 import time
 
-from glanceclient.common import http as glance_http
-from glanceclient import exc as glance_exc
-from keystoneauth1 import adapter as ks_adapter
-from keystoneauth1 import exceptions as ks_exc
+from osc_imageshare import errors
 
 LOG = logging.getLogger(__name__)
 
-RETRIABLE = (429, 503)
+SAFE, MEMBER, CREATE, STREAM = 'safe', 'member', 'create', 'stream'
 RETRIES = 3
-BACKOFF = 0.5               # seconds, doubled each time (POST only)
-MAX_WAIT = 60.0             # the longest Retry-After a POST honours
-_MEMBERS = re.compile(r'^/v2/images/([^/]+)/members$')
+BUDGET = 30.0               # seconds of waiting per request
+BACKOFF = 0.5               # seconds, doubled each retry
+LIMITED = (429, 503)
+FLAKY = (500, 502, 504)
 
 
-class RetryingGlance:
-    """A Glance client whose requests follow the rules above."""
+class Landed:
+    """What ``landed()`` found: the refused POST took effect after all."""
 
-    def __init__(self, glance, sleep=time.sleep):
-        self._glance = glance
-        self.http_client = _Http(glance.http_client, sleep)
-
-    def __getattr__(self, name):
-        return getattr(self._glance, name)
+    def __init__(self, value):
+        self.value = value
 
 
-def wrap(glance):
-    """``glance`` with retries; a wrapped client is returned as it is."""
-    if glance is None or isinstance(glance, RetryingGlance):
-        return glance
-    return RetryingGlance(glance)
-
-
-def _code(e):
-    return getattr(e, 'code', None)
-
-
-class _Http:
-
-    def __init__(self, http, sleep):
-        self._http = http
-        self._sleep = sleep
-
-    def __getattr__(self, name):
-        return getattr(self._http, name)
-
-    def _idempotent(self, method, url, **kw):
-        if (not isinstance(self._http, ks_adapter.Adapter)
-                or not isinstance(kw.get('data'),
-                                  (type(None), dict, list, str))):
-            # A stream (image data) cannot be sent twice; the unit
-            # tests' fake has no HTTP to retry.
-            return getattr(self._http, method)(url, **kw)
-        delay = BACKOFF
-        for attempt in range(RETRIES + 1):
-            resp = self._send(method.upper(), url, dict(kw))
-            if resp.status_code not in RETRIABLE or attempt == RETRIES:
-                return self._http._handle_response(resp)
-            wait = _retry_after(resp.headers.get('Retry-After'), delay)
-            LOG.info('Glance answered %s to %s %s; trying again in %.1f s',
-                     resp.status_code, method.upper(), url, wait)
-            self._sleep(wait)
-            delay *= 2
-
-    def _send(self, method, url, kw):
-        """One request as glanceclient sends it, the answer unjudged."""
-        headers = dict(kw.pop('headers', None) or {})
-        data = self._http._set_common_request_kwargs(headers, kw)
-        try:
-            return ks_adapter.Adapter.request(
-                self._http, url, method, raise_exc=False, data=data,
-                headers=glance_http.encode_headers(headers), **kw)
-        except ks_exc.ConnectTimeout as e:   # glanceclient's names
-            raise glance_exc.InvalidEndpoint(message=str(e))
-        except ks_exc.ConnectFailure as e:
-            raise glance_exc.CommunicationError(message=str(e))
-
-    def get(self, url, **kw):
-        return self._idempotent('get', url, **kw)
-
-    def put(self, url, **kw):
-        return self._idempotent('put', url, **kw)
-
-    def patch(self, url, **kw):
-        return self._idempotent('patch', url, **kw)
-
-    def delete(self, url, **kw):
-        return self._idempotent('delete', url, **kw)
-
-    def post(self, url, data=None, **kw):
-        match = _MEMBERS.match(url)
-        if not match or not isinstance(self._http, ks_adapter.Adapter):
-            return self._http.post(url, data=data, **kw)
-        delay = BACKOFF
-        for attempt in range(RETRIES + 1):
-            # Past glanceclient's error handling, which drops the status
-            # of a 429 and every Retry-After.
-            resp = self._send('POST', url, {'data': data})
-            if resp.status_code not in RETRIABLE or attempt == RETRIES:
-                return self._http._handle_response(resp)
-            wait = _retry_after(resp.headers.get('Retry-After'), delay)
-            LOG.warning('Glance answered %s to adding member %s of image '
-                        '%s; checking in %.1f s before trying again',
-                        resp.status_code, data['member'], match.group(1),
-                        wait)
-            self._sleep(wait)
-            delay *= 2
-            try:
-                # Did the refused POST add it all the same?
-                return self.get('%s/%s' % (url, data['member']))
-            except glance_exc.HTTPNotFound:
-                pass
-
-
-def _retry_after(value, default):
-    """Seconds from a Retry-After of seconds, at most MAX_WAIT."""
+def retry_after(value, now=None):
+    """Seconds a ``Retry-After`` asks for (seconds or an HTTP date)."""
+    if value is None:
+        return None
     try:
-        return min(max(float(value), 0.0), MAX_WAIT)
+        return max(float(value), 0.0)
     except (TypeError, ValueError):
-        return default
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(when.timestamp() - (time.time() if now is None else now),
+               0.0)
+
+
+class Policy:
+    """The rules above; ``call`` runs one request under them."""
+
+    def __init__(self, retries=RETRIES, budget=BUDGET, sleep=time.sleep,
+                 clock=time.monotonic, wall=time.time):
+        self.retries = max(int(retries), 0)
+        self.budget = budget
+        self.sleep, self.clock, self.wall = sleep, clock, wall
+
+    def why(self, kind, resp, failure):
+        """Why this answer may be retried (words), or None if not."""
+        if kind == STREAM:
+            return None
+        if failure is not None:
+            broke = errors.broken_kind(failure.__cause__ or failure)
+            if broke in ('reset', 'refused') and kind in (SAFE, MEMBER):
+                return 'Connection %s' % broke
+            return None
+        code = resp.status_code
+        if code in LIMITED or (code in FLAKY and kind in (SAFE, MEMBER)):
+            return 'Glance answered %s' % code
+        return None
+
+    def call(self, send, method, path, kind=SAFE, landed=None):
+        """``(response, retried)``, or a ``Landed``; raises TransportError.
+
+        ``send()`` makes the request once (a response, or raises
+        ``errors.TransportError``); ``landed()`` (MEMBER) returns what the
+        POST made, if it did, else None.
+        """
+        start, attempt = self.clock(), 0
+        while True:
+            resp = failure = None
+            try:
+                resp = send()
+            except errors.TransportError as e:
+                failure = e
+            why = self.why(kind, resp, failure)
+            wait = self._wait(resp, attempt) if why else None
+            if wait is None or self.clock() - start + wait > self.budget:
+                if failure is not None:
+                    raise failure
+                return resp, attempt > 0
+            attempt += 1
+            LOG.debug('%s to %s %s; retry %d of %d in %.1f s', why, method,
+                      path, attempt, self.retries, wait)
+            self.sleep(wait)
+            if landed is not None:
+                found = landed()
+                if found is not None:
+                    return Landed(found)
+
+    def _wait(self, resp, attempt):
+        if attempt >= self.retries:
+            return None
+        asked = None
+        if resp is not None and resp.status_code in LIMITED:
+            asked = retry_after((resp.headers or {}).get('Retry-After'),
+                                self.wall())
+        return BACKOFF * 2 ** attempt if asked is None else asked

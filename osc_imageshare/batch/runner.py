@@ -105,11 +105,9 @@ def find_images(glance, refs, project, check=None, workers=1):
     image named twice (by name and by ID, or also selected by --tag) is
     found once, where it was first named, and refused once.
     """
-    from osc_imageshare.api import glance as images
-
     found, failed = [], {}
-    for f, fl in run(lambda ref: images.find_images(
-            glance, [ref], project, check), list(dict.fromkeys(refs)),
+    for f, fl in run(lambda ref: glance.find_images(
+            [ref], project, check), list(dict.fromkeys(refs)),
             workers):
         found.extend(f)
         # The same image refused twice (name and ID): one failure.

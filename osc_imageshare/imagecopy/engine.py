@@ -39,8 +39,6 @@ import sys
 import threading
 import time
 
-from glanceclient import exc as glance_exc
-
 from osc_imageshare.api import glance as api
 from osc_imageshare.batch import liveness
 from osc_imageshare.batch import signals
@@ -230,8 +228,9 @@ def _untrusted(img, source, project_id):
 def _labelled(target_glance, source, project_id):
     # A copy of a hidden image is hidden too (os_hidden is carried), and
     # Glance lists hidden images only when asked.
-    list_images = (api.list_images_and_hidden if source.get('os_hidden')
-                   else api.list_images)
+    list_images = (api.GlanceAPI.list_images_and_hidden if source.get(
+        'os_hidden')
+                   else api.GlanceAPI.list_images)
     return list_images(target_glance, owner=project_id,
                        **{SOURCE_ID: source['id']})
 
@@ -284,8 +283,8 @@ class _Heartbeat:
     def _run(self):
         while not self._stop.wait(self._every):
             try:
-                api.patch_image(self._glance, self._id,
-                                replace={COPIER: self._copier})
+                self._glance.patch_image(self._id,
+                                         replace={COPIER: self._copier})
             except Exception as e:   # a missed beat is not an error
                 LOG.debug('Heartbeat on %s failed: %s', self._id, e)
 
@@ -354,7 +353,8 @@ class _Stream:
                 continue
             if chunk is None:
                 if self.error:
-                    raise api.TransportError(api.cause(self.error, 'source'))
+                    raise errors.TransportError(errors.cause(
+                        self.error, 'source'))
                 return
             self.sent += len(chunk)
             if self._progress:
@@ -446,11 +446,11 @@ def _import_state(img, source, task_message):
 
 
 # ------------------------------------------------------------ choosing
-_identity_url = api.identity_url
+_identity_url = api.GlanceAPI.identity_url
 
 
 def _region(glance):
-    return getattr(glance.http_client, 'region_name', None)
+    return getattr(glance, 'region_name', None)
 
 
 def region_of(glance):
@@ -469,9 +469,9 @@ def download_blocker(glance, target_glance, source, methods):
     if _identity_url(glance) != _identity_url(target_glance):
         return 'source and target do not share one Keystone'
     try:
-        api.get_image(api.in_region(target_glance, here), source['id'],
-                      side='source')
-    except (glance_exc.HTTPException, errors.ImageShareError):
+        target_glance.in_region(here).get_image(source['id'],
+                                                side='source')
+    except (errors.GlanceError, errors.ImageShareError):
         return ("the target project cannot read image %s in %s (share it "
                 "with that project to let its Glance pull it)"
                 % (source['id'], here))
@@ -480,7 +480,7 @@ def download_blocker(glance, target_glance, source, methods):
 
 def candidates(glance, target_glance, source, requested='auto'):
     """``([methods to try, best first], notes)`` for this target."""
-    methods = api.import_methods(target_glance)
+    methods = target_glance.import_methods()
     if requested == 'glance-download':
         blocker = download_blocker(glance, target_glance, source, methods)
         if blocker:
@@ -518,7 +518,7 @@ def plan_copy(glance, target_glance, source, requested='auto'):
 # ------------------------------------------------------------ limits
 def preflight(target_glance, source, project_id, method):
     """Refuse, before any byte moves, a copy the target's quotas forbid."""
-    quotas = api.usage(target_glance) or {}
+    quotas = target_glance.usage() or {}
     mib = -(-(source.get('size') or 0) // CHUNK)
     needs = {'image_size_total': mib, 'image_count_total': 1,
              'image_count_uploading': 1}
@@ -560,7 +560,7 @@ def _create_refused(e, source, project_id, body, client=None):
                    len(extra) - len(labels), len(labels),
                    ', '.join(sorted(labels))))
     return ("Could not create the copy of image %s in project %s: %s"
-            % (source['id'], project_id, api.describe(e)))
+            % (source['id'], project_id, errors.describe(e)))
 
 
 # ------------------------------------------------------------ copying
@@ -654,13 +654,13 @@ def _bring_to(target_glance, copy, project_id, name, visibility):
     changes = ["%s '%s'->'%s'" % (k, copy.get(k), v)
                for k, v in sorted(wanted.items())]
     try:
-        copy = api.update_image(target_glance, copy['id'], **wanted)
-    except (glance_exc.HTTPException, errors.ImageShareError) as e:
+        copy = target_glance.update_image(copy['id'], **wanted)
+    except (errors.GlanceError, errors.ImageShareError) as e:
         raise errors.ImageShareError(
             'A verified copy %s of image %s exists in project %s, but '
             'changing its %s failed: %s' % (
                 copy['id'], copy.get(SOURCE_ID), project_id,
-                ' and '.join(changes), api.describe(e)))
+                ' and '.join(changes), errors.describe(e)))
     return copy, 'verified copy exists, ' + ', '.join(changes)
 
 
@@ -678,10 +678,10 @@ def _check_keep_id(glance, target_glance, source, project_id):
 def _id_free(target_glance, source, project_id):
     """Refuse --keep-id where an image the target can see holds the ID."""
     try:
-        held = api.get_image(target_glance, source['id'])
-    except glance_exc.HTTPNotFound:
+        held = target_glance.get_image(source['id'])
+    except errors.NotFound:
         return
-    except glance_exc.HTTPException:
+    except errors.GlanceError:
         return       # Glance's create says, if the ID is taken
     raise errors.ImageShareError(
         "--keep-id cannot copy image %s into project %s: the target Glance "
@@ -711,10 +711,10 @@ def _clean_leftovers(target_glance, source, project_id, warn):
     """Delete copies that interrupted runs left (or say how to)."""
     try:
         found = _labelled(target_glance, source, project_id)
-    except (glance_exc.HTTPException, errors.ImageShareError) as e:
+    except (errors.GlanceError, errors.ImageShareError) as e:
         raise errors.ImageShareError(
             'Could not copy image %s into project %s: listing its copies '
-            'failed: %s' % (source['id'], project_id, api.describe(e)))
+            'failed: %s' % (source['id'], project_id, errors.describe(e)))
     for img in found:
         if img.get('status') == 'active' or is_live(img):
             continue
@@ -727,13 +727,13 @@ def _clean_leftovers(target_glance, source, project_id, warn):
                     img.get(STARTED) or img.get('created_at'),
                     img.get(COPIER) or 'an unknown run'))
         try:
-            api.delete_image(target_glance, img['id'])
-        except glance_exc.HTTPNotFound:
+            target_glance.delete_image(img['id'])
+        except errors.NotFound:
             continue
-        except (glance_exc.HTTPException, errors.ImageShareError) as e:
+        except (errors.GlanceError, errors.ImageShareError) as e:
             warn("%s: it could not be deleted (%s); delete it with "
                  "'openstack image delete %s'"
-                 % (what, api.describe(e), img['id']))
+                 % (what, errors.describe(e), img['id']))
             continue
         warn('%s: deleted' % what)
 
@@ -775,10 +775,10 @@ def _copy_by(method, glance, target_glance, source, project_id, body, tag,
             # the source cloud once it is verified (see _finish).
             cloud = body.pop(SOURCE_CLOUD, None)
             try:
-                target, announced = api.create_image(target_glance, body)
-            except (glance_exc.HTTPException, errors.ImageShareError) as e:
+                target, announced = target_glance.create_image(body)
+            except (errors.GlanceError, errors.ImageShareError) as e:
                 # A create that failed late may have made the image.
-                with contextlib.suppress(glance_exc.HTTPException,
+                with contextlib.suppress(errors.GlanceError,
                                          errors.ImageShareError):
                     _delete_orphans(target_glance, source, project_id)
                 raise (_Transient if _server_error(e) else
@@ -817,7 +817,7 @@ def _copy_by(method, glance, target_glance, source, project_id, body, tag,
             if meter:
                 meter.done()
             if changes != 'copied':
-                copy = api.patch_image(target_glance, copy['id'], add={
+                copy = target_glance.patch_image(copy['id'], add={
                     CONVERTED: '%s->%s' % (source.get('disk_format'),
                                            copy.get('disk_format')),
                     PROOF: proof(copy)})
@@ -844,10 +844,10 @@ def _copy_by(method, glance, target_glance, source, project_id, body, tag,
         done = _cleanup(target_glance, target, project_id, beat, meter)
         if isinstance(e, errors.ImageShareError) and target is None:
             raise
-        if isinstance(e, api.TransportError):
+        if isinstance(e, errors.TransportError):
             text = str(e)
-        elif isinstance(e, glance_exc.HTTPException):
-            text = api.describe(e)
+        elif isinstance(e, errors.GlanceError):
+            text = errors.describe(e)
             if getattr(e, 'code', None) == 413:
                 text += (' (the target limits image size, image_size_cap, '
                          'or storage)')
@@ -879,11 +879,11 @@ def _finish(target_glance, copy, changes, warn, cloud=None):
     if not drop and not add:
         return copy, changes
     try:
-        copy = api.patch_image(target_glance, copy['id'], add=add,
-                               remove=drop)
-    except (glance_exc.HTTPException, errors.ImageShareError) as e:
+        copy = target_glance.patch_image(copy['id'], add=add,
+                                         remove=drop)
+    except (errors.GlanceError, errors.ImageShareError) as e:
         warn('Image %s: the copy is verified, but removing %s from it '
-             'failed (%s)' % (copy['id'], ', '.join(drop), api.describe(e)))
+             'failed (%s)' % (copy['id'], ', '.join(drop), errors.describe(e)))
         return copy, changes
     if stale:
         changes += ', dropped %s (checksums of the data before conversion)' \
@@ -904,26 +904,26 @@ def _cleanup(target_glance, target, project_id, beat, meter):
             meter.done()
         if target is None:
             return 'nothing was left behind'
-        return api.delete_quietly(target_glance, target['id'], project_id)
+        return target_glance.delete_quietly(target['id'], project_id)
 
 
 def _stream(glance, target_glance, source, target, method, meter, algo,
             expected):
     """Stream the source into the copy (upload, or stage and import)."""
     target_algo = _target_algo(target_glance)
-    response = api.download(glance, source['id'])
+    response = glance.download(source['id'])
     stream = _Stream(response, source.get('size'),
                      _hashed_here(method, algo, target_algo), meter)
     try:
         if method == 'upload':
             try:
-                api.upload(target_glance, target['id'], stream)
-            except glance_exc.HTTPForbidden as e:
+                target_glance.upload(target['id'], stream)
+            except errors.Forbidden as e:
                 # upload_image refused by policy: import may be open.
                 raise _Unavailable('refused by the target (%s)'
                                    % errors.glance_message(e))
         else:
-            api.stage(target_glance, target['id'], stream)
+            target_glance.stage(target['id'], stream)
     finally:
         stream.close()
     if meter:
@@ -931,10 +931,10 @@ def _stream(glance, target_glance, source, target, method, meter, algo,
     _check_read(stream, source, algo, expected)
     signals.check()
     if method == 'glance-direct':
-        api.import_image(target_glance, target['id'], 'glance-direct')
+        target_glance.import_image(target['id'], 'glance-direct')
         copy = _wait_import(target_glance, target, source, meter)
     else:
-        copy = api.get_image(target_glance, target['id'])
+        copy = target_glance.get_image(target['id'])
     if not stream.hashes:
         _check_stored(glance, copy, source, algo, expected)
     theirs = copy.get('os_hash_algo')
@@ -1011,7 +1011,7 @@ def _source_digest(glance, source, algo):
         raise errors.ImageShareError(
             'the target Glance hashed the copy with %s, which cannot be '
             'checked here' % algo)
-    stream = _Stream(api.download(glance, source['id']), source.get('size'),
+    stream = _Stream(glance.download(source['id']), source.get('size'),
                      [algo])
     try:
         for _ in stream:
@@ -1024,8 +1024,8 @@ def _source_digest(glance, source, algo):
 def _target_algo(target_glance):
     """The target's hashing algorithm, as its newest image shows."""
     try:
-        found = api.first_images(target_glance, status='active', limit=1)
-    except (glance_exc.HTTPException, errors.ImageShareError):
+        found = target_glance.first_images(status='active', limit=1)
+    except (errors.GlanceError, errors.ImageShareError):
         return None
     algo = found[0].get('os_hash_algo') if found else None
     return algo if algo in hashlib.algorithms_available else None
@@ -1034,14 +1034,14 @@ def _target_algo(target_glance):
 def _pull(glance, target_glance, source, target, body, meter=None):
     """glance-download: the target Glance pulls the source itself."""
     try:
-        api.import_image(
-            target_glance, target['id'], 'glance-download',
+        target_glance.import_image(
+            target['id'], 'glance-download',
             glance_image_id=source['id'], glance_region=_region(glance),
-            glance_service_interface=getattr(glance.http_client,
+            glance_service_interface=getattr(glance,
                                              'interface', None)
             or 'public')
-    except glance_exc.HTTPException as e:
-        raise _Unavailable(api.describe(e))
+    except errors.GlanceError as e:
+        raise _Unavailable(errors.describe(e))
     try:
         copy = _wait_import(target_glance, target, source, meter)
     except _ImportFailed as e:
@@ -1056,8 +1056,8 @@ def _pull(glance, target_glance, source, target, body, meter=None):
               and copy[k] != v and k not in ('visibility', 'disk_format',
                                              'container_format')}
     if missing or differ:
-        copy = api.patch_image(target_glance, copy['id'], add=missing,
-                               replace=differ)
+        copy = target_glance.patch_image(copy['id'], add=missing,
+                                         replace=differ)
     return copy
 
 
@@ -1076,10 +1076,10 @@ def _wait_import(target_glance, target, source, meter=None):
     if meter:
         meter.phase('importing')
     while True:
-        img = api.get_image(target_glance, target['id'])
+        img = target_glance.get_image(target['id'])
         if meter:
-            meter.status(_import_state(img, source, api.import_task_message(
-                target_glance, img)))
+            meter.status(_import_state(
+                img, source, target_glance.import_task_message(img)))
         failed = img.get('os_glance_failed_import')
         # The import's last step saves the image once more and drops
         # os_glance_import_task: a property set before that is lost.
@@ -1163,8 +1163,8 @@ def _delete_orphans(target_glance, source, project_id, mine=None):
         if mine is not None and img['id'] == mine['id']:
             continue
         if img.get(COPIER) == me and is_debris(img):
-            LOG.info('Image %s: %s', source['id'], api.delete_quietly(
-                target_glance, img['id'], project_id))
+            LOG.info('Image %s: %s', source['id'],
+                     target_glance.delete_quietly(img['id'], project_id))
             continue
         found.append(img)
     return found
@@ -1186,7 +1186,7 @@ def _await(target_glance, source, project_id, earlier):
 
 
 def _lost(target_glance, source, project_id, mine, winner, started):
-    done = api.delete_quietly(target_glance, mine['id'], project_id)
+    done = target_glance.delete_quietly(mine['id'], project_id)
     LOG.info('Image %s: another run copied it first (%s); %s',
              source['id'], winner['id'], done)
     return CopyResult(source, winner, project_id,

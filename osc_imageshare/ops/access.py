@@ -7,9 +7,7 @@ as warnings.  The wording of each warning is stable: scripts may match it.
 
 import logging
 
-from glanceclient import exc as glance_exc
-
-from osc_imageshare.api import glance as images
+from osc_imageshare import errors
 from osc_imageshare.ops import kinds
 from osc_imageshare.ops import messages
 from osc_imageshare.ops import stranded
@@ -23,7 +21,7 @@ FIELDS = ('id', 'name', 'owner', 'owner_name', 'visibility', 'protected',
 
 def share_status(glance, ident, image_ref):
     """Return ``(status dict, [warning, ...])`` for one image."""
-    image = images.find_image(glance, image_ref, ident.project_name
+    image = glance.find_image(image_ref, ident.project_name
                               or ident.project_id)
     me = ident.project_id
     owner = image.get('owner')
@@ -34,8 +32,8 @@ def share_status(glance, ident, image_ref):
         # Glance answers the owner and admins with every member, a member
         # with its own membership only, and others with 404.
         try:
-            members = images.list_members(glance, image['id'])
-        except glance_exc.HTTPNotFound:
+            members = glance.list_members(image['id'])
+        except errors.NotFound:
             members = []
     mine = [m for m in members if m['member_id'] == me]
     if owner == me:

@@ -20,8 +20,6 @@ import itertools
 import logging
 import math
 
-from glanceclient import exc as glance_exc
-
 from osc_imageshare.api import glance as images
 from osc_imageshare.api import identity
 from osc_imageshare.batch import runner
@@ -299,7 +297,7 @@ def audit(glance, ident, where, risks=None, show_all=False,
                 consumer=where.incoming and not ident.is_admin,
                 companion_reader=CompanionReader())
     keep = set(risks or RISKS) | ({NONE} if show_all else set())
-    found = images.iter_images(glance, where.filters)
+    found = glance.iter_images(where.filters)
     while True:
         chunk = list(itertools.islice(found, images.PAGE))
         if not chunk:
@@ -317,8 +315,8 @@ def audit(glance, ident, where, risks=None, show_all=False,
 
 def _members(glance, image):
     try:
-        return images.list_members(glance, image['id'])
-    except glance_exc.HTTPNotFound:
+        return glance.list_members(image['id'])
+    except errors.NotFound:
         return []       # deleted since it was listed
 
 
@@ -385,15 +383,15 @@ class CompanionReader:
 def _companion(glance, companion_id):
     """``(image, member IDs)`` of a companion; ``(None, ())`` if unseen."""
     try:
-        image = images.get_image(glance, companion_id)
-    except (glance_exc.HTTPNotFound, glance_exc.HTTPForbidden):
+        image = glance.get_image(companion_id)
+    except (errors.NotFound, errors.Forbidden):
         return None, ()
     if image.get('visibility') != 'shared':
         return image, ()
     try:
-        return image, {m['member_id'] for m in images.list_members(
-            glance, companion_id)}
-    except glance_exc.HTTPException:
+        return image, {m['member_id'] for m in glance.list_members(
+            companion_id)}
+    except errors.GlanceError:
         # Glance lists a shared image's members to its owner and admins
         # only: the caller read it as one of them (a consumer's side).
         return image, None
@@ -433,12 +431,12 @@ def _fix_one(glance, action, row):
     image_id, member = row[0], row[3]
     try:
         if action == 'remove':
-            images.remove_member(glance, image_id, member)
+            glance.remove_member(image_id, member)
         else:
-            images.update_image(glance, image_id, protected=True)
-    except (glance_exc.HTTPException, images.TransportError) as e:
-        why = images.describe(e, side=None)
-        if action == 'remove' and isinstance(e, glance_exc.HTTPNotFound):
+            glance.update_image(image_id, protected=True)
+    except (errors.GlanceError, errors.TransportError) as e:
+        why = errors.describe(e, side=None)
+        if action == 'remove' and isinstance(e, errors.NotFound):
             if not _still_member(glance, image_id, member):
                 return None      # gone already: what the fix wanted
             why = E_UNADDRESSABLE
@@ -456,7 +454,7 @@ def _still_member(glance, image_id, member):
     nor removed by URL, and answers 404.
     """
     try:
-        listed = images.list_members(glance, image_id)
-    except glance_exc.HTTPNotFound:
+        listed = glance.list_members(image_id)
+    except errors.NotFound:
         return False        # the image is gone
     return any(m['member_id'] == member for m in listed)

@@ -14,9 +14,6 @@ the run) rolls back a pair whose owned companion failed for that target.
 import dataclasses
 import logging
 
-from glanceclient import exc as glance_exc
-
-from osc_imageshare.api import glance as images
 from osc_imageshare import errors
 from osc_imageshare.ops import kinds
 from osc_imageshare.ops import transfer_plan
@@ -71,8 +68,8 @@ def expand(glance, ident, found, check):
 
 def _get(glance, image_id):
     try:
-        return images.get_image(glance, image_id)
-    except (glance_exc.HTTPNotFound, glance_exc.HTTPForbidden):
+        return glance.get_image(image_id)
+    except (errors.NotFound, errors.Forbidden):
         return None
 
 
@@ -173,11 +170,11 @@ def _roll_back(glance, p, key, cid):
     if 'member added' not in p.changes:
         return
     try:
-        images.remove_member(glance, p.image['id'], p.target.project_id)
+        glance.remove_member(p.image['id'], p.target.project_id)
         p.changes = [c for c in p.changes if c not in (
             'member added', 'accepted')] + ['rolled back']
         p.status = None
-    except glance_exc.HTTPException as e:
+    except errors.GlanceError as e:
         p.error += ('; rolling back also failed (%s): remove it with '
                     "'openstack image share revoke %s %s'" % (
                         errors.glance_message(e), p.image['id'],
@@ -276,11 +273,11 @@ def rewire(target_glance, result, wired):
     changed = ', '.join("%s '%s'->'%s'" % (k, result.image.get(k), v)
                         for k, v in sorted(wrong.items()))
     try:
-        result.image = images.patch_image(
-            target_glance, result.image['id'],
+        result.image = target_glance.patch_image(
+            result.image['id'],
             add={k: v for k, v in wrong.items() if k not in result.image},
             replace={k: v for k, v in wrong.items() if k in result.image})
-    except glance_exc.HTTPException as e:
+    except errors.GlanceError as e:
         raise errors.ImageShareError(
             'A verified copy %s of image %s exists in project %s, but '
             'pointing its %s at the companions\' copies failed: %s' % (

@@ -10,10 +10,6 @@ A second run finds nothing to do and writes nothing.
 
 import logging
 
-from glanceclient import exc as glance_exc
-
-from osc_imageshare.api import glance as images
-from osc_imageshare.api import retry
 from osc_imageshare.batch import runner
 from osc_imageshare import errors
 from osc_imageshare.ops import messages
@@ -95,7 +91,7 @@ def set_members(glance, ident, image_ref, members, project_domain=None,
     """
     workers = runner.check(parallel)
     members = list(dict.fromkeys(members))   # each name resolved once
-    glance = retry.wrap(glance)
+    glance = glance
     found, failed, listed, _ = share.read(glance, ident, [image_ref],
                                           companions_too=False)
     if failed:
@@ -112,7 +108,7 @@ def set_members(glance, ident, image_ref, members, project_domain=None,
             accept=recipients.WHEN_POSSIBLE if accept else False,
             glance_for=glance_for)
         for t in targets:
-            t.glance = retry.wrap(t.glance)
+            t.glance = t.glance
     # A private image hides its earlier members: sharing it brings them
     # back, so the run must be told what to do with them.
     policy = earlier_members or ('revoke' if prune else 'refuse')
@@ -173,8 +169,8 @@ def set_members(glance, ident, image_ref, members, project_domain=None,
 def _members_now(glance, image_id):
     try:
         return {m['member_id']: m['status']
-                for m in images.list_members(glance, image_id)}
-    except glance_exc.HTTPException:
+                for m in glance.list_members(image_id)}
+    except errors.GlanceError:
         return {}   # private (again): Glance lists no member
 
 
@@ -238,10 +234,10 @@ def _earlier_rows(ident, plan, sub):
 def _revoke(glance, p):
     p.start(p.steps[0])
     try:
-        images.remove_member(glance, p.image['id'], p.target.project_id)
-    except glance_exc.HTTPNotFound:
+        glance.remove_member(p.image['id'], p.target.project_id)
+    except errors.NotFound:
         pass    # gone meanwhile: as good as revoked
-    except glance_exc.HTTPException as e:
+    except errors.GlanceError as e:
         p.error = errors.explain(e, p.image['id'], p.target.label,
                                  'remove member %s' % p.target.project_id)
         p.status = p.member['status']

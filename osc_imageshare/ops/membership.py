@@ -7,9 +7,6 @@ members and list who has access to their images.
 
 import logging
 
-from glanceclient import exc as glance_exc
-
-from osc_imageshare.api import glance as images
 from osc_imageshare.batch import runner
 from osc_imageshare.batch import signals
 from osc_imageshare import errors
@@ -76,7 +73,7 @@ def set_status(glance, ident, image_ref, status, project=None,
         pid, pname = target['id'], target.get('name')
     else:
         pid, pname = ident.project_id, ident.project_name
-    image = images.find_image(glance, image_ref, _me(ident))
+    image = glance.find_image(image_ref, _me(ident))
     if image.get('owner') == pid:
         raise errors.ImageShareError(
             "Project %s owns image %s; only a member project can accept or "
@@ -86,8 +83,8 @@ def set_status(glance, ident, image_ref, status, project=None,
             "Image %s is %s, not shared: it has no members to accept or "
             "reject" % (image['id'], image.get('visibility')))
     try:
-        before = images.get_member(glance, image['id'], pid)['status']
-    except glance_exc.HTTPNotFound:
+        before = glance.get_member(image['id'], pid)['status']
+    except errors.NotFound:
         raise errors.ImageShareError(
             "Project %s is not a member of image %s; its owner must add it "
             "first ('openstack image transfer %s --to %s --no-accept')" % (
@@ -95,9 +92,9 @@ def set_status(glance, ident, image_ref, status, project=None,
     after = before
     if before != status:
         try:
-            after = images.set_member_status(
-                glance, image['id'], pid, status)['status']
-        except glance_exc.HTTPException as e:
+            after = glance.set_member_status(
+                image['id'], pid, status)['status']
+        except errors.GlanceError as e:
             raise errors.ImageShareError(errors.explain(
                 e, image['id'], _label(pid, pname), 'set status %s' % status,
                 client=glance))
@@ -119,7 +116,7 @@ def revoke(glance, ident, image_ref, project_refs, project_domain=None,
     then private again.  ``dry_run`` writes nothing and returns the rows
     the run would, each result starting with ``plan:``.
     """
-    image = images.find_image(glance, image_ref, _me(ident))
+    image = glance.find_image(image_ref, _me(ident))
     if image.get('owner') != ident.project_id and not ident.is_admin:
         raise errors.ImageShareError(
             "Image %s is owned by project %s; only the owner can revoke its "
@@ -179,10 +176,10 @@ def _revoke_briefly_shared(glance, ident, image, project_refs,
     batch = signals.Stop()
     with signals.catching(batch):
         try:
-            images.patch_image(glance, image['id'], replace={
+            glance.patch_image(image['id'], replace={
                 'visibility': 'shared'}, add={stranded.LABEL: stranded.value(
                     op=stranded.REVOKE)})
-        except (glance_exc.HTTPException, errors.ImageShareError) as e:
+        except (errors.GlanceError, errors.ImageShareError) as e:
             raise errors.ImageShareError(errors.explain(
                 e, image['id'], action='set it shared'))
         LOG.info('Image %s: shared for as long as it takes to remove the '
@@ -191,7 +188,7 @@ def _revoke_briefly_shared(glance, ident, image, project_refs,
             rows, warnings, errs = _revoke(glance, ident, image,
                                            project_refs, project_domain,
                                            False, batch=batch)
-            left = images.list_members(glance, image['id'])
+            left = glance.list_members(image['id'])
         finally:
             _private_again(glance, image['id'])
     if batch.name:
@@ -232,20 +229,20 @@ def _member_for(ident, members, image, ref, project_domain):
 
 def _private_again(glance, image_id):
     try:
-        images.patch_image(glance, image_id, replace={
+        glance.patch_image(image_id, replace={
             'visibility': 'private'}, remove=[stranded.LABEL])
-    except (glance_exc.HTTPException, errors.ImageShareError) as e:
+    except (errors.GlanceError, errors.ImageShareError) as e:
         LOG.error("Could not set image %s private again: %s; run "
                   "'openstack image share revoke %s --all "
                   "--share-briefly' again", image_id,
-                  images.describe(e, None), image_id)
+                  errors.describe(e, None), image_id)
 
 
 def _revoke(glance, ident, image, project_refs, project_domain, unshare,
             dry_run=False, batch=None):
     """Remove the members; with ``batch``, none more once it is set."""
-    members = {m['member_id']: m for m in images.list_members(
-        glance, image['id'])}
+    members = {m['member_id']: m for m in glance.list_members(
+        image['id'])}
     rows, warnings, errs = [], [], []
     for ref in list(members) if project_refs is None else project_refs:
         if batch is not None and batch.name:
@@ -264,8 +261,8 @@ def _revoke(glance, ident, image, project_refs, project_domain, unshare,
             continue
         try:
             if not dry_run:
-                images.remove_member(glance, image['id'], pid)
-        except glance_exc.HTTPException as e:
+                glance.remove_member(image['id'], pid)
+        except errors.GlanceError as e:
             errs.append(errors.explain(e, image['id'], label,
                                        'remove member %s' % pid))
             rows.append((image['id'], pid, pname, 'error'))
@@ -287,8 +284,8 @@ def _unshare(glance, image, members, dry_run, rows, warnings, errs):
         return
     try:
         if not dry_run:
-            images.update_image(glance, image['id'], visibility='private')
-    except glance_exc.HTTPException as e:
+            glance.update_image(image['id'], visibility='private')
+    except errors.GlanceError as e:
         errs.append(errors.explain(e, image['id'], action='set it private'))
     else:
         rows.append((image['id'], None, None, '%svisibility shared->private'
@@ -302,9 +299,9 @@ def list_shares(glance, ident, parallel=1):
     images their owner hid (``os_hidden``) included.
     """
     rows = []
-    owned = images.list_images_and_hidden(glance, owner=ident.project_id,
+    owned = glance.list_images_and_hidden(owner=ident.project_id,
                                           visibility='shared')
-    listed = runner.run(lambda i: images.list_members(glance, i['id']),
+    listed = runner.run(lambda i: glance.list_members(i['id']),
                         owned, runner.check(parallel))
     for image, members in zip(owned, listed):
         for m in members:
@@ -322,12 +319,12 @@ def list_incoming(glance, ident, parallel=1):
     """
     def member(image):
         try:
-            return images.get_member(glance, image['id'], ident.project_id)
-        except glance_exc.HTTPNotFound:
+            return glance.get_member(image['id'], ident.project_id)
+        except errors.NotFound:
             return None   # an admin sees images it is no member of
 
-    shared = [i for i in images.list_images_and_hidden(
-        glance, visibility='shared', member_status='all')
+    shared = [i for i in glance.list_images_and_hidden(
+        visibility='shared', member_status='all')
               if i.get('owner') != ident.project_id]
     rows = []
     for image, m in zip(shared, runner.run(

@@ -9,7 +9,6 @@ exactly its steps; every mode returns the same ``plan.Result``.
 from concurrent import futures
 import logging
 
-from osc_imageshare.api import retry
 from osc_imageshare.batch import runner
 from osc_imageshare.batch import signals
 from osc_imageshare import errors
@@ -75,7 +74,7 @@ def _transfer(glance, ident, image_refs, mode, to, project_domain,
     impl.preflight(ident)
     if mode != 'copy':
         # The copy's data path sends streams, which no retry may replay.
-        glance = retry.wrap(glance)
+        glance = glance
     notes = []
     if tags or properties:
         selected = selection.select_images(glance, ident, tags, properties)
@@ -100,7 +99,7 @@ def _transfer(glance, ident, image_refs, mode, to, project_domain,
         raise read_error
     if mode != 'copy':
         for t in targets:
-            t.glance = retry.wrap(t.glance)
+            t.glance = t.glance
     plan = impl.make_plan(read, targets, options)
     warnings = recipients.unverified_warnings(targets)
     if batch is not None and batch.name:

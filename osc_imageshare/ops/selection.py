@@ -7,7 +7,6 @@ target.
 
 import logging
 
-from osc_imageshare.api import glance as images
 from osc_imageshare import errors
 
 LOG = logging.getLogger(__name__)
@@ -60,7 +59,7 @@ def select_images(glance, ident, tags=(), properties=None):
     filters = dict(properties, owner=ident.project_id)
     if tags:
         filters['tag'] = tags[0]
-    found = [i for i in images.list_images_and_hidden(glance, **filters)
+    found = [i for i in glance.list_images_and_hidden(**filters)
              if matches(i, tags, properties)]
     if not found:
         raise errors.ImageShareError(

@@ -9,9 +9,6 @@ pending.
 import logging
 import time
 
-from glanceclient import exc as glance_exc
-
-from osc_imageshare.api import glance as images
 from osc_imageshare import errors
 
 LOG = logging.getLogger(__name__)
@@ -93,9 +90,8 @@ def _poll(glance, waiting, timeout, progress, clock, sleep, seen):
 
 def _members(glance, image_id):
     try:
-        return {m['member_id']: m for m in images.list_members(glance,
-                                                               image_id)}
-    except glance_exc.HTTPException as e:
+        return {m['member_id']: m for m in glance.list_members(image_id)}
+    except errors.GlanceError as e:
         raise errors.ImageShareError(errors.explain(
             e, image_id, action='list the members'))
 
@@ -120,7 +116,7 @@ def share_wait(glance, ident, image_ref, project_refs=(),
                project_domain=None, timeout=DEFAULT_TIMEOUT, progress=None,
                clock=time.monotonic, sleep=time.sleep):
     """``image share wait``: rows once every project has accepted."""
-    image = images.find_image(glance, image_ref,
+    image = glance.find_image(image_ref,
                               ident.project_name or ident.project_id)
     if image.get('owner') != ident.project_id and not ident.is_admin:
         raise errors.ImageShareError(
@@ -139,7 +135,7 @@ def share_wait(glance, ident, image_ref, project_refs=(),
             waiting.add(image['id'], project['id'],
                         _label(project['id'], project.get('name')))
     else:
-        for m in images.list_members(glance, image['id']):
+        for m in glance.list_members(image['id']):
             name = ident.project_name_of(m['member_id'])
             names[m['member_id']] = name
             waiting.add(image['id'], m['member_id'],

@@ -2,8 +2,6 @@
 
 from unittest import mock
 
-from glanceclient import exc as glance_exc
-
 from osc_imageshare.api import identity
 from osc_imageshare import errors
 from tests.unit import base
@@ -14,14 +12,14 @@ def client(project_name='beta', roles=('reader',), project_id=fakes.BETA):
     """A Glance client whose session holds a token with ``roles``."""
     access = mock.Mock(project_name=project_name, project_id=project_id,
                        role_names=list(roles))
-    http = mock.Mock(spec=['session', 'auth'])
-    http.auth = None
-    http.session.auth.get_access.return_value = access
-    return mock.Mock(http_client=http)
+    glance = mock.Mock(spec=['session', 'auth'])
+    glance.auth = None
+    glance.session.auth.get_access.return_value = access
+    return glance
 
 
 def forbidden(action):
-    return glance_exc.HTTPForbidden(
+    return errors.Forbidden(
         'You are not authorized to complete %s action.' % action)
 
 
@@ -37,8 +35,8 @@ class TestRoleRefusal(base.TestCase):
             "member role (or admin) to accept or reject an image (its "
             "modify_member policy): ask for the member role there, or act "
             "with credentials that have it", msg)
-        glance.http_client.session.auth.get_access.assert_called_once_with(
-            glance.http_client.session)
+        glance.session.auth.get_access.assert_called_once_with(
+            glance.session)
 
     def test_each_action_in_words(self):
         for action, words in [('add_image', 'create images'),
@@ -72,7 +70,7 @@ class TestRoleRefusal(base.TestCase):
             'to complete add_image action. (HTTP 403)' % fakes.IMAGE_ID, msg)
 
     def test_other_errors_are_unchanged(self):
-        msg = errors.explain(glance_exc.HTTPNotFound('No image'),
+        msg = errors.explain(errors.NotFound('No image'),
                              fakes.IMAGE_ID, client=client())
         self.assertEqual('Image %s no longer exists or is not visible to '
                          'you' % fakes.IMAGE_ID, msg)

@@ -23,7 +23,7 @@ class TestPlugin(base.TestCase):
         self.assertEqual({'2': 'glanceclient.v2.client.Client'},
                          plugin.API_VERSIONS)
 
-    @mock.patch('glanceclient.v2.client.Client')
+    @mock.patch('keystoneauth1.adapter.Adapter')
     def test_make_client_uses_the_osc_session_and_endpoint(self, client_cls):
         instance = mock.Mock(_api_version={'image_share': '2'},
                              region_name='RegionTwo', interface='internal')
@@ -31,11 +31,13 @@ class TestPlugin(base.TestCase):
         instance.get_endpoint_for_service_type.return_value = (
             'http://glance-two-int:9292/v2')
         client = plugin.make_client(instance)
-        self.assertIs(client_cls.return_value, client)
+        self.assertIs(client_cls.return_value, client.adapter)
+        self.assertEqual(('http://glance-two-int:9292', 3),
+                         (client.get_endpoint(), client.policy.retries))
         instance.get_endpoint_for_service_type.assert_called_once_with(
             'image', region_name='RegionTwo', interface='internal')
         client_cls.assert_called_once_with(
-            session=instance.session,
+            instance.session, service_type='image',
             endpoint_override='http://glance-two-int:9292',
             region_name='RegionTwo', interface='internal')
 
@@ -53,6 +55,19 @@ class TestPlugin(base.TestCase):
         self.assertEqual('2', parser.parse_args([]).os_image_share_api_version)
         self.assertEqual('3', parser.parse_args(
             ['--os-image-share-api-version', '3']).os_image_share_api_version)
+
+    def test_retries_option_and_env(self):
+        parser = plugin.build_option_parser(argparse.ArgumentParser())
+        self.assertIsNone(parser.parse_args([]).os_image_share_retries)
+        self.assertEqual(0, parser.parse_args(
+            ['--os-image-share-retries', '0']).os_image_share_retries)
+        self.useFixture(fixtures.EnvironmentVariable(
+            'OS_IMAGE_SHARE_RETRIES', '5'))
+        parser = plugin.build_option_parser(argparse.ArgumentParser())
+        self.assertEqual(5, parser.parse_args([]).os_image_share_retries)
+        for bad in ('-1', 'many'):
+            self.assertRaises(SystemExit, parser.parse_args,
+                              ['--os-image-share-retries', bad])
 
     def test_import_adds_nothing_to_openstack_start(self):
         # OSC imports every plugin module on every start (while importing

@@ -98,7 +98,7 @@ def _wire_steps(links, pairs, source, target):
 
 
 def _endpoint(glance):
-    get = getattr(glance.http_client, 'get_endpoint', None)
+    get = getattr(glance, 'get_endpoint', None)
     url = get() if get else None
     return url.rstrip('/').removesuffix('/v2') if isinstance(url, str) \
         else None

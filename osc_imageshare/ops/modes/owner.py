@@ -8,9 +8,6 @@ and only as ``replace``.
 
 import logging
 
-from glanceclient import exc as glance_exc
-
-from osc_imageshare.api import glance as images
 from osc_imageshare.batch import runner
 from osc_imageshare.batch import signals
 from osc_imageshare import errors
@@ -122,9 +119,9 @@ def interrupted(plan, stopped):
 def _change_owner(glance, p):
     image_id, old, new = p.image['id'], p.result, p.target.project_id
     try:
-        images.update_image(glance, image_id, owner=new)
-        now = images.get_image(glance, image_id).get('owner')
-    except glance_exc.HTTPException as e:
+        glance.update_image(image_id, owner=new)
+        now = glance.get_image(image_id).get('owner')
+    except errors.GlanceError as e:
         p.error = errors.explain(e, image_id, action='change the owner')
         _restore(glance, image_id, old)
         return False
@@ -142,7 +139,7 @@ def _warnings(glance, p):
                           new=p.target.label)]
     if p.image.get('visibility') == 'shared':
         members = [m['member_id'] for m in
-                   images.list_members(glance, p.image['id'])]
+                   glance.list_members(p.image['id'])]
         if p.target.project_id in members:
             members.remove(p.target.project_id)
             out += _drop_own_membership(glance, p)
@@ -156,8 +153,8 @@ def _drop_own_membership(glance, p):
     """The new owner was a member: that membership now means nothing."""
     image_id, pid = p.image['id'], p.target.project_id
     try:
-        images.remove_member(glance, image_id, pid)
-    except glance_exc.HTTPException as e:
+        glance.remove_member(image_id, pid)
+    except errors.GlanceError as e:
         return [W_OWN_MEMBER.format(id=image_id, new=p.target.label,
                                     pid=pid, why=errors.glance_message(e))]
     p.changes.append('membership of the new owner removed')
@@ -166,9 +163,9 @@ def _drop_own_membership(glance, p):
 
 def _restore(glance, image_id, owner):
     try:
-        if images.get_image(glance, image_id).get('owner') != owner:
-            images.update_image(glance, image_id, owner=owner)
-    except glance_exc.HTTPException as e:
+        if glance.get_image(image_id).get('owner') != owner:
+            glance.update_image(image_id, owner=owner)
+    except errors.GlanceError as e:
         LOG.error('Could not restore the owner of image %s to %s: %s',
                   image_id, owner, errors.glance_message(e))
 

@@ -8,9 +8,6 @@ own; when every pair of an image fails, the image is restored too.
 
 import logging
 
-from glanceclient import exc as glance_exc
-
-from osc_imageshare.api import glance as images
 from osc_imageshare.batch import runner
 from osc_imageshare.batch import signals
 from osc_imageshare import errors
@@ -82,8 +79,8 @@ def read(glance, ident, image_refs, workers=1, companions_too=True):
         found, links = companions.expand(
             glance, ident, found, lambda image: check_image(image, ident))
     shared = [i['id'] for i in found if i.get('visibility') == 'shared']
-    listed = runner.run(lambda image_id: images.list_members(
-        glance, image_id), shared, workers)
+    listed = runner.run(lambda image_id: glance.list_members(
+        image_id), shared, workers)
     members = {image_id: {m['member_id']: dict(m) for m in ms}
                for image_id, ms in zip(shared, listed)}
     return found, failed, members, links
@@ -205,12 +202,12 @@ def _finish_image(glance, pairs, undo, kept, labelled):
         return []
     if labelled:
         try:
-            images.patch_image(glance, image['id'],
+            glance.patch_image(image['id'],
                                remove=[stranded.LABEL])
-        except (glance_exc.HTTPException, errors.ImageShareError) as e:
+        except (errors.GlanceError, errors.ImageShareError) as e:
             LOG.debug('Image %s: removing %s failed: %s', image['id'],
                       stranded.LABEL, e)
-            return [_left(image, 'shared') + ' (%s)' % images.describe(
+            return [_left(image, 'shared') + ' (%s)' % errors.describe(
                 e, None)]
     return [kept] if kept else []
 
@@ -261,10 +258,10 @@ def _image_steps(glance, ident, plan, pairs):
             first.start(step)
             if step.kind == SHARE:
                 try:
-                    images.patch_image(glance, image['id'], replace={
+                    glance.patch_image(image['id'], replace={
                         'visibility': 'shared'}, add={
                         stranded.LABEL: stranded.value(targets)})
-                except images.TransportError:
+                except errors.TransportError:
                     # The connection broke: the PATCH may have reached
                     # Glance.  Undo what it did (or name the image).
                     labelled = _if_landed(glance, image, undo)
@@ -275,14 +272,14 @@ def _image_steps(glance, ident, plan, pairs):
             elif step.kind == EARLIER:
                 kept = _earlier_members(glance, ident, plan, pairs)
             elif step.kind == RESUME:
-                images.patch_image(glance, image['id'], add={
+                glance.patch_image(image['id'], add={
                     stranded.LABEL: stranded.value(targets, checked=True)})
                 labelled = True
             elif step.kind == PROTECT:
-                images.update_image(glance, image['id'], protected=True)
+                glance.update_image(image['id'], protected=True)
                 undo['protected'] = False
                 first.changes.append(UNDONE['protected'])
-    except (glance_exc.HTTPException, errors.ImageShareError, _Failed,
+    except (errors.GlanceError, errors.ImageShareError, _Failed,
             signals.Stopped) as e:
         _image_failed(glance, pairs, e, undo, labelled)
         return None
@@ -296,8 +293,8 @@ def _if_landed(glance, image, undo):
     there; where Glance cannot be read either, as if all of it landed.
     """
     try:
-        now = images.get_image(glance, image['id'])
-    except (glance_exc.HTTPException, errors.ImageShareError):
+        now = glance.get_image(image['id'])
+    except (errors.GlanceError, errors.ImageShareError):
         now = None
     if now is None or now.get('visibility') == 'shared':
         undo['visibility'] = 'private'
@@ -332,7 +329,7 @@ def _earlier_members(glance, ident, plan, pairs):
     the warning naming those kept, if any.
     """
     image_id = pairs[0].image['id']
-    listed = images.list_members(glance, image_id)
+    listed = glance.list_members(image_id)
     ours = {p.target.project_id: p for p in pairs}
     # The members a dead run added for its own targets were not hidden.
     dead = set((stranded.stranded(pairs[0].image) or {}).get('targets', ()))
@@ -351,11 +348,11 @@ def _earlier_members(glance, ident, plan, pairs):
         raise _Failed(messages.E_EARLIER.format(id=image_id, members=names))
     if policy == 'revoke':
         for m in others:
-            images.remove_member(glance, image_id, m['member_id'])
+            glance.remove_member(image_id, m['member_id'])
         pairs[0].changes.append('earlier members removed: %s' % ', '.join(
             m['member_id'] for m in others))
     # Checked: a run that takes over after a crash must not ask again.
-    images.patch_image(glance, image_id, add={stranded.LABEL: stranded.value(
+    glance.patch_image(image_id, add={stranded.LABEL: stranded.value(
         list(ours), checked=True)})
     if policy == 'keep':
         return messages.W_KEPT.format(id=image_id, members=names)
@@ -372,20 +369,20 @@ def _apply_pair(glance, plan, p):
             p.start(step)
             if step.kind == ADD and p.member is None:
                 try:
-                    p.member = images.add_member(glance, image_id, pid)
+                    p.member = glance.add_member(image_id, pid)
                     added = True
                     p.changes.append('member added')
-                except glance_exc.HTTPConflict:
+                except errors.Conflict:
                     # Added meanwhile: as good as ours; read what it is.
-                    p.member = images.get_member(glance, image_id, pid)
+                    p.member = glance.get_member(image_id, pid)
             elif step.kind == ACCEPT and p.member['status'] != 'accepted':
                 acceptor = p.target.glance or glance
                 try:
                     # Glance answers with the membership as stored: the
                     # answer is the verification, no read-back needed.
-                    p.member = images.set_member_status(
-                        acceptor, image_id, pid, 'accepted')
-                except glance_exc.HTTPException as e:
+                    p.member = acceptor.set_member_status(
+                        image_id, pid, 'accepted')
+                except errors.GlanceError as e:
                     raise _Failed(errors.explain(
                         e, image_id, p.target.label,
                         'accept as %s' % p.target.accept_as,
@@ -396,7 +393,7 @@ def _apply_pair(glance, plan, p):
                                                  p.member.get('status')))
                 p.changes.append('accepted')
         p.status = (p.member or {}).get('status')
-    except glance_exc.HTTPException as e:
+    except errors.GlanceError as e:
         _fail(glance, p, added, errors.explain(
             e, image_id, p.target.label, 'add member %s' % pid,
             client=glance), done)
@@ -420,13 +417,13 @@ def _fail(glance, p, added, msg, done=0):
     p.status = None if added else (p.member or {}).get('status')
     if added:
         try:
-            images.remove_member(glance, p.image['id'],
+            glance.remove_member(p.image['id'],
                                  p.target.project_id)
             p.changes = p.changes[:done] + ['rolled back']
-        except (glance_exc.HTTPException, errors.ImageShareError) as e:
+        except (errors.GlanceError, errors.ImageShareError) as e:
             p.error += ('; rolling back also failed (%s): re-run the same '
                         "command, or remove it with 'openstack image share "
-                        "revoke %s %s'" % (images.describe(e, None),
+                        "revoke %s %s'" % (errors.describe(e, None),
                                            p.image['id'],
                                            p.target.project_id))
     else:
@@ -438,13 +435,13 @@ def _undo_image(glance, image, undo, labelled=False):
     if not undo and not labelled:
         return True
     try:
-        images.patch_image(glance, image['id'], replace=undo,
+        glance.patch_image(image['id'], replace=undo,
                            remove=[stranded.LABEL] if labelled else ())
-    except (glance_exc.HTTPException, errors.ImageShareError) as e:
+    except (errors.GlanceError, errors.ImageShareError) as e:
         # The caller names the image left changed, with what to do.
         LOG.debug('Could not restore %s of image %s: %s', ', '.join(
             '%s=%s' % kv for kv in sorted(undo.items())) or stranded.LABEL,
-            image['id'], images.describe(e, None))
+            image['id'], errors.describe(e, None))
         return False
     return True
 

@@ -10,8 +10,8 @@ import os
 from unittest import mock
 
 import fixtures
-from glanceclient import exc as glance_exc
 from keystoneauth1 import access
+from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import fixture as ks_fixture
 from keystoneauth1.identity import access as access_plugin
 from keystoneauth1 import session as ks_session
@@ -24,6 +24,7 @@ import testtools
 from osc_imageshare.api import clients
 from osc_imageshare.api import identity
 from osc_imageshare import errors
+from tests.unit import fakes
 
 ALPHA = 'a1' * 16
 BETA = 'b2' * 16
@@ -115,7 +116,7 @@ class TestCallerEndpoint(testtools.TestCase):
 
     def glance_url(self, entry=None, **options):
         cm = self.client_manager(entry, **options)
-        return clients.caller_glance(cm).http_client.get_endpoint()
+        return clients.caller_glance(cm).get_endpoint()
 
     def test_default_region_and_interface(self):
         self.assertEqual('http://glance-one:9292', self.glance_url(
@@ -139,8 +140,8 @@ class TestCallerEndpoint(testtools.TestCase):
             cm = self.client_manager({'region_name': 'RegionOne'},
                                      interface=interface)
             there = clients.in_region(clients.caller_glance(cm), 'RegionTwo')
-            self.assertEqual(url, there.http_client.get_endpoint())
-            self.assertIs(cm.session, there.http_client.session)
+            self.assertEqual(url, there.get_endpoint())
+            self.assertIs(cm.session, there.session)
 
     def test_os_region_name_outside_the_entry(self):
         # openstacksdk's rule, for our commands as for core ones.
@@ -176,7 +177,7 @@ class TestCallerEndpoint(testtools.TestCase):
     def test_session_is_osc_session(self):
         cm = self.client_manager({'region_name': 'RegionOne'})
         self.assertIs(cm.session,
-                      clients.caller_glance(cm).http_client.session)
+                      clients.caller_glance(cm).session)
 
     def test_identity_catalog(self):
         cm = self.client_manager({'region_name': 'RegionOne'},
@@ -220,7 +221,6 @@ class TestRescoped(testtools.TestCase):
                           sess.auth.project_id))
 
     def test_refused_rescope_is_one_line(self):
-        from keystoneauth1 import exceptions as ks_exc
         caller = catalog_session()
         with mock.patch('keystoneauth1.session.Session.get_token',
                         side_effect=ks_exc.Unauthorized('no role')):
@@ -239,7 +239,7 @@ class TestRescoped(testtools.TestCase):
             cli_options=clouds.region('me', **options),
             api_version={'image_share': '2'})
         glance_for = clients.rescoped_glance(cm)
-        return glance_for(catalog_session(BETA)).http_client.get_endpoint()
+        return glance_for(catalog_session(BETA)).get_endpoint()
 
     def test_glance_by_caller_region_and_interface(self):
         self.assertEqual('http://glance-two-int/image', self.rescoped_url(
@@ -262,7 +262,7 @@ class TestEntry(testtools.TestCase):
         region = self.entry(**settings)
         rule = clients.entry_endpoint(region, 'image', 'bob')
         return clients.glance(catalog_session(BETA), rule.url(
-            catalog_session(BETA)), rule).http_client.get_endpoint()
+            catalog_session(BETA)), rule).get_endpoint()
 
     def test_region_and_interface_of_the_entry(self):
         self.assertEqual('http://glance-one:9292',
@@ -330,7 +330,7 @@ class TestEntry(testtools.TestCase):
             sess, glance = clients.open_cloud('bob')
         self.assertEqual(4, sess.timeout)
         self.assertEqual('http://real-glance:9292',
-                         glance.http_client.get_endpoint())
+                         glance.get_endpoint())
         self.assertEqual([('GET', '/v2/images?limit=1',
                            'http://real-glance:9292', 4)], calls)
 
@@ -359,34 +359,34 @@ class TestEntry(testtools.TestCase):
 
 class TestCheckReachable(testtools.TestCase):
 
-    def check(self, exc, timeout=None):
-        glance = mock.Mock()
-        glance.http_client.endpoint_override = 'http://127.0.0.1:9'
-        glance.http_client.get.side_effect = exc
+    def check(self, failure, timeout=None):
+        glance = fakes.FakeGlance(fail={('GET', '/v2/images'): failure})
+        glance.endpoint = 'http://127.0.0.1:9'
         e = self.assertRaises(errors.ImageShareError,
                               clients.check_reachable, glance, 'bob',
                               timeout)
-        glance.http_client.get.assert_called_once_with('/v2/images?limit=1')
+        self.assertEqual(('GET', '/v2/images?limit=1'), glance.calls[0])
         return str(e)
 
-    def test_timeout(self):
+    def test_timeout_not_retried(self):
         self.assertEqual(
             "Cloud 'bob': the image service at http://127.0.0.1:9 did not "
             "answer within 3.0 s (api_timeout)",
-            self.check(glance_exc.InvalidEndpoint('timed out'), 3.0))
+            self.check(ks_exc.ConnectTimeout('Request to '
+                                             'http://127.0.0.1:9 timed out'),
+                       3.0))
 
-    def test_refused(self):
+    def test_refused_after_retries(self):
+        refused = ks_exc.ConnectFailure(
+            'Unable to establish connection to http://127.0.0.1:9/v2/images: '
+            '[Errno 111] Connection refused')
         self.assertEqual(
             "Cloud 'bob': cannot reach the image service at "
             "http://127.0.0.1:9 (Connection refused); check the entry's "
             "image_endpoint_override, region_name and interface",
-            self.check(glance_exc.CommunicationError(
-                'Error finding address for http://127.0.0.1:9/v2/images: '
-                'Unable to establish connection: [Errno 111] Connection '
-                'refused')))
+            self.check(refused))
 
     def test_certificate_refused(self):
-        from keystoneauth1 import exceptions as ks_exc
         self.assertEqual(
             "Cloud 'bob': no TLS connection to the image service at "
             "http://127.0.0.1:9 (CERTIFICATE_VERIFY_FAILED); check the "
@@ -400,13 +400,37 @@ class TestCheckReachable(testtools.TestCase):
         self.assertEqual(
             "Cloud 'bob': the image service at http://127.0.0.1:9 answered "
             "HTTP 401: Authentication required",
-            self.check(glance_exc.HTTPUnauthorized(
-                'Authentication required')))
+            self.check(errors.Unauthorized('Authentication required')))
 
     def test_answers(self):
-        glance = mock.Mock()
+        glance = fakes.FakeGlance()
         clients.check_reachable(glance, 'bob', 3)
-        glance.http_client.get.assert_called_once_with('/v2/images?limit=1')
+        self.assertEqual([('GET', '/v2/images?limit=1')], glance.calls)
+
+
+class TestRetriesOption(testtools.TestCase):
+
+    def cm(self, value):
+        cm = fakes.FakeClientManager()
+        cm.get_configuration = lambda: {'image_share_retries': value}
+        return cm
+
+    def test_default_value_and_zero(self):
+        self.assertEqual(3, clients.retries_of(self.cm(None)))
+        self.assertEqual(5, clients.retries_of(self.cm('5')))
+        self.assertEqual(0, clients.retries_of(self.cm(0)))
+
+    def test_not_a_number(self):
+        e = self.assertRaises(errors.ImageShareError, clients.retries_of,
+                              self.cm('many'))
+        self.assertEqual("--os-image-share-retries must be a whole number "
+                         "(0 disables retries), not 'many'", str(e))
+
+    def test_reaches_the_glance_built(self):
+        with mock.patch('keystoneauth1.adapter.Adapter'):
+            api = clients.glance(mock.Mock(), 'http://g:9292/v2', None, 1)
+        self.assertEqual((1, 'http://g:9292'),
+                         (api.policy.retries, api.get_endpoint()))
 
 
 class TestCloudLabel(testtools.TestCase):

@@ -1,13 +1,12 @@
 """The one door to Glance: requests, data, import, info, failures."""
 
 import socket
-from unittest import mock
 
-from glanceclient import exc as glance_exc
 from keystoneauth1 import exceptions as ks_exc
 import requests
 
 from osc_imageshare.api import glance as api
+from osc_imageshare import errors
 from tests.unit import base
 from tests.unit import fakes
 
@@ -31,21 +30,21 @@ class TestCause(base.TestCase):
 
     def test_reset(self):
         self.assertEqual('connection reset by the target Glance',
-                         api.cause(broken(ConnectionResetError(104, 'x')),
-                                   'target'))
+                         errors.cause(broken(ConnectionResetError(104, 'x')),
+                                      'target'))
         self.assertEqual('connection reset by the source Glance',
-                         api.cause(broken(BrokenPipeError()), 'source'))
+                         errors.cause(broken(BrokenPipeError()), 'source'))
 
     def test_timeout(self):
         self.assertEqual('timed out waiting for the Glance at http://g',
-                         api.cause(broken(socket.timeout('timed out')),
-                                   where='http://g'))
+                         errors.cause(broken(socket.timeout('timed out')),
+                                      where='http://g'))
 
     def test_refused(self):
         self.assertEqual(
             'connection refused by the target Glance at http://g (is it '
-            'down?)', api.cause(broken(ConnectionRefusedError(111, 'x')),
-                                'target', 'http://g'))
+            'down?)', errors.cause(broken(ConnectionRefusedError(111, 'x')),
+                                   'target', 'http://g'))
 
     def test_refused_by_keystone_is_keystones(self):
         # keystoneauth names the URL it could not reach: Keystone's, when
@@ -56,17 +55,17 @@ class TestCause(base.TestCase):
         self.assertEqual(
             'connection refused by Keystone (the identity service) at '
             'http://k/v3 (is it down?)',
-            api.cause(e, None, 'http://g', 'http://k/v3'))
+            errors.cause(e, None, 'http://g', 'http://k/v3'))
         e = ConnectionRefusedError(
             111, 'Unable to establish connection to http://g/v2/images: x')
         self.assertEqual(
             'connection refused by the Glance at http://g (is it down?)',
-            api.cause(e, None, 'http://g', 'http://k/v3'))
+            errors.cause(e, None, 'http://g', 'http://k/v3'))
 
     def test_other(self):
         self.assertEqual(
             'the connection to the Glance failed (boom)',
-            api.cause(ValueError('boom')))
+            errors.cause(ValueError('boom')))
 
 
 class TestRequests(base.TestCase):
@@ -79,81 +78,79 @@ class TestRequests(base.TestCase):
 
     def test_http_error_keeps_its_type(self):
         self.glance.upload = False
-        e = self.assertRaises(glance_exc.HTTPForbidden, api.upload,
+        e = self.assertRaises(errors.Forbidden, api.GlanceAPI.upload,
                               self.glance, fakes.IMAGE_ID, [b'x'])
         self.assertEqual('the target Glance answered HTTP 403: You are not '
                          'authorized to complete upload_image action.',
-                         api.describe(e))
+                         errors.describe(e))
 
     def test_broken_connection_is_a_sentence(self):
         self.glance.fail[('GET', '/v2/images/%s/file' % fakes.IMAGE_ID)] = \
             broken(ConnectionResetError(104, 'reset'))
-        e = self.assertRaises(api.TransportError, api.download,
+        e = self.assertRaises(errors.TransportError, api.GlanceAPI.download,
                               self.glance, fakes.IMAGE_ID)
         self.assertEqual('connection reset by the source Glance', str(e))
 
     def test_json_api_broken_connection(self):
         self.glance.fail[('DELETE', '/v2/images/x')] = \
-            glance_exc.CommunicationError('Error finding address: '
-                                          'Connection refused')
+            errors.TransportError('Error finding address: '
+                                  'Connection refused')
         self.assertEqual(
             "the partial copy x in project p could not be deleted "
             "(connection refused by the target Glance (is it down?)): delete "
             "it with 'openstack image delete x', or re-run this command, "
             "which deletes it",
-            api.delete_quietly(self.glance, 'x', 'p'))
+            self.glance.delete_quietly('x', 'p'))
 
     def test_delete_quietly_tries_again_after_a_server_error(self):
-        answers = [None, glance_exc.HTTPInternalServerError('locked')]
+        answers = [None, errors.ServerError('locked')]
         self.glance.fail[('DELETE', '/v2/images/%s' % fakes.IMAGE_ID)] = \
             lambda body: answers.pop()
-        with mock.patch.object(api.time, 'sleep') as sleep:
-            self.assertEqual('the partial copy %s was deleted'
-                             % fakes.IMAGE_ID,
-                             api.delete_quietly(self.glance, fakes.IMAGE_ID))
-        sleep.assert_called_once_with(0.5)
+        self.assertEqual('the partial copy %s was deleted' % fakes.IMAGE_ID,
+                         self.glance.delete_quietly(fakes.IMAGE_ID))
+        self.assertEqual([0.5], self.glance.sleeps)
 
     def test_delete_quietly(self):
         self.assertEqual('the partial copy %s in project p was deleted'
                          % fakes.IMAGE_ID,
-                         api.delete_quietly(self.glance, fakes.IMAGE_ID,
-                                            'p'))
+                         self.glance.delete_quietly(fakes.IMAGE_ID,
+                                                    'p'))
         self.assertEqual('the partial copy %s was already gone'
                          % fakes.IMAGE_ID,
-                         api.delete_quietly(self.glance, fakes.IMAGE_ID))
+                         self.glance.delete_quietly(fakes.IMAGE_ID))
 
     def test_import_methods_from_info_and_header(self):
         self.assertEqual(['glance-direct', 'glance-download'],
-                         api.import_methods(self.glance))
-        image, methods = api.create_image(self.glance, {'name': 'n'})
+                         self.glance.import_methods())
+        image, methods = self.glance.create_image({'name': 'n'})
         self.assertEqual(['glance-direct', 'glance-download'], methods)
         self.glance.methods = None
-        self.assertIsNone(api.import_methods(self.glance))
-        self.assertEqual(None, api.create_image(self.glance, {})[1])
+        self.assertIsNone(self.glance.import_methods())
+        self.assertEqual(None, self.glance.create_image({})[1])
 
     def test_stage_and_import(self):
-        image, _ = api.create_image(self.glance, {'name': 'n',
-                                                  'disk_format': 'raw'})
-        api.stage(self.glance, image['id'], [b'ab', b'c'])
+        image, _ = self.glance.create_image({'name': 'n',
+                                             'disk_format': 'raw'})
+        self.glance.stage(image['id'], [b'ab', b'c'])
         self.assertEqual('uploading',
-                         api.get_image(self.glance, image['id'])['status'])
-        api.import_image(self.glance, image['id'], 'glance-direct')
+                         self.glance.get_image(image['id'])['status'])
+        self.glance.import_image(image['id'], 'glance-direct')
         self.assertEqual(('active', 3), tuple(
-            api.get_image(self.glance, image['id'])[k]
+            self.glance.get_image(image['id'])[k]
             for k in ('status', 'size')))
         self.assertEqual(
             ('POST', '/v2/images/new-1/import',
              {'method': {'name': 'glance-direct'}}), self.glance.calls[-3])
 
     def test_usage(self):
-        self.assertIsNone(api.usage(self.glance))
+        self.assertIsNone(self.glance.usage())
         self.glance.quota = {'image_count_total': {'limit': 5, 'usage': 5}}
         self.assertEqual({'image_count_total': {'limit': 5, 'usage': 5}},
-                         api.usage(self.glance))
+                         self.glance.usage())
 
     def test_patch_adds_replaces_removes(self):
-        api.patch_image(self.glance, fakes.IMAGE_ID, add={'a': '1'},
-                        replace={'name': 'n2'}, remove=['visibility'])
+        self.glance.patch_image(fakes.IMAGE_ID, add={'a': '1'},
+                                replace={'name': 'n2'}, remove=['visibility'])
         img = self.glance.images[fakes.IMAGE_ID]
         self.assertEqual(('1', 'n2', False),
                          (img['a'], img['name'], 'visibility' in img))
@@ -169,7 +166,7 @@ class TestIterImages(base.TestCase):
 
     def test_hidden_and_visible_merged_in_id_order_page_by_page(self):
         ids, g = self.glance()
-        found = api.iter_images(g, {'visibility': 'shared'}, limit=1)
+        found = g.iter_images({'visibility': 'shared'}, limit=1)
         self.assertEqual(ids, [i['id'] for i in found])
         self.assertEqual([
             ('GET', '/v2/images?limit=1&sort_dir=asc&sort_key=id'
@@ -181,6 +178,6 @@ class TestIterImages(base.TestCase):
 
     def test_without_hidden_images(self):
         ids, g = self.glance()
-        self.assertEqual([ids[0], ids[2]], [i['id'] for i in api.iter_images(
-            g, {}, include_hidden=False)])
+        self.assertEqual([ids[0], ids[2]], [i['id'] for i in g.iter_images(
+            {}, include_hidden=False)])
         self.assertEqual(1, len(g.calls))

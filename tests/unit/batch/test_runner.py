@@ -1,15 +1,10 @@
 """--parallel, retries, image selection and --to-domain, on fakes."""
 
-import http.server
-import json
 import threading
 import unittest
 from unittest import mock
 
-from glanceclient import exc as glance_exc
-
 from osc_imageshare.api import identity
-from osc_imageshare.api import retry
 from osc_imageshare.batch import runner
 from osc_imageshare import errors
 from osc_imageshare.ops import pipeline
@@ -79,7 +74,7 @@ class TestParallelShare(unittest.TestCase):
 
         def refuse_gamma_on_image_2(data):
             if data['member'] == GAMMA:
-                return glance_exc.HTTPForbidden('Forbidden')
+                return errors.Forbidden('Forbidden')
             return None
         g = Locked(imgs, fail={
             ('POST', '/v2/images/%s/members' % IDS[2]):
@@ -118,118 +113,12 @@ class TestParallelShare(unittest.TestCase):
     def test_an_image_whose_pairs_all_fail_is_private_again(self):
         imgs = [fakes.image(id=i, visibility='private') for i in IDS[:2]]
         g = Locked(imgs, fail={('POST', '/v2/images/%s/members' % IDS[1]):
-                               glance_exc.HTTPForbidden('Forbidden')})
+                               errors.Forbidden('Forbidden')})
         res = pipeline.transfer(g, Ident(admin=True), IDS[:2],
                                 to=['beta', 'gamma'], parallel=4)
         self.assertEqual((2, 4), (res.failed, res.total))
         self.assertEqual(['shared', 'private'],
                          [g.images[i]['visibility'] for i in IDS[:2]])
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    """Answers from ``server.script``: (status, headers, body) per request."""
-
-    def _answer(self):
-        length = int(self.headers.get('Content-Length') or 0)
-        body = self.rfile.read(length) if length else b''
-        self.server.seen.append((self.command, self.path,
-                                 json.loads(body) if body else None))
-        status, headers, out = self.server.script.pop(0)
-        data = json.dumps(out).encode()
-        self.send_response(status)
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.send_header('Content-Type', 'application/json')
-        self.send_header('Content-Length', str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _answer
-
-    def log_message(self, *args):
-        pass
-
-
-class TestRetry(unittest.TestCase):
-    """A real keystoneauth session and glanceclient against a tiny server."""
-
-    def setUp(self):
-        self.server = http.server.HTTPServer(('127.0.0.1', 0), Handler)
-        self.server.seen, self.server.script = [], []
-        threading.Thread(target=self.server.serve_forever,
-                         daemon=True).start()
-        self.addCleanup(self.server.server_close)
-        self.addCleanup(self.server.shutdown)
-        from glanceclient.v2 import client
-        from keystoneauth1 import noauth
-        from keystoneauth1 import session
-        url = 'http://127.0.0.1:%d' % self.server.server_port
-        glance = client.Client(session=session.Session(auth=noauth.NoAuth()),
-                               endpoint_override=url)
-        self.sleeps = []
-        self.glance = retry.RetryingGlance(glance, self.sleeps.append)
-        self.url = '/v2/images/%s/members' % IDS[0]
-
-    def test_get_honours_retry_after_then_succeeds(self):
-        self.server.script = [(429, {'Retry-After': '0'}, {}),
-                              (503, {'Retry-After': '0'}, {}),
-                              (200, {}, {'members': []})]
-        body = self.glance.http_client.get(self.url)[1]
-        self.assertEqual({'members': []}, body)
-        self.assertEqual([('GET', self.url, None)] * 3, self.server.seen)
-        self.assertEqual([0.0, 0.0], self.sleeps)
-
-    def test_idempotent_waits_as_retry_after_says_else_backs_off(self):
-        self.server.script = [(503, {'Retry-After': '3'}, {}),
-                              (429, {}, {}),
-                              (200, {}, {'members': []})]
-        self.glance.http_client.put(self.url + '/' + BETA,
-                                    data={'status': 'accepted'})
-        self.assertEqual([3.0, 2 * retry.BACKOFF], self.sleeps)
-        self.assertEqual([('PUT', self.url + '/' + BETA,
-                           {'status': 'accepted'})] * 3, self.server.seen)
-
-    def test_retries_are_bounded(self):
-        self.server.script = [(503, {'Retry-After': '0'}, {})] * 4
-        self.assertRaises(glance_exc.HTTPServiceUnavailable,
-                          self.glance.http_client.get, self.url)
-        self.assertEqual(1 + retry.RETRIES, len(self.server.seen))
-        self.assertEqual([0.0] * retry.RETRIES, self.sleeps)
-
-    def test_post_checks_before_sending_again(self):
-        member = {'member_id': BETA, 'status': 'pending'}
-        # The refused POST did add it: read, found, no second POST.
-        self.server.script = [(503, {'Retry-After': '2'}, {}),
-                              (200, {}, member)]
-        out = self.glance.http_client.post(self.url, data={'member': BETA})
-        self.assertEqual(member, out[1])
-        self.assertEqual([('POST', self.url, {'member': BETA}),
-                          ('GET', self.url + '/' + BETA, None)],
-                         self.server.seen)
-        self.assertEqual([2.0], self.sleeps)
-
-    def test_post_sent_again_only_when_absent(self):
-        member = {'member_id': BETA, 'status': 'pending'}
-        self.server.script = [(429, {}, {}), (404, {}, {}),
-                              (201, {}, member)]
-        out = self.glance.http_client.post(self.url, data={'member': BETA})
-        self.assertEqual(member, out[1])
-        self.assertEqual([('POST', self.url, {'member': BETA}),
-                          ('GET', self.url + '/' + BETA, None),
-                          ('POST', self.url, {'member': BETA})],
-                         self.server.seen)
-        self.assertEqual([retry.BACKOFF], self.sleeps)
-
-    def test_other_errors_and_other_posts_are_not_retried(self):
-        self.server.script = [(409, {}, {})]
-        self.assertRaises(glance_exc.HTTPConflict,
-                          self.glance.http_client.post, self.url,
-                          data={'member': BETA})
-        self.server.script = [(503, {}, {})]
-        self.assertRaises(glance_exc.HTTPServiceUnavailable,
-                          self.glance.http_client.post, '/v2/images',
-                          data={'name': 'x'})
-        self.assertEqual(2, len(self.server.seen))
 
 
 class TestSelect(unittest.TestCase):

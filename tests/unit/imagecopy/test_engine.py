@@ -8,9 +8,6 @@ import signal
 import socket
 from unittest import mock
 
-from glanceclient import exc as glance_exc
-
-from osc_imageshare.api import glance as api
 from osc_imageshare import errors
 from osc_imageshare.imagecopy import engine
 from osc_imageshare.ops import pipeline
@@ -141,7 +138,7 @@ class TestUpload(CopyCase):
     def test_a_verified_copy_that_cannot_be_renamed_fails_saying_why(self):
         first = self.copy()
         self.target.fail[('PATCH', '/v2/images/%s' % first.image['id'])] = (
-            glance_exc.HTTPForbidden('You are not permitted'))
+            errors.Forbidden('You are not permitted'))
         # (testtools' assertRaises: no context manager in the 2023.1 set)
         e = self.assertRaises(errors.ImageShareError, self.copy,
                               name='web-v2')
@@ -202,7 +199,7 @@ class TestUpload(CopyCase):
 
     def test_property_quota_counts_the_source_and_the_labels(self):
         self.target.fail[('POST', '/v2/images')] = \
-            glance_exc.HTTPOverLimit(
+            errors.RequestEntityTooLarge(
                 'The limit has been exceeded on the number of allowed image '
                 'properties. Attempted: 9, Maximum: 7')
         e = self.assertRaises(errors.ImageShareError, self.copy,
@@ -267,7 +264,7 @@ class TestFailures(CopyCase):
             raise test_glance.broken(ConnectionResetError(104, 'reset'))
         self.target.on_data = die
         self.target.fail[('DELETE', '/v2/images/new-1')] = \
-            glance_exc.CommunicationError('Connection refused')
+            errors.TransportError('Connection refused')
         e = self.assertRaises(errors.ImageShareError, self.copy)
         self.assertEqual(
             "Could not copy image %s into project %s by upload: connection "
@@ -289,7 +286,7 @@ class TestFailures(CopyCase):
         self.assertEqual({}, self.target.images)
 
     def test_create_refused_is_one_line(self):
-        self.target.fail[('POST', '/v2/images')] = glance_exc.HTTPForbidden(
+        self.target.fail[('POST', '/v2/images')] = errors.Forbidden(
             'You are not authorized to complete add_image action.')
         e = self.assertRaises(errors.ImageShareError, self.copy)
         self.assertEqual(
@@ -299,7 +296,7 @@ class TestFailures(CopyCase):
 
     def test_property_quota_refused_before_any_byte(self):
         self.target.fail[('POST', '/v2/images')] = \
-            glance_exc.HTTPOverLimit(
+            errors.RequestEntityTooLarge(
                 'The limit has been exceeded on the number of allowed image '
                 'properties. Attempted: 14, Maximum: 10')
         e = self.assertRaises(errors.ImageShareError, self.copy)
@@ -389,7 +386,7 @@ class TestLeftoversAndRaces(CopyCase):
     def test_leftover_that_may_not_be_deleted_is_named(self):
         self.leftover()
         self.target.fail[('DELETE', '/v2/images/old')] = \
-            glance_exc.HTTPForbidden('You are not authorized.')
+            errors.Forbidden('You are not authorized.')
         self.copy()
         self.assertEqual(1, len(self.warnings))
         self.assertIn("could not be deleted (the target Glance answered "
@@ -825,7 +822,7 @@ class TestCopyPipeline(base.TestCase):
 
     def test_one_refused_target_does_not_stop_the_others(self):
         refusing = fakes.FakeGlance([], owner='gamma', fail={
-            ('POST', '/v2/images'): glance_exc.HTTPForbidden('No.')})
+            ('POST', '/v2/images'): errors.Forbidden('No.')})
         ok = fakes.FakeGlance([], owner=BETA)
         result = self.run_copy(self.targets(('g', refusing), ('b', ok)))
         self.assertEqual([('new-1', BETA, 'copied', 'upload')],
@@ -936,14 +933,14 @@ class TestImportProgress(CopyCase):
 
     def test_no_task_message_where_glance_does_not_give_one(self):
         img = {'id': 'x', 'os_glance_import_task': 't'}
-        self.assertIsNone(api.import_task_message(self.target, img))
-        self.assertIsNone(api.import_task_message(self.target, {'id': 'x'}))
+        self.assertIsNone(self.target.import_task_message(img))
+        self.assertIsNone(self.target.import_task_message({'id': 'x'}))
 
 
 class TestTransient(CopyCase):
 
     def test_a_server_error_is_tried_once_more(self):
-        answers = [glance_exc.HTTPInternalServerError('database is locked')]
+        answers = [errors.ServerError('database is locked')]
         self.target.fail[('POST', '/v2/images')] = lambda body: (
             answers.pop() if answers else None)
         result = self.copy()
@@ -957,7 +954,7 @@ class TestTransient(CopyCase):
             if once and once.pop():
                 self.target.images['orphan'] = dict(
                     body, id='orphan', status='queued', owner=BETA)
-                return glance_exc.HTTPInternalServerError('locked')
+                return errors.ServerError('locked')
         self.target.fail[('POST', '/v2/images')] = made_then_failed
         result = self.copy()
         self.assertEqual(['new-1'], list(self.target.images))
@@ -966,9 +963,9 @@ class TestTransient(CopyCase):
 
     def test_twice_is_an_error(self):
         self.target.fail[('PUT', '/v2/images/new-1/file')] = \
-            glance_exc.HTTPInternalServerError('boom')
+            errors.ServerError('boom')
         self.target.fail[('PUT', '/v2/images/new-2/file')] = \
-            glance_exc.HTTPInternalServerError('boom')
+            errors.ServerError('boom')
         e = self.assertRaises(errors.ImageShareError, self.copy)
         self.assertIn('new-2 in project %s was deleted' % BETA, str(e))
         self.assertEqual({}, self.target.images)

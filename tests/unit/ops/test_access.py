@@ -1,7 +1,5 @@
 """The status workflow, on a fake Glance and a fake Keystone."""
 
-from glanceclient import exc as glance_exc
-
 from osc_imageshare import errors
 from osc_imageshare.ops import access
 from tests.unit import base
@@ -187,7 +185,7 @@ class TestShareStatus(base.TestCase):
         self.assertEqual(3, len(warnings))
 
     def test_shared_image_of_which_caller_is_not_member(self):
-        glance = shared(fail={('GET', MEMBERS_URL): glance_exc.HTTPNotFound(
+        glance = shared(fail={('GET', MEMBERS_URL): errors.NotFound(
             'Image %s not found.' % IMAGE_ID)})
         ident = fakes.FakeIdentity(project_id=BETA)
         data, warnings = access.share_status(glance, ident, IMAGE_ID)

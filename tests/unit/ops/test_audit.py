@@ -3,8 +3,6 @@
 import datetime
 from unittest import mock
 
-from glanceclient import exc as glance_exc
-
 from osc_imageshare.api import glance as images
 from osc_imageshare.cli import share_audit as audit_cmd
 from osc_imageshare import errors
@@ -156,7 +154,7 @@ class TestRisks(base.TestCase):
     def test_an_image_deleted_meanwhile_has_no_rows(self):
         g = cloud({ID1: [member('x')]})
         g.fail[('GET', '/v2/images/%s/members' % ID1)] = \
-            glance_exc.HTTPNotFound('gone')
+            errors.NotFound('gone')
         self.assertEqual([], run(g, Ident(), show_all=True))
 
 
@@ -318,7 +316,7 @@ class TestFix(base.TestCase):
         g = cloud({ID1: [member('beta'), member('gamma')]})
         rows = self.rows(g)
         g.fail[('DELETE', '/v2/images/%s/members/beta' % ID1)] = \
-            glance_exc.HTTPForbidden('not allowed')
+            errors.Forbidden('not allowed')
         del g.members[ID1]['gamma']         # removed meanwhile: a 404
         fixed, errs = audit.fix(g, Ident(), rows, parallel=1)
         self.assertEqual(['failed', 'removed'], [r[8] for r in fixed])
@@ -382,7 +380,7 @@ class TestCommand(base.TestCommand):
         from_cm.return_value = Ident()
         g = cloud({ID1: [member('beta'), member(GONE)]})
         g.fail[('DELETE', '/v2/images/%s/members/beta' % ID1)] = \
-            glance_exc.HTTPForbidden('no')
+            errors.Forbidden('no')
         self.app.client_manager.image_share = g
         cmd = self.cmd()
         parsed = self.check_parser(cmd, ['--fix', '--parallel', '1'], [])

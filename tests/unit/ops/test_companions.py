@@ -103,7 +103,8 @@ class TestCopyCompanions(unittest.TestCase):
             return engine.CopyResult(source, copy, project_id, 0.0,
                                      'none (verified copy exists)')
         self.copy_image.side_effect = reused
-        with mock.patch('osc_imageshare.api.glance.patch_image') as patch:
+        with mock.patch('osc_imageshare.api.glance.GlanceAPI.patch_image',
+                        autospec=True) as patch:
             patch.side_effect = lambda g, i, add, replace: dict(
                 self.ami, id=i, **replace)
             result = self.copy()

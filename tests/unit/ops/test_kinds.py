@@ -4,6 +4,7 @@ import json
 import unittest
 from unittest import mock
 
+from osc_imageshare import errors
 from osc_imageshare.imagecopy import engine
 from osc_imageshare.ops import access
 from osc_imageshare.ops import kinds
@@ -270,9 +271,8 @@ class TestShareCompanions(unittest.TestCase):
             result.errors)
 
     def test_a_failed_companion_rolls_its_image_back(self):
-        from glanceclient import exc as glance_exc
         fail = {('POST', '/v2/images/%s/members' % KERNEL):
-                glance_exc.HTTPForbidden('no')}
+                errors.Forbidden('no')}
         glance, beta, result = self.share(
             self.ami(), fakes.image(id=KERNEL), fakes.image(id=RAMDISK),
             fail=fail)

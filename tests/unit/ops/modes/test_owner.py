@@ -2,8 +2,6 @@
 
 import unittest
 
-from glanceclient import exc as glance_exc
-
 from osc_imageshare import errors
 from osc_imageshare.ops.modes import owner
 from osc_imageshare.ops import pipeline
@@ -62,7 +60,7 @@ class TestTransferOwner(unittest.TestCase):
         g = fakes.FakeGlance([fakes.image()], {IMAGE_ID: [
             fakes.member(BETA, 'accepted')]}, fail={
             ('DELETE', IMG_URL + '/members/' + BETA):
-                glance_exc.HTTPForbidden('nope')})
+                errors.Forbidden('nope')})
         result = hand_over(g)
         self.assertEqual('owner %s->%s' % (ALPHA, BETA), result.rows[0][5])
         self.assertEqual(2, len(result.warnings))
@@ -82,7 +80,7 @@ class TestTransferOwner(unittest.TestCase):
 
     def test_failure_restores_the_owner(self):
         g = fakes.FakeGlance([fakes.image()], fail={('PATCH', IMG_URL): (
-            lambda body: glance_exc.HTTPForbidden('nope')
+            lambda body: errors.Forbidden('nope')
             if body[0]['value'] == BETA else None)})
         result = hand_over(g)
         self.assertEqual(ALPHA, g.images[IMAGE_ID]['owner'])

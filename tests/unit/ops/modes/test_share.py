@@ -5,9 +5,6 @@ import threading
 import unittest
 from unittest import mock
 
-from glanceclient import exc as glance_exc
-
-from osc_imageshare.api import glance as images
 from osc_imageshare import errors
 from osc_imageshare.ops import messages
 from osc_imageshare.ops.modes import share
@@ -364,7 +361,8 @@ class TestEarlierMembers(unittest.TestCase):
     def test_kept_members_are_not_warned_about_when_the_image_fails(self):
         glance = owner_glance(members=[fakes.member(GAMMA, 'accepted')],
                               fail={('POST', MEMBERS_URL):
-                                    glance_exc.HTTPOverLimit('Maximum: 1:')})
+                                    errors.RequestEntityTooLarge(
+                                        'Maximum: 1:')})
         result = self.transfer(glance, earlier_members='keep')
         self.assertEqual('private', glance.images[IMAGE_ID]['visibility'])
         self.assertEqual([], result.warnings)
@@ -423,8 +421,9 @@ class TestTransfer(unittest.TestCase):
         # have reached Glance.  The run reads the image back: untouched,
         # nothing to undo; unreadable, it undoes it as if it had landed,
         # and, that failing too, names the image left shared.
-        broken = images.TransportError('connection reset by the Glance')
+        broken = errors.TransportError('connection reset by the Glance')
         glance = owner_glance(fail={('PATCH', IMG_URL): broken})
+        glance.policy.retries = 0   # past the door's retries (test_retry)
         result = self.transfer(glance)
         self.assertEqual([('GET', IMG_URL), share_call(), ('GET', IMG_URL)],
                          glance.calls)
@@ -439,6 +438,7 @@ class TestTransfer(unittest.TestCase):
             return broken if len(reads) > 1 else None
         glance = owner_glance(fail={('PATCH', IMG_URL): broken,
                                     ('GET', IMG_URL): down_after_first})
+        glance.policy.retries = 0
         result = self.transfer(glance)
         self.assertEqual([('GET', IMG_URL), share_call(), ('GET', IMG_URL),
                           restore_call(visibility='private')], glance.calls)
@@ -515,7 +515,7 @@ class TestTransfer(unittest.TestCase):
 
     def test_member_quota_rolls_back_visibility(self):
         glance = owner_glance(fail={('POST', MEMBERS_URL):
-                                    glance_exc.HTTPOverLimit(
+                                    errors.RequestEntityTooLarge(
             'Image member limit exceeded for image x: The limit has been '
             'exceeded. Attempted: 129, Maximum: 128:')})
         result = self.transfer(glance)
@@ -538,7 +538,7 @@ class TestTransfer(unittest.TestCase):
 
     def test_failed_accept_removes_the_member_it_added(self):
         glance = owner_glance(image=fakes.image(), fail={
-            ('PUT', MEMBERS_URL + '/' + BETA): glance_exc.HTTPForbidden(
+            ('PUT', MEMBERS_URL + '/' + BETA): errors.Forbidden(
                 'You are not authorized to complete modify_member action.')})
         result = self.transfer(glance, accept=True, admin=True)
         self.assertEqual([
@@ -554,7 +554,7 @@ class TestTransfer(unittest.TestCase):
         self.assertEqual('failed, rolled back', result.rows[0][5])
 
     def test_a_failed_first_pair_keeps_the_image_changes_that_stand(self):
-        refused = glance_exc.HTTPForbidden(
+        refused = errors.Forbidden(
             'You are not authorized to complete modify_member action.')
         glance = owner_glance(fail={
             ('PUT', MEMBERS_URL + '/' + BETA): refused})
@@ -567,7 +567,7 @@ class TestTransfer(unittest.TestCase):
         self.assertEqual([GAMMA], list(glance.members[IMAGE_ID]))
 
     def test_all_pairs_failed_drops_the_image_changes_undone(self):
-        refused = glance_exc.HTTPForbidden(
+        refused = errors.Forbidden(
             'You are not authorized to complete modify_member action.')
         glance = owner_glance(fail={
             ('PUT', MEMBERS_URL + '/' + BETA): refused,
@@ -585,7 +585,7 @@ class TestTransfer(unittest.TestCase):
 
     def test_batch_one_pair_fails_the_other_stays(self):
         glance = owner_glance(image=fakes.image(), fail={
-            ('POST', MEMBERS_URL): lambda body: glance_exc.HTTPOverLimit(
+            ('POST', MEMBERS_URL): lambda body: errors.RequestEntityTooLarge(
                 'Maximum: 7:') if body['member'] == GAMMA else None})
         result = self.transfer(glance, to=['beta', GAMMA])
         self.assertEqual((1, 2), (result.failed, result.total))
