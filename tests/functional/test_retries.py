@@ -125,26 +125,36 @@ def test_transfer_survives_a_502_on_its_first_write_and_a_reset_get(
     assert writes == [(calm[0][0], 'answered 502')] + calm
 
 
-def test_share_patch_whose_answer_is_lost_is_sent_again(cloud, proxy):
+# The answer lost after Glance acted: a gateway's 502, or a reset.
+LOST = {'502': (GATEWAY_502, 'answered 502 after forwarding'),
+        'reset': ({'reset': True}, 'reset after forwarding')}
+
+
+@pytest.mark.parametrize('lost', sorted(LOST))
+def test_share_patch_whose_answer_is_lost_is_sent_again(cloud, proxy, lost):
+    fault, what = LOST[lost]
     calm = calm_writes(cloud, proxy, 'private')
     img = cloud.make_image('carol-alpha', visibility='private')
-    proxy.fault('PATCH', image_path(img['id']), after=True, **GATEWAY_502)
+    proxy.fault('PATCH', image_path(img['id']), after=True, **fault)
     writes = share(cloud, proxy, img)
     assert calm[0][0] == 'PATCH'
-    assert writes == [('PATCH', 'answered 502 after forwarding')] + calm
+    assert writes == [('PATCH', what)] + calm
 
 
-def test_member_post_whose_answer_is_lost_is_not_sent_twice(cloud, proxy):
+@pytest.mark.parametrize('lost', sorted(LOST))
+def test_member_post_whose_answer_is_lost_is_not_sent_twice(cloud, proxy,
+                                                            lost):
+    fault, what = LOST[lost]
     calm = calm_writes(cloud, proxy, 'shared')
     img = cloud.make_image('carol-alpha', visibility='shared')
-    members_path = image_path(img['id'], '/members')
-    proxy.fault('POST', members_path, after=True, **GATEWAY_502)
+    proxy.fault('POST', image_path(img['id'], '/members'), after=True,
+                **fault)
     writes = share(cloud, proxy, img)
     # Glance added the member; the command read that back and did not
     # POST again: the same writes as a calm run.
     assert ('POST', 'forwarded') in calm
-    assert writes == [('POST', 'answered 502 after forwarding')
-                      if w == ('POST', 'forwarded') else w for w in calm]
+    assert writes == [('POST', what) if w == ('POST', 'forwarded') else w
+                      for w in calm]
 
 
 def shared_with_beta(cloud, owner='alice-alpha', status='pending'):
