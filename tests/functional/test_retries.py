@@ -6,7 +6,11 @@ as a user behind an API gateway would have), has the proxy fail one
 request (a 502 with a gateway's JSON body, a 503 or 500, or a connection
 reset; before Glance saw it, or after, so only the answer is lost), and
 checks that the command still succeeds and, as admin straight to Glance,
-that the cloud holds exactly what it should.
+that the cloud holds exactly what it should.  Covered: transfer in share
+mode (the first write, the PATCH and the member POST whose answer is lost
+after Glance acted) and in copy mode (the download reset before any
+byte), share status (retried and logged at --debug; with retries off, one
+line), accept and list.
 """
 
 import json
@@ -242,3 +246,25 @@ def test_the_proxy_is_loopback_only_and_bounded():
         second.close()
         # Its lifetime over, it stops by itself.
         assert prx.wait_closed(30)
+
+
+def test_copy_survives_a_reset_download_and_a_502_on_its_image_get(
+        cloud, proxy):
+    src = cloud.make_image('alice-alpha', visibility='private')
+    data = image_path(src['id'], '/file')
+    proxy.fault('GET', data, reset=True)
+    proxy.fault('GET', image_path(src['id']), **GATEWAY_502)
+    [row] = ok(run(cloud, proxy, 'alice-alpha', 'image', 'transfer',
+                   src['id'], '--mode', 'copy', '--to-cloud',
+                   'bob-beta-proxy', '-f', 'json'))
+    copy = cloud.glance('admin').images.get(row['Image ID'])
+    assert copy['id'] != src['id']
+    assert (copy['owner'], copy['checksum'], copy['status']) == (
+        cloud.project('beta'), src['checksum'], 'active')
+    # One copy: the restarted download made no second image.
+    copies = cloud.glance('admin').images.list(filters={
+        'owner': cloud.project('beta'), 'imageshare_source_id': src['id']})
+    assert [i['id'] for i in copies] == [copy['id']]
+    assert fired(proxy, 'GET', data) == ['reset', 'forwarded']
+    assert fired(proxy, 'GET', image_path(src['id']))[:2] == [
+        'answered 502', 'forwarded']
