@@ -14,6 +14,7 @@ import logging
 
 import fixtures
 
+from osc_imageshare.cli import image_transfer
 from osc_imageshare.ops import access
 from osc_imageshare.ops import membership
 from osc_imageshare.ops import pipeline
@@ -91,7 +92,8 @@ def _copy_transfer(g):
                                'copy', to=['beta'], name='copy',
                                visibility='private', progress=False)
     # A row's durations and rates differ from run to run: not compared.
-    rows = [tuple(v for v, col in zip(row, result.columns)
+    columns = image_transfer.COLUMNS[result.kind]
+    rows = [tuple(v for v, col in zip(row, columns)
                   if not _timing(col)) for row in result.rows]
     return rows, result.failed, result.total, result.errors
 
