@@ -89,7 +89,6 @@ def set_members(glance, ident, image_ref, members, project_domain=None,
     """
     workers = runner.check(parallel)
     members = list(dict.fromkeys(members))   # each name resolved once
-    glance = glance
     read = share.read(glance, ident, [image_ref], companions_too=False)
     if read.failed:
         raise errors.ImageShareError(read.failed[image_ref])

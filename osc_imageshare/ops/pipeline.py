@@ -100,8 +100,6 @@ def _transfer(glance, ident, image_refs, req, batch=None):
     workers = runner.check(req.parallel)
     options = req.mode_options(workers)
     impl.preflight(ident)
-    if impl.RETRIED:
-        glance = glance
     notes = []
     if req.tags or req.properties:
         selected = selection.select_images(glance, ident, req.tags,
@@ -144,9 +142,6 @@ def _read(glance, ident, image_refs, req, impl, options):
         targets = resolving.result()   # a target's error comes first
     if read_error is not None:
         raise read_error
-    if impl.RETRIED:
-        for t in targets:
-            t.glance = t.glance
     return read, targets
 
 

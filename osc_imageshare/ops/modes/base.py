@@ -9,9 +9,6 @@ is a module that defines them all; ``missing`` names what one lacks):
 ``ALLOW_OWN``
     Whether the caller's own project may be a target (a copy of someone
     else's image), see ``recipients.resolve``.
-``RETRIED``
-    Whether the mode's requests may go through ``api.retry`` (not
-    copy's: its data path sends streams, which no retry may replay).
 ``STOPS_CLEANLY``
     Whether a signal leaves the run's rows and ``plan.stopped`` (share):
     then the pipeline catches signals from the start, and one before the
@@ -56,7 +53,7 @@ import logging
 
 LOG = logging.getLogger(__name__)
 
-NAMES = ('NAME', 'VERB', 'ALLOW_OWN', 'RETRIED', 'STOPS_CLEANLY', 'OPTIONS',
+NAMES = ('NAME', 'VERB', 'ALLOW_OWN', 'STOPS_CLEANLY', 'OPTIONS',
          'needs_accept', 'preflight', 'read',
          'make_plan', 'dry_run_warnings', 'execute', 'risks', 'summary',
          'row')

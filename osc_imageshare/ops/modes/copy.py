@@ -20,7 +20,6 @@ LOG = logging.getLogger(__name__)
 NAME = 'copy'
 VERB = 'copy'
 ALLOW_OWN = True
-RETRIED = False
 STOPS_CLEANLY = False
 # The options it reads (``Plan.options``), named as in pipeline.Request.
 OPTIONS = ('name', 'visibility', 'progress', 'copy_options', 'source_cloud',

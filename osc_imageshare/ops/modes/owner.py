@@ -20,7 +20,6 @@ LOG = logging.getLogger(__name__)
 NAME = 'owner'
 VERB = 'transfer'
 ALLOW_OWN = False
-RETRIED = True
 STOPS_CLEANLY = False
 # The options it reads (``Plan.options``), named as in pipeline.Request.
 OPTIONS = ()

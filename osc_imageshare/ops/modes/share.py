@@ -22,7 +22,6 @@ LOG = logging.getLogger(__name__)
 NAME = 'share'
 VERB = 'transfer'
 ALLOW_OWN = False
-RETRIED = True
 STOPS_CLEANLY = True
 # The options it reads (``Plan.options``), named as in pipeline.Request.
 OPTIONS = ('accept', 'protect', 'earlier_members', 'allow_volume_backed',
