@@ -83,6 +83,16 @@ class ReadResult:
     source: object = None           # the source's Glance client (copy)
 
 
+def nothing_to_say(plan, ident):
+    """``dry_run_warnings`` or ``risks`` of a mode with none."""
+    return []
+
+
+def no_summary(plan):
+    """``summary`` of a mode a signal stops by ``signals.Interrupted``."""
+    return None
+
+
 def missing(mode):
     """The protocol's names that ``mode`` does not define."""
     return [n for n in NAMES if not hasattr(mode, n)]

@@ -70,16 +70,10 @@ def make_plan(read_result, targets, options):
                               options)
 
 
-def dry_run_warnings(plan, ident):
-    return []
-
-
-def risks(plan, ident):
-    return []
-
-
-def summary(plan):
-    return None     # a signal raises signals.Interrupted (``interrupted``)
+# Nothing to warn of beside the plan or after the run; a signal raises
+# signals.Interrupted (``interrupted``) rather than leave a summary.
+dry_run_warnings = risks = base.nothing_to_say
+summary = base.no_summary
 
 
 def execute(glance, ident, plan, batch=None):
