@@ -255,7 +255,8 @@ def _revoke(glance, ident, image, project_refs, project_domain, unshare,
                 glance.remove_member(image['id'], pid)
         except errors.GlanceError as e:
             errs.append(errors.explain(e, image['id'], label,
-                                       'remove member %s' % pid))
+                                       'remove member %s' % pid,
+                                       client=glance))
             rows.append((image['id'], pid, pname, 'error'))
             continue
         if members.pop(pid)['status'] == 'accepted':
