@@ -118,3 +118,16 @@ def test_a_reader_is_told_the_role_glance_requires(cloud):
         'that have it', 'Failed to revoke 1 of 1 projects']
     assert [m['member_id'] for m in cloud.glance('admin').image_members.list(
         img['id'])] == [beta]
+
+
+def test_a_reader_is_told_the_role_to_unshare(cloud):
+    img = cloud.make_image('alice-alpha', visibility='shared')
+    res = cloud.run('rita-alpha', 'image', 'share', 'revoke', img['id'],
+                    '--all', '--unshare', '-f', 'json')
+    assert res.returncode == 1, (res.stdout, res.stderr)
+    assert stderr_lines(res)[0] == (
+        'Your role in project alpha is reader; Glance requires the member '
+        'role (or admin) to change an image (its modify_image policy): ask '
+        'for the member role there, or act with credentials that have it')
+    assert cloud.glance('admin').images.get(img['id'])['visibility'] == \
+        'shared'
