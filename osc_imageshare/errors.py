@@ -309,5 +309,8 @@ def explain(exc, image_id, project=None, action='change', client=None):
     if code == 404:
         return ("Image %s no longer exists or is not visible to you"
                 % image_id)
-    return ("Glance refused to %s on image %s: %s (HTTP %s)"
-            % (action, image_id, msg, code))
+    # A 5xx or 429 is Glance failing, not refusing; an empty answer
+    # (a gateway's) still reads as a sentence.
+    verb = 'failed' if code == 429 or (code or 0) >= 500 else 'refused'
+    return ("Glance %s to %s on image %s: %s (HTTP %s)"
+            % (verb, action, image_id, msg or 'no details', code))

@@ -6,6 +6,7 @@ command needs a client, and osc_imageshare.api.clients builds it.
 """
 
 import logging
+import sys
 
 from osc_lib import exceptions
 from osc_lib import utils
@@ -65,10 +66,22 @@ def build_option_parser(parser):
 
 
 def whole_number(value):
-    """``--os-image-share-retries``: 0 or more (argparse says if not)."""
+    """``--os-image-share-retries``: 0 or more, else one line and exit 2.
+
+    The option is OSC's global parser's, whose usage errors print its
+    whole usage (some 60 lines) first: this one stays one line, for the
+    option and for OS_IMAGE_SHARE_RETRIES alike.
+    """
     if value in (None, ''):
         return None
-    number = int(value)
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = -1
     if number < 0:
-        raise ValueError(value)
+        sys.stderr.write(
+            'openstack: error: argument --os-image-share-retries (env '
+            'OS_IMAGE_SHARE_RETRIES): takes a whole number, 0 or more (0 '
+            'disables retries), not %r\n' % (value,))
+        raise SystemExit(2)
     return number

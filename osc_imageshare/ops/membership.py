@@ -255,7 +255,8 @@ def _revoke(glance, ident, image, project_refs, project_domain, unshare,
                 glance.remove_member(image['id'], pid)
         except errors.GlanceError as e:
             errs.append(errors.explain(e, image['id'], label,
-                                       'remove member %s' % pid))
+                                       'remove member %s' % pid,
+                                       client=glance))
             rows.append((image['id'], pid, pname, 'error'))
             continue
         if members.pop(pid)['status'] == 'accepted':
@@ -277,7 +278,8 @@ def _unshare(glance, image, members, dry_run, rows, warnings, errs):
         if not dry_run:
             glance.update_image(image['id'], visibility='private')
     except errors.GlanceError as e:
-        errs.append(errors.explain(e, image['id'], action='set it private'))
+        errs.append(errors.explain(e, image['id'], action='set it private',
+                                   client=glance))
     else:
         rows.append((image['id'], None, None, '%svisibility shared->private'
                      % ('plan: ' if dry_run else '')))

@@ -268,3 +268,25 @@ def test_copy_survives_a_reset_download_and_a_502_on_its_image_get(
     assert fired(proxy, 'GET', data) == ['reset', 'forwarded']
     assert fired(proxy, 'GET', image_path(src['id']))[:2] == [
         'answered 502', 'forwarded']
+
+
+def test_a_bare_503_on_the_member_post_without_retries_is_a_sentence(
+        cloud, proxy):
+    # A gateway's 503 with no body, retries off: the share is rolled back
+    # and the line says Glance failed (not refused), with no empty detail.
+    img = cloud.make_image('carol-alpha')
+    beta = cloud.project('beta')
+    proxy.fault('POST', image_path(img['id'], '/members'), status=503,
+                body='')
+    res = run(cloud, proxy, 'carol-alpha', 'image', 'transfer', img['id'],
+              '--to', 'beta', '-f', 'json',
+              options=['--os-image-share-retries', '0'])
+    assert res.returncode == 1, (res.stdout, res.stderr)
+    assert stderr_lines(res) == [
+        'Glance failed to add member %s on image %s: no details (HTTP 503)'
+        % (beta, img['id']),
+        'Failed to transfer 1 of 1 image/project pairs']
+    assert fired(proxy, 'POST', image_path(img['id'], '/members')) == [
+        'answered 503']
+    assert cloud.glance('admin').images.get(img['id'])['visibility'] == \
+        'private'

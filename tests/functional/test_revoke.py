@@ -98,3 +98,36 @@ def test_a_name_the_owner_can_read_is_revoked(cloud):
     assert [(r['Project ID'], r['Project Name'], r['Result'])
             for r in rows] == [(beta, 'beta', 'removed')]
     assert members(cloud, image) == {}
+
+
+def test_a_reader_is_told_the_role_glance_requires(cloud):
+    # rita is a reader in alpha: Glance's delete_member policy refuses
+    # her, and the line names her role and the one it takes, as the
+    # other member commands do, not Glance's bare 403.
+    img = cloud.make_image('alice-alpha')
+    beta = cloud.project('beta')
+    cloud.json('alice-alpha', 'image', 'transfer', img['id'], '--to', beta,
+               '--no-accept')
+    res = cloud.run('rita-alpha', 'image', 'share', 'revoke', img['id'],
+                    '--all', '-f', 'json')
+    assert res.returncode == 1, (res.stdout, res.stderr)
+    assert stderr_lines(res) == [
+        'Your role in project alpha is reader; Glance requires the member '
+        'role (or admin) to remove members from an image (its delete_member '
+        'policy): ask for the member role there, or act with credentials '
+        'that have it', 'Failed to revoke 1 of 1 projects']
+    assert [m['member_id'] for m in cloud.glance('admin').image_members.list(
+        img['id'])] == [beta]
+
+
+def test_a_reader_is_told_the_role_to_unshare(cloud):
+    img = cloud.make_image('alice-alpha', visibility='shared')
+    res = cloud.run('rita-alpha', 'image', 'share', 'revoke', img['id'],
+                    '--all', '--unshare', '-f', 'json')
+    assert res.returncode == 1, (res.stdout, res.stderr)
+    assert stderr_lines(res)[0] == (
+        'Your role in project alpha is reader; Glance requires the member '
+        'role (or admin) to change an image (its modify_image policy): ask '
+        'for the member role there, or act with credentials that have it')
+    assert cloud.glance('admin').images.get(img['id'])['visibility'] == \
+        'shared'

@@ -82,3 +82,20 @@ def test_usage_errors_are_exit_2_one_line_and_change_nothing(cloud):
             2, '', ['openstack %s: error: %s' % (command, message)]), args
     assert (state(cloud, img), state(cloud, shared)) == before
     assert before[1][5][0][1] == 'pending'
+
+
+def test_a_bad_retries_count_is_one_line_exit_2(cloud):
+    # The option is OSC's global parser's, whose usage errors print its
+    # whole usage first; the count is still one line, from the option or
+    # from the environment, before anything is asked of the cloud.
+    shared = cloud.make_image('alice-alpha')
+    before = state(cloud, shared)
+    for bad in ('-1', 'abc', '1e3'):
+        res = cloud.run('alice-alpha', '--os-image-share-retries', bad,
+                        'image', 'share', 'revoke', shared['id'], '--all',
+                        '-f', 'json')
+        assert (res.returncode, res.stdout, stderr_lines(res)) == (
+            2, '', ['openstack: error: argument --os-image-share-retries '
+                    '(env OS_IMAGE_SHARE_RETRIES): takes a whole number, 0 '
+                    'or more (0 disables retries), not %r' % bad]), bad
+    assert state(cloud, shared) == before

@@ -69,6 +69,19 @@ class TestRoleRefusal(base.TestCase):
             'Glance refused to change on image %s: You are not authorized '
             'to complete add_image action. (HTTP 403)' % fakes.IMAGE_ID, msg)
 
+    def test_a_failing_glance_with_an_empty_answer_is_a_sentence(self):
+        # A gateway's 503 without a body: Glance failed, it did not refuse.
+        msg = errors.explain(errors.ServiceUnavailable(''), fakes.IMAGE_ID,
+                             action='add member %s' % fakes.BETA,
+                             client=client())
+        self.assertEqual('Glance failed to add member %s on image %s: no '
+                         'details (HTTP 503)' % (fakes.BETA, fakes.IMAGE_ID),
+                         msg)
+        msg = errors.explain(errors.glance_error(429, 'Slow down'),
+                             fakes.IMAGE_ID, client=client())
+        self.assertEqual('Glance failed to change on image %s: Slow down '
+                         '(HTTP 429)' % fakes.IMAGE_ID, msg)
+
     def test_other_errors_are_unchanged(self):
         msg = errors.explain(errors.NotFound('No image'),
                              fakes.IMAGE_ID, client=client())

@@ -66,8 +66,21 @@ class TestPlugin(base.TestCase):
         parser = plugin.build_option_parser(argparse.ArgumentParser())
         self.assertEqual(5, parser.parse_args([]).os_image_share_retries)
         for bad in ('-1', 'many'):
-            self.assertRaises(SystemExit, parser.parse_args,
-                              ['--os-image-share-retries', bad])
+            stderr = self.useFixture(fixtures.StringStream('stderr'))
+            self.useFixture(fixtures.MonkeyPatch('sys.stderr',
+                                                 stderr.stream))
+            # OSC's parser prints its whole usage first: not for this one.
+            self.useFixture(fixtures.MonkeyPatch(
+                'argparse.ArgumentParser.print_usage', self.fail))
+            exc = self.assertRaises(SystemExit, parser.parse_args,
+                                    ['--os-image-share-retries', bad])
+            self.assertEqual(2, exc.code)
+            stderr.stream.flush()
+            self.assertEqual(
+                'openstack: error: argument --os-image-share-retries (env '
+                'OS_IMAGE_SHARE_RETRIES): takes a whole number, 0 or more '
+                '(0 disables retries), not %r\n' % bad,
+                stderr.getDetails()['stderr'].as_text())
 
     def test_import_adds_nothing_to_openstack_start(self):
         # OSC imports every plugin module on every start (while importing
