@@ -80,7 +80,7 @@ class CopyResult:
 def copy_image(glance, target_glance, source, project_id, name=None,
                visibility=None, source_cloud=None, progress=None,
                as_admin=False, import_method='auto', keep_signature=False,
-               warn=None, keep_id=False, methods=None):
+               warn=None, keep_id=False, methods=None, listed=None):
     """Copy ``source`` into ``project_id`` through ``target_glance``.
 
     ``name`` and ``visibility`` (default: the source's name, private)
@@ -92,7 +92,8 @@ def copy_image(glance, target_glance, source, project_id, name=None,
     progress line is written to (None: no progress line).
     ``keep_id``: the copy gets the source's ID (another Glance only).
     ``methods``: the methods ``plan_copy`` chose, tried in that order
-    (``import_method`` is then not probed again).
+    (``import_method`` is then not probed again); ``listed``: the copies
+    ``existing_copy`` listed there (not listed again).
     Raises ImageShareError (one line, the half-made copy cleaned) on
     failure, Interrupted (SystemExit) on a caught signal.
     """
@@ -102,7 +103,8 @@ def copy_image(glance, target_glance, source, project_id, name=None,
     if keep_id:
         limits.check_keep_id(glance, target_glance, source, project_id)
     # One listing of the copies there serves the reuse and the clean-up.
-    found = labels.copies(target_glance, source, project_id)
+    found = labels.copies(target_glance, source, project_id) \
+        if listed is None else listed
     existing = verify.find_copy(found, source, project_id, tag, warn)
     if existing:
         existing, changes = bring_to(target_glance, existing, project_id,
@@ -194,17 +196,41 @@ def _first_that_works(job, order):
         'was left behind' % '; '.join(why)))
 
 
+def existing_copy(target_glance, source, project_id):
+    """``(listed, copy)``: the labelled copies there, a verified one.
+
+    The plan's one listing (``copy`` is None where none is verified):
+    ``copy_image(..., listed=listed)`` uses it, lists nothing again.
+    """
+    algo, expected = verify.source_hash(source)
+    listed = labels.copies(target_glance, source, project_id)
+    return listed, verify.find_copy(listed, source, project_id,
+                                    '%s:%s' % (algo, expected))
+
+
+def _wanted(copy, name, visibility):
+    """``(fields, changes)``: what a verified copy must change."""
+    wanted = {k: v for k, v in (('name', name), ('visibility', visibility))
+              if v is not None and copy.get(k) != v}
+    return wanted, ["%s '%s'->'%s'" % (k, copy.get(k), v)
+                    for k, v in sorted(wanted.items())]
+
+
+def reuse_words(copy, name, visibility):
+    """The plan's words for a verified copy there (what ``bring_to`` does)."""
+    changes = _wanted(copy, name, visibility)[1]
+    return 'keep the verified copy %s%s' % (
+        copy['id'], ', set ' + ', '.join(changes) if changes else '')
+
+
 def bring_to(target_glance, copy, project_id, name, visibility):
     """``(copy, changes)``: a verified copy renamed, its visibility set.
 
     Only what was asked (``--name``, ``--visibility``) and differs.
     """
-    wanted = {k: v for k, v in (('name', name), ('visibility', visibility))
-              if v is not None and copy.get(k) != v}
+    wanted, changes = _wanted(copy, name, visibility)
     if not wanted:
         return copy, 'none (verified copy exists)'
-    changes = ["%s '%s'->'%s'" % (k, copy.get(k), v)
-               for k, v in sorted(wanted.items())]
     try:
         copy = target_glance.update_image(copy['id'], **wanted)
     except (errors.GlanceError, errors.ImageShareError) as e:

@@ -36,9 +36,11 @@ class Pair:
     error: str = None
     state: object = None            # modes.base.State, set by the run
     # The mode's own outcome (modes.base): owner mode: the owner before;
-    # copy mode: the import methods the plan fixed, then the copy made.
+    # copy mode: the import methods the plan fixed and the target's
+    # labelled copies it listed, then the copy made.
     old_owner: str = None
     methods: tuple = None
+    listed: list = None
     copy: object = None             # imagecopy.engine.CopyResult
 
     def start(self, step):

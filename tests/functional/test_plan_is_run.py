@@ -57,6 +57,29 @@ def test_copy_dry_run_steps_are_the_run_steps(cloud):
     assert run_steps(cloud, 'alice-alpha', *args) == plan
 
 
+def test_copy_again_plans_and_keeps_the_verified_copy(cloud):
+    # A verified copy is there: the plan says it is kept (and renamed),
+    # the run does exactly that, and no second copy is made.
+    image = cloud.make_image('alice-alpha')['id']
+    args = [image, '--mode', 'copy', '--to-cloud', 'bob-beta']
+    first, _ = cloud.json('alice-alpha', 'image', 'transfer', *args)
+    copy_id = first[0]['Image ID']
+    beta = cloud.project('beta')
+    plan = planned(cloud, 'alice-alpha', *args)
+    assert plan == {(image, beta): ['keep the verified copy %s' % copy_id]}
+    assert run_steps(cloud, 'alice-alpha', *args) == plan
+    renamed = args + ['--name', 'renamed-copy']
+    plan = planned(cloud, 'alice-alpha', *renamed)
+    assert plan[image, beta][0].startswith(
+        "keep the verified copy %s, set name '" % copy_id), plan
+    assert plan[image, beta][0].endswith("'->'renamed-copy'"), plan
+    assert run_steps(cloud, 'alice-alpha', *renamed) == plan
+    copies = [i for i in cloud.glance('bob-beta').images.list()
+              if i.get('imageshare_source_id') == image]
+    assert [(c['id'], c['name']) for c in copies] == [
+        (copy_id, 'renamed-copy')]
+
+
 def test_owner_dry_run_steps_are_the_run_steps(cloud):
     images = [cloud.make_image('alice-alpha')['id'] for _ in range(2)]
     beta = cloud.project('beta')

@@ -79,21 +79,38 @@ def make_plan(read_result, targets, options):
             if pair.error:
                 pairs.append(pair)
                 continue
-            try:
-                methods, words = engine.plan_copy(
-                    glance, t.glance or glance, source, requested)
-            except errors.ImageShareError as e:
-                pair.error = str(e)
-                methods = words = None
-            pair.methods = methods
-            if methods:
-                pair.steps.append(transfer_plan.Step(
-                    COPY, 'copy %s bytes as %s by %s' % (
-                        source.get('size'), t.accept_as, words)))
+            step = _copy_step(glance, pair, None if mark else options,
+                              requested)
+            if step:
+                pair.steps.append(step)
                 pair.steps += _wire_steps(links, pairs, source, t)
             pairs.append(pair)
     return transfer_plan.Plan(NAME, pairs, read_result.failed, targets,
                               options, copy_companions=links)
+
+
+def _copy_step(glance, pair, options, requested):
+    """The pair's copy step, from the plan's one look at the target.
+
+    A verified copy there is kept (brought to ``--name``/``--visibility``;
+    ``options`` None: a companion's, kept as it is); else the import
+    methods are chosen once.  None (and ``pair.error``) if it cannot be.
+    """
+    source, t = pair.image, pair.target
+    try:
+        pair.listed, found = engine.existing_copy(
+            t.glance or glance, source, t.project_id)
+        if found:
+            return transfer_plan.Step(COPY, engine.reuse_words(
+                found, (options or {}).get('name'),
+                (options or {}).get('visibility')))
+        pair.methods, words = engine.plan_copy(
+            glance, t.glance or glance, source, requested)
+    except errors.ImageShareError as e:
+        pair.error = str(e)
+        return None
+    return transfer_plan.Step(COPY, 'copy %s bytes as %s by %s' % (
+        source.get('size'), t.accept_as, words))
 
 
 def _wire_steps(links, pairs, source, target):
@@ -178,6 +195,7 @@ def execute(glance, ident, plan, batch=None):
                     progress,
                     as_admin=p.target.accept is recipients.Accept.ADMIN,
                     warn=warnings.append, methods=p.methods,
+                    listed=p.listed,
                     **opts.get('copy_options', {}))
                 companions.rewire(p.target.glance or glance, p.copy, wired)
             except errors.ImageShareError as e:
@@ -238,6 +256,6 @@ def row(plan, p, changes, dry_run):
         return (p.image['id'], None,
                 (not own and plan.options.get('name')) or p.image.get('name'),
                 p.target.project_id, p.image.get('size'), None, None, None,
-                changes, p.methods[0])
+                changes, p.methods[0] if p.methods else 'none')
     row = p.copy.row()
     return row[:8] + (changes,) + row[9:]    # a companion's is marked

@@ -48,7 +48,7 @@ class TestCopyCompanions(unittest.TestCase):
     def call(self, source, name=None):
         return mock.call(self.glance, self.glance, source, BETA, name, None,
                          'RegionOne', False, as_admin=True, warn=mock.ANY,
-                         methods=['upload', 'glance-direct'])
+                         methods=['upload', 'glance-direct'], listed=[])
 
     def test_private_copied_first_public_stays_in_the_same_glance(self):
         result = self.copy()

@@ -45,7 +45,7 @@ class TestCopyMode(unittest.TestCase):
             mock.call(self.glance, self.glance, self.glance.images[IMAGE_ID],
                       pid, 'n', 'shared', 'RegionOne', False,
                       as_admin=True, warn=mock.ANY, extra=1,
-                      methods=['upload', 'glance-direct'])
+                      methods=['upload', 'glance-direct'], listed=[])
             for pid in (BETA, GAMMA)],
             self.copy_image.call_args_list)
         self.assertEqual('copy', result.kind)
@@ -72,6 +72,29 @@ class TestCopyMode(unittest.TestCase):
         self.assertEqual([p.methods for p in dry.plan.pairs], [
             c.kwargs['methods'] for c in self.copy_image.call_args_list])
         self.assertEqual(2, len(planned))
+
+    def test_a_verified_copy_there_is_planned_kept_and_listed_once(self):
+        copy = dict(self.glance.images[IMAGE_ID], id='old-copy',
+                    owner=BETA, name='old')
+        listing = []
+
+        def copies(target_glance, source, project_id):
+            listing.append(project_id)
+            return [copy], (copy if project_id == BETA else None)
+        with mock.patch.object(engine, 'existing_copy', side_effect=copies):
+            dry = self.copy(dry_run=True, to=['beta'])
+            self.assertEqual(
+                [["keep the verified copy old-copy, set name 'old'->'n'"]],
+                [[s.text for s in p.steps] for p in dry.plan.pairs])
+            self.assertEqual('none', dry.rows[0][-1])      # Method
+            self.copy_image.return_value = engine.CopyResult(
+                self.glance.images[IMAGE_ID], dict(copy, name='n'), BETA,
+                0.0, "verified copy exists, name 'old'->'n'", 'none')
+            self.copy(to=['beta'])
+        self.assertEqual([BETA, BETA], listing)     # once per plan
+        self.assertEqual([[copy]], [c.kwargs['listed'] for c in
+                                    self.copy_image.call_args_list])
+        self.assertIsNone(self.copy_image.call_args.kwargs['methods'])
 
     def test_dry_run_prints_the_plan_and_copies_nothing(self):
         result = self.copy(dry_run=True)
