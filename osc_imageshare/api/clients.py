@@ -13,7 +13,7 @@
   Glance is chosen by the caller's rules.
 
 Each Glance is a ``glance.GlanceAPI`` on a keystoneauth ``Adapter``
-(``glance()``), with the retry bound of ``--os-image-share-retries``.
+(``glance_api()``), with the retry bound of ``--os-image-share-retries``.
 keystoneauth and openstacksdk are imported inside the functions:
 plugin.make_client imports this module on first use.
 """
@@ -96,8 +96,8 @@ def caller_glance(client_manager):
         url = None
     if not url:
         raise errors.ImageShareError(endpoint.not_found())
-    return glance(client_manager.session, url, endpoint,
-                  retries_of(client_manager))
+    return glance_api(client_manager.session, url, endpoint,
+                      retries_of(client_manager))
 
 
 def retries_of(client_manager):
@@ -134,7 +134,7 @@ def rescoped_glance(client_manager):
     retries = retries_of(client_manager)
 
     def glance_for(session):
-        return glance(session, endpoint.url(session), endpoint, retries)
+        return glance_api(session, endpoint.url(session), endpoint, retries)
     return glance_for
 
 
@@ -197,9 +197,9 @@ def open_cloud(name, retries=None):
         raise errors.ImageShareError(
             "Cloud '%s' could not authenticate: %s" % (name, e))
     endpoint = entry_endpoint(region, 'image', name)
-    client = glance(session, endpoint.url(session), endpoint,
-                    _CONFIGURED.get('retries') if retries is None
-                    else retries)
+    client = glance_api(session, endpoint.url(session), endpoint,
+                        _CONFIGURED.get('retries') if retries is None
+                        else retries)
     check_reachable(client, name, session.timeout)
     return session, client
 
@@ -265,22 +265,22 @@ def in_region(client, region):
     """
     rule = Endpoint('image', None, region, client.interface)
     session = client.session
-    return glance(session, rule.url(session), rule,
-                  client.policy.retries)
+    return glance_api(session, rule.url(session), rule,
+                      client.policy.retries)
 
 
 # ---------------------------------------------------------------- Glance
-def glance(session, url, endpoint_rule=None, retries=None):
+def glance_api(session, url, endpoint_rule=None, retries=None):
     """A ``GlanceAPI`` sending every request to ``url`` on ``session``."""
     from keystoneauth1 import adapter
 
-    from osc_imageshare.api import glance as door
+    from osc_imageshare.api import glance
     from osc_imageshare.api import retry
 
     url = _VERSION_SUFFIX.sub('', url.rstrip('/'))
     rule = endpoint_rule or Endpoint('image')
     LOG.debug('Glance client for %s', url)
-    return door.GlanceAPI(
+    return glance.GlanceAPI(
         adapter.Adapter(session, service_type='image',
                         endpoint_override=url,
                         region_name=rule.region_name,

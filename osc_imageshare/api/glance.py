@@ -58,6 +58,8 @@ class GlanceAPI:
     bound (``--os-image-share-retries``).
     """
 
+    PAGE = PAGE     # images per listing request where a caller walks pages
+
     def __init__(self, adapter, region_name=None, interface=None,
                  endpoint=None, identity=None, reach=None,
                  retries=retry.RETRIES, sleep=time.sleep,

@@ -9,7 +9,6 @@ deletes what runs that died left behind.
 
 import logging
 
-from osc_imageshare.api import glance as api
 from osc_imageshare.batch import liveness
 from osc_imageshare import errors
 
@@ -77,11 +76,9 @@ def labelled(target_glance, source, project_id):
     """The images in ``project_id`` labelled copies of ``source``."""
     # A copy of a hidden image is hidden too (os_hidden is carried), and
     # Glance lists hidden images only when asked.
-    list_images = (api.GlanceAPI.list_images_and_hidden if source.get(
-        'os_hidden')
-                   else api.GlanceAPI.list_images)
-    return list_images(target_glance, owner=project_id,
-                       **{SOURCE_ID: source['id']})
+    list_images = (target_glance.list_images_and_hidden
+                   if source.get('os_hidden') else target_glance.list_images)
+    return list_images(owner=project_id, **{SOURCE_ID: source['id']})
 
 
 # Only an unfinished copy is in one of these states: a copy that died

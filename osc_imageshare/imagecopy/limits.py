@@ -61,8 +61,7 @@ def create_refused(e, source, project_id, body, client=None):
 
 def check_keep_id(glance, target_glance, source, project_id):
     """Refuse --keep-id where the target is the source's own Glance."""
-    same_keystone = (methods.identity_url(glance)
-                     == methods.identity_url(target_glance))
+    same_keystone = glance.identity_url() == target_glance.identity_url()
     if methods.region(glance) == methods.region(target_glance) \
             and same_keystone:
         raise errors.ImageShareError(

@@ -7,7 +7,6 @@ image from the source region itself).  ``auto`` tries them in that order
 of preference, from what the target announces.
 """
 
-from osc_imageshare.api import glance as api
 from osc_imageshare import errors
 
 
@@ -16,9 +15,6 @@ METHODS = ('upload', 'glance-direct', 'glance-download')
 
 class Unavailable(Exception):
     """The target does not take the data this way; try the next one."""
-
-
-identity_url = api.GlanceAPI.identity_url
 
 
 def region(glance):
@@ -39,7 +35,7 @@ def download_blocker(glance, target_glance, source, methods):
     here, there = region(glance), region(target_glance)
     if not here or not there or here == there:
         return 'source and target are not two regions of one cloud'
-    if identity_url(glance) != identity_url(target_glance):
+    if glance.identity_url() != target_glance.identity_url():
         return 'source and target do not share one Keystone'
     try:
         target_glance.in_region(here).get_image(source['id'],

@@ -17,7 +17,6 @@ import itertools
 import logging
 import math
 
-from osc_imageshare.api import glance as images
 from osc_imageshare.api import identity
 from osc_imageshare.batch import runner
 from osc_imageshare import errors
@@ -122,7 +121,7 @@ def audit(glance, ident, where, risks=None, show_all=False,
     keep = set(risks or share_risks.RISKS) | ({NONE} if show_all else set())
     found = glance.iter_images(where.filters)
     while True:
-        chunk = list(itertools.islice(found, images.PAGE))
+        chunk = list(itertools.islice(found, glance.PAGE))
         if not chunk:
             return
         # A page may hold none to keep (--incoming: the project's own).

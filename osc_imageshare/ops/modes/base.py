@@ -50,13 +50,42 @@ ended; the mode's own fields of ``Pair`` (``old_owner``, ``methods``,
 import dataclasses
 import enum
 import logging
+import typing
 
 LOG = logging.getLogger(__name__)
 
-NAMES = ('NAME', 'VERB', 'ALLOW_OWN', 'STOPS_CLEANLY', 'OPTIONS',
-         'needs_accept', 'preflight', 'read',
-         'make_plan', 'dry_run_warnings', 'execute', 'risks', 'summary',
-         'row')
+
+class Mode(typing.Protocol):
+    """The protocol above, as a type: each mode module satisfies it."""
+
+    NAME: str
+    VERB: str
+    ALLOW_OWN: bool
+    STOPS_CLEANLY: bool
+    OPTIONS: tuple
+
+    def needs_accept(self, options): ...
+
+    def preflight(self, ident): ...
+
+    def read(self, glance, ident, image_refs, workers=1): ...
+
+    def make_plan(self, read, targets, options): ...
+
+    def dry_run_warnings(self, plan, ident): ...
+
+    def execute(self, glance, ident, plan, batch=None): ...
+
+    def risks(self, plan, ident): ...
+
+    def summary(self, plan): ...
+
+    def row(self, plan, pair, changes, dry_run): ...
+
+
+# The names a mode defines, in the order above.
+NAMES = tuple(Mode.__annotations__) + tuple(
+    n for n, v in vars(Mode).items() if callable(v) and not n.startswith('_'))
 
 SUMMARY = ('Interrupted by {signal}: of {total} image/project pairs, {done} '
            '{done_verb}, {failed} failed, {cut} interrupted ({cut_note}), '

@@ -261,7 +261,7 @@ class TestEntry(testtools.TestCase):
     def url(self, **settings):
         region = self.entry(**settings)
         rule = clients.entry_endpoint(region, 'image', 'bob')
-        return clients.glance(catalog_session(BETA), rule.url(
+        return clients.glance_api(catalog_session(BETA), rule.url(
             catalog_session(BETA)), rule).get_endpoint()
 
     def test_region_and_interface_of_the_entry(self):
@@ -428,7 +428,7 @@ class TestRetriesOption(testtools.TestCase):
 
     def test_reaches_the_glance_built(self):
         with mock.patch('keystoneauth1.adapter.Adapter'):
-            api = clients.glance(mock.Mock(), 'http://g:9292/v2', None, 1)
+            api = clients.glance_api(mock.Mock(), 'http://g:9292/v2', None, 1)
         self.assertEqual((1, 'http://g:9292'),
                          (api.policy.retries, api.get_endpoint()))
 
