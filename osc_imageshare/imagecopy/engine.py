@@ -220,7 +220,7 @@ def reuse_words(copy, name, visibility):
     """The plan's words for a verified copy there (what ``bring_to`` does)."""
     changes = _wanted(copy, name, visibility)[1]
     return 'keep the verified copy %s%s' % (
-        copy['id'], ', set ' + ', '.join(changes) if changes else '')
+        copy['id'], ' (set %s)' % ' and '.join(changes) if changes else '')
 
 
 def bring_to(target_glance, copy, project_id, name, visibility):

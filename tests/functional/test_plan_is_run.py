@@ -71,8 +71,8 @@ def test_copy_again_plans_and_keeps_the_verified_copy(cloud):
     renamed = args + ['--name', 'renamed-copy']
     plan = planned(cloud, 'alice-alpha', *renamed)
     assert plan[image, beta][0].startswith(
-        "keep the verified copy %s, set name '" % copy_id), plan
-    assert plan[image, beta][0].endswith("'->'renamed-copy'"), plan
+        "keep the verified copy %s (set name '" % copy_id), plan
+    assert plan[image, beta][0].endswith("'->'renamed-copy')"), plan
     assert run_steps(cloud, 'alice-alpha', *renamed) == plan
     copies = [i for i in cloud.glance('bob-beta').images.list()
               if i.get('imageshare_source_id') == image]

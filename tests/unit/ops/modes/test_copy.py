@@ -84,7 +84,7 @@ class TestCopyMode(unittest.TestCase):
         with mock.patch.object(engine, 'existing_copy', side_effect=copies):
             dry = self.copy(dry_run=True, to=['beta'])
             self.assertEqual(
-                [["keep the verified copy old-copy, set name 'old'->'n'"]],
+                [["keep the verified copy old-copy (set name 'old'->'n')"]],
                 [[s.text for s in p.steps] for p in dry.plan.pairs])
             self.assertEqual('none', dry.rows[0][-1])      # Method
             self.copy_image.return_value = engine.CopyResult(
