@@ -39,6 +39,7 @@ from osc_imageshare.imagecopy import limits
 from osc_imageshare.imagecopy import methods
 from osc_imageshare.imagecopy import progress
 from osc_imageshare.imagecopy import races
+from osc_imageshare.imagecopy import reuse
 from osc_imageshare.imagecopy import stream
 from osc_imageshare.imagecopy import verify
 
@@ -93,7 +94,7 @@ def copy_image(glance, target_glance, source, project_id, name=None,
     ``keep_id``: the copy gets the source's ID (another Glance only).
     ``methods``: the methods ``plan_copy`` chose, tried in that order
     (``import_method`` is then not probed again); ``listed``: the copies
-    ``existing_copy`` listed there (not listed again).
+    ``reuse.existing_copy`` listed there (not listed again).
     Raises ImageShareError (one line, the half-made copy cleaned) on
     failure, Interrupted (SystemExit) on a caught signal.
     """
@@ -107,8 +108,8 @@ def copy_image(glance, target_glance, source, project_id, name=None,
         if listed is None else listed
     existing = verify.find_copy(found, source, project_id, tag, warn)
     if existing:
-        existing, changes = bring_to(target_glance, existing, project_id,
-                                     name, visibility)
+        existing, changes = reuse.bring_to(target_glance, existing,
+                                           project_id, name, visibility)
         return CopyResult(source, existing, project_id, 0.0, changes,
                           'none')
     if keep_id:
@@ -194,52 +195,6 @@ def _first_that_works(job, order):
     raise errors.ImageShareError(job.failed(
         'the target takes no import method that works here (%s); nothing '
         'was left behind' % '; '.join(why)))
-
-
-def existing_copy(target_glance, source, project_id):
-    """``(listed, copy)``: the labelled copies there, a verified one.
-
-    The plan's one listing (``copy`` is None where none is verified):
-    ``copy_image(..., listed=listed)`` uses it, lists nothing again.
-    """
-    algo, expected = verify.source_hash(source)
-    listed = labels.copies(target_glance, source, project_id)
-    return listed, verify.find_copy(listed, source, project_id,
-                                    '%s:%s' % (algo, expected))
-
-
-def _wanted(copy, name, visibility):
-    """``(fields, changes)``: what a verified copy must change."""
-    wanted = {k: v for k, v in (('name', name), ('visibility', visibility))
-              if v is not None and copy.get(k) != v}
-    return wanted, ["%s '%s'->'%s'" % (k, copy.get(k), v)
-                    for k, v in sorted(wanted.items())]
-
-
-def reuse_words(copy, name, visibility):
-    """The plan's words for a verified copy there (what ``bring_to`` does)."""
-    changes = _wanted(copy, name, visibility)[1]
-    return 'keep the verified copy %s%s' % (
-        copy['id'], ' (set %s)' % ' and '.join(changes) if changes else '')
-
-
-def bring_to(target_glance, copy, project_id, name, visibility):
-    """``(copy, changes)``: a verified copy renamed, its visibility set.
-
-    Only what was asked (``--name``, ``--visibility``) and differs.
-    """
-    wanted, changes = _wanted(copy, name, visibility)
-    if not wanted:
-        return copy, 'none (verified copy exists)'
-    try:
-        copy = target_glance.update_image(copy['id'], **wanted)
-    except (errors.GlanceError, errors.ImageShareError) as e:
-        raise errors.ImageShareError(
-            'A verified copy %s of image %s exists in project %s, but '
-            'changing its %s failed: %s' % (
-                copy['id'], copy.get(labels.SOURCE_ID), project_id,
-                ' and '.join(changes), errors.describe(e)))
-    return copy, 'verified copy exists, ' + ', '.join(changes)
 
 
 class _Transient(errors.ImageShareError):

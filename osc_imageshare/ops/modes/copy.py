@@ -10,6 +10,7 @@ from osc_imageshare.batch import runner
 from osc_imageshare.batch import signals
 from osc_imageshare import errors
 from osc_imageshare.imagecopy import engine
+from osc_imageshare.imagecopy import reuse
 from osc_imageshare.ops import companions
 from osc_imageshare.ops.modes import base
 from osc_imageshare.ops import recipients
@@ -98,10 +99,10 @@ def _copy_step(glance, pair, options, requested):
     """
     source, t = pair.image, pair.target
     try:
-        pair.listed, found = engine.existing_copy(
+        pair.listed, found = reuse.existing_copy(
             t.glance or glance, source, t.project_id)
         if found:
-            return transfer_plan.Step(COPY, engine.reuse_words(
+            return transfer_plan.Step(COPY, reuse.reuse_words(
                 found, (options or {}).get('name'),
                 (options or {}).get('visibility')))
         pair.methods, words = engine.plan_copy(

@@ -5,6 +5,7 @@ from unittest import mock
 
 from osc_imageshare import errors
 from osc_imageshare.imagecopy import engine
+from osc_imageshare.imagecopy import reuse
 from osc_imageshare.ops import pipeline
 from tests.unit import fakes
 from tests.unit.ops.modes import test_share
@@ -81,7 +82,7 @@ class TestCopyMode(unittest.TestCase):
         def copies(target_glance, source, project_id):
             listing.append(project_id)
             return [copy], (copy if project_id == BETA else None)
-        with mock.patch.object(engine, 'existing_copy', side_effect=copies):
+        with mock.patch.object(reuse, 'existing_copy', side_effect=copies):
             dry = self.copy(dry_run=True, to=['beta'])
             self.assertEqual(
                 [["keep the verified copy old-copy (set name 'old'->'n')"]],
