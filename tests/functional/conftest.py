@@ -77,9 +77,11 @@ class Cloud:
     def glance(self, cloud):
         from glanceclient.v2 import client
         region = self.region(cloud)
+        # The checks' own requests: a pooled connection Glance's server
+        # closed while idle is reset on reuse; keystoneauth tries again.
         return client.Client(session=region.get_session(),
                              region_name=region.region_name,
-                             interface='public')
+                             interface='public', connect_retries=3)
 
     def make_image(self, cloud, visibility='private', data=b'x' * 4096,
                    name=None, **props):
