@@ -19,9 +19,9 @@ API_NAME = 'image_share'
 # OSC reads the keys at every start, and warns about a requested version
 # that is none of them; older OSC releases call ``.keys()`` on it,
 # so it stays a dict.  make_client refuses the others; the value names the
-# class clients.caller_glance builds, for the --debug line.
+# class clients.caller_glance builds (the door), for the --debug line.
 API_VERSIONS = {
-    '2': 'glanceclient.v2.client.Client',
+    '2': 'osc_imageshare.api.glance.GlanceAPI',
 }
 
 

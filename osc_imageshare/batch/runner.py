@@ -1,7 +1,8 @@
 """Run the pairs of a batch concurrently; results stay in their order.
 
-Thread safety: every worker uses the same glanceclient ``SessionClient``
-(a keystoneauth ``Adapter``) and the same keystoneauth ``Session``.
+Thread safety: every worker uses the same ``GlanceAPI`` (its keystoneauth
+``Adapter``; its retry policy keeps no state between requests) and the
+same keystoneauth ``Session``.
 Both hold no per-request state: the adapter only adds its endpoint rules
 to each call, the session's auth plugin fetches or renews the token under
 its own lock (``BaseIdentityPlugin._lock``), and requests' connection

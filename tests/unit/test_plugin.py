@@ -20,7 +20,7 @@ class TestPlugin(base.TestCase):
         self.assertEqual('os_image_share_api_version',
                          plugin.API_VERSION_OPTION)
         self.assertEqual('2', plugin.DEFAULT_API_VERSION)
-        self.assertEqual({'2': 'glanceclient.v2.client.Client'},
+        self.assertEqual({'2': 'osc_imageshare.api.glance.GlanceAPI'},
                          plugin.API_VERSIONS)
 
     @mock.patch('keystoneauth1.adapter.Adapter')
