@@ -6,6 +6,7 @@ test) for an HTTP answer, ``TransportError`` for a connection that broke.
 This module is the one place that turns them into sentences.
 """
 
+import html
 import json
 import re
 import socket
@@ -102,15 +103,25 @@ def glance_error(code, text, method=None, url=None, headers=None):
     return cls(answer_message(text), code, method, url, headers)
 
 
-_TAG = re.compile(r'<.+?>')
+_TAG = re.compile(r'<[^>]*>', re.S)
+# Tags that end a line of text as a browser shows it.
+_BLOCK = re.compile(
+    r'<\s*/?\s*(address|article|blockquote|body|br|center|dd|div|dl|dt|'
+    r'footer|form|h[1-6]|head|header|hr|html|li|main|nav|ol|p|pre|'
+    r'section|table|td|th|title|tr|ul)\b[^>]*>', re.I)
+_HIDDEN = re.compile(r'<(script|style)\b.*?</\1\s*>', re.I | re.S)
 
 
 def answer_message(text):
     """The words of an error answer, whatever its shape, on one line.
 
     Glance's JSON (``{"error": {"message": ...}}``), an API gateway's
-    ``{"message": ...}``, webob's HTML page (its lines, tags stripped,
-    each once, joined by ': ' as glanceclient joins them) or plain text.
+    ``{"message": ...}``, an HTML page (webob's, a gateway's: its lines as
+    a browser shows them, a block element ending one, each once, joined by
+    ': ' as glanceclient joins them) or plain text; HTML entities
+    (``&#x27;``) read as the characters they stand for; a control
+    character (an escape that would drive the terminal) written as
+    ``repr`` writes it (``\\x1b``).
     """
     if isinstance(text, bytes):
         text = text.decode('utf-8', 'replace')
@@ -123,11 +134,34 @@ def answer_message(text):
         body = next((body[k] for k in ('error', 'message', 'detail', 'title')
                      if isinstance(body.get(k), (dict, str))), text)
     if isinstance(body, str) and body is not text:
-        return ' '.join(body.split())
+        return _one_line(body)
     if '<' in text:
-        lines = [_TAG.sub('', line.strip()) for line in text.splitlines()]
+        text = _BLOCK.sub('\n', _HIDDEN.sub('', text))
+        lines = [' '.join(html.unescape(_TAG.sub('', line)).split())
+                 for line in text.splitlines()]
         text = ': '.join(dict.fromkeys(line for line in lines if line))
-    return ' '.join(text.split())
+    return _one_line(text)
+
+
+def _one_line(text):
+    """``text``'s entities read, its blanks one space, nothing unprintable."""
+    return ''.join(ch if ch.isprintable() else repr(ch)[1:-1]
+                   for ch in ' '.join(html.unescape(text).split()))
+
+
+def with_outcome(exc, outcome):
+    """``exc`` (a GlanceError or TransportError), saying ``outcome`` too.
+
+    For a write whose answer was lost: what reading it back found.
+    """
+    if isinstance(exc, GlanceError):
+        exc.message = '%s; %s' % (exc.message or 'no details', outcome)
+        exc.args = (exc.message,)
+        return exc
+    told = TransportError('%s; %s' % (exc, outcome))
+    told.identity = exc.identity
+    told.__cause__ = exc.__cause__
+    return told
 
 
 def glance_message(exc):
@@ -273,6 +307,13 @@ def role_refusal(msg, project, roles):
             "there, or act with credentials that have it" % (
                 project, ', '.join(sorted(roles)) or 'none',
                 POLICY_ACTIONS.get(action, 'do that'), action))
+
+
+def role_refused(exc, client):
+    """The role sentence when Glance's policy refused ``client``'s role."""
+    if getattr(exc, 'code', None) != 403:
+        return None
+    return role_refusal(glance_message(exc), *caller_of(client))
 
 
 def explain(exc, image_id, project=None, action='change', client=None):

@@ -59,29 +59,31 @@ def build_option_parser(parser):
         default=utils.env('OS_IMAGE_SHARE_RETRIES'),
         help='Times the image share commands send a Glance request again '
              'after a 429 or 503 answer, or (where that is safe) a 500, '
-             '502, 504 or a broken connection; at most 30 s of waiting per '
-             'request; 0 disables, default=3 '
-             '(Env: OS_IMAGE_SHARE_RETRIES)')
+             '502, 504 or a broken connection, 0 to 10; at least 0.5 s '
+             'between tries and at most 30 s per request; 0 disables, '
+             'default=3 (Env: OS_IMAGE_SHARE_RETRIES)')
     return parser
 
 
 def whole_number(value):
-    """``--os-image-share-retries``: 0 or more, else one line and exit 2.
+    """``--os-image-share-retries``: 0 to 10, else one line and exit 2.
 
     The option is OSC's global parser's, whose usage errors print its
     whole usage (some 60 lines) first: this one stays one line, for the
     option and for OS_IMAGE_SHARE_RETRIES alike.
     """
+    from osc_imageshare.api import retry
+
     if value in (None, ''):
         return None
     try:
         number = int(value)
     except (TypeError, ValueError):
         number = -1
-    if number < 0:
+    if not 0 <= number <= retry.MAX_RETRIES:
         sys.stderr.write(
             'openstack: error: argument --os-image-share-retries (env '
-            'OS_IMAGE_SHARE_RETRIES): takes a whole number, 0 or more (0 '
-            'disables retries), not %r\n' % (value,))
+            'OS_IMAGE_SHARE_RETRIES): takes a whole number from 0 to %d (0 '
+            'disables retries), not %r\n' % (retry.MAX_RETRIES, value))
         raise SystemExit(2)
     return number

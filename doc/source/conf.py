@@ -9,6 +9,9 @@ html_theme = 'alabaster'
 html_static_path = ['_static']
 html_css_files = ['imageshare.css']
 autoprogram_cliff_application = 'openstack'
+# Smart quotes would print '--mode' in the help texts as an en dash plus
+# 'mode': copied from the page, the option fails (tests/docs checks it).
+smartquotes = False
 man_pages = [
     ('index', 'osc-imageshare', 'move Glance images between projects',
      ['osc-imageshare developers'], 1),

@@ -106,7 +106,8 @@ def retries_of(client_manager):
 
     value = client_manager.get_configuration().get('image_share_retries')
     try:
-        value = retry.RETRIES if value in (None, '') else max(int(value), 0)
+        value = retry.RETRIES if value in (None, '') else min(
+            max(int(value), 0), retry.MAX_RETRIES)
     except (TypeError, ValueError):
         raise errors.ImageShareError(
             '--os-image-share-retries must be a whole number (0 disables '
@@ -187,7 +188,7 @@ def open_cloud(name, retries=None):
         if name not in names:
             raise errors.ImageShareError(unknown_cloud(
                 name, names, getattr(config, 'config_filename', None)))
-        region = config.get_one(cloud=name)
+        region = entry_region(config, name)
         session = region.get_session()
         session.get_project_id()  # authenticate now, before any write
     except sdk_exc.ConfigException as e:
@@ -202,6 +203,21 @@ def open_cloud(name, retries=None):
                         else retries)
     check_reachable(client, name, session.timeout)
     return session, client
+
+
+def entry_region(config, name):
+    """``config.get_one(cloud=name)``: the entry's CloudRegion.
+
+    openstacksdk 4.22 warns that InfluxDB support is deprecated
+    (RemovedInSDK60Warning) for every CloudRegion it makes, InfluxDB
+    configured or not; OSC's own loading of the caller's cloud gives the
+    notice already, so ours, a repetition, is left out.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='Support for InfluxDB')
+        return config.get_one(cloud=name)
 
 
 def unknown_cloud(name, names, where=None):

@@ -15,6 +15,7 @@ leave the door only as the project's exceptions: ``errors.GlanceError``
 import heapq
 import json
 import logging
+import shlex
 import time
 import urllib.parse
 import uuid
@@ -45,6 +46,39 @@ def _broken_types():
     import requests
 
     return ks_exc.ConnectionError, requests.RequestException, OSError
+
+
+class Check:
+    """How to tell whether a write took effect when its answer is lost.
+
+    ``read()`` returns what the write made (a dict; ``{}`` for a
+    deletion) if it took effect, else None; ``command`` is the
+    ``openstack`` command that shows it, for when reading fails too.
+    """
+
+    def __init__(self, read, command):
+        self.read = read
+        self.command = command
+
+
+def _absent(get):
+    """``{}`` once ``get()`` answers 404 (a deletion took effect)."""
+    try:
+        get()
+    except errors.NotFound:
+        return {}
+    return None
+
+
+def _patched(image, ops):
+    """Whether ``image`` holds what the JSON-patch ``ops`` ask for."""
+    for op in ops:
+        key = op['path'][1:]
+        if op['op'] == 'remove' and key in image:
+            return False
+        if op['op'] != 'remove' and image.get(key) != op['value']:
+            return False
+    return True
 
 
 class GlanceAPI:
@@ -140,22 +174,61 @@ class GlanceAPI:
             return True
 
     def _request(self, method, url, side=None, kind=retry.SAFE,
-                 landed=None, **kw):
+                 check=None, **kw):
         """The response to a request, under the retry policy.
 
         An HTTP error is raised as the project's exception; a DELETE
-        answered 404 after a retry is done (the first one landed).
+        answered 404 after a retry is done (the first one landed).  A
+        write with a ``check`` (a ``Check``) whose answer is lost for good
+        (a timeout, a reset, a 500, 502 or 504 when the retries are used
+        up) is read back first: a ``retry.Landed`` if it took effect, else
+        the failure, saying what reading back found.
         """
-        out = self.policy.call(lambda: self._send(method, url, side, kw),
-                               method, url.partition('?')[0], kind, landed)
+        path = url.partition('?')[0]
+        try:
+            out = self.policy.call(
+                lambda: self._send(method, url, side, kw), method, path,
+                kind, check.read if check and kind == retry.CHECKED
+                else None)
+        except errors.TransportError as e:
+            if check is None or e.identity or errors.broken_kind(
+                    e.__cause__ or e) not in ('timeout', 'reset'):
+                raise
+            return self._read_back(check, e, method, path)
         if isinstance(out, retry.Landed):
             return out
         resp, retried = out
         if resp.status_code >= 400 and not (
                 retried and method == 'DELETE' and resp.status_code == 404):
-            raise errors.glance_error(resp.status_code, resp.text, method,
-                                      url.partition('?')[0], resp.headers)
+            err = errors.glance_error(resp.status_code, resp.text, method,
+                                      path, resp.headers)
+            if check is not None and resp.status_code in retry.FLAKY:
+                return self._read_back(check, err, method, path)
+            raise err
         return resp
+
+    def _read_back(self, check, failure, method, path):
+        """``retry.Landed`` if the write took effect, else raise ``failure``.
+
+        Raised with what reading back found: not done (yet: a request
+        that timed out may still be under way), or unknown (the read
+        failed too), with the command that finds out.
+        """
+        try:
+            found = check.read()
+        except (errors.GlanceError, errors.TransportError) as e:
+            raise errors.with_outcome(
+                failure, 'whether %s %s took effect is unknown (reading it '
+                'back failed: %s): find out with %s' % (
+                    method, path, errors.describe(e, None), check.command))
+        if found is not None:
+            LOG.debug('The answer to %s %s was lost (%s); read back, it '
+                      'took effect', method, path, failure)
+            return retry.Landed(found)
+        raise errors.with_outcome(
+            failure, 'read back, %s %s had not taken effect (it may yet, if '
+            'Glance is still acting on it): find out with %s' % (
+                method, path, check.command))
 
     def _read(self, method, url, side=None, **kw):
         """The JSON body of an answer (None when it has none)."""
@@ -237,20 +310,34 @@ class GlanceAPI:
             m.strip() for m in methods.split(',') if m.strip()])
 
     def delete_image(self, image_id, side=None):
-        self._request('DELETE', '/v2/images/%s' % image_id, side)
+        self._request('DELETE', '/v2/images/%s' % image_id, side,
+                      check=Check(lambda: _absent(
+                          lambda: self.get_image(image_id, side)),
+                          _show(image_id)))
 
     def update_image(self, image_id, **values):
         """Replace top-level fields of an image in one JSON-patch request."""
         return self.patch_image(image_id, replace=values)
 
     def patch_image(self, image_id, add=None, replace=None, remove=()):
-        """Add, replace and remove properties in one JSON-patch request."""
+        """Add, replace and remove properties in one JSON-patch request.
+
+        A patch that removes is sent again only after reading the image
+        (Glance answers 409 to removing what is gone: a remove that took
+        effect but lost its answer would fail when sent again).
+        """
         ops = [{'op': 'add', 'path': '/%s' % k, 'value': v}
                for k, v in sorted((add or {}).items())]
         ops += [{'op': 'replace', 'path': '/%s' % k, 'value': v}
                 for k, v in sorted((replace or {}).items())]
         ops += [{'op': 'remove', 'path': '/%s' % k} for k in sorted(remove)]
+
+        def landed():
+            image = self.get_image(image_id)
+            return image if _patched(image, ops) else None
         return self._read('PATCH', '/v2/images/%s' % image_id,
+                          kind=retry.CHECKED if remove else retry.SAFE,
+                          check=Check(landed, _show(image_id)),
                           data=json.dumps(ops),
                           headers={'Content-Type': PATCH_TYPE})
 
@@ -347,15 +434,23 @@ class GlanceAPI:
             except errors.NotFound:
                 return None
         return self._read('POST', '/v2/images/%s/members' % image_id,
-                          kind=retry.MEMBER, landed=landed,
+                          kind=retry.CHECKED,
+                          check=Check(landed, _members(image_id)),
                           json={'member': member_id})
 
     def set_member_status(self, image_id, member_id, status):
+        def landed():
+            found = self.get_member(image_id, member_id)
+            return found if found.get('status') == status else None
         return self._read('PUT', _member_url(image_id, member_id),
+                          check=Check(landed, _members(image_id)),
                           json={'status': status})
 
     def remove_member(self, image_id, member_id):
-        self._request('DELETE', _member_url(image_id, member_id))
+        self._request('DELETE', _member_url(image_id, member_id),
+                      check=Check(lambda: _absent(
+                          lambda: self.get_member(image_id, member_id)),
+                          _members(image_id)))
 
     # ---------------------------------------------------------- finding
     def find_images(self, refs, project, check=None):
@@ -414,6 +509,14 @@ def body_of(resp):
         return resp.json()
     except ValueError:
         return None
+
+
+def _show(image_id):
+    return "'openstack image show %s'" % shlex.quote(image_id)
+
+
+def _members(image_id):
+    return "'openstack image member list %s'" % shlex.quote(image_id)
 
 
 def _member_url(image_id, member_id):

@@ -4,6 +4,11 @@ Non-admin users may not read most of Keystone: ``GET /v3/auth/projects``
 (the projects the caller's user may scope to) always works, while
 ``GET /v3/projects/{id}`` is usually refused for other projects.  Every
 answer here is therefore "known" or "unknown", never a guess.
+
+An answer is judged before it is believed: a project is missing only on
+Keystone's own answer (a 404 with its JSON error body), and found only on
+a JSON body naming that very ID.  A bare 404 page, a 5xx, a timeout or a
+body of another shape leave it unknown, with the cause (``why_unknown``).
 """
 
 import logging
@@ -23,6 +28,65 @@ _ID_RE = re.compile(
 def looks_like_id(value):
     """True for the shapes Keystone gives project IDs (hex UUIDs)."""
     return bool(_ID_RE.match(value or ''))
+
+
+# Why a lookup is unknown: Keystone hides it from the caller (policy), or
+# its answer cannot be believed (``why_unknown`` gives the cause).
+HIDDEN = 'hidden'
+BAD_ANSWER = 'bad-answer'
+MAX_CAUSE = 80      # characters of a cause quoted from an answer
+
+
+def _keystone_404(response):
+    """Whether a 404 is Keystone's own: its JSON error, code 404."""
+    try:
+        body = response.json()
+    except (AttributeError, ValueError):
+        return False
+    error = body.get('error') if isinstance(body, dict) else None
+    return isinstance(error, dict) and error.get('code') == 404
+
+
+def _kind_of_body(response):
+    """'an HTML page', 'an empty body'... for a sentence."""
+    headers = getattr(response, 'headers', None) or {}
+    ctype = (headers.get('Content-Type') or '').split(';')[0].strip()
+    if not getattr(response, 'content', b'x') and not ctype:
+        return 'an empty body'
+    return 'a body of type %s' % ctype if ctype \
+        else 'a body of no stated type'
+
+
+def judge(session, path, key, wanted_id, where):
+    """``(found, cause)`` of ``GET path`` for the object ``key``.
+
+    found: the dict, False (missing, on Keystone's own answer), or None
+    (unknown); cause: None, or ``(HIDDEN|BAD_ANSWER, sentence)``.
+    """
+    try:
+        resp = session.get(path, **where)
+    except ks_exc.NotFound as e:
+        if _keystone_404(e.response):
+            return False, None
+        return None, (BAD_ANSWER, 'the identity service answered 404 with '
+                      '%s, not its JSON error' % _kind_of_body(e.response))
+    except ks_exc.Forbidden:
+        return None, (HIDDEN, 'Keystone does not let you read it')
+    except ks_exc.HttpError as e:
+        return None, (BAD_ANSWER, 'the identity service answered HTTP %s'
+                      % e.http_status)
+    except ks_exc.ClientException as e:
+        return None, (BAD_ANSWER, 'the identity service did not answer (%s)'
+                      % (type(e).__name__,))
+    try:
+        found = resp.json().get(key)
+    except (AttributeError, ValueError):
+        found = None
+    if not isinstance(found, dict) or found.get('id') != wanted_id:
+        return None, (BAD_ANSWER, 'the identity service answered with %s '
+                      'that does not describe %s %s'
+                      % (_kind_of_body(resp), key, wanted_id[:MAX_CAUSE]))
+    return found, None
 
 
 class Identity:
@@ -45,6 +109,9 @@ class Identity:
             self._where = {'endpoint_filter': where}
         self._mine = None
         self._projects = {}
+        self._why = {}          # project ID -> cause (see ``judge``)
+        self._domains = {}
+        self._users = {}
         self._may_read_projects = True
 
     @classmethod
@@ -75,24 +142,71 @@ class Identity:
         return self._mine
 
     def get_project(self, project_id):
-        """The project dict, False if it does not exist, None if unknown."""
+        """The project dict, False if it does not exist, None if unknown.
+
+        A domain is a project dict with ``is_domain``; ``why_unknown``
+        says why a project is unknown.
+        """
         if project_id in self._projects:
             return self._projects[project_id]
         found = self.my_projects().get(project_id)
         if found is None and project_id == self.project_id:
             found = {'id': project_id, 'name': self.project_name}
-        if found is None and self._may_read_projects:
-            try:
-                found = self.session.get(
-                    '/projects/%s' % project_id,
-                    **self._where).json()['project']
-            except ks_exc.NotFound:
-                found = False
-            except ks_exc.Forbidden:
+        if found is None and not self._may_read_projects:
+            self._why[project_id] = self._hidden
+        elif found is None:
+            found, why = judge(self.session, '/projects/%s' % project_id,
+                               'project', project_id, self._where)
+            if why:
+                self._why[project_id] = why
+            if why and why[0] == HIDDEN:
                 # Not allowed to read other projects: stop asking.
                 self._may_read_projects = False
+                self._hidden = why = (HIDDEN, (
+                    'Keystone does not let project %s read other projects'
+                    % (self.project_name or self.project_id)))
+                self._why[project_id] = why
         self._projects[project_id] = found
         return found
+
+    _hidden = None
+
+    def why_unknown(self, project_id):
+        """``(HIDDEN|BAD_ANSWER, cause)`` of a project read as unknown."""
+        return self._why.get(project_id)
+
+    def judged(self):
+        """Every project ID looked up so far, and what it read as."""
+        return dict(self._projects)
+
+    def check_own_project(self):
+        """Ask Keystone for the caller's own project (no shortcut).
+
+        ``(found, cause)`` as ``judge``: a well-behaved Keystone answers
+        with the project.
+        """
+        return judge(self.session, '/projects/%s' % self.project_id,
+                     'project', self.project_id, self._where)
+
+    def get_domain(self, domain_id):
+        """The domain dict, False, or None (unknown); cached."""
+        if domain_id not in self._domains:
+            self._domains[domain_id] = judge(
+                self.session, '/domains/%s' % domain_id, 'domain',
+                domain_id, self._where)[0]
+        return self._domains[domain_id]
+
+    def is_user(self, user_id):
+        """Whether ``user_id`` is a user's ID (True only on Keystone's word).
+
+        Asked for an ID that reads as no project: Glance stores any string
+        as a member, a user's ID included.
+        """
+        if user_id not in self._users:
+            self._users[user_id] = bool(judge(
+                self.session, '/users/%s' % user_id, 'user', user_id,
+                self._where)[0])
+        return self._users[user_id]
 
     def project_name_of(self, project_id):
         """The name of a project, or None where it cannot be told."""
@@ -103,7 +217,7 @@ class Identity:
         """True, False, or None when the caller cannot tell."""
         found = self.get_project(project_id)
         if found:
-            return True
+            return not found.get('is_domain')
         if found is False:
             return False
         # Keystone gives every project a hex UUID: anything else stored as

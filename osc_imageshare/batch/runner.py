@@ -82,6 +82,21 @@ def run(fn, items, workers=1, stop=None):
     return results
 
 
+def run_stoppable(fn, items, workers=1):
+    """``run``, with INT, TERM and HUP caught at any ``workers``, 1 included.
+
+    ``(results, stopped)``: ``stopped`` is the ``signals.BatchStopped`` of a
+    signal meanwhile, whose ``results`` say how each item ended (a value,
+    an exception, or ``signals.NOT_STARTED``); else None.
+    """
+    stop = signals.Stop()
+    with signals.catching(stop):
+        try:
+            return run(fn, items, workers, stop), None
+        except signals.BatchStopped as e:
+            return e.results, e
+
+
 def _caught(work, item):
     try:
         return work(item)

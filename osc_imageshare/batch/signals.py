@@ -30,8 +30,13 @@ class Interrupted(BaseException):
     Exception`` on the way up (a pair's failure handling, a worker's
     result) may take it for a failed item and go on.  Library code only
     raises it; ``osc_imageshare.cli`` turns it into the exit code and the
-    message on stderr.
+    message on stderr.  ``rows``: what the run knew when the signal came,
+    rows for the command to print first (None: no rows).
     """
+
+    def __init__(self, *args, rows=None):
+        super().__init__(*args)
+        self.rows = rows
 
 
 class Stopped(BaseException):
@@ -54,6 +59,15 @@ class BatchStopped(Interrupted):
                          % name)
         self.name = name
         self.results = results
+
+    @property
+    def too_late(self):
+        """Whether every item had ended by itself, none cut or not started.
+
+        The signal then came too late to stop anything.
+        """
+        return not any(res is NOT_STARTED or isinstance(res, BaseException)
+                       for res in self.results)
 
     def pick(self, items):
         """``(done, failed, not_started)``: the items, sorted by outcome.

@@ -3,6 +3,7 @@
 import argparse
 import math
 
+from cliff import columns as cliff_columns
 from osc_lib.command import command
 from osc_lib import exceptions
 
@@ -11,6 +12,12 @@ from osc_imageshare.batch import signals
 # Formatters that print each value as text: a list or dict value must be
 # given to them as plain text, or they print its Python repr.
 TEXT_FORMATS = ('value', 'csv', 'shell')
+# Formatters whose cells are text a line-reader or a terminal reads: a
+# control character in a value (a name other projects chose) is escaped.
+ESCAPED_FORMATS = TEXT_FORMATS + ('table',)
+_NAMED_ESCAPES = {'\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t'}
+# Special within the double quotes of -f shell (cliff escapes '"').
+_SHELL_ESCAPES = {'\\': '\\\\', '$': '\\$', '`': '\\`'}
 
 
 def add_project_domain(parser, projects):
@@ -21,6 +28,24 @@ def add_project_domain(parser, projects):
              'several domains' % projects)
 
 
+def add_exclude(parser, domain_option):
+    """``--exclude <project>``: leave a project of ``domain_option`` out.
+
+    Needs ``domain_option`` (a usage error without it).
+    """
+    parser.add_argument(
+        '--exclude', metavar='<project>', action='append', default=[],
+        type=nonblank,
+        help='Leave this project of the %s domain out: its ID, its name, '
+             'or <domain>/<name>; repeat for several. One that names no '
+             'enabled project of that domain is an error (exit code 1, '
+             'nothing changed): a typo never leaves a project in'
+             % domain_option)
+    dest = domain_option.lstrip('-').replace('-', '_')
+    require(parser, lambda a: getattr(a, dest) or not a.exclude,
+            '--exclude needs %s' % domain_option)
+
+
 # -- argparse ``type=`` validators: a bad value is a usage error (exit 2)
 def nonblank(text):
     """A name or ID: an empty or blank value is refused."""
@@ -29,15 +54,19 @@ def nonblank(text):
     return text
 
 
+MAX_SECONDS = 7 * 24 * 3600     # a week: longer is a mistyped number
+
+
 def seconds(text):
-    """A number of seconds, 0 or more (0: check once)."""
+    """A number of seconds from 0 (check once) to ``MAX_SECONDS``."""
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not math.isfinite(value) or value < 0:
+    if not 0 <= value <= MAX_SECONDS:   # nan and inf too
         raise argparse.ArgumentTypeError(
-            "takes a number of seconds, 0 or more, not '%s'" % text)
+            "takes a number of seconds from 0 to %d (a week), not '%s'"
+            % (MAX_SECONDS, text))
     return value
 
 
@@ -102,14 +131,16 @@ def add_earlier_members(parser, default):
              'access back; a warning names them')
 
 
-def add_timeout(parser):
+def add_timeout(parser, needs=None):
+    """``--timeout``; ``needs``: the option it applies to, if any."""
     from osc_imageshare.ops import waiting
 
     parser.add_argument(
         '--timeout', metavar='<seconds>', type=seconds, default=None,
-        help='Give up after this many seconds, naming the projects still '
-             'pending, with exit code 1; 0 checks once (default: %d)'
-             % waiting.DEFAULT_TIMEOUT)
+        help='%sGive up after this many seconds (at most %d, a week), '
+             'naming the projects still pending, with exit code 1; 0 checks '
+             'once (default: %d)' % ('With %s: ' % needs if needs else '',
+                                     MAX_SECONDS, waiting.DEFAULT_TIMEOUT))
 
 
 def timeout_of(parsed_args):
@@ -152,13 +183,16 @@ def require_project_for_domain(parser):
 def validate(parser, problem):
     """Fail parsing (usage, exit code 2) with ``problem(parsed_args)``.
 
-    ``problem`` returns the sentence saying what is wrong, or None.
+    ``problem`` returns the sentence saying what is wrong, or None.  An
+    argument the parser does not know is the error to report first (the
+    rules would judge a command line that is not the one meant):
+    ``parse_args`` names it.
     """
     parse = parser.parse_known_args
 
     def parse_known_args(args=None, namespace=None):
         parsed, rest = parse(args, namespace)
-        message = problem(parsed)
+        message = None if rest else problem(parsed)
         if message:
             parser.error(message)
         return parsed, rest
@@ -186,11 +220,81 @@ def report(log, warnings=(), errors=(), full=False):
         log.error(error)
 
 
-def for_format(parsed_args, column):
-    """``column`` for structured formats, its plain text for the others."""
-    if getattr(parsed_args, 'formatter', None) in TEXT_FORMATS:
-        return column.human_readable()
-    return column
+def printable(text):
+    """``text`` as one line of printable characters, reversibly.
+
+    A backslash, a newline, a tab, an escape or any other character
+    Python does not call printable is written as Python's ``repr`` writes
+    it (``\\\\``, ``\\n``, ``\\t``, ``\\x1b``, ``\\u202e``), without the
+    quotes: a name another project chose can neither split a row of
+    ``-f value`` into two lines nor drive the terminal.
+    """
+    if text.isprintable() and '\\' not in text:
+        return text
+    return ''.join(_NAMED_ESCAPES.get(ch) or (
+        ch if ch.isprintable() else repr(ch)[1:-1]) for ch in text)
+
+
+def text_cell(value, formatter):
+    """A cell as the text ``formatter`` prints, or ``value`` unchanged.
+
+    For the text formats, a list-valued column becomes its plain text
+    (never a Python repr) and a string is made ``printable``; -f shell
+    also escapes what its double quotes would expand.  JSON and YAML get
+    the values as they are: they encode them.
+    """
+    if formatter not in ESCAPED_FORMATS:
+        return value
+    if isinstance(value, cliff_columns.FormattableColumn):
+        if formatter == 'table':
+            return value        # the table asks for human_readable()
+        value = value.human_readable()
+    elif isinstance(value, str):
+        value = printable(value)
+    if formatter == 'shell' and isinstance(value, str):
+        value = ''.join(_SHELL_ESCAPES.get(ch, ch) for ch in value)
+    return value
+
+
+class Rendered:
+    """A command whose columns are known before it runs.
+
+    ``columns(parsed_args)`` names them: the parser checks ``-c`` against
+    them (an unknown column is a usage error, exit code 2, before any
+    request), ``take_action`` returns them, and the rows are printed
+    with ``text_cell``.
+    """
+
+    def columns(self, parsed_args):
+        """The names of the columns this command prints with these options."""
+        raise NotImplementedError
+
+    def get_parser(self, prog_name):
+        parser = one_line_errors(super().get_parser(prog_name))
+        validate(parser, self._unknown_columns)
+        return parser
+
+    def _unknown_columns(self, parsed_args):
+        """The usage error of a ``-c`` naming no column, or None."""
+        names = self.columns(parsed_args)
+        known = {_column_key(c) for c in names}
+        unknown = [c for c in getattr(parsed_args, 'columns', None) or ()
+                   if _column_key(c) not in known]
+        if not unknown:
+            return None
+        return ('-c %s: no such column; the columns are %s' % (
+            ', '.join("'%s'" % c for c in unknown),
+            ', '.join("'%s'" % c for c in names)))
+
+    def cells(self, parsed_args, row):
+        """``row`` as the chosen format prints it (``text_cell``)."""
+        formatter = getattr(parsed_args, 'formatter', None)
+        return tuple(text_cell(v, formatter) for v in row)
+
+
+def _column_key(name):
+    """A column name as cliff matches ``-c``: 'image_id' is 'Image ID'."""
+    return name.lower().strip().replace(' ', '_')
 
 
 class Interruptible:
@@ -199,22 +303,36 @@ class Interruptible:
     The workflows raise ``signals.Interrupted`` (a library exception);
     here, and only here, it becomes the ``SystemExit`` that ends the
     process: Python prints its message on stderr, alone, and exits 1
-    (cliff handles ``Exception`` only, and lets it through).
+    (cliff handles ``Exception`` only, and lets it through).  Rows the
+    exception carries (what the workflow knew at that moment) are
+    printed first, in the command's columns.
     """
 
     def run(self, parsed_args):
         try:
             return super().run(parsed_args)
         except signals.Interrupted as e:
+            if e.rows is not None:
+                self.produce_output(parsed_args, self.columns(parsed_args),
+                                    e.rows)
             raise SystemExit(*e.args) from None
 
 
-class Lister(Interruptible, command.Lister):
-    """A cliff ``Lister`` that a caught signal ends as ``Interruptible``."""
+class Lister(Interruptible, Rendered, command.Lister):
+    """A cliff ``Lister``: ``Rendered``, and ended as ``Interruptible``."""
+
+    def produce_output(self, parsed_args, column_names, data):
+        return super().produce_output(
+            parsed_args, column_names,
+            [self.cells(parsed_args, row) for row in data])
 
 
-class ShowOne(Interruptible, command.ShowOne):
-    """A cliff ``ShowOne`` that a caught signal ends as ``Interruptible``."""
+class ShowOne(Interruptible, Rendered, command.ShowOne):
+    """A cliff ``ShowOne``: ``Rendered``, and ended as ``Interruptible``."""
+
+    def produce_output(self, parsed_args, column_names, data):
+        return super().produce_output(parsed_args, column_names,
+                                      self.cells(parsed_args, data))
 
 
 class PartialFailureLister(Lister):

@@ -51,7 +51,11 @@ class _SetImageShareStatus(cli.ShowOne):
             cm.image_share, identity.Identity.from_client_manager(cm),
             parsed_args.image, self.status, parsed_args.project,
             parsed_args.project_domain)
-        return STATUS_FIELDS, tuple(data[f] for f in STATUS_FIELDS)
+        return self.columns(parsed_args), tuple(
+            data[f] for f in STATUS_FIELDS)
+
+    def columns(self, parsed_args):
+        return STATUS_FIELDS
 
 
 class AcceptImageShare(_SetImageShareStatus):
@@ -111,11 +115,15 @@ class RevokeImageShare(cli.PartialFailureLister):
         cli.report(LOG, warnings, errors,
                    cli.full_lists(self.app))
         if errors:
+            # The rows are of the projects done; each failure is an error.
             self.failure = messages.E_PARTIAL.format(
                 verb='revoke', failed=len(errors),
-                total=sum(1 for r in rows if r[1] is not None),
+                total=len(errors) + sum(1 for r in rows if r[1] is not None),
                 things='projects')
-        return REVOKE_COLUMNS, rows
+        return self.columns(parsed_args), rows
+
+    def columns(self, parsed_args):
+        return REVOKE_COLUMNS
 
 
 class ListImageShare(cli.Lister):
@@ -127,16 +135,21 @@ class ListImageShare(cli.Lister):
             '--incoming', action='store_true',
             help='List images other projects share with your project, in '
                  'every member status, instead of your own images')
-        cli.add_parallel(parser, 'images (one request each)')
+        cli.add_parallel(parser, 'images (one request each)',
+                         'the rows come in the order Glance lists the '
+                         'images')
         return parser
 
     def take_action(self, parsed_args):
         cm = self.app.client_manager
         list_rows = (membership.list_incoming if parsed_args.incoming
                      else membership.list_shares)
-        return LIST_COLUMNS, list_rows(
+        return self.columns(parsed_args), list_rows(
             cm.image_share, identity.Identity.from_client_manager(cm),
             parsed_args.parallel)
+
+    def columns(self, parsed_args):
+        return LIST_COLUMNS
 
 
 class SetImageShare(cli.PartialFailureLister):
@@ -146,6 +159,9 @@ class SetImageShare(cli.PartialFailureLister):
     transfer' does: as their member, or as an admin; the others stay
     pending), keeps or with --prune revokes the members not given, and
     prints the diff, one row per project. A second run changes nothing.
+    Images 'image transfer' refuses (a volume-backed snapshot, an
+    encrypted volume's image, companions a new member cannot read) are
+    refused alike, nothing changed.
     """
 
     def get_parser(self, prog_name):
@@ -181,6 +197,18 @@ class SetImageShare(cli.PartialFailureLister):
             help='Leave the members added pending, for each project to '
                  'accept')
         parser.add_argument(
+            '--allow-volume-backed', action='store_true',
+            help='Add members to a snapshot of a volume-backed server '
+                 'anyway: it boots in their projects only if they can read '
+                 'its Cinder snapshots themselves; by default refused, as '
+                 "by 'image transfer'")
+        parser.add_argument(
+            '--allow-encrypted', action='store_true',
+            help='Add members to the image of an encrypted volume anyway '
+                 '(its key stays in your key manager: grant them read '
+                 'access to the secret first); by default refused, as by '
+                 "'image transfer'")
+        parser.add_argument(
             '--dry-run', action='store_true',
             help='Print the diff the run would make, and change nothing')
         cli.add_parallel(parser, 'projects')
@@ -214,11 +242,15 @@ class SetImageShare(cli.PartialFailureLister):
             args.image, members, args.project_domain, args.prune,
             not args.no_accept, args.dry_run,
             clients.rescoped_glance(cm), args.parallel, args.no_members,
-            args.earlier_members)
+            args.earlier_members, args.allow_volume_backed,
+            args.allow_encrypted)
         cli.report(LOG, result.warnings, result.errors,
                    cli.full_lists(self.app))
         self.failure = result.summary
-        return SET_COLUMNS, result.rows
+        return self.columns(parsed_args), result.rows
+
+    def columns(self, parsed_args):
+        return SET_COLUMNS
 
 
 class WaitImageShare(cli.Lister):
@@ -226,7 +258,8 @@ class WaitImageShare(cli.Lister):
 
     Polls the image's members (one request each time, less and less
     often) until every project given, or every member, has accepted. A
-    rejection, or the timeout, ends it with an error naming the projects.
+    rejection, or the timeout, ends it with an error naming the projects;
+    INT, TERM or HUP with the rows as they stood, then such an error.
     Progress goes to stderr when it is a terminal.
     """
 
@@ -256,4 +289,7 @@ class WaitImageShare(cli.Lister):
         finally:
             if progress:
                 progress(None)
-        return WAIT_COLUMNS, rows
+        return self.columns(parsed_args), rows
+
+    def columns(self, parsed_args):
+        return WAIT_COLUMNS

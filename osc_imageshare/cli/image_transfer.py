@@ -65,8 +65,9 @@ class TransferImage(cli.PartialFailureLister):
         parser.add_argument(
             '--to-domain', metavar='<domain>', type=cli.nonblank,
             help='Every enabled project of this domain (name or ID) is a '
-                 'target, but your own; needs the right to list the '
-                 "domain's projects")
+                 'target, but your own and those of --exclude; needs the '
+                 "right to list the domain's projects")
+        cli.add_exclude(parser, '--to-domain')
         parser.add_argument(
             '--to-cloud', metavar='<cloud>', action='append', default=[],
             type=cli.nonblank,
@@ -117,8 +118,10 @@ class TransferImage(cli.PartialFailureLister):
             help='Show on stderr what the copy is doing and since when '
                  '(uploading or staging: percentage, rate, ETA; importing: '
                  'what the target Glance reports; verifying), one line per '
-                 'phase (--mode copy; default: only when stderr is a '
-                 'terminal; never on stdout)')
+                 'phase, rewritten in place on a terminal; elsewhere (a '
+                 "log) each phase's last line once, plain text (--mode "
+                 'copy; default: only when stderr is a terminal; never on '
+                 'stdout)')
         progress.add_argument(
             '--no-progress', action='store_false', dest='progress',
             default=None,
@@ -150,7 +153,7 @@ class TransferImage(cli.PartialFailureLister):
             help='With --no-accept: then wait until every target project '
                  'has accepted (polling its membership); a rejection or '
                  '--timeout ends the wait with exit code 1')
-        cli.add_timeout(parser)
+        cli.add_timeout(parser, needs='--wait')
         cli.add_parallel(parser, 'image/project pairs')
         parser.add_argument(
             '--dry-run', action='store_true',
@@ -174,13 +177,17 @@ class TransferImage(cli.PartialFailureLister):
             glance_for=clients.rescoped_glance(cm), parallel=args.parallel,
             tags=args.tags, properties=selection.parse_properties(
                 args.properties), to_domain=args.to_domain,
+            exclude=args.exclude,
             wait=cli.timeout_of(args) if args.wait else None,
             wait_progress=cli.progress_writer(sys.stderr),
             **options)
         cli.report(LOG, result.warnings, result.errors,
                    cli.full_lists(self.app))
         self.failure = result.summary
-        return COLUMNS[result.kind], result.rows
+        return self.columns(parsed_args), result.rows
+
+    def columns(self, parsed_args):
+        return COLUMNS[parsed_args.mode]
 
     @staticmethod
     def _options(args):
@@ -216,6 +223,8 @@ def _rules(parser):
         parser, lambda a: a.mode == 'share' or not a.allow_volume_backed,
         '--allow-volume-backed applies to --mode share only (a copy of '
         'a volume-backed snapshot would be 0 bytes that boot nowhere)')
+    cli.validate(parser, lambda a: selection.property_problem(
+        a.properties))
     cli.validate(parser, _conflict)
 
 

@@ -7,7 +7,6 @@ from osc_imageshare.api import identity
 from osc_imageshare import cli
 from osc_imageshare.ops import audit
 from osc_imageshare.ops import messages
-from osc_imageshare.ops import share_risks
 
 LOG = logging.getLogger(__name__)
 
@@ -52,9 +51,10 @@ class AuditImageShare(cli.PartialFailureLister):
                  'images it owns')
         parser.add_argument(
             '--risk', metavar='<risk>', action='append', default=[],
-            dest='risks', choices=list(share_risks.RISKS),
+            dest='risks', choices=audit.KEYWORDS,
             help='Print only this risk: %s; repeat for several (default: '
-                 'every risk)' % ', '.join(share_risks.RISKS))
+                 'every risk but unverifiable, whose members are counted '
+                 'on stderr)' % ', '.join(audit.KEYWORDS))
         parser.add_argument(
             '--all', action='store_true', dest='show_all',
             help="Also print the members without risk (Risk 'none'): a "
@@ -89,18 +89,28 @@ class AuditImageShare(cli.PartialFailureLister):
         ident = identity.Identity.from_client_manager(cm)
         where = audit.scope(ident, args.incoming, args.all_projects,
                             args.project, args.project_domain)
-        rows = audit.audit(cm.image_share, ident, where, args.risks or None,
-                           args.show_all, args.pending_days, args.parallel)
+        notes = audit.Notes()
+        rows = list(audit.audit(cm.image_share, ident, where,
+                                args.risks or None, args.show_all,
+                                args.pending_days, args.parallel,
+                                notes=notes))
+        cli.report(LOG, warnings=notes.warnings(ident))
+        if notes.unreadable:
+            self.failure = audit.E_UNREADABLE.format(
+                count=len(notes.unreadable))
         if not args.fix:
-            return COLUMNS, rows
+            return self.columns(args), rows
         fixed, errors = audit.fix(cm.image_share, ident, rows, args.protect,
-                                  args.dry_run, args.parallel)
+                                  args.dry_run, args.parallel, notes)
         cli.report(LOG, errors=errors)
         if errors:
             self.failure = messages.E_PARTIAL.format(
-                verb='fix', failed=len(errors), total=len(fixed),
-                things='risks')
-        return FIX_COLUMNS, fixed
+                verb='fix', failed=len(errors),
+                total=len(fixed) + len(errors), things='risks')
+        return self.columns(args), fixed
+
+    def columns(self, parsed_args):
+        return FIX_COLUMNS if parsed_args.fix else COLUMNS
 
 
 def _rules(parser):

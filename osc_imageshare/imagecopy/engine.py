@@ -78,6 +78,21 @@ class CopyResult:
                 self.changes, self.method)
 
 
+def check_copy(glance, target_glance, source, project_id, method,
+               keep_id=False, planned=None):
+    """Refuse, while planning, what refuses the copy before any write.
+
+    ``--keep-id`` into the source's own Glance or onto an ID an image
+    there holds; the target's quotas for the first ``method`` (``planned``:
+    see ``limits.check_quotas``).  ``copy_image`` checks again before its
+    create: another run may have taken the ID or the quota meanwhile.
+    """
+    if keep_id:
+        limits.check_keep_id(glance, target_glance, source, project_id)
+        limits.check_id_free(target_glance, source, project_id)
+    limits.check_quotas(target_glance, source, project_id, method, planned)
+
+
 def copy_image(glance, target_glance, source, project_id, name=None,
                visibility=None, source_cloud=None, progress=None,
                as_admin=False, import_method='auto', keep_signature=False,

@@ -110,15 +110,22 @@ def copies(target_glance, source, project_id):
             'failed: %s' % (source['id'], project_id, errors.describe(e)))
 
 
+def leftovers(found):
+    """The copies among ``found`` that ``clean_leftovers`` deletes."""
+    return [img for img in found if img.get('status') != 'active'
+            and not is_live(img) and is_debris(img)]
+
+
 def clean_leftovers(target_glance, source, project_id, warn, found):
     """Delete copies that interrupted runs left (or say how to).
 
     ``found``: the copies of ``source`` there (``labelled``).
     """
+    debris = {img['id'] for img in leftovers(found)}
     for img in found:
         if img.get('status') == 'active' or is_live(img):
             continue
-        if not is_debris(img):
+        if img['id'] not in debris:
             warn(not_debris(img, source, project_id))
             continue
         what = ('Image %s in project %s is the leftover of an interrupted '

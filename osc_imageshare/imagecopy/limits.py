@@ -11,9 +11,19 @@ BASE_FIELDS = {'name', 'visibility', 'tags', 'disk_format',
                'protected', 'os_hidden', 'id'}
 
 
-def check_quotas(target_glance, source, project_id, method):
-    """Refuse, before any byte moves, a copy the target's quotas forbid."""
+# The quotas a finished copy keeps using (the others it frees when done).
+KEPT_QUOTAS = ('image_size_total', 'image_count_total')
+
+
+def check_quotas(target_glance, source, project_id, method, planned=None):
+    """Refuse, before any byte moves, a copy the target's quotas forbid.
+
+    ``planned``: ``{quota name: amount}`` that the copies planned before
+    this one, into the same target, will keep using (the totals: counted
+    as used; this copy's are added to it when it fits).
+    """
     quotas = target_glance.usage() or {}
+    planned = {} if planned is None else planned
     mib = -(-(source.get('size') or 0) // stream.CHUNK)
     needs = {'image_size_total': mib, 'image_count_total': 1,
              'image_count_uploading': 1}
@@ -21,16 +31,21 @@ def check_quotas(target_glance, source, project_id, method):
         needs['image_stage_total'] = mib
     for name, need in sorted(needs.items()):
         q = quotas.get(name) or {}
-        limit, used = q.get('limit'), q.get('usage') or 0
+        limit = q.get('limit')
+        ahead = planned.get(name, 0)
+        used = (q.get('usage') or 0) + ahead
         if isinstance(limit, int) and limit >= 0 and used + need > limit:
             unit = ' MiB' if name.endswith('_total') and 'count' not in \
                 name else ''
             raise errors.ImageShareError(
                 "Image %s cannot be copied into project %s: its quota %s "
-                "on the target is %s%s, %s%s used, and the copy needs %s%s "
-                "more; nothing was copied" % (
+                "on the target is %s%s, %s%s used%s, and the copy needs "
+                "%s%s more; nothing was copied" % (
                     source['id'], project_id, name, limit, unit, used, unit,
-                    need, unit))
+                    ' (%s%s of it by the copies this run makes before it)'
+                    % (ahead, unit) if ahead else '', need, unit))
+    for name in KEPT_QUOTAS:
+        planned[name] = planned.get(name, 0) + needs[name]
 
 
 def create_refused(e, source, project_id, body, client=None):

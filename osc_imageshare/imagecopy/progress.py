@@ -10,9 +10,12 @@ class Progress:
 
     One line per phase (``uploading`` or ``staging`` with percentage,
     rate and ETA; ``importing`` with what the target Glance reports;
-    ``verifying``), rewritten in place at most a few times a second; a
-    phase that ends keeps its last line.  ``out`` is a text stream (the
-    command gives its stderr): the library writes nowhere by itself.
+    ``verifying``).  On a terminal it is rewritten in place at most a
+    few times a second, and a phase that ends keeps its last line;
+    elsewhere (a pipe, a log file) only that last line is written, once,
+    when the phase ends: plain text, no control characters.  ``out`` is a
+    text stream (the command gives its stderr): the library writes
+    nowhere by itself.
     """
 
     EVERY = 0.25       # seconds between two rewrites of the line
@@ -20,7 +23,9 @@ class Progress:
     def __init__(self, total, out, phase='uploading'):
         self.total = total or 1
         self.out = out
+        self.live = _is_terminal(out)
         self.printed = False
+        self.line = None        # off a terminal: the line not written yet
         self.phase(phase)
 
     def phase(self, name):
@@ -33,11 +38,15 @@ class Progress:
         self.finished = False
 
     def _write(self, text):
-        self.out.write('\r\033[K%s since %s (%.0f s): %s' % (
+        line = '%s since %s (%.0f s): %s' % (
             self.name, time.strftime('%H:%M:%S', time.localtime(
-                self.since)), time.time() - self.since, text))
-        self.out.flush()
+                self.since)), time.time() - self.since, text)
         self.printed = True
+        if not self.live:
+            self.line = line
+            return
+        self.out.write('\r\033[K' + line)
+        self.out.flush()
 
     def __call__(self, done):
         now = time.monotonic()
@@ -54,7 +63,7 @@ class Progress:
     def status(self, text):
         """How the phase stands, in words (the first time, and steadily)."""
         now = time.monotonic()
-        if self.printed and now - self.last < self.EVERY:
+        if self.live and self.printed and now - self.last < self.EVERY:
             return
         self.last = now
         self._write(text)
@@ -62,9 +71,18 @@ class Progress:
     def done(self):
         """End the progress line, so that what follows has its own."""
         if self.printed:
-            self.out.write('\n')
+            self.out.write(('' if self.live else self.line) + '\n')
             self.out.flush()
             self.printed = False
+            self.line = None
+
+
+def _is_terminal(stream):
+    """Whether ``stream`` is a terminal, which may be rewritten in place."""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):     # no isatty, or closed
+        return False
 
 
 def import_state(img, source, task_message):

@@ -3,9 +3,13 @@
 ``share_status`` reads (never writes) one image and its members, from the
 owner's side or a consumer's, and returns the facts with the risks worded
 as warnings.  The wording of each warning is stable: scripts may match it.
+
+Each risk also has a keyword (``RISKS``), the same as the audit's
+(``share_risks.RISKS``) where the risk is the same.
 """
 
 import logging
+import shlex
 
 from osc_imageshare import errors
 from osc_imageshare.ops import kinds
@@ -14,14 +18,30 @@ from osc_imageshare.ops import stranded
 
 LOG = logging.getLogger(__name__)
 
+# The risks status names, in the ``risks`` of its dict: keyword -> what.
+RISKS = {
+    'interrupted': 'a run died with the image mid-transfer',
+    'volume-backed': 'a snapshot of a volume-backed server',
+    'companions': 'boots only with its companion images',
+    'encrypted': 'the image of an encrypted volume',
+    'private': 'private: any members it has are hidden',
+    'not-shared': "members, inactive, of an image not 'shared'",
+    'owner-dependency': "the consumers depend on the owner's project",
+    'unprotected': 'accepted, and not protected',
+    'not-a-project': 'a member that is not a project',
+    'pending': 'a member that has not accepted',
+    'rejected': 'a member that rejected it (and can still boot it by ID)',
+}
+
 
 def share_status(glance, ident, image_ref):
     """Return ``(status dict, [warning, ...])`` for one image.
 
     The dict's keys: id, name, owner, owner_name, visibility, protected,
     status, caller_project, caller_role, member_status, members (dicts:
-    project_id, project_name, status, created_at, updated_at) and kind
-    (the ``kinds`` keywords).
+    project_id, project_name, status, created_at, updated_at), kind
+    (the ``kinds`` keywords) and risks (dicts: code, a ``RISKS`` keyword,
+    and sentence, the warning); the warnings are the risks' sentences.
     """
     image = glance.find_image(image_ref, ident.project_name
                               or ident.project_id)
@@ -61,10 +81,14 @@ def share_status(glance, ident, image_ref):
         } for m in members],
         'kind': list(kind.kinds),
     }
-    out = kind_warnings(image, kind, messages.label(
-        owner, status['owner_name'])) + warnings_for(status, ident)
+    risks = kind_risks(image, kind, messages.label(
+        owner, status['owner_name'])) + risks_for(status, ident)
     left = stranded.warning(image) if role in ('owner', 'admin') else None
-    return status, ([left] if left else []) + out
+    if left:
+        risks.insert(0, ('interrupted', left))
+    status['risks'] = [{'code': code, 'sentence': sentence}
+                       for code, sentence in risks]
+    return status, [sentence for _code, sentence in risks]
 
 
 def _role(ident, owner, mine):
@@ -76,8 +100,8 @@ def _role(ident, owner, mine):
     return 'admin' if ident.is_admin else 'none'
 
 
-def warnings_for(status, ident):
-    """The risks of this share, one sentence each, most serious first."""
+def risks_for(status, ident):
+    """``[(keyword, sentence), ...]``: the share's risks, worst first."""
     out = []
     members = status['members']
     accepted = [m for m in members if m['status'] == 'accepted']
@@ -86,52 +110,70 @@ def warnings_for(status, ident):
                                           status['owner_name']))
     if status['visibility'] != 'shared' and status['caller_role'] in (
             'owner', 'admin'):
-        out.append((messages.W_PRIVATE_HIDES
-                    if status['visibility'] == 'private'
-                    else messages.W_NOT_SHARED).format(**fmt))
+        private = status['visibility'] == 'private'
+        out.append(('private' if private else 'not-shared',
+                    (messages.W_PRIVATE_HIDES if private
+                     else messages.W_NOT_SHARED).format(**fmt)))
     if members and status['caller_role'] != 'none':
-        out.append(messages.W_DEPENDS.format(**fmt))
+        out.append(('owner-dependency', messages.W_DEPENDS.format(**fmt)))
     if accepted and not status['protected']:
         if status['caller_role'] == 'member':
             # Only our own membership is visible: no count to give.
             mine = accepted[0]
-            out.append(messages.W_UNPROTECTED_MEMBER.format(
+            out.append(('unprotected', messages.W_UNPROTECTED_MEMBER.format(
                 member_label=messages.label(mine['project_id'],
                                             mine['project_name']),
-                **fmt))
+                **fmt)))
         else:
-            out.append(messages.W_UNPROTECTED.format(count=len(accepted),
-                                                     **fmt))
+            out.append(('unprotected', messages.W_UNPROTECTED.format(
+                count=len(accepted), **fmt)))
     for m in members:
         if ident.project_exists(m['project_id']) is False:
-            out.append(messages.W_NOT_PROJECT.format(
-                member=m['project_id'], **fmt))
+            out.append(('not-a-project', messages.W_NOT_PROJECT.format(
+                member=messages.arg(m['project_id']),
+                member_arg=messages.positional(m['project_id']),
+                id_arg=messages.arg(status['id']), **fmt)))
         elif m['status'] == 'pending':
-            out.append(messages.W_PENDING.format(
+            out.append(('pending', messages.W_PENDING.format(
                 member_label=messages.label(m['project_id'],
                                             m['project_name']),
-                since=m['updated_at'], **fmt))
+                since=m['updated_at'], **fmt)))
+        elif m['status'] == 'rejected' and status['caller_role'] in (
+                'owner', 'admin'):
+            out.append(('rejected', messages.W_REJECTED.format(
+                member_label=messages.label(m['project_id'],
+                                            m['project_name']),
+                accept=shlex.join(['openstack', 'image', 'share', 'accept',
+                                   status['id']]),
+                revoke=shlex.join(['openstack', 'image', 'share', 'revoke',
+                                   status['id'], m['project_id']]),
+                **fmt)))
     return out
 
 
-def kind_warnings(image, kind, owner_label):
-    """What another project cannot do with an image of a risky kind."""
+def kind_risks(image, kind, owner_label):
+    """``[(keyword, sentence), ...]``: what a risky kind keeps others from."""
     out = []
     fmt = dict(id=image['id'], owner_label=owner_label)
     if kinds.VOLUME_BACKED in kind:
-        out.append(messages.W_KIND_VOLUME_BACKED.format(
+        out.append((kinds.VOLUME_BACKED, messages.W_KIND_VOLUME_BACKED.format(
             why=kind.reasons[kinds.VOLUME_BACKED],
-            **volume_facts(kind), **fmt))
+            **volume_facts(kind), **fmt)))
     if kinds.COMPANIONS in kind:
-        out.append(messages.W_KIND_COMPANIONS.format(
-            companions=kind.reasons[kinds.COMPANIONS], **fmt))
+        out.append((kinds.COMPANIONS, messages.W_KIND_COMPANIONS.format(
+            companions=kind.reasons[kinds.COMPANIONS], **fmt)))
     if kinds.ENCRYPTED in kind:
-        out.append(messages.W_KIND_ENCRYPTED.format(key=kind.key_id, **fmt))
+        out.append((kinds.ENCRYPTED, messages.W_KIND_ENCRYPTED.format(
+            key=kind.key_id, **fmt)))
     return out
 
 
 def volume_facts(kind):
-    """``snapshots`` and ``snapshot`` (the first) of the messages."""
+    """``snapshots`` and ``snapshot`` (the first) of the messages.
+
+    The IDs are the image's properties, another project's data where it is
+    not the caller's image: the one in the suggested command is quoted.
+    """
     ids = kind.snapshot_ids
     return dict(snapshots=', '.join(ids) if ids else '(not named)',
-                snapshot=ids[0] if ids else '<snapshot-id>')
+                snapshot=messages.arg(ids[0]) if ids else '<snapshot-id>')

@@ -8,7 +8,8 @@ same steps, checks and rollback, a row per target, marked ``companion of
 <image>``.  ``check`` (on the plan, before any write) fails the pairs
 whose target could not read a companion the caller does not own; a
 companion the target can already read needs nothing.  ``settle`` (after
-the run) rolls back a pair whose owned companion failed for that target.
+the run) rolls back a pair whose owned companion failed for that target,
+and a companion's pair whose images all failed for that target.
 """
 
 import dataclasses
@@ -16,12 +17,27 @@ import logging
 
 from osc_imageshare import errors
 from osc_imageshare.ops import kinds
+from osc_imageshare.ops import messages
+from osc_imageshare.ops import recipients
 from osc_imageshare.ops import transfer_plan
 
 LOG = logging.getLogger(__name__)
 
 COMPANION = 'companion'     # the plan step that marks a companion's pair
 READABLE = ('public', 'community')
+E_GRANT_UNREADABLE = (
+    "Image {id}, project {target}: it boots only with its {key}, which that "
+    "project {cannot}, so it could not boot there; nothing was changed. "
+    "{instead}")
+GRANT_CANNOT = {
+    True: 'cannot read',
+    False: 'may not be able to read (only a token of that project could '
+           "tell: you are neither a member of it nor the companion's owner)"}
+GRANT_INSTEAD_OWN = (
+    "'openstack image transfer {id} --to {target_arg}{pending}' shares the "
+    "image with its companions")
+GRANT_INSTEAD_FOREIGN = (
+    "Ask the owner of {cids} to share it with that project first")
 
 
 @dataclasses.dataclass
@@ -161,6 +177,70 @@ def settle(glance, plan):
             if (cid, p.target.project_id) in failed:
                 _roll_back(glance, p, key, cid)
                 break
+    _roll_back_companions(glance, plan, links)
+
+
+def _roll_back_companions(glance, plan, links):
+    """Undo a companion's pair none of whose images worked for its target.
+
+    The run shared the companion for the images that need it only: where
+    they all failed for a target, that target keeps nothing of the run.
+    """
+    ids = [pairs[0].image['id'] for pairs in plan.by_image()]
+    worked = {(p.image['id'], p.target.project_id) for p in plan.pairs
+              if not p.error}
+    rolled = set()
+    for p in plan.pairs:
+        cid = p.image['id']
+        if p.error or cid not in links.added:
+            continue
+        parents = links.parents(cid, ids)
+        if not parents or any((i, p.target.project_id) in worked
+                              for i in parents):
+            continue
+        why = ('Image %s, project %s: shared as a companion of %s, which '
+               'failed for that project' % (cid, p.target.label,
+                                            ', '.join(parents)))
+        if 'member added' not in p.changes:
+            continue
+        try:
+            glance.remove_member(cid, p.target.project_id)
+        except (errors.GlanceError, errors.TransportError) as e:
+            p.error = ("%s; rolling it back failed (%s): remove it with "
+                       "'openstack image share revoke %s %s'" % (
+                           why, errors.describe(e, side=None),
+                           messages.arg(cid),
+                           messages.arg(p.target.project_id)))
+            continue
+        p.changes = [c for c in p.changes if c not in (
+            'member added', 'accepted')] + ['rolled back']
+        p.status = None
+        rolled.add(cid)
+        LOG.info('%s: rolled back', why)
+    for pairs in plan.by_image():
+        if pairs[0].image['id'] in rolled and all(
+                p.error or 'rolled back' in p.changes for p in pairs):
+            _private_again(glance, pairs)
+
+
+def _private_again(glance, pairs):
+    """A companion the run set shared, and no target keeps: private."""
+    from osc_imageshare.ops.modes import share_run   # it imports us
+
+    shared = share_run.UNDONE['visibility']
+    if shared not in pairs[0].changes:
+        return
+    try:
+        glance.patch_image(pairs[0].image['id'],
+                           replace={'visibility': 'private'})
+    except (errors.GlanceError, errors.ImageShareError) as e:
+        LOG.warning("Image %s is left shared, with no member this run "
+                    "added (%s): set it private with 'openstack image set "
+                    "--private %s'", pairs[0].image['id'],
+                    errors.describe(e, None),
+                    messages.arg(pairs[0].image['id']))
+        return
+    pairs[0].changes.remove(shared)
 
 
 def _roll_back(glance, p, key, cid):
@@ -177,8 +257,8 @@ def _roll_back(glance, p, key, cid):
     except errors.GlanceError as e:
         p.error += ('; rolling back also failed (%s): remove it with '
                     "'openstack image share revoke %s %s'" % (
-                        errors.glance_message(e), p.image['id'],
-                        p.target.project_id))
+                        errors.glance_message(e), messages.arg(p.image['id']),
+                        messages.arg(p.target.project_id)))
 
 
 # ------------------------------------------------------------ copy mode
@@ -284,3 +364,69 @@ def rewire(target_glance, result, wired):
                 result.image['id'], wired['id'], result.project_id,
                 ' and '.join(sorted(wrong)), errors.glance_message(e)))
     result.changes = 'verified copy exists, ' + changed
+
+
+def unreadable_for(glance, ident, pairs):
+    """Why each project given the image could not read its companions.
+
+    For a command that gives one image to projects without sharing its
+    companions (``image share set``, via ``gate.check_grant``): one
+    sentence per pair, naming what works instead.
+    """
+    found = []      # (key, cid, comp, members)
+    for key, cid in sorted(kinds.classify(pairs[0].image).companions.items()):
+        comp = _get(glance, cid)
+        if comp is not None and comp.get('visibility') in READABLE:
+            continue
+        mine = comp is not None and comp.get('owner') == ident.project_id
+        found.append((key, cid, comp,
+                      _member_ids(glance, cid) if mine else None))
+    out = []
+    for p in pairs:
+        bad = [(key, cid, comp, members, _readable_by(p, cid, comp, members))
+               for key, cid, comp, members in found]
+        bad = [b for b in bad if not b[4]]
+        if not bad:
+            continue
+        foreign = [(cid, comp) for _, cid, comp, members, _ in bad
+                   if members is None]
+        image_id = p.image['id']
+        out.append(E_GRANT_UNREADABLE.format(
+            id=image_id, target=p.target.label,
+            key=' and '.join('%s %s' % (key, cid)
+                             for key, cid, _, _, _ in bad),
+            cannot=GRANT_CANNOT[all(b[4] is False for b in bad)],
+            instead=GRANT_INSTEAD_FOREIGN.format(cids=' and '.join(
+                cid + (' (owner %s)' % comp['owner'] if comp and
+                       comp.get('owner') else '') for cid, comp in foreign))
+            if foreign else GRANT_INSTEAD_OWN.format(
+                id=messages.arg(image_id),
+                target_arg=messages.arg(p.target.project_id),
+                # Where this run leaves the member pending, so does it.
+                pending=(' --no-accept' if p.target.accept is
+                         recipients.Accept.NONE else ''))))
+    return out
+
+
+def _readable_by(pair, cid, comp, members):
+    """Whether the pair's project can read companion ``cid``.
+
+    True, False, or None (it may not: nothing here can tell).
+    ``members``: the companion's members where the caller owns it (and
+    so knows who can read it), else None.
+    """
+    t = pair.target
+    if comp is not None and comp.get('owner') == t.project_id:
+        return True
+    if members is not None and t.project_id in members:
+        return True
+    if t.glance is not None:     # its own credentials: ask as it
+        return _get(t.glance, cid) is not None
+    return False if members is not None else None
+
+
+def _member_ids(glance, image_id):
+    try:
+        return {m['member_id'] for m in glance.list_members(image_id)}
+    except errors.GlanceError:
+        return set()     # private: Glance lists no member

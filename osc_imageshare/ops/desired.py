@@ -10,9 +10,11 @@ A second run finds nothing to do and writes nothing.
 
 import dataclasses
 import logging
+import unicodedata
 
 from osc_imageshare.batch import runner
 from osc_imageshare import errors
+from osc_imageshare.ops import gate
 from osc_imageshare.ops import messages
 from osc_imageshare.ops.modes import share
 from osc_imageshare.ops import recipients
@@ -29,10 +31,15 @@ KEPT = 'kept (not listed; --prune revokes)'
 PLANNED = {share.ADD: 'added', share.ACCEPT: 'accepted', REVOKE: 'revoked'}
 DONE = {'member added': 'added'}
 E_EMPTY = ("No members given (an empty member file, or only comments): "
-           "--prune would revoke all {count} member(s) of image {id}; give "
-           "--no-members instead of the list if that is what you mean")
-W_ALL = ("Image {id}: --prune --no-members would revoke all {count} "
-         "member(s).")
+           "--prune would revoke {every}; give --no-members instead of the "
+           "list if that is what you mean")
+W_ALL = "Image {id}: --prune --no-members would revoke {every}."
+# {every} of E_EMPTY and W_ALL: the members, as far as they are known;
+# {of}: ' of image <id>', or nothing.
+EVERY = 'all {count} member(s){of}'
+EVERY_NONE = 'no member{of} (it has none)'
+EVERY_HIDDEN = ('every member{of} it hides, if any (it is private: Glance '
+                'does not list them, so how many is unknown)')
 # The members a private image hid, in the diff: by the run's policy.
 EARLIER_DIFF = {'revoke': 'revoked (hidden while private)',
                 'keep': 'kept (hidden while private)',
@@ -40,11 +47,24 @@ EARLIER_DIFF = {'revoke': 'revoked (hidden while private)',
                           'stopped)'}
 
 
+E_REVOKES_INTERRUPTED = (
+    "Interrupted by {signal}: of {total} member(s) not listed, {done} "
+    "revoked, {failed} failed, {idle} not started (still members); run the "
+    "command again to revoke them")
+E_NOT_STARTED = ('Image {id}, project {target}: revoke not started '
+                 '(interrupted by {signal})')
+W_LATE_REVOKE = ("{signal} came too late to stop anything: every revoke had "
+                 "ended")
+
+BOM = '\ufeff'
+
+
 def read_member_file(stream, name='-'):
     """Project names or IDs, one per line; blank lines and '#' skipped.
 
     ``stream`` yields lines as bytes (or text); ``name`` names it in the
-    error a line that is not UTF-8 text makes.  Each distinct entry once,
+    error a line that is not UTF-8 text, or holds an invisible character
+    (a leading byte order mark is skipped), makes.  Each distinct entry once,
     in the order first seen: a file that repeats one ID a million times
     is one project.
     """
@@ -70,13 +90,26 @@ def _text(line, name, number):
         raise errors.ImageShareError(
             '%s holds a NUL byte: give a text file of project names or '
             'IDs, one per line' % where)
+    if number == 1 and line.startswith(BOM):
+        line = line[1:]     # an editor's byte order mark, not a name
+    entry = line.split('#', 1)[0]
+    hidden = next(((column, ch) for column, ch in enumerate(entry, 1)
+                   if ch not in '\t\r\n'
+                   and unicodedata.category(ch) in ('Cc', 'Cf')), None)
+    if hidden:
+        column, ch = hidden
+        raise errors.ImageShareError(
+            '%s holds an invisible character, U+%04X %s, at column %d: '
+            'remove it (no project name or ID has one)' % (
+                where, ord(ch), unicodedata.name(ch, 'CONTROL'), column))
     return line
 
 
 def set_members(glance, ident, image_ref, members, project_domain=None,
                 prune=False, accept=True, dry_run=False, glance_for=None,
                 parallel=1, no_members=False,
-                earlier_members=None):
+                earlier_members=None, allow_volume_backed=False,
+                allow_encrypted=False):
     """Make ``members`` the image's members; returns a ``plan.Result``.
 
     An empty ``members`` with ``prune`` revokes every member: refused
@@ -86,6 +119,12 @@ def set_members(glance, ident, image_ref, members, project_domain=None,
     ``earlier_members``: what to do with the members a private image hid
     ('revoke', 'keep'); by default ``prune`` revokes them (they are not
     listed), and without it the run stops, the image private again.
+
+    Projects are given the image only as ``image transfer`` gives it
+    (``gate.check_grant``): a volume-backed snapshot or an encrypted
+    volume's image only with ``allow_volume_backed`` / ``allow_encrypted``,
+    an image that boots with companions only to projects that can read
+    them; else nothing is changed, the dry run refusing alike.
     """
     workers = runner.check(parallel)
     members = list(dict.fromkeys(members))   # each name resolved once
@@ -95,19 +134,22 @@ def set_members(glance, ident, image_ref, members, project_domain=None,
     image = read.images[0]
     listed = read.members.get(image['id'], {})
     if prune and not members and not no_members:
-        raise errors.ImageShareError(E_EMPTY.format(id=image['id'],
-                                                    count=len(listed)))
+        raise errors.ImageShareError(E_EMPTY.format(every=_every(
+            image, len(listed), ' of image %s' % image['id'])))
     targets = _targets(ident, members, project_domain, accept, glance_for)
     # A private image hides its earlier members: sharing it brings them
     # back, so the run must be told what to do with them.
     policy = earlier_members or ('revoke' if prune else 'refuse')
     plan = share.make_plan(read, targets, dict(
-        accept=accept, parallel=workers, earlier_members=policy))
+        accept=accept, parallel=workers, earlier_members=policy,
+        allow_volume_backed=allow_volume_backed,
+        allow_encrypted=allow_encrypted))
+    allowed = gate.check_grant(glance, ident, plan, share.ADD)
     revokes = _revoke_pairs(ident, image, listed, targets, prune)
     whole = dataclasses.replace(plan, pairs=plan.pairs + revokes)
     before = {p.target.project_id: (p.member or {}).get('status')
               for p in whole.pairs}
-    warnings = recipients.unverified_warnings(targets)
+    warnings = allowed + recipients.unverified_warnings(targets)
     if dry_run:
         warnings += _dry_run_warnings(image, prune, members, len(listed),
                                       earlier_members, policy)
@@ -115,13 +157,42 @@ def set_members(glance, ident, image_ref, members, project_domain=None,
         if prune and any(p.steps for p in whole.pairs):
             _unchanged_since(glance, ident, image, read.members)
         warnings += share.execute(glance, ident, plan)
-        warnings += share.risks(plan, ident)
         whole.stopped = plan.stopped
+        interrupted = whole.stopped and share.summary(whole)
         if not plan.stopped:
-            runner.run(lambda p: _revoke(glance, p),
-                       [p for p in revokes if p.steps], workers)
+            interrupted = _revoke_all(glance, whole, [
+                p for p in revokes if p.steps], workers, warnings)
+        # The risks as the members stand after the run, revokes included.
+        warnings += share.risks(whole, ident)
+        return _result(glance, ident, image, whole, before, warnings,
+                       dry_run, prune, interrupted)
     return _result(glance, ident, image, whole, before, warnings,
                    dry_run, prune)
+
+
+def _revoke_all(glance, plan, pairs, workers, warnings):
+    """Revoke ``pairs``, ``workers`` at a time, under INT, TERM and HUP.
+
+    A signal meanwhile starts no more revoke (the ones under way end);
+    returns the summary of that interruption, or None.  A pair not
+    started gets its error (no row: it is still a member).
+    """
+    _, stopped = runner.run_stoppable(lambda p: _revoke(glance, p), pairs,
+                                      workers)
+    if stopped is None:
+        return None
+    done, _, idle = stopped.pick(pairs)
+    if not idle:
+        warnings.append(W_LATE_REVOKE.format(signal=stopped.name))
+        return None
+    plan.stopped = stopped.name
+    for p in idle:
+        p.error = E_NOT_STARTED.format(
+            id=p.image['id'], target=p.target.label, signal=stopped.name)
+    failed = sum(1 for p in done if p.error)
+    return E_REVOKES_INTERRUPTED.format(
+        signal=stopped.name, total=len(pairs), done=len(done) - failed,
+        failed=failed, idle=len(idle))
 
 
 def _targets(ident, members, project_domain, accept, glance_for):
@@ -151,7 +222,8 @@ def _dry_run_warnings(image, prune, members, count, earlier_members,
                       policy):
     warnings = []
     if prune and not members:
-        warnings.append(W_ALL.format(id=image['id'], count=count))
+        warnings.append(W_ALL.format(id=image['id'],
+                                     every=_every(image, count)))
     if stranded.was_private(image):
         warnings.append(messages.W_HIDDEN.format(
             id=image['id'], then=messages.HIDDEN_THEN[policy] if (
@@ -160,11 +232,20 @@ def _dry_run_warnings(image, prune, members, count, earlier_members,
     return warnings
 
 
-def _result(glance, ident, image, plan, before, warnings, dry_run, prune):
+def _every(image, count, of=''):
+    """The members ``--prune`` with no member revokes, in words."""
+    if stranded.was_private(image):
+        return EVERY_HIDDEN.format(of=of)
+    return (EVERY if count else EVERY_NONE).format(count=count, of=of)
+
+
+def _result(glance, ident, image, plan, before, warnings, dry_run, prune,
+            interrupted=None):
     """The diff: a row per project, then what moved meanwhile."""
     wanted = {t.project_id for t in plan.targets}
+    # A pair that failed has no row: its error says it (on stderr).
     rows = [_row(p, before[p.target.project_id], wanted, dry_run)
-            for p in plan.pairs if not (plan.stopped and p.error)]
+            for p in plan.pairs if not p.error]
     if not dry_run:
         rows += _earlier_rows(ident, plan)
     errs = [p.error for p in plan.pairs if p.error]
@@ -174,8 +255,7 @@ def _result(glance, ident, image, plan, before, warnings, dry_run, prune):
         errs += changed
     return transfer_plan.Result('set', rows, warnings, errs, len(errs),
                                 len(plan.pairs), VERB, plan,
-                                interrupted=(plan.stopped
-                                             and share.summary(plan)))
+                                interrupted=interrupted or None)
 
 
 def _members_now(glance, image_id):
@@ -212,7 +292,7 @@ def _changes(ident, was, now):
 
 
 def _as_they_are(glance, ident, image, rows):
-    """The rows, each After read again; an error for each that moved.
+    """The rows whose After holds still; an error for each that moved.
 
     Another run may write between this run's writes: no row claims a
     state that is not the image's.
@@ -222,12 +302,13 @@ def _as_they_are(glance, ident, image, rows):
     for row in rows:
         pid, after = row[1], row[4]
         if now.get(pid) != after and not row[5].startswith(
-                ('failed', EARLIER_DIFF['refuse'])):
+                EARLIER_DIFF['refuse']):
+            # No row claims a state that is not the image's: the
+            # error says what moved, on stderr.
             errs.append(messages.E_MEMBER_MOVED.format(
                 id=image['id'], member=pid, expected=after,
                 now=now.get(pid) or 'not a member'))
-            row = row[:4] + (now.get(pid), 'changed by another run: ' +
-                             row[5])
+            continue
         out.append(row)
     return out, errs
 
@@ -266,8 +347,6 @@ def _row(p, before, wanted, dry_run):
         words = [PLANNED.get(s.kind, s.text) for s in p.steps]
         diff = 'plan: ' + (', '.join(words)
                            or (KEPT if extra else 'unchanged'))
-    elif p.error:
-        after, diff = p.status, 'failed'
     else:
         after = p.status if not extra or p.changes else before
         diff = ', '.join(DONE.get(c, c) for c in p.changes) or (

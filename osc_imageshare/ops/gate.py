@@ -11,15 +11,44 @@ unless an ``allow_*`` option says to go ahead, with a warning.
   own project (another region) goes ahead with a warning.
 """
 
+import dataclasses
 import logging
 
+from osc_imageshare import errors
 from osc_imageshare.ops import access
+from osc_imageshare.ops import companions
 from osc_imageshare.ops import kinds
 from osc_imageshare.ops import messages
 
 LOG = logging.getLogger(__name__)
 
 MODES = ('share', 'copy')
+
+
+def check_grant(glance, ident, plan, adds):
+    """Refuse what ``image transfer`` refuses, for a command that grants.
+
+    ``plan``: a share plan of one image; ``adds``: the step kind that
+    gives a project access (the pairs with one are checked).  Returns the
+    warnings (kinds let through by an ``allow_*`` option); raises
+    ImageShareError with the refusal, before any write, where the image's
+    kind or companions would leave a project it is given to unable to use
+    it.
+    """
+    granting = [p for p in plan.pairs
+                if not p.error and any(s.kind == adds for s in p.steps)]
+    if not granting:
+        return []
+    probe = dataclasses.replace(plan, pairs=list(granting),
+                                failed_images={})
+    warnings = apply(probe, ident)
+    if probe.failed_images:
+        raise errors.ImageShareError(
+            '; '.join(probe.failed_images.values()))
+    refusals = companions.unreadable_for(glance, ident, granting)
+    if refusals:
+        raise errors.ImageShareError('; '.join(refusals))
+    return warnings
 
 
 def apply(plan, ident):

@@ -112,7 +112,7 @@ def _set(value):
 
 
 def snapshot_ids(image):
-    """The Cinder snapshot ids ``block_device_mapping`` names, in order."""
+    """The Cinder snapshot ids (strings) ``block_device_mapping`` names."""
     bdm = image.get('block_device_mapping')
     if isinstance(bdm, str):
         try:
@@ -125,4 +125,5 @@ def snapshot_ids(image):
         return ()
     return tuple(dict.fromkeys(
         e['snapshot_id'] for e in bdm
-        if isinstance(e, dict) and e.get('snapshot_id')))
+        if isinstance(e, dict) and e.get('snapshot_id')
+        and isinstance(e['snapshot_id'], str)))

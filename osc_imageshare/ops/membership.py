@@ -37,6 +37,14 @@ E_NO_SUCH_MEMBER = (
     "(without an admin role, Keystone shows only your own projects' "
     "names): give the member's project ID, as 'openstack image share "
     "status {id}' lists it")
+E_REVOKE_STOPPED = (
+    "Interrupted by {signal}: of {total} project(s), {done} removed, "
+    "{failed} failed, {idle} not started (still members){unshare}; run the "
+    "command again to finish")
+UNSHARE_STEP = '--unshare'     # in ``idle``: the unshare not started
+UNSHARE_NOT_DONE = '; image {id} stays shared (--unshare not started)'
+W_LATE = ("{signal} came too late to stop anything: every removal had "
+          "ended")
 W_KEEPS = ("Image {id} keeps {count} member(s), so it stays 'shared'; "
            "revoke them too to make it private.")
 
@@ -105,7 +113,8 @@ def revoke(glance, ident, image_ref, project_refs, project_domain=None,
     means every member.  Glance neither lists nor removes members of a
     private image; ``share_briefly`` sets it shared for the removals,
     then private again.  ``dry_run`` writes nothing and returns the rows
-    the run would, each result starting with ``plan:``.
+    the run would, each result starting with ``plan:``.  A project that
+    failed has no row: it is one of the errors.
     """
     image = glance.find_image(image_ref, _me(ident))
     if image.get('owner') != ident.project_id and not ident.is_admin:
@@ -131,8 +140,27 @@ def revoke(glance, ident, image_ref, project_refs, project_domain=None,
     if private:
         return _revoke_briefly_shared(glance, ident, image, project_refs,
                                       project_domain)
-    return _revoke(glance, ident, image, project_refs, project_domain,
-                   unshare, dry_run)
+    if dry_run:
+        return _revoke(glance, ident, image, project_refs, project_domain,
+                       unshare, dry_run)
+    batch, idle = signals.Stop(), []
+    with signals.catching(batch):
+        rows, warnings, errs = _revoke(glance, ident, image, project_refs,
+                                       project_domain, unshare, batch=batch,
+                                       idle=idle)
+    if idle:
+        done = [r for r in rows if r[1] is not None]
+        left = [ref for ref in idle if ref is not UNSHARE_STEP]
+        raise signals.Interrupted('\n'.join(
+            warnings + errs + [E_REVOKE_STOPPED.format(
+                signal=batch.name, total=len(done) + len(errs) + len(left),
+                done=sum(1 for r in done if r[3] == 'removed'),
+                failed=len(errs), idle=len(left), unshare=(
+                    UNSHARE_NOT_DONE.format(id=image['id'])
+                    if UNSHARE_STEP in idle else ''))]), rows=rows)
+    if batch.name:
+        warnings.append(W_LATE.format(signal=batch.name))
+    return rows, warnings, errs
 
 
 def _plan_briefly_shared(ident, image, project_refs, project_domain):
@@ -143,7 +171,6 @@ def _plan_briefly_shared(ident, image, project_refs, project_domain):
             pid, pname = _member_for(ident, {}, image, ref, project_domain)
         except errors.ImageShareError as e:
             errs.append(str(e))
-            rows.append((image['id'], ref, None, 'error'))
             continue
         rows.append((image['id'], pid, pname, 'plan: remove if a member'))
     if project_refs is None:
@@ -183,9 +210,11 @@ def _revoke_briefly_shared(glance, ident, image, project_refs,
         finally:
             _private_again(glance, image['id'])
     if batch.name:
-        raise errors.ImageShareError(messages.E_REVOKE_INTERRUPTED.format(
+        # The rows of the members removed, then the sentence.
+        raise signals.Interrupted(messages.E_REVOKE_INTERRUPTED.format(
             name=batch.name, id=image['id'], removed=', '.join(
-                r[1] for r in rows if r[3] == 'removed') or 'none'))
+                r[1] for r in rows if r[3] == 'removed') or 'none'),
+            rows=[r for r in rows if r[3] == 'removed'])
     rows.append((image['id'], None, None,
                  'visibility private->shared->private'))
     if left:
@@ -230,20 +259,26 @@ def _private_again(glance, image_id):
 
 
 def _revoke(glance, ident, image, project_refs, project_domain, unshare,
-            dry_run=False, batch=None):
-    """Remove the members; with ``batch``, none more once it is set."""
+            dry_run=False, batch=None, idle=None):
+    """Remove the members; with ``batch``, none more once it is set.
+
+    ``idle``: a list that gets the refs a signal left not started, and
+    ``UNSHARE_STEP`` if it left ``unshare`` not started.
+    """
     members = {m['member_id']: m for m in glance.list_members(
         image['id'])}
     rows, warnings, errs = [], [], []
-    for ref in list(members) if project_refs is None else project_refs:
+    refs = list(members) if project_refs is None else list(project_refs)
+    for n, ref in enumerate(refs):
         if batch is not None and batch.name:
+            if idle is not None:
+                idle.extend(refs[n:])
             break
         try:
             pid, pname = _member_for(ident, members, image, ref,
                                      project_domain)
         except errors.ImageShareError as e:
             errs.append(str(e))
-            rows.append((image['id'], ref, None, 'error'))
             continue
         label = messages.label(pid, pname)
         if pid not in members:
@@ -257,7 +292,6 @@ def _revoke(glance, ident, image, project_refs, project_domain, unshare,
             errs.append(errors.explain(e, image['id'], label,
                                        'remove member %s' % pid,
                                        client=glance))
-            rows.append((image['id'], pid, pname, 'error'))
             continue
         if members.pop(pid)['status'] == 'accepted':
             warnings.append((W_WOULD_REVOKE if dry_run else W_REVOKED)
@@ -265,7 +299,11 @@ def _revoke(glance, ident, image, project_refs, project_domain, unshare,
         rows.append((image['id'], pid, pname,
                      'plan: remove' if dry_run else 'removed'))
     if unshare and not errs:
-        _unshare(glance, image, members, dry_run, rows, warnings, errs)
+        if batch is not None and batch.name:
+            if idle is not None:
+                idle.append(UNSHARE_STEP)
+        else:
+            _unshare(glance, image, members, dry_run, rows, warnings, errs)
     return rows, warnings, errs
 
 

@@ -5,6 +5,7 @@ stable.  Fields are filled with ``str.format``.
 """
 
 import re
+import shlex
 
 # -- the risks of a share (image share status, image transfer)
 W_DEPENDS = ("Image {id} stays in project {owner_label}: if that project "
@@ -22,10 +23,17 @@ W_UNPROTECTED_MEMBER = (
 W_PENDING = ("Project {member_label} has not accepted image {id} (pending "
              "since {since}): the image is hidden from its image list until "
              "it runs 'openstack image share accept {id}'.")
+W_REJECTED = ("Project {member_label} has rejected image {id}: Glance hides "
+              "it from that project's image lists, but the project can still "
+              "accept it, and can still boot it by its ID; ask the project to "
+              "accept it (in that project: '{accept}'), or revoke its "
+              "membership ('{revoke}').")
+# 'image share revoke' removes the member string as listed; 'image remove
+# project' would resolve it as a project name (another project's).
 W_NOT_PROJECT = ("Member {member} of image {id} is not an existing project "
                  "(Glance accepts any string, a project name or a typo "
                  "included): nobody can accept it; remove it with "
-                 "'openstack image remove project {id} {member}'.")
+                 "'openstack image share revoke {id_arg} {member_arg}'.")
 W_NOT_SHARED = ("Image {id} has visibility '{visibility}': Glance neither "
                 "lists nor honours members of such an image; any members it "
                 "has stay inactive until it is set 'shared' again.")
@@ -40,10 +48,12 @@ W_UNVERIFIED = ("Project ID {to} could not be verified (you may not look "
                 "check it is right.")
 
 # -- the members a private image hides (image transfer, share revoke)
-W_HIDDEN = ("Image {id} is private: Glance hides the members it had while "
-            "it was shared (nobody can list them) and making it shared gives "
-            "them their access back; the run reads them right after sharing "
-            "and {then}.")
+# Whether a private image was ever shared, and so has members, nobody
+# can tell: the sentence says what holds either way.
+W_HIDDEN = ("Image {id} is private: if it was shared before, it may still "
+            "have members from then, whom Glance does not list (nobody can) "
+            "and whom making it shared gives their access back; the run "
+            "reads them right after sharing and {then}.")
 HIDDEN_THEN = {
     'refuse': "stops, setting it private again, if there are any (give "
               "--revoke-earlier-members or --keep-earlier-members)",
@@ -72,15 +82,22 @@ E_LIVE_RUN = ("Image {id} is being shared by another run ({run}, since "
               "{started}); try again once it is done")
 W_STRANDED = ("Image {id} was left mid-transfer by run {run} (started "
               "{started}), which is gone{unchecked}: finish it by re-running "
-              "the interrupted command ('openstack image transfer {id}{to}' "
-              "with its other options), or undo it with 'openstack image "
-              "share revoke {id} --all --share-briefly'.")
+              "the interrupted command ({rerun}), or undo it with "
+              "'openstack image share revoke {id_arg} --all "
+              "--share-briefly'.")
+STRANDED_RERUN = ("'openstack image transfer {id_arg}{to}' with its other "
+                  "options")
+STRANDED_RERUN_UNNAMED = "its label names no target: with the same options"
+W_UNRECOGNISED_LABEL = (
+    "Image {id} carries a label {key} that is not one this plugin writes "
+    "({why}), ignored: {text}. If no run of this plugin is under way, remove "
+    "it with 'openstack image unset --property {key_arg} {id_arg}'.")
 W_STRANDED_UNCHECKED = (" before it checked the members the private image "
                         "hid, who have their access back")
 W_STRANDED_REVOKE = ("Image {id} was left shared by run {run} (started "
                      "{started}), which died while revoking the members of "
                      "the private image: they have their access back; finish "
-                     "it with 'openstack image share revoke {id} --all "
+                     "it with 'openstack image share revoke {id_arg} --all "
                      "--share-briefly'.")
 E_REVOKE_INTERRUPTED = ("Interrupted by {name} while revoking the members "
                         "of image {id} (removed: {removed}): it is private "
@@ -100,12 +117,61 @@ E_PARTIAL = 'Failed to {verb} {failed} of {total} {things}'
 
 # -- a batch says each kind of warning once, naming the images it concerns
 IMAGE = '<image>'
+# Where the image ID stood while sentences are compared: a character no
+# sentence holds (a literal '<image>' in one, as in a command's
+# placeholder, stays as it is).
+_MARK = '\x00'
 W_IMAGES = '{sentence} ({count} images: {listed})'
 W_IMAGES_MORE = '{shown} and {more} more; -v lists them'
 # Listed in full up to this many, or always with -v or --debug.
 SHORT_LIST = 3
 _IMAGE_ID = re.compile(
     r'\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b')
+
+
+def arg(value):
+    """A value from the cloud as one word of a command to paste."""
+    return shlex.quote('' if value is None else str(value))
+
+
+def positional(value):
+    """``arg`` as a command's last argument: after '--' if it begins '-'.
+
+    (``image share revoke <image> -x`` would read ``-x`` as an option.)
+    """
+    word = arg(value)
+    return '-- ' + word if word.startswith('-') else word
+
+
+_COMMAND = re.compile(r"'openstack ")
+
+
+def suggested_commands(text):
+    """The commands a sentence suggests: each ``'openstack ...'``.
+
+    A command is written between single quotes, each value in it quoted
+    by ``arg`` (``shlex.quote``: ``'...'`` runs and ``"'"``); a quote
+    opens a quoted run only at the start of a word or right after such a
+    run.  Returns the commands' text, to give to ``shlex.split``.
+    """
+    out = []
+    for found in _COMMAND.finditer(text):
+        i, quoted, double = found.end(), False, False
+        while i < len(text):
+            c = text[i]
+            if double:
+                double = c != '"'
+            elif quoted:
+                quoted = c != "'"
+            elif c == '"':
+                double = True
+            elif c == "'":
+                if text[i - 1] not in ' "':
+                    break       # the end of the command
+                quoted = True   # a quoted run opens
+            i += 1
+        out.append(text[found.end() - len('openstack '):i])
+    return out
 
 
 def label(project_id, name):
@@ -141,16 +207,17 @@ def grouped(warnings, full=False):
             kinds.setdefault(w, [])
             continue
         [image] = ids
-        found = kinds.setdefault(_IMAGE_ID.sub(IMAGE, w), [])
+        found = kinds.setdefault(_IMAGE_ID.sub(_MARK, w), [])
         if image not in found:
             found.append(image)
     out = []
     for sentence, ids in kinds.items():
         if len(ids) < 2:
-            out.append(sentence.replace(IMAGE, ids[0]) if ids else sentence)
+            out.append(sentence.replace(_MARK, ids[0]) if ids else sentence)
         else:
-            out.append(W_IMAGES.format(sentence=sentence, count=len(ids),
-                                       listed=_listed(ids, full)))
+            out.append(W_IMAGES.format(
+                sentence=sentence.replace(_MARK, IMAGE), count=len(ids),
+                listed=_listed(ids, full)))
     return out
 
 

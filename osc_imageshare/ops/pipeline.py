@@ -15,6 +15,7 @@ from osc_imageshare.batch import signals
 from osc_imageshare import errors
 from osc_imageshare.ops import companions
 from osc_imageshare.ops import gate
+from osc_imageshare.ops.modes import base
 from osc_imageshare.ops.modes import copy
 from osc_imageshare.ops.modes import owner
 from osc_imageshare.ops.modes import share
@@ -27,8 +28,7 @@ LOG = logging.getLogger(__name__)
 
 MODES = {m.NAME: m for m in (share, copy, owner)}
 # What the target did while --wait watched, in the Changes column.
-WAITED = {'accepted': 'accepted by the project',
-          'rejected': 'rejected by the project'}
+WAITED = transfer_plan.WAITED
 
 
 @dataclasses.dataclass
@@ -37,7 +37,9 @@ class Request:
 
     Targets: ``to`` (names or IDs, in ``project_domain``), ``to_clouds``
     (clouds.yaml entries, opened by ``open_cloud``), ``to_domain`` (every
-    enabled project of it); ``glance_for(session)``: a Glance client.
+    enabled project of it, but those ``exclude`` names, see
+    ``recipients.exclude_projects``); ``glance_for(session)``: a Glance
+    client.
     Images: the refs given, plus the caller's images matching all of
     ``tags`` and ``properties``.  ``parallel``: pairs at a time.  ``wait``
     (share mode, seconds): then wait until every target whose membership
@@ -54,6 +56,7 @@ class Request:
     project_domain: str = None
     to_clouds: tuple = ()
     to_domain: str = None
+    exclude: tuple = ()
     dry_run: bool = False
     open_cloud: object = None
     glance_for: object = None
@@ -108,7 +111,11 @@ def _transfer(glance, ident, image_refs, req, batch=None):
                        if i['id'] not in image_refs]
         notes.append(selection.selected_note(selected, req.tags,
                                              req.properties))
-    read, targets = _read(glance, ident, image_refs, req, impl, options)
+    projects, left_out = _domain_projects(ident, req)
+    if req.exclude:
+        notes.append(recipients.excluded_note(left_out, req.to_domain))
+    read, targets = _read(glance, ident, image_refs, req, impl, options,
+                          projects, left_out)
     plan = impl.make_plan(read, targets, options)
     warnings = recipients.unverified_warnings(targets)
     if batch is not None and batch.name:
@@ -123,17 +130,25 @@ def _transfer(glance, ident, image_refs, req, batch=None):
     return _run(glance, ident, plan, impl, req, warnings, batch)
 
 
-def _read(glance, ident, image_refs, req, impl, options):
+def _domain_projects(ident, req):
+    """``--to-domain``'s projects, ``--exclude``'s left out: two lists."""
+    if not req.to_domain:
+        return (), ()
+    projects = ident.domain_projects(req.to_domain)
+    return recipients.exclude_projects(projects, req.exclude, req.to_domain)
+
+
+def _read(glance, ident, image_refs, req, impl, options, projects=(),
+          left_out=()):
     """``(impl.read(...), targets)``: both at once, a round trip saved."""
-    projects = (ident.domain_projects(req.to_domain) if req.to_domain
-                else ())
     # Authenticating the targets (a token each) and reading the images
     # are independent.
     with futures.ThreadPoolExecutor(1) as pool:
         resolving = pool.submit(
             recipients.resolve, ident, req.to, req.project_domain,
             req.to_clouds, impl.needs_accept(options), req.open_cloud,
-            req.glance_for, impl.ALLOW_OWN, projects)
+            req.glance_for, impl.ALLOW_OWN, projects, left_out,
+            req.to_domain)
         try:
             read, read_error = impl.read(glance, ident, image_refs,
                                          options['parallel']), None
@@ -149,11 +164,19 @@ def _run(glance, ident, plan, impl, req, warnings, batch):
     """Execute ``plan`` (then ``--wait``); the run's Result."""
     warnings += impl.execute(glance, ident, plan, batch)
     companions.settle(glance, plan)
-    wait_error = None
+    late = None
+    if plan.stopped and base.finished(map(base.state_of, plan.pairs)):
+        # The signal came once every pair had ended: nothing was cut.
+        late, plan.stopped = plan.stopped, None
+    wait_error = cut = None
     if req.wait is not None and not plan.stopped:
-        wait_error = _wait(glance, plan, req.wait, req.wait_progress)
+        # A signal caught (even before) ends it after one poll.
+        wait_error, cut = _wait(glance, plan, req.wait, req.wait_progress,
+                                batch)
     # The risks as they stand after the run (and who accepted meanwhile).
     warnings += impl.risks(plan, ident)
+    if late and not cut:
+        warnings.append(base.W_LATE_SIGNAL.format(signal=late))
     res = transfer_plan.result(plan, impl, False, warnings)
     res.wait_error = wait_error
     if wait_error and res.failed:
@@ -161,20 +184,26 @@ def _run(glance, ident, plan, impl, req, warnings, batch):
     return res
 
 
-def _wait(glance, plan, timeout, progress):
-    """Wait for the pending members of the plan; the error, or None."""
+def _wait(glance, plan, timeout, progress, stop=None):
+    """Wait for the pending members of the plan.
+
+    Returns ``(error or None, whether a signal ended the wait)``;
+    ``stop``: the run's ``signals.Stop``, if it catches signals.
+    """
     expected = waiting.Waiting()
     pending = {}
     for p in plan.pairs:
         if not p.error and p.status == 'pending':
             expected.add(p.image['id'], p.target.project_id, p.target.label)
             pending[p.image['id'], p.target.project_id] = p
+    cut = False
     try:
         seen, error = waiting.wait_for(glance, expected, timeout,
-                                       progress), None
-    except errors.ImageShareError as e:
-        # A rejection or the deadline: the rows say what was read.
+                                       progress, stop=stop), None
+    except (errors.ImageShareError, signals.Interrupted) as e:
+        # A rejection, the deadline, a signal: the rows say what was read.
         seen, error = getattr(e, 'seen', {}), str(e)
+        cut = isinstance(e, signals.Interrupted)
     finally:
         if progress:
             progress(None)
@@ -184,4 +213,4 @@ def _wait(glance, plan, timeout, progress):
             if m['status'] in WAITED:
                 p.member, p.status = m, m['status']
                 p.changes.append(WAITED[m['status']])
-    return error
+    return error, cut

@@ -65,9 +65,48 @@ class AcceptPolicy(enum.Enum):
     WHEN_POSSIBLE = 'when possible'  # the others are left pending
 
 
+E_NOT_IN_DOMAIN = ("--exclude '{ref}': no enabled project of domain "
+                   "'{domain}' has this ID or name; nothing was changed "
+                   "(give a project ID, a name, or {domain}/<name>)")
+E_BOTH = ("Project {label} is named as a target and excluded (--exclude): "
+          "give one or the other")
+N_EXCLUDED = ("Left out of domain '{domain}' (--exclude): {projects}")
+E_DOMAIN_EMPTY = ("Domain '{domain}' has no enabled project to share "
+                  "with{but}: no target project; nothing was changed")
+
+
+def exclude_projects(projects, refs, domain):
+    """``(kept, left_out)``: ``projects`` less those ``refs`` name.
+
+    ``projects``: project dicts, all of domain ``domain`` (as the user
+    named it).  A ref is a project ID, a name, or ``<domain>/<name>``
+    (the domain as named, or its ID); each must name one of ``projects``,
+    or it is an error: a mistyped exclusion would leave the project in.
+    """
+    left_out = {}
+    for ref in dict.fromkeys(refs):
+        found = [p for p in projects if ref in (
+            p['id'], p.get('name'), '%s/%s' % (domain, p.get('name')),
+            '%s/%s' % (p.get('domain_id'), p.get('name')))]
+        if not found:
+            raise errors.ImageShareError(E_NOT_IN_DOMAIN.format(
+                ref=ref, domain=domain))
+        left_out.update((p['id'], p) for p in found)
+    return ([p for p in projects if p['id'] not in left_out],
+            list(left_out.values()))
+
+
+def excluded_note(left_out, domain):
+    """The sentence naming the projects ``--exclude`` left out, or None."""
+    if not left_out:
+        return None
+    return N_EXCLUDED.format(domain=domain, projects=', '.join(
+        messages.label(p['id'], p.get('name')) for p in left_out))
+
+
 def resolve(ident, to, project_domain=None, to_clouds=(),
             accept=AcceptPolicy.REQUIRED, open_cloud=None, glance_for=None,
-            allow_own=False, projects=()):
+            allow_own=False, projects=(), excluded=(), domain=None):
     """Resolve ``--to`` projects and ``--to-cloud`` entries to Targets.
 
     ``open_cloud(name)`` returns ``(session, glance client)`` for a
@@ -78,6 +117,9 @@ def resolve(ident, to, project_domain=None, to_clouds=(),
     someone else's image).  Every error here stops the command before
     any write.  ``projects``: project dicts already read from Keystone
     (``--to-domain``); the caller's own project among them is left out.
+    ``excluded``: the project dicts ``--exclude`` left out of them, which
+    ``to`` and ``to_clouds`` must not name.  ``domain``: the
+    ``--to-domain`` as named, for the error when nothing is left of it.
     """
     targets = _cloud_targets(to_clouds, open_cloud,
                              None if allow_own else glance_for)
@@ -86,11 +128,18 @@ def resolve(ident, to, project_domain=None, to_clouds=(),
         if project['id'] not in targets:
             targets[project['id']] = Target(project['id'], project.get('name'),
                                             verified)
+    for project in excluded:
+        if project['id'] in targets:
+            raise errors.ImageShareError(E_BOTH.format(
+                label=targets[project['id']].label))
     for project in projects:
         if (project['id'] not in targets
                 and project['id'] != ident.project_id):
             targets[project['id']] = Target(project['id'],
                                             project.get('name'))
+    if not targets and domain is not None:
+        raise errors.ImageShareError(_domain_empty(
+            ident, domain, projects, excluded))
     if not targets:
         raise errors.ImageShareError(
             'Name at least one target project: --to <project> or '
@@ -98,6 +147,18 @@ def resolve(ident, to, project_domain=None, to_clouds=(),
     for t in targets.values():
         _how_it_acts(ident, t, accept, glance_for, allow_own)
     return list(targets.values())
+
+
+def _domain_empty(ident, domain, projects, excluded):
+    """Why ``--to-domain`` gave no target: the sentence."""
+    left = []
+    if any(p['id'] == ident.project_id for p in projects):
+        left.append('your own project')
+    if excluded:
+        left.append('those of --exclude (%s)' % ', '.join(
+            messages.label(p['id'], p.get('name')) for p in excluded))
+    return E_DOMAIN_EMPTY.format(
+        domain=domain, but=' but ' + ' and '.join(left) if left else '')
 
 
 def _cloud_targets(to_clouds, open_cloud, glance_for):
@@ -129,8 +190,9 @@ def _how_it_acts(ident, t, accept, glance_for, allow_own):
         return
     if t.project_id == ident.project_id:
         raise errors.ImageShareError(
-            "Project %s is your own project, the images' owner; choose "
-            "another target" % t.label)
+            "Project %s is your own project, the one this command acts "
+            "as: a transfer is to another project; choose another target"
+            % t.label)
     if accept is AcceptPolicy.NONE or t.accept is Accept.CLOUD:
         return
     if ident.can_rescope() and t.project_id in ident.my_projects():

@@ -12,15 +12,70 @@ from osc_imageshare import errors
 LOG = logging.getLogger(__name__)
 
 
+# What Glance's image list accepts as the value of a filter: any other
+# value is its 400, or an image that never matches.
+BOOLEANS = ('os_hidden', 'protected')
+CHOICES = {
+    'visibility': ('community', 'private', 'public', 'shared'),
+    'status': ('active', 'deactivated', 'importing', 'killed',
+               'pending_delete', 'queued', 'saving', 'uploading'),
+}
+# Keys Glance's list reads as something else than an image's property.
+NOT_PROPERTIES = {
+    'tag': 'use --tag', 'member_status': 'a membership, not the image',
+    'limit': 'a list control', 'marker': 'a list control',
+    'sort': 'a list control', 'sort_key': 'a list control',
+    'sort_dir': 'a list control', 'size_min': 'a range', 'size_max':
+    'a range'}
+
+
+def property_problem(values):
+    """What is wrong with ``--property`` values (usage), or None.
+
+    A key given twice with different values (an image has one value per
+    key), a key Glance's list reads otherwise, a value Glance would
+    refuse for its key (``protected`` and ``os_hidden`` take true or
+    false, in any case: ``True`` is read as ``true``).
+    """
+    seen = {}
+    for value in values or ():
+        key, _, val = value.partition('=')
+        if key in seen and seen[key] != val:
+            return ("--property %s is given twice ('%s=%s', '%s'): an "
+                    "image has one value per key" % (key, key, seen[key],
+                                                     value))
+        seen[key] = val
+        if key in NOT_PROPERTIES:
+            return ("--property %s: Glance does not read '%s' as a "
+                    "property of the image (%s)" % (value, key,
+                                                    NOT_PROPERTIES[key]))
+        allowed = ('true', 'false') if key in BOOLEANS else CHOICES.get(key)
+        if allowed and _normal(key, val) not in allowed:
+            return ("--property %s: Glance takes %s for '%s'" % (
+                value, ' or '.join(', '.join(allowed).rsplit(', ', 1)),
+                key))
+    return None
+
+
+def _normal(key, value):
+    return value.lower() if key in BOOLEANS else value
+
+
 def parse_properties(values):
-    """``['k=v', ...]`` -> ``{k: v}``; a value without '=' is an error."""
+    """``['k=v', ...]`` -> ``{k: v}``; ``property_problem`` is an error.
+
+    ``protected`` and ``os_hidden`` are lower-cased, as Glance takes them.
+    """
     out = {}
     for value in values or ():
         key, sep, val = value.partition('=')
         if not sep or not key:
             raise errors.ImageShareError(
                 "--property takes <key>=<value>, not '%s'" % value)
-        out[key] = val
+        out[key] = _normal(key, val)
+    problem = property_problem(values)
+    if problem:
+        raise errors.ImageShareError(problem)
     return out
 
 

@@ -14,6 +14,12 @@ from osc_imageshare.ops import messages
 LOG = logging.getLogger(__name__)
 
 
+# What the target did while ``image transfer --wait`` watched, in the
+# Changes column (the wait's own error says so already).
+WAITED = {'accepted': 'accepted by the project',
+          'rejected': 'rejected by the project'}
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Step:
     """One action of a pair; ``text`` is how the plan prints it."""
@@ -60,6 +66,8 @@ class Plan:
     stopped: str = None             # the signal that stopped the run
     # image id -> the members a private image hid, as the run found them
     earlier: dict = dataclasses.field(default_factory=dict)
+    # image id -> {member ID: member}, as read before the run (share mode)
+    members: dict = dataclasses.field(default_factory=dict)
     companions: object = None       # companions.Links, in share mode
     copy_companions: object = None  # companions.Links, in copy mode
 
@@ -116,12 +124,13 @@ def changes_text(pair, dry_run):
 def result(plan, mode, dry_run, warnings):
     """The one Result of a run or a dry run of ``plan`` by ``mode``.
 
-    Of a run a signal stopped, the rows are the pairs done, and the
-    summary says so (``mode.summary``).
+    The rows are of the pairs done, planned or unchanged; a pair that
+    failed (or a signal stopped) has no row: its error says it, on
+    stderr, and the summary counts it (``mode.summary`` for a signal).
     """
     rows = []
     for p in plan.pairs:
-        if plan.stopped and p.error:
+        if p.error:
             continue
         row = mode.row(plan, p, changes_text(p, dry_run), dry_run)
         if row is not None:

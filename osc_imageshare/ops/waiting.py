@@ -3,12 +3,14 @@
 One request per image per poll (its member list), polls spaced by a
 growing delay, never past the deadline.  A rejection ends the wait with
 an error naming the project; the deadline with one naming who is still
-pending.
+pending; a caught signal (INT, TERM, HUP) with ``signals.Interrupted``
+naming them too.
 """
 
 import logging
 import time
 
+from osc_imageshare.batch import signals
 from osc_imageshare import errors
 from osc_imageshare.ops import messages
 
@@ -26,6 +28,8 @@ E_NOT_MEMBER = ("Project {label} is not a member of image {id}: there is "
                 "transfer {id} --to {pid} --no-accept')")
 E_TIMEOUT = ("Timed out after {timeout:g} s waiting for image {id}: "
              "{pending} not accepted it yet")
+E_INTERRUPTED = ("Interrupted by {signal} after {waited:.0f} s waiting for "
+                 "image {id}: {pending} not accepted it yet")
 
 
 class Waiting:
@@ -39,24 +43,31 @@ class Waiting:
 
 
 def wait_for(glance, waiting, timeout=DEFAULT_TIMEOUT, progress=None,
-             clock=time.monotonic, sleep=time.sleep):
+             clock=time.monotonic, sleep=None, stop=None):
     """Poll until every wanted member is accepted.
 
     Returns ``{image_id: {project_id: member}}`` as last read.  Raises
-    ``ImageShareError`` on a rejection, a missing member or the deadline;
-    its ``seen`` is what was read until then.  ``progress(text)`` is told
-    how things stand after each poll.
+    ``ImageShareError`` on a rejection, a missing member or the deadline,
+    and ``signals.Interrupted`` once ``stop`` (a ``signals.Stop`` the
+    caller catches signals with) is set, after the poll under way; its
+    ``seen`` is what was read until then.  ``progress(text)`` is told
+    how things stand after each poll.  ``sleep``: by default, a wait
+    that ``stop`` cuts short.
     """
     seen = {i: {} for i in waiting.wanted}
+    if sleep is None:
+        sleep = stop.event.wait if stop is not None else time.sleep
     try:
-        return _poll(glance, waiting, timeout, progress, clock, sleep, seen)
-    except errors.ImageShareError as e:
+        return _poll(glance, waiting, timeout, progress, clock, sleep, seen,
+                     stop)
+    except (errors.ImageShareError, signals.Interrupted) as e:
         e.seen = seen
         raise
 
 
-def _poll(glance, waiting, timeout, progress, clock, sleep, seen):
-    deadline = clock() + timeout
+def _poll(glance, waiting, timeout, progress, clock, sleep, seen, stop):
+    started = clock()
+    deadline = started + timeout
     outstanding = {i: dict(ps) for i, ps in waiting.wanted.items() if ps}
     delay = FIRST_DELAY
     while True:
@@ -77,12 +88,17 @@ def _poll(glance, waiting, timeout, progress, clock, sleep, seen):
                 del outstanding[image_id]
         if not outstanding:
             return seen
+        if stop is not None and stop.name:
+            raise signals.Interrupted(_pending_error(
+                E_INTERRUPTED, outstanding, signal=stop.name,
+                waited=clock() - started))
         left = deadline - clock()
         if progress:
             progress('Waiting for %s to accept (%d s left)' % (
                 _pending(outstanding), max(0, left)))
         if left <= 0:
-            raise errors.ImageShareError(_timeout(outstanding, timeout))
+            raise errors.ImageShareError(_pending_error(
+                E_TIMEOUT, outstanding, timeout=timeout))
         sleep(min(delay, left))
         delay = min(delay * GROWTH, MAX_DELAY)
 
@@ -100,25 +116,37 @@ def _pending(outstanding):
                      for i, ps in outstanding.items())
 
 
-def _timeout(outstanding, timeout):
+def _pending_error(template, outstanding, **fields):
+    """``template`` per image, naming the projects that have not accepted."""
     parts = []
     for image_id, ps in outstanding.items():
         labels = list(ps.values())
-        parts.append(E_TIMEOUT.format(
-            timeout=timeout, id=image_id,
-            pending='project %s has' % labels[0] if len(labels) == 1
-            else 'projects %s have' % ', '.join(labels)))
+        parts.append(template.format(
+            id=image_id, pending='project %s has' % labels[0]
+            if len(labels) == 1 else 'projects %s have' % ', '.join(labels),
+            **fields))
     return '; '.join(parts)
 
 
 def share_wait(glance, ident, image_ref, project_refs=(),
                project_domain=None, timeout=DEFAULT_TIMEOUT, progress=None,
-               clock=time.monotonic, sleep=time.sleep):
+               clock=time.monotonic, sleep=None):
     """``image share wait``: rows once every project has accepted.
 
     A row: image ID, image name, project ID, project name, member status,
-    updated at.
+    updated at.  A caught signal (INT, TERM, HUP) ends the wait at once
+    with ``signals.Interrupted``: its rows say how each project stood at
+    the last poll, its message who had not accepted.
     """
+    stop = signals.Stop()
+    with signals.catching(stop):
+        return _share_wait(glance, ident, image_ref, project_refs,
+                           project_domain, timeout, progress, clock, sleep,
+                           stop)
+
+
+def _share_wait(glance, ident, image_ref, project_refs, project_domain,
+                timeout, progress, clock, sleep, stop):
     image = glance.find_image(image_ref,
                               ident.project_name or ident.project_id)
     if image.get('owner') != ident.project_id and not ident.is_admin:
@@ -146,7 +174,19 @@ def share_wait(glance, ident, image_ref, project_refs=(),
         if not waiting.wanted:
             raise errors.ImageShareError(
                 'Image %s has no members to wait for' % image['id'])
-    seen = wait_for(glance, waiting, timeout, progress, clock, sleep)
+    try:
+        seen = wait_for(glance, waiting, timeout, progress, clock, sleep,
+                        stop)
+    except signals.Interrupted as e:
+        raise signals.Interrupted(str(e), rows=_rows(
+            image, waiting, names, e.seen)) from None
+    return _rows(image, waiting, names, seen)
+
+
+def _rows(image, waiting, names, seen):
+    """A row per project waited for, as last read (None: not read yet)."""
+    members = seen.get(image['id'], {})
     return [(image['id'], image.get('name'), pid, names.get(pid),
-             m['status'], m.get('updated_at'))
-            for pid, m in seen[image['id']].items()]
+             members.get(pid, {}).get('status'),
+             members.get(pid, {}).get('updated_at'))
+            for pid in waiting.wanted[image['id']]]

@@ -9,7 +9,6 @@ fixtures prepare images through the Glance API directly, which is faster.
 import io
 import json
 import os
-import signal
 import subprocess
 import sys
 import uuid
@@ -20,11 +19,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 LOCAL_CLOUD = os.path.join(ROOT, 'tools', 'local-cloud')
 BIN = os.path.dirname(sys.executable)
-
-# A CI runner may start us with SIGINT ignored (a background job of a
-# non-interactive shell): the commands under test would inherit that and
-# ignore Ctrl-C.  Let them get Python's default handler.
-signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class Cloud:

@@ -6,7 +6,10 @@ every request to ``upstream`` and records it.  A test tells it, with
 expression (searched in the request target, path and query) with a given
 status, body and headers, or to reset the connection (close it without
 answering); ``after=True`` forwards the request first, so Glance acts on
-it and only the answer is lost.  Each fault fires once.
+it and only the answer is lost.  ``delay`` (at most ``MAX_DELAY`` s)
+holds the answer that long; without a status or a reset, Glance's own
+answer, late (a slow Glance or gateway: the client may have given up).
+Each fault fires once, or for ``times`` matching requests in a row.
 
 It is bounded: one thread per connection and at most ``max_connections``
 at a time (more are closed at once), sockets time out, and the proxy
@@ -26,6 +29,7 @@ import urllib.parse
 HOP_BY_HOP = {'connection', 'keep-alive', 'proxy-connection', 'te',
               'trailer', 'transfer-encoding', 'upgrade', 'content-length'}
 GATEWAY_502 = {'status': 502, 'body': {'message': 'Bad gateway'}}
+MAX_DELAY = 30      # seconds a fault may hold an answer
 
 
 class Reset(Exception):
@@ -39,7 +43,7 @@ class Fault:
     """
 
     def __init__(self, method, pattern, nth=1, status=None, body=None,
-                 headers=None, reset=False, after=False):
+                 headers=None, reset=False, after=False, delay=0, times=1):
         methods = (method,) if isinstance(method, str) else method
         self.methods = {m.upper() for m in methods}
         self.pattern = re.compile(pattern)
@@ -49,14 +53,24 @@ class Fault:
         self.headers = dict(headers or {})
         self.reset = reset
         self.after = after
+        self.delay = min(float(delay), MAX_DELAY)
+        self.times = times
         self.seen = 0
         self.fired = False
+
+    @property
+    def late_only(self):
+        """Glance's own answer, only late (no status of its own)."""
+        return self.status is None and not self.reset
 
     def matches(self, method, target):
         if method not in self.methods or not self.pattern.search(target):
             return False
         self.seen += 1
-        return self.seen == self.nth
+        if not self.nth <= self.seen < self.nth + self.times:
+            return False
+        self.fired = self.seen == self.nth + self.times - 1
+        return True
 
     def answer(self):
         body = self.body
@@ -77,8 +91,9 @@ class GlanceProxy:
         self.deadline = time.monotonic() + lifetime
         self.faults = []
         # (method, target, what): 'forwarded', 'answered <status>',
-        # 'reset', or with ' after forwarding'.
+        # 'reset', or with ' after forwarding'; 'answered late'.
         self.log = []
+        self.stamps = []    # time.monotonic() of each log entry
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(max_connections)
         self._conns = set()
@@ -107,9 +122,16 @@ class GlanceProxy:
 
     def requests(self, method=None, pattern=None):
         """The logged (method, target, what) entries that match."""
+        return [entry for entry, _ in self._matching(method, pattern)]
+
+    def moments(self, method=None, pattern=None):
+        """When (time.monotonic()) the matching requests were handled."""
+        return [stamp for _, stamp in self._matching(method, pattern)]
+
+    def _matching(self, method, pattern):
         with self._lock:
-            log = list(self.log)
-        return [entry for entry in log
+            log = list(zip(self.log, self.stamps))
+        return [(entry, stamp) for entry, stamp in log
                 if (method is None or entry[0] == method)
                 and (pattern is None or re.search(pattern, entry[1]))]
 
@@ -170,6 +192,15 @@ class GlanceProxy:
         if fault is not None and fault.after:
             self._forward(method, target, headers, body)
             what = ' after forwarding'
+        if fault is not None and fault.late_only:
+            status, extra, payload = self._forward(method, target, headers,
+                                                   body)
+            self._note(method, target, 'answered late')
+            self._closed.wait(fault.delay)
+            _send(conn, status, extra, payload)
+            return True
+        if fault is not None and fault.delay:
+            self._closed.wait(fault.delay)
         if fault is not None and fault.reset:
             self._note(method, target, 'reset' + what)
             raise Reset()
@@ -187,13 +218,13 @@ class GlanceProxy:
         with self._lock:
             for fault in self.faults:
                 if not fault.fired and fault.matches(method, target):
-                    fault.fired = True
                     return fault
         return None
 
     def _note(self, method, target, what):
         with self._lock:
             self.log.append((method, target, what))
+            self.stamps.append(time.monotonic())
 
     def _forward(self, method, target, headers, body):
         upstream = http.client.HTTPConnection(*self.upstream, timeout=120)

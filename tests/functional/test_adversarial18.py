@@ -4,8 +4,12 @@ Every command refuses a blank name or ID, and options that do not go
 together, as a usage error: exit code 2, one line, nothing on stdout.
 """
 
+import pytest
+
 from tests.functional.conftest import stderr_lines
 from tests.functional.conftest import unique
+
+pytestmark = [pytest.mark.plugin]
 
 
 def usage(cloud, cloud_name, *args):

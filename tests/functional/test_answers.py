@@ -5,8 +5,12 @@ checks the cloud afterwards: rows and warnings describe the image as it
 is after the run.
 """
 
+import pytest
+
 from tests.functional.conftest import stderr_lines
 from tests.functional.conftest import unique
+
+pytestmark = [pytest.mark.plugin]
 
 
 def test_copy_rerun_brings_the_verified_copy_to_name_and_visibility(cloud):

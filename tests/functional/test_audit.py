@@ -7,16 +7,25 @@ then deleted.  Other tests leave images behind: every check keeps the rows
 of the images this test made.  Projects and users made here are removed.
 """
 
+import contextlib
 import copy
 import csv
 import io
 import json
 import os
+import re
+import shlex
+import urllib.parse
 
 import pytest
 import yaml
 
+from osc_imageshare.ops import messages
+from tests.functional.conftest import stderr_lines
 from tests.functional.conftest import unique
+from tests.functional.glance_proxy import GlanceProxy
+
+pytestmark = [pytest.mark.policy]
 
 IMAGE = {'service_type': 'image', 'interface': 'public',
          'region_name': 'RegionOne'}
@@ -114,9 +123,15 @@ def members(cloud, image_id):
     return sorted(m['member_id'] for m in got['members'])
 
 
+UNVERIFIED = []    # the last audit's line on the members it cannot verify
+
+
 def audit(cloud, who, imgs, *args):
     """(image, member, risk) of the audit's rows for ``imgs`` only."""
     rows, warnings = cloud.json(who, 'image', 'share', 'audit', *args)
+    unverified = [w for w in warnings if 'could not be verified' in w]
+    assert len(unverified) <= 1, unverified     # one line, if any
+    UNVERIFIED[:] = unverified
     ids = {i['id'] for i in imgs}
     mine = [r for r in rows if r['Image ID'] in ids]
     return {(r['Image ID'], r['Member'], r['Risk']) for r in mine}, mine
@@ -131,21 +146,28 @@ def test_each_risk_as_owner_and_as_admin(cloud, keystone):
     accept(cloud, 'bob-beta', a['id'], beta)
     keystone.delete('/projects/%s' % gone['id'])
     imgs = [a, b, hidden]
-    # Alice may not read other projects: every ID is unverifiable.
+    # Alice may not read other projects: the IDs that did not answer are
+    # unverifiable, one line on stderr, rows only with --risk unverifiable
+    # (beta accepted: it was a project when it answered).
     got, rows = audit(cloud, 'alice-alpha', imgs, '--pending-days', '0')
     assert got == {
         (a['id'], 'beta', 'not-a-project'),
         (a['id'], 'beta', 'stale-pending'),
-        (a['id'], beta, 'unverifiable'),
         (a['id'], beta, 'unprotected'),
-        (a['id'], gone['id'], 'unverifiable'),
         (a['id'], gone['id'], 'stale-pending'),
-        (a['id'], off['id'], 'unverifiable'),
         (a['id'], off['id'], 'stale-pending'),
-        (b['id'], beta, 'unverifiable'),
         (b['id'], beta, 'stale-pending'),
         (hidden['id'], 'beta', 'not-a-project'),
         (hidden['id'], 'beta', 'stale-pending')}
+    assert re.match(
+        r"^\d+ member\(s\) could not be verified \(Keystone does not let "
+        r"project alpha read other projects\): an admin verifies them with "
+        r"'openstack image share audit --project %s'; list them with "
+        r"--risk unverifiable$" % cloud.project('alpha'), UNVERIFIED[0])
+    got, _ = audit(cloud, 'alice-alpha', imgs, '--risk', 'unverifiable')
+    assert got == {(a['id'], gone['id'], 'unverifiable'),
+                   (a['id'], off['id'], 'unverifiable'),
+                   (b['id'], beta, 'unverifiable')}
     keys = [(r['Image ID'], r['Member']) for r in rows]
     assert keys == sorted(keys)
     assert list(rows[0]) == ['Image ID', 'Image Name', 'Owner', 'Member',
@@ -225,8 +247,18 @@ def test_owner_disabled_then_gone_seen_by_admin(cloud, keystone, tmp_path):
             'The owner project %s (%s) of image %s is disabled'
             % (project['name'], project['id'], img['id']))
         keystone.delete('/projects/%s' % project['id'])
-        got, _ = audit(cloud, 'admin', [img], '--project', project['id'])
+        got, rows = audit(cloud, 'admin', [img], '--project', project['id'])
         assert got == {(img['id'], beta, 'owner-gone')}
+        # Its commands run as printed: the admin gives the image to beta.
+        argv = [a for _, a in commands_of([rows[0]['Detail']])]
+        assert argv == [
+            ['openstack', 'image', 'transfer', img['id'], '--mode', 'owner',
+             '--to', beta],
+            ['openstack', 'image', 'transfer', img['id'], '--mode', 'copy',
+             '--to', beta]]
+        res = cloud.run('admin', *argv[0][1:])
+        assert res.returncode == 0, res.stderr
+        assert cloud.glance('admin').images.get(img['id'])['owner'] == beta
     finally:
         cloud.session('admin').delete('/v2/images/%s' % img['id'],
                                       endpoint_filter=IMAGE)
@@ -304,16 +336,6 @@ def test_usage_errors_exit_2_and_non_admin_exit_1(cloud):
         "shared with it (--incoming)")
 
 
-def private(cloud, who, **props):
-    """A queued private image of ``who``."""
-    return cloud.session(who).post('/v2/images', endpoint_filter=IMAGE,
-                                   json=dict(name=unique('audit'),
-                                             visibility='private',
-                                             disk_format='raw',
-                                             container_format='bare',
-                                             **props)).json()
-
-
 def test_kinds_and_a_dead_runs_label(cloud):
     """volume-backed, companions-unreadable, encrypted and interrupted."""
     beta = cloud.project('beta')
@@ -323,7 +345,7 @@ def test_kinds_and_a_dead_runs_label(cloud):
                 bdm_v2='True', root_device_name='/dev/vda')
     enc = image(cloud, 'alice-alpha', [beta],
                 cinder_encryption_key_id='key-1')
-    kernel = private(cloud, 'alice-alpha')                # beta can't
+    kernel = cloud.make_image('alice-alpha')              # beta can't
     ramdisk = image(cloud, 'alice-alpha', [beta])         # beta can
     ami = image(cloud, 'alice-alpha', [beta], kernel_id=kernel['id'],
                 ramdisk_id=ramdisk['id'])
@@ -350,15 +372,14 @@ def test_kinds_and_a_dead_runs_label(cloud):
     assert ramdisk['id'] not in detail[ami['id']]
     assert "openstack image transfer %s --to" % left['id'] in detail[
         left['id']]
-    # Once the kernel is shared with beta too, beta can boot the AMI.
-    cloud.session('alice-alpha').patch(
-        '/v2/images/%s' % kernel['id'], endpoint_filter=IMAGE,
-        json=[{'op': 'replace', 'path': '/visibility', 'value': 'shared'}],
-        headers={'Content-Type': 'application/openstack-images-v2.1-json-'
-                                 'patch'})
-    cloud.session('alice-alpha').post(
-        '/v2/images/%s/members' % kernel['id'], endpoint_filter=IMAGE,
-        json={'member': beta})
+    # Once the kernel is shared with beta too (the detail's command, run
+    # as printed), beta can boot the AMI.
+    argv = [a for _, a in commands_of([detail[ami['id']]])]
+    assert argv == [['openstack', 'image', 'transfer', kernel['id'], '--to',
+                     beta, '--no-accept'],
+                    ['openstack', 'image', 'share', 'accept', kernel['id']]]
+    res = cloud.run('alice-alpha', *argv[0][1:])
+    assert res.returncode == 0, res.stderr
     got, _ = audit(cloud, 'alice-alpha', [ami], '--risk',
                    'companions-unreadable')
     assert got == set()
@@ -379,8 +400,9 @@ def test_fix_quotes_member_ids_and_never_claims_a_false_removal(cloud):
                         '-f', 'json')
         assert res.returncode == 1, res.stderr
         fixed = [r for r in json.loads(res.stdout) if r['Image ID'] == a['id']]
+        # A fix that failed has no row: its error is on stderr.
         assert sorted((r['Member'], r['Fixed']) for r in fixed) == [
-            ('a#b', 'removed'), ('c?d', 'removed'), ('e/f', 'failed')]
+            ('a#b', 'removed'), ('c?d', 'removed')]
         assert members(cloud, a['id']) == ['e/f']
         assert ("Could not remove member e/f (image %s): Glance lists it but "
                 "answers 404 to its URL: Glance cannot address a member ID "
@@ -409,3 +431,212 @@ def test_incoming_reads_past_a_page_of_own_shared_images(cloud):
         for who, img in made:
             cloud.session(who).delete('/v2/images/%s' % img['id'],
                                       endpoint_filter=IMAGE)
+
+
+# ------------------------------------------------ nothing unverified trusted
+def keystone_url(cloud):
+    with open(cloud.clouds_yaml) as f:
+        return yaml.safe_load(f)['clouds']['admin']['auth']['auth_url']
+
+
+@contextlib.contextmanager
+def proxied(cloud, tmp_path, upstream, entries, key):
+    """A fault proxy before ``upstream``; a Cloud whose ``entries`` use it.
+
+    ``key``: the clouds.yaml setting pointed at the proxy
+    (``identity_endpoint_override``: the proxy's /v3).
+    """
+    parts = urllib.parse.urlsplit(upstream)
+    with GlanceProxy('%s://%s' % (parts.scheme, parts.netloc),
+                     lifetime=300) as prx:
+        with open(cloud.clouds_yaml) as f:
+            config = yaml.safe_load(f)
+        for name in entries:
+            config['clouds'][name][key] = prx.url + parts.path
+        path = tmp_path / 'clouds-proxied.yaml'
+        path.write_text(yaml.safe_dump(config))
+        path.chmod(0o600)
+        other = copy.copy(cloud)
+        other.clouds_yaml, other._sessions = str(path), {}
+        yield prx, other
+
+
+def test_keystone_answers_are_judged_before_fix_removes(
+        cloud, keystone, tmp_path):
+    # Regression: an identity_endpoint_override answering an HTML 404 for
+    # GET /v3/projects/<id> made every project 'deleted', and --fix removed
+    # beta's live accepted membership.
+    beta, alpha = cloud.project('beta'), cloud.project('alpha')
+    gone = keystone.project()
+    a = image(cloud, 'alice-alpha', [beta, gone['id']])
+    accept(cloud, 'bob-beta', a['id'], beta)
+    keystone.delete('/projects/%s' % gone['id'])
+    project_path = r'^/v3/projects/[0-9a-f]{32}$'
+    with proxied(cloud, tmp_path, keystone_url(cloud), ['admin'],
+                 'identity_endpoint_override') as (prx, admin):
+        for _ in range(40):
+            prx.fault('GET', project_path, status=404,
+                      body='<html><body>404 Not Found</body></html>',
+                      headers={'Content-Type': 'text/html'})
+        res = admin.run('admin', 'image', 'share', 'audit', '--project',
+                        alpha, '--fix', '--risk', 'project-deleted', '-f',
+                        'json')
+        assert res.returncode == 0, res.stderr
+        assert [r for r in json.loads(res.stdout)
+                if r['Image ID'] == a['id']] == []
+        assert members(cloud, a['id']) == sorted([beta, gone['id']])
+        said = [line for line in stderr_lines(res)
+                if 'could not be verified' in line]
+        assert len(said) == 1 and said[0].endswith(
+            'member(s) could not be verified (the identity service answered '
+            '404 with a body of type text/html, not its JSON error): check '
+            'the identity service; list them with --risk unverifiable'), said
+        # A Keystone-shaped 404 for every project: its answers look wrong
+        # (the admin's own project among the 'deleted'): nothing removed.
+        prx.faults.clear()
+        for _ in range(40):
+            prx.fault('GET', project_path, status=404, body={'error': {
+                'code': 404, 'title': 'Not Found',
+                'message': 'Could not find project.'}})
+        res = admin.run('admin', 'image', 'share', 'audit', '--project',
+                        alpha, '--fix', '-f', 'json')
+        assert (res.returncode, res.stdout) == (1, ''), res.stderr
+        assert stderr_lines(res)[-1] == (
+            "The identity service's answers look wrong (your own project %s "
+            "reads as deleted): --fix removed nothing; check it (and "
+            "identity_endpoint_override), then run the audit again"
+            % cloud.project('admin'))
+        assert members(cloud, a['id']) == sorted([beta, gone['id']])
+    # The real Keystone's answer: the deleted project goes, beta stays.
+    fixed, _ = cloud.json('admin', 'image', 'share', 'audit', '--project',
+                          alpha, '--fix', '--risk', 'project-deleted')
+    assert [(r['Member'], r['Fixed']) for r in fixed
+            if r['Image ID'] == a['id']] == [(gone['id'], 'removed')]
+    assert members(cloud, a['id']) == [beta]
+
+
+def test_domains_users_and_a_disabled_domain_as_admin(cloud, keystone):
+    domain = keystone.call('POST', '/domains', json={'domain': {
+        'name': unique('auditdom')}}).json()['domain']
+    inside = keystone.call('POST', '/projects', json={'project': {
+        'name': unique('audit'), 'domain_id': domain['id']}}).json()[
+            'project']
+    keystone.made += ['/projects/%s' % inside['id'],
+                      '/domains/%s' % domain['id']]
+    user = keystone.call('GET', '/users', params={'name': 'alice'}).json()[
+        'users'][0]
+    a = image(cloud, 'alice-alpha', [domain['id'], user['id'],
+                                     inside['id']])
+    keystone.call('PATCH', '/domains/%s' % domain['id'],
+                  json={'domain': {'enabled': False}})
+    got, rows = audit(cloud, 'admin', [a], '--all-projects')
+    assert got == {(a['id'], domain['id'], 'not-a-project'),
+                   (a['id'], user['id'], 'not-a-project'),
+                   (a['id'], inside['id'], 'domain-disabled')}
+    detail = {r['Member']: r['Detail'] for r in rows}
+    assert 'is a domain, not a project' in detail[domain['id']]
+    assert 'project set --enable' not in detail[domain['id']]
+    assert 'is a user, not a project' in detail[user['id']]
+    assert "'openstack domain set --enable %s'" % domain['id'] in detail[
+        inside['id']]
+
+
+def commands_of(texts):
+    """Every command suggested in ``texts``, each split as a shell would."""
+    return [(text, shlex.split(c)) for text in texts
+            for c in messages.suggested_commands(text)]
+
+
+def test_every_suggested_command_pastes_safely_and_does_what_it_says(
+        cloud, keystone):
+    # Regressions: 'image remove project <img> dis1' removed the real
+    # project named dis1 rather than the literal member 'dis1'; a member
+    # 'x y' went unquoted, '-x' was read as an option; bob's label put its
+    # "targets" into a command.
+    beta, alpha = cloud.project('beta'), cloud.project('alpha')
+    dis1 = keystone.project()
+    a = image(cloud, 'alice-alpha', [dis1['name'], dis1['id'], 'x y', '-x',
+                                     beta])
+    evil = json.dumps({'run': 'nohost:1:0', 'started':
+                       '2026-01-01T00:00:00Z',
+                       'targets': ["x $(touch pwned) '; id #"]})
+    b = image(cloud, 'bob-beta', [alpha], imageshare_sharing=evil)
+    _, rows = audit(cloud, 'admin', [a, b], '--all-projects',
+                    '--pending-days', '0')
+    res = cloud.run('alice-alpha', 'image', 'share', 'status', a['id'])
+    assert res.returncode == 0, res.stderr
+    # bob's label is his data: alpha, his consumer, is never shown it.
+    got, _ = audit(cloud, 'alice-alpha', [b], '--incoming', '--all')
+    assert got == {(b['id'], alpha, 'none')}
+    assert (b['id'], alpha, 'unrecognised-label') in {
+        (r['Image ID'], r['Member'], r['Risk']) for r in rows}
+    texts = [(r['Image ID'], r['Member'], r['Detail']) for r in rows]
+    # status names the members in its own sentences.
+    texts += [(a['id'], m, line) for line in stderr_lines(res)
+              for m in [dis1['name'], 'x y', '-x', beta] if m in line]
+    words = {'openstack', 'image', 'share', 'revoke', 'accept', 'set',
+             'unset', 'transfer', '--protected', '--property',
+             'imageshare_sharing', '--all', '--share-briefly', '--'}
+    ran = []
+    for image_id, member, text in texts:
+        for _, argv in commands_of([text]):
+            assert set(argv) - words <= {image_id, member}, (text, argv)
+            assert not any('pwned' in w for w in argv), text
+            if argv[1:4] == ['image', 'share', 'revoke'] and \
+                    member in (dis1['name'], 'x y', '-x') and \
+                    argv not in ran:
+                ran.append(argv)
+            if argv[1:3] == ['image', 'unset'] and argv not in ran:
+                ran.append(argv)
+    assert len(ran) == 4, ran
+    for argv in ran:
+        who = 'bob-beta' if argv[-1] == b['id'] else 'alice-alpha'
+        res = cloud.run(who, *argv[1:])
+        assert res.returncode == 0, (argv, res.stderr)
+    # The literal members went, the real project named like one stayed.
+    assert members(cloud, a['id']) == sorted([dis1['id'], beta])
+    assert 'imageshare_sharing' not in cloud.glance('admin').images.get(
+        b['id'])
+
+
+def glance_url(cloud):
+    with open(os.path.join(os.path.dirname(cloud.clouds_yaml),
+                           'state.json')) as f:
+        return 'http://127.0.0.1:%d' % json.load(f)['glance_port']
+
+
+def test_unreadable_image_and_a_failed_images_companion(cloud, tmp_path):
+    beta = cloud.project('beta')
+    locked = image(cloud, 'alice-alpha', ['typo'])
+    other = image(cloud, 'alice-alpha', ['typo2'])
+    kernel = cloud.make_image('alice-alpha')
+    ami = cloud.make_image('alice-alpha', kernel_id=kernel['id'])
+    with proxied(cloud, tmp_path, glance_url(cloud), ['alice-alpha'],
+                 'image_endpoint_override') as (prx, alice):
+        # An image whose members Glance will not list: a row, the audit
+        # goes on, exit 1 at the end.
+        prx.fault('GET', '^/v2/images/%s/members$' % locked['id'],
+                  status=403, body={'message': 'Access was denied'})
+        res = alice.run('alice-alpha', 'image', 'share', 'audit', '-f',
+                        'json')
+        assert res.returncode == 1, res.stderr
+        got = {(r['Image ID'], r['Member'], r['Risk'])
+               for r in json.loads(res.stdout)
+               if r['Image ID'] in (locked['id'], other['id'])}
+        assert got == {(locked['id'], None, 'unreadable'),
+                       (other['id'], 'typo2', 'not-a-project')}
+        assert stderr_lines(res)[-1].startswith(
+            'Could not read the members of 1 image(s)')
+        # The image fails for beta after its kernel was shared with beta:
+        # the kernel is rolled back with it.
+        prx.fault('POST', '^/v2/images/%s/members$' % ami['id'],
+                  status=403, body={'message': 'Access was denied'})
+        res = alice.run('alice-alpha', 'image', 'transfer', ami['id'],
+                        '--to', beta, '--no-accept', '-f', 'json')
+        assert res.returncode == 1, res.stderr
+    admin = cloud.glance('admin')
+    assert [admin.images.get(i['id'])['visibility']
+            for i in (kernel, ami)] == ['private', 'private']
+    # Glance hides a private image's members: shared again, it has none.
+    admin.images.update(kernel['id'], visibility='shared')
+    assert members(cloud, kernel['id']) == []

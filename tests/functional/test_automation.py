@@ -1,12 +1,17 @@
 """Batches at scale on the real local cloud: --parallel, --tag/--property
 selection, --to-domain, and ``image share list --parallel``."""
 
+import json
 import uuid
+
+import pytest
 
 from tests.functional.conftest import stderr_lines
 from tests.functional.conftest import unique
 from tests.functional.test_credentials import policy
 from tests.functional.test_credentials import role_error
+
+pytestmark = [pytest.mark.plugin]
 
 ACCEPT_REFUSED = role_error('beta', 'accept or reject an image',
                             'modify_member')
@@ -17,6 +22,7 @@ def member_ids(cloud, image_id):
             for m in cloud.glance('admin').image_members.list(image_id)}
 
 
+@pytest.mark.policy
 def test_parallel_batch_failures_after_writes_rolled_back(cloud):
     """Failures after a write are undone, each on its own, in parallel.
 
@@ -48,24 +54,22 @@ def test_parallel_batch_failures_after_writes_rolled_back(cloud):
                     'Member Status', '-c', 'Changes')
     assert res.returncode == 1, res.stderr
     rows = [line.split(' ', 3) for line in res.stdout.splitlines()]
-    # One row per pair, in the order of the arguments.
+    failed = [(i['id'], p) for i in imgs for p in projects
+              if i['id'] == hiding or (p == beta and secure)]
+    # One row per pair done, in the order of the arguments; a failed pair
+    # has none (its error is on stderr).
     assert [(r[0], r[1]) for r in rows] == [
-        (i['id'], p) for i in imgs for p in projects]
+        (i['id'], p) for i in imgs for p in projects
+        if (i['id'], p) not in failed]
     want = {}
     for i in imgs:
-        for p in projects:
-            if i['id'] == hiding:
-                want[i['id'], p] = ['None', 'failed']
-            elif p == beta and secure:
-                # The image stays shared: its other pairs are done.
-                want[i['id'], p] = ['None', 'failed, visibility '
-                                    'private->shared, rolled back']
-            elif p == projects[0]:
-                want[i['id'], p] = [
-                    'accepted', 'visibility private->shared, member '
-                    'added, accepted']
-            else:
-                want[i['id'], p] = ['accepted', 'member added, accepted']
+        done = [p for p in projects if (i['id'], p) not in failed]
+        for p in done:
+            # The image's own change (it stays shared) is named in the row
+            # of its first pair done.
+            want[i['id'], p] = ['accepted', (
+                'visibility private->shared, member added, accepted'
+                if p == done[0] else 'member added, accepted')]
     assert {(r[0], r[1]): r[2:] for r in rows} == want, res.stdout
     err = stderr_lines(res)
     hidden = ("Image %s was private with earlier members, whom setting it "
@@ -75,9 +79,7 @@ def test_parallel_batch_failures_after_writes_rolled_back(cloud):
               % (hiding, earlier))
     # One translated line per failed pair, in the order of the pairs,
     # then the summary.
-    errors = [hidden if i['id'] == hiding else ACCEPT_REFUSED
-              for i in imgs for p in projects
-              if want[i['id'], p][0] == 'None']
+    errors = [hidden if i == hiding else ACCEPT_REFUSED for i, p in failed]
     assert err[-1 - len(errors):] == errors + [
         'Failed to transfer %d of 30 image/project pairs' % len(errors)]
     assert len(errors) == (12 if secure else 3)
@@ -149,6 +151,36 @@ def test_to_domain_targets_its_enabled_projects(cloud):
     assert got == {(p['id'], p['name'], 'accepted') for p in made[:2]}
     assert member_ids(cloud, img['id']) == {p['id']: 'accepted'
                                             for p in made[:2]}
+    # --exclude (the admin's Default has service): by name, or
+    # domain/name; the dry run shows they are not there.
+    other = cloud.make_image('admin')
+    res = cloud.run('admin', 'image', 'transfer', other['id'],
+                    '--to-domain', 'Default', '--exclude', 'service',
+                    '--exclude', 'Default/alpha', '--dry-run', '-f', 'json')
+    assert res.returncode == 0, res.stderr
+    targets = {r['Project Name'] for r in json.loads(res.stdout)}
+    assert 'beta' in targets and not targets & {'service', 'alpha', 'admin'}
+    assert "Left out of domain 'Default' (--exclude): service (%s), alpha " \
+        "(%s)" % (cloud.project('service'), cloud.project('alpha')) in \
+        stderr_lines(res), res.stderr
+    # A typo is caught: one line, nothing written.
+    res = cloud.run('admin', 'image', 'transfer', other['id'],
+                    '--to-domain', name, '--exclude', 'one', '--exclude',
+                    'tow', '-f', 'json')
+    assert (res.returncode, res.stdout, stderr_lines(res)) == (1, '', [
+        "--exclude 'tow': no enabled project of domain '%s' has this ID or "
+        "name; nothing was changed (give a project ID, a name, or "
+        "%s/<name>)" % (name, name)])
+    # Every project of the domain excluded: said as such, nothing written.
+    res = cloud.run('admin', 'image', 'transfer', other['id'],
+                    '--to-domain', name, '--exclude', 'one', '--exclude',
+                    'two', '-f', 'json')
+    assert (res.returncode, res.stdout, stderr_lines(res)) == (1, '', [
+        "Domain '%s' has no enabled project to share with but those of "
+        "--exclude (one (%s), two (%s)): no target project; nothing was "
+        "changed" % (name, made[0]['id'], made[1]['id'])])
+    assert cloud.glance('admin').images.get(other['id'])[
+        'visibility'] == 'private'
     # Without the right to list a domain's projects: one clear line.
     mine = cloud.make_image('alice-alpha')
     res = cloud.run('alice-alpha', 'image', 'transfer', mine['id'],

@@ -1,9 +1,13 @@
 """A batch says each kind of warning once, with the images it concerns."""
 
+import pytest
+
 from tests.functional.conftest import stderr_lines
 from tests.functional.conftest import unique
 from tests.functional.test_transfer import depends
 from tests.functional.test_transfer import protect
+
+pytestmark = [pytest.mark.plugin]
 
 
 def test_a_batch_of_five_prints_each_warning_once(cloud):

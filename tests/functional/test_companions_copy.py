@@ -13,6 +13,8 @@ from tests.functional.test_image_kinds import ami
 from tests.functional.test_image_kinds import copies
 from tests.functional.test_image_kinds import make
 
+pytestmark = [pytest.mark.server]
+
 
 def copy(cloud, img, to, *extra):
     return cloud.json('alice-alpha', 'image', 'transfer', img['id'],

@@ -26,6 +26,8 @@ import yaml
 from tests.functional.conftest import BIN
 from tests.functional.conftest import stderr_lines
 
+pytestmark = [pytest.mark.plugin]
+
 DEAD = 'http://127.0.0.1:1'
 
 

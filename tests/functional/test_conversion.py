@@ -19,6 +19,8 @@ from tests.functional.conftest import LOCAL_CLOUD
 from tests.functional.conftest import stderr_lines
 from tests.functional.conftest import unique
 
+pytestmark = [pytest.mark.server]
+
 SOURCE_ID = 'imageshare_source_id'
 VIRTUAL = 8 << 20       # the raw image glance3 makes: 8 MiB
 

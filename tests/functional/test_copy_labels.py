@@ -4,11 +4,15 @@ import hashlib
 import io
 import os
 
+import pytest
+
 from tests.functional.conftest import stderr_lines
 from tests.functional.conftest import unique
 from tests.functional.test_conversion import conv  # noqa: F401 (fixture)
 from tests.functional.test_conversion import glance3
 from tests.functional.test_conversion import qcow2
+
+pytestmark = [pytest.mark.plugin]
 
 SOURCE_ID = 'imageshare_source_id'
 

@@ -20,6 +20,8 @@ from tests.functional.conftest import stderr_lines
 from tests.functional.conftest import unique
 from tests.functional.test_copy import make_source
 
+pytestmark = [pytest.mark.server, pytest.mark.concurrency]
+
 SOURCE_ID = 'imageshare_source_id'
 
 

@@ -10,9 +10,13 @@ the legacy ones it does not check the role, and the tests say so.
 import json
 import os
 
+import pytest
+
 from tests.functional.conftest import stderr_lines
 from tests.functional.test_transfer import members
 from tests.functional.test_transfer import snapshot
+
+pytestmark = [pytest.mark.policy]
 
 
 def policy(cloud):

@@ -18,6 +18,8 @@ import pytest
 from tests.functional.conftest import stderr_lines
 from tests.functional.conftest import unique
 
+pytestmark = [pytest.mark.plugin]
+
 SNAP = str(uuid.uuid4())
 KEY = str(uuid.uuid4())
 
@@ -82,7 +84,10 @@ def test_status_shows_the_kind_and_what_goes_wrong(cloud):
         % (img['id'], SNAP, alpha, SNAP))
     res = cloud.run('alice-alpha', 'image', 'share', 'status', img['id'],
                     '-f', 'value', '-c', 'kind')
-    assert res.stdout.strip() == 'snapshot of a volume-backed server'
+    # One spelling in every format: the keyword, as in JSON.
+    assert res.stdout.strip() == 'volume-backed'
+    assert data['risks'][0] == {'code': 'volume-backed',
+                                'sentence': warnings[0]}
     plain, warnings = cloud.json('alice-alpha', 'image', 'share', 'status',
                                  encrypted(cloud)['id'])
     assert plain['kind'] == ['encrypted']
@@ -94,6 +99,28 @@ def test_status_shows_the_kind_and_what_goes_wrong(cloud):
     data, _ = cloud.json('alice-alpha', 'image', 'share', 'status',
                          disk['id'])
     assert data['kind'] == ['disk']
+
+
+def test_another_projects_snapshot_id_is_data_in_the_command(cloud):
+    # bob writes the block_device_mapping; alice, a member, is shown the
+    # command: the snapshot ID in it quoted, the placeholders kept, and
+    # stderr's line the same sentence as the risks' row; a snapshot ID
+    # that is not a string is no snapshot (it was a crash).
+    evil = "x $(touch pwned) '; id #"
+    img = cloud.make_image(
+        'bob-beta', visibility='shared', data=b'', name=unique('vbevil'),
+        block_device_mapping=json.dumps([{'snapshot_id': evil},
+                                         {'snapshot_id': {'not': 'an ID'}}]),
+        bdm_v2='True')
+    cloud.glance('bob-beta').image_members.create(img['id'],
+                                                  cloud.project('alpha'))
+    data, warnings = cloud.json('alice-alpha', 'image', 'share', 'status',
+                                img['id'])
+    [risk] = [r for r in data['risks'] if r['code'] == 'volume-backed']
+    assert ("('openstack volume create --snapshot 'x $(touch pwned) '\"'\"'"
+            "; id #' --size <GiB> <volume>', then 'openstack image create "
+            "--volume <volume> <image>')") in risk['sentence']
+    assert risk['sentence'] in warnings
 
 
 @pytest.mark.parametrize('mode', ['share', 'copy'])
@@ -277,3 +304,66 @@ def test_companion_readable_needs_nothing_unreadable_fails(cloud):
     rows, _ = cloud.json('alice-alpha', 'image', 'transfer', img['id'],
                          '--to-cloud', 'bob-beta')
     assert [r['Image ID'] for r in rows] == [img['id']]
+
+
+def share_set(cloud, image, *args):
+    # alice sees no project but her own: she names beta by ID.
+    return cloud.run('alice-alpha', 'image', 'share', 'set', image['id'],
+                     '--member', cloud.project('beta'), *args, '-f', 'json')
+
+
+@pytest.mark.parametrize('kind', ['volume-backed', 'encrypted'])
+def test_share_set_refuses_what_transfer_refuses(cloud, kind):
+    make_one, allow = {
+        'volume-backed': (volume_backed, '--allow-volume-backed'),
+        'encrypted': (encrypted, '--allow-encrypted')}[kind]
+    img = make_one(cloud)
+    before = state(cloud, img['id'])
+    refused = transfer(cloud, img, '--to-cloud', 'bob-beta', '--dry-run')
+    said = []
+    for dry in (['--dry-run'], []):
+        res = share_set(cloud, img, *dry)
+        assert res.returncode == 1, res.stderr
+        assert res.stdout == ''
+        said.append(stderr_lines(res))
+        assert state(cloud, img['id']) == before
+    # One line, the dry run's as the run's, transfer's own sentence.
+    assert said[0] == said[1] and len(said[0]) == 1, said
+    assert said[0][0] == stderr_lines(refused)[0]
+    assert allow in said[0][0]
+    rows, warnings = cloud.json('alice-alpha', 'image', 'share', 'set',
+                                img['id'], '--member', cloud.project('beta'),
+                                allow)
+    # alice has no role in beta: the member is added, pending.
+    assert [(r['Project ID'], r['After'], r['Diff']) for r in rows] == [
+        (cloud.project('beta'), 'pending',
+         'visibility private->shared, added')]
+    assert any('(%s)' % allow in w for w in warnings), warnings
+    assert state(cloud, img['id'])['members'] == [cloud.project('beta')]
+
+
+def test_share_set_refuses_an_image_whose_companion_it_cannot_read(cloud):
+    img, kernel, ramdisk = ami(cloud)
+    ids = (img['id'], kernel['id'], ramdisk['id'])
+    before = {i: state(cloud, i) for i in ids}
+    beta = cloud.project('beta')
+    for dry in (['--dry-run'], []):
+        res = share_set(cloud, img, *dry)
+        assert res.returncode == 1, res.stderr
+        assert res.stdout == ''
+        assert stderr_lines(res)[0] == (
+            "Image %s, project %s: it boots only with its kernel_id %s "
+            "and ramdisk_id %s, which that project cannot read, so it could "
+            "not boot there; nothing was changed. 'openstack image transfer "
+            "%s --to %s --no-accept' shares the image with its companions"
+            % (img['id'], beta, kernel['id'], ramdisk['id'], img['id'],
+               beta))
+        assert {i: state(cloud, i) for i in before} == before
+    # The command it names (alice has no role in beta: members pending, as
+    # share set leaves them) gives both; share set then has nothing to do.
+    rows, _ = cloud.json('alice-alpha', 'image', 'transfer', img['id'],
+                         '--to', beta, '--no-accept')
+    assert [r['Member Status'] for r in rows] == ['pending'] * 3
+    rows, _ = cloud.json('alice-alpha', 'image', 'share', 'set', img['id'],
+                         '--member', beta)
+    assert [r['Diff'] for r in rows] == ['unchanged']

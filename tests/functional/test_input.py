@@ -4,8 +4,15 @@ One image is one image however it is named; a usage error is exit code
 2 and one line, and changes nothing.
 """
 
+import json
+import subprocess
+
+import pytest
+
 from tests.functional.conftest import stderr_lines
 from tests.functional.conftest import unique
+
+pytestmark = [pytest.mark.plugin]
 
 
 def test_one_image_by_name_id_and_tag_is_one_row(cloud):
@@ -63,11 +70,20 @@ def test_usage_errors_are_exit_2_one_line_and_change_nothing(cloud):
          "argument --parallel: takes a whole number from 1 to 10 (the "
          "connections a session keeps open per host), not '0'"),
     ]
-    for timeout in ('-1', 'nan', 'inf'):
+    for timeout in ('-1', 'nan', 'inf', '1e308'):
         cases.append((transfer + ('--to', 'beta', '--no-accept', '--wait',
                                   '--timeout', timeout),
-                      "argument --timeout: takes a number of seconds, 0 or "
-                      "more, not '%s'" % timeout))
+                      "argument --timeout: takes a number of seconds from 0 "
+                      "to 604800 (a week), not '%s'" % timeout))
+    cases += [
+        (('image', 'transfer', '--property', 'name=b1', '--property',
+          'name=b2', '--to', 'beta'),
+         "--property name is given twice ('name=b1', 'name=b2'): an image "
+         "has one value per key"),
+        (('image', 'transfer', '--property', 'protected=yes', '--to',
+          'beta'),
+         "--property protected=yes: Glance takes true or false for "
+         "'protected'")]
     for args, message in cases:
         assert usage(cloud, 'alice-alpha', *args) == (
             'openstack image transfer: error: ' + message)
@@ -172,6 +188,17 @@ def test_an_empty_member_file_never_revokes_everyone(cloud, tmp_path):
             '--no-members instead of the list if that is what you mean'
             % img['id']]
     assert members_of(cloud, img['id']) == [beta]
+    # A private image hides its members: no count of them is made up.
+    private = cloud.make_image('alice-alpha')
+    res = set_from(cloud, private['id'], b'', '--prune', '-f', 'json')
+    assert (res.returncode, res.stdout) == (1, b'')
+    assert res.stderr.decode().splitlines() == [
+        'No members given (an empty member file, or only comments): '
+        '--prune would revoke every member of image %s it hides, if any '
+        '(it is private: Glance does not list them, so how many is '
+        'unknown); give --no-members instead of the list if that is what '
+        'you mean'
+        % private['id']]
     plan, warnings = cloud.json('alice-alpha', 'image', 'share', 'set',
                                 img['id'], '--prune', '--no-members',
                                 '--dry-run')
@@ -211,5 +238,66 @@ def test_a_binary_member_file_names_the_file_and_line(cloud, tmp_path):
         '--member-file %s, line 2 is not UTF-8 text (byte 0xff at column '
         '7): give a text file of project names or IDs, one per line'
         % binary]
+    assert cloud.glance('admin').images.get(img['id'])[
+        'visibility'] == 'private'
+
+
+def test_a_newline_in_a_name_keeps_one_row_per_line(cloud):
+    """Names are other projects' data: -f value and shell escape them."""
+    name = unique('two\nlines $(false) \x1b[2J')
+    img = cloud.make_image('alice-alpha', name=name)
+    shown = name.replace('\n', '\\n').replace(
+        '\x1b', '\\x1b')
+    res = cloud.run('alice-alpha', 'image', 'transfer', img['id'],
+                    '--to-cloud', 'bob-beta', '-f', 'value', '-c',
+                    'Image Name', '-c', 'Member Status')
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == '%s accepted\n' % shown
+    # -f shell: what eval gives back is the escaped text, nothing runs.
+    res = cloud.run('bob-beta', 'image', 'share', 'status', img['id'],
+                    '-f', 'shell', '-c', 'name')
+    assert res.returncode == 0, res.stderr
+    evaluated = subprocess.run(
+        ['sh', '-c', 'eval "$1"; printf %s "$name"', 'sh', res.stdout],
+        capture_output=True, text=True, check=True).stdout
+    assert evaluated == shown
+    # JSON carries the name as it is.
+    status, _ = cloud.json('bob-beta', 'image', 'share', 'status', img['id'])
+    assert status['name'] == name
+
+
+def test_property_values_read_as_glance_takes_them(cloud):
+    # protected=True is Glance's 'true': the image is selected (it was
+    # Glance's raw 400).
+    key = unique('sel')
+    img = cloud.make_image('alice-alpha', protected=True, **{key: 'x'})
+    try:
+        rows, notes = cloud.json(
+            'alice-alpha', 'image', 'transfer', '--property',
+            'protected=True', '--property', '%s=x' % key, '--to-cloud',
+            'bob-beta', '--dry-run')
+        assert {r['Image ID'] for r in rows} == {img['id']}
+        assert any('--property protected=true' in n for n in notes), notes
+    finally:
+        cloud.glance('admin').images.update(img['id'], protected=False)
+
+
+def test_a_member_file_bom_is_skipped_an_invisible_character_named(
+        cloud, tmp_path):
+    img = cloud.make_image('alice-alpha')
+    beta = cloud.project('beta')
+    listing = tmp_path / 'members.txt'
+    listing.write_bytes(('\ufeff%s\n' % beta).encode())
+    res = set_from(cloud, img['id'], b'', '--dry-run', '-f', 'json',
+                   path=listing)
+    assert res.returncode == 0, res.stderr
+    assert [r['Project ID'] for r in json.loads(res.stdout)] == [beta]
+    listing.write_bytes(('beta\u200b\n').encode())
+    res = set_from(cloud, img['id'], b'', path=listing)
+    assert res.returncode == 1 and res.stdout == b''
+    assert res.stderr.decode().splitlines() == [
+        '--member-file %s, line 1 holds an invisible character, U+200B ZERO '
+        'WIDTH SPACE, at column 5: remove it (no project name or ID has one)'
+        % listing]
     assert cloud.glance('admin').images.get(img['id'])[
         'visibility'] == 'private'

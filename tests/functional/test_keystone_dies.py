@@ -29,6 +29,8 @@ from tests.functional.test_share_interrupted import shared_one
 from tests.functional.test_share_interrupted import start
 from tests.functional.test_share_interrupted import state_of_cloud
 
+pytestmark = [pytest.mark.concurrency]
+
 UNTOUCHED = ('private', None, {})
 # The words that would blame a Glance for what Keystone did.
 BLAME_GLANCE = ('by the Glance', 'waiting for the Glance',

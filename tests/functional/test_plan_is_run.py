@@ -9,7 +9,11 @@ the plan's steps, in order, and nothing else.
 
 import re
 
+import pytest
+
 from tests.functional.conftest import stderr_lines
+
+pytestmark = [pytest.mark.plugin]
 
 
 def planned(cloud, who, *args):
@@ -78,6 +82,52 @@ def test_copy_again_plans_and_keeps_the_verified_copy(cloud):
               if i.get('imageshare_source_id') == image]
     assert [(c['id'], c['name']) for c in copies] == [
         (copy_id, 'renamed-copy')]
+
+
+def test_copy_dry_run_refuses_what_the_run_refuses(cloud):
+    # --keep-id into the source's own Glance (bob-beta is alice-alpha's
+    # region): the dry run refuses it with the run's sentence, exit 1.
+    image = cloud.make_image('alice-alpha')['id']
+    beta = cloud.project('beta')
+    said = []
+    for dry in (['--dry-run'], []):
+        res = cloud.run('alice-alpha', 'image', 'transfer', image, '--mode',
+                        'copy', '--to-cloud', 'bob-beta', '--keep-id', *dry,
+                        '-f', 'json')
+        assert res.returncode == 1, res.stderr
+        assert res.stdout == ''
+        said.append(stderr_lines(res))
+    assert said[0] == said[1], said
+    assert said[0] == [
+        "--keep-id cannot copy image %s into project %s: the target is the "
+        "source's own Glance (region RegionOne), where an ID names one image "
+        "only; copy without --keep-id, or into another region or cloud"
+        % (image, beta), 'Failed to copy 1 of 1 image/project pairs']
+    assert [i for i in cloud.glance('admin').images.list()
+            if i.get('imageshare_source_id') == image] == []
+
+
+def test_copy_plan_names_the_leftover_the_run_deletes(cloud):
+    image = cloud.make_image('alice-alpha')['id']
+    beta = cloud.project('beta')
+    # What an interrupted copy leaves: a queued image, labelled.
+    left = cloud.glance('bob-beta').images.create(
+        name='left', disk_format='raw', container_format='bare',
+        imageshare_source_id=image)
+    args = [image, '--mode', 'copy', '--to-cloud', 'bob-beta']
+    plan, _ = cloud.json('alice-alpha', 'image', 'transfer', *args,
+                         '--dry-run')
+    assert plan[0]['Changes'].endswith(
+        '; first delete the image left by an interrupted copy (%s)'
+        % left['id']), plan
+    rows, warnings = cloud.json('alice-alpha', 'image', 'transfer', *args)
+    assert any(w.startswith('Image %s in project %s is the leftover of an '
+                            'interrupted copy of %s (queued' % (
+                                left['id'], beta, image))
+               and w.endswith(': deleted') for w in warnings), warnings
+    assert [(i['id'], i['status']) for i in cloud.glance('admin').images.list(
+        filters={'imageshare_source_id': image})] == [
+        (rows[0]['Image ID'], 'active')]
 
 
 def test_owner_dry_run_steps_are_the_run_steps(cloud):

@@ -7,12 +7,16 @@ import re
 import subprocess
 import threading
 
+import pytest
+
 from osc_imageshare.cli import image_transfer
 from tests.functional.conftest import BIN
 from tests.functional.test_conversion import conv  # noqa: F401 (fixture)
 from tests.functional.test_conversion import qcow2
 from tests.functional.test_conversion import qcow2_source
 from tests.functional.test_copy import make_source
+
+pytestmark = [pytest.mark.plugin]
 
 PHASE = re.compile(r'^(uploading|staging|importing|verifying) since '
                    r'\d\d:\d\d:\d\d \(\d+ s\): (.+)$')
@@ -120,6 +124,23 @@ def test_no_progress_off_a_terminal(cloud):
     assert res.stderr == ''
     [row] = json.loads(res.stdout)
     assert row['Method'] == 'glance-download'
+
+
+def test_progress_off_a_terminal_is_one_plain_line_per_phase(cloud):
+    # A log file, say: no carriage return, no escape, nothing rewritten.
+    src = make_source(cloud, size=1 << 20)
+    res = cloud.run('alice-alpha', 'image', 'transfer', src['id'], '--mode',
+                    'copy', '--to-cloud', 'alice-alpha-r2', '--progress',
+                    '-f', 'json')
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)[0]['Method'] == 'glance-download'
+    assert not re.search(r'[\x00-\x09\x0b-\x1f\x7f]', res.stderr), res.stderr
+    lines = res.stderr.splitlines()
+    assert [PHASE.match(line).group(1) for line in lines] == [
+        'importing', 'verifying'], lines
+    assert PHASE.match(lines[0]).group(2).startswith('image active')
+    assert PHASE.match(lines[1]).group(2) == (
+        'size and sha512 against the source')
 
 
 def test_no_progress_on_a_terminal_with_no_progress(cloud):

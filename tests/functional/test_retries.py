@@ -10,13 +10,16 @@ that the cloud holds exactly what it should.  Covered: transfer in share
 mode (the first write, the PATCH and the member POST whose answer is lost
 after Glance acted) and in copy mode (the download reset before any
 byte), share status (retried and logged at --debug; with retries off, one
-line), accept and list.
+line), accept and list; a ``Retry-After`` that is no delay, the retry
+bound and the shortest wait; a remove whose answer is lost; a member
+POST answered after the client's ``api_timeout``.
 """
 
 import json
 import os
 import socket
 import subprocess
+import time
 
 import pytest
 import yaml
@@ -26,7 +29,11 @@ from tests.functional.conftest import stderr_lines
 from tests.functional.glance_proxy import GATEWAY_502
 from tests.functional.glance_proxy import GlanceProxy
 
-ENTRIES = ('carol-alpha', 'alice-alpha', 'bob-beta')
+pytestmark = [pytest.mark.plugin]
+
+ENTRIES = ('carol-alpha', 'alice-alpha', 'bob-beta', 'admin')
+LABEL = 'imageshare_sharing'
+API_TIMEOUT = 3     # s, the -proxy-t3 entries' api_timeout
 WRITES = ('PATCH', 'POST', 'PUT', 'DELETE')
 # Fields a share changes; every other field of the image must not change.
 SHARE_CHANGES = ('visibility', 'updated_at')
@@ -45,6 +52,8 @@ def proxy(cloud, tmp_path):
             entry = dict(config['clouds'][name])
             entry['image_endpoint_override'] = prx.url
             config['clouds'][name + '-proxy'] = entry
+            config['clouds'][name + '-proxy-t3'] = dict(
+                entry, api_timeout=API_TIMEOUT)
         path = tmp_path / 'clouds.yaml'
         path.write_text(yaml.safe_dump(config))
         path.chmod(0o600)
@@ -52,13 +61,13 @@ def proxy(cloud, tmp_path):
         yield prx
 
 
-def run(cloud, proxy, entry, *args, options=(), env=None):
+def run(cloud, proxy, entry, *args, options=(), env=None, suffix='-proxy'):
     """``openstack [OPTIONS] --os-cloud ENTRY-proxy ARGS`` via the proxy."""
     env = dict(cloud.env(), **(env or {}))
     env['OS_CLIENT_CONFIG_FILE'] = proxy.clouds_yaml
     return subprocess.run(
         [os.path.join(BIN, 'openstack')] + list(options)
-        + ['--os-cloud', entry + '-proxy'] + list(args),
+        + ['--os-cloud', entry + suffix] + list(args),
         env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
         timeout=300)
 
@@ -290,3 +299,128 @@ def test_a_bare_503_on_the_member_post_without_retries_is_a_sentence(
         'answered 503']
     assert cloud.glance('admin').images.get(img['id'])['visibility'] == \
         'private'
+
+
+def rolled_back(cloud, image_id):
+    """Private and unlabelled, as before the run."""
+    image = dict(cloud.glance('admin').images.get(image_id))
+    assert (image['visibility'], image.get(LABEL)) == ('private', None)
+
+
+def test_a_retry_after_that_is_no_delay_is_absent_and_past_the_budget_fails(
+        cloud, proxy):
+    # nan, inf, -1: the backoff (0.5 s), and the share is done; 1e9: past
+    # the 30 s budget, the request fails at once and the run rolls back.
+    beta = cloud.project('beta')
+    for value, code in (('nan', 0), ('inf', 0), ('-1', 0), ('1e9', 1)):
+        img = cloud.make_image('carol-alpha')
+        posts = image_path(img['id'], '/members')
+        proxy.fault('POST', posts, status=503, body='',
+                    headers={'Retry-After': value})
+        start = time.monotonic()
+        res = run(cloud, proxy, 'carol-alpha', 'image', 'transfer',
+                  img['id'], '--to', 'beta', '-f', 'json')
+        took = time.monotonic() - start
+        assert res.returncode == code, (value, res.stdout, res.stderr)
+        assert took < 20, (value, took)
+        if code:
+            assert fired(proxy, 'POST', posts) == ['answered 503']
+            assert 'Invalid value' not in res.stderr
+            assert ('Glance failed to add member %s on image %s: no details '
+                    '(HTTP 503)' % (beta, img['id'])) in res.stderr
+            rolled_back(cloud, img['id'])
+            continue
+        assert fired(proxy, 'POST', posts) == ['answered 503', 'forwarded']
+        stamps = proxy.moments('POST', posts)
+        assert stamps[1] - stamps[0] >= 0.5, (value, stamps)
+        image = dict(cloud.glance('admin').images.get(img['id']))
+        assert (image['visibility'], image.get(LABEL)) == ('shared', None)
+        assert members(cloud, img['id']) == [(beta, 'accepted')]
+
+
+def test_retry_after_zero_still_waits_the_shortest_wait(cloud, proxy):
+    img, beta = shared_with_beta(cloud)
+    got = image_path(img['id'])
+    # A Glance that answers 503 with Retry-After: 0 to everything: 1 + 2
+    # tries, at least 0.5 s apart.
+    proxy.fault('GET', got, status=503, body='',
+                headers={'Retry-After': '0'}, times=99)
+    res = run(cloud, proxy, 'alice-alpha', 'image', 'share', 'status',
+              img['id'], options=['--os-image-share-retries', '2'])
+    assert res.returncode == 1, (res.stdout, res.stderr)
+    assert fired(proxy, 'GET', got) == ['answered 503'] * 3
+    stamps = proxy.moments('GET', got)
+    assert min(b - a for a, b in zip(stamps, stamps[1:])) >= 0.5, stamps
+
+
+def test_a_remove_whose_answer_is_lost_is_read_back_not_sent_again(
+        cloud, proxy):
+    beta = cloud.project('beta')
+    # The run's last write removes its label: the PATCH lands, its answer
+    # is a 502. Done, no warning, no label.
+    img = cloud.make_image('carol-alpha')
+    patches = image_path(img['id'])
+    proxy.fault('PATCH', patches, nth=2, after=True, **GATEWAY_502)
+    res = run(cloud, proxy, 'carol-alpha', 'image', 'transfer', img['id'],
+              '--to', 'beta', '-f', 'json')
+    assert [r['Member Status'] for r in ok(res)] == ['accepted']
+    assert 'left shared' not in res.stderr, res.stderr
+    assert fired(proxy, 'PATCH', patches) == [
+        'forwarded', 'answered 502 after forwarding']
+    image = dict(cloud.glance('admin').images.get(img['id']))
+    assert (image['visibility'], image.get(LABEL)) == ('shared', None)
+    assert members(cloud, img['id']) == [(beta, 'accepted')]
+    # The member is refused: the rollback's PATCH (private, no label)
+    # lands and loses its answer. Nothing claims it was left shared (a
+    # failed pair has no row: its error is on stderr).
+    img = cloud.make_image('carol-alpha')
+    patches = image_path(img['id'])
+    proxy.fault('POST', image_path(img['id'], '/members'), status=403,
+                body='refused by the test')
+    proxy.fault('PATCH', patches, nth=2, after=True, **GATEWAY_502)
+    res = run(cloud, proxy, 'carol-alpha', 'image', 'transfer', img['id'],
+              '--to', 'beta', '-f', 'json')
+    assert res.returncode == 1, (res.stdout, res.stderr)
+    assert res.stdout == '', res.stdout
+    assert 'refused by the test' in res.stderr, res.stderr
+    assert 'left shared' not in res.stderr, res.stderr
+    assert fired(proxy, 'PATCH', patches) == [
+        'forwarded', 'answered 502 after forwarding']
+    rolled_back(cloud, img['id'])
+
+
+def test_a_member_post_answered_after_the_timeout_is_read_back(cloud, proxy):
+    # api_timeout 3 s; the proxy forwards the POST and answers 5 s later.
+    # The member is there: the run reads it back and goes on.
+    img = cloud.make_image('carol-alpha')
+    posts = image_path(img['id'], '/members')
+    proxy.fault('POST', posts, delay=API_TIMEOUT + 2)
+    res = run(cloud, proxy, 'carol-alpha', 'image', 'transfer', img['id'],
+              '--to', 'beta', '-f', 'json', suffix='-proxy-t3')
+    beta = cloud.project('beta')
+    assert [(r['Project ID'], r['Member Status']) for r in ok(res)] == [
+        (beta, 'accepted')]
+    assert fired(proxy, 'POST', posts) == ['answered late']
+    assert fired(proxy, 'GET', image_path(img['id'], '/members/' + beta)
+                 )[:1] == ['forwarded']
+    assert members(cloud, img['id']) == [(beta, 'accepted')]
+
+
+NGINX_502 = ('<html>\r\n<head><title>502 Bad Gateway</title></head><body>'
+             '<center><h1>502 Bad Gateway</h1></center><hr><center>nginx'
+             '</center></body></html>')
+
+
+def test_an_html_answer_reads_as_its_lines(cloud, proxy):
+    img, beta = shared_with_beta(cloud)
+    members_path = image_path(img['id'], '/members')
+    # A control character in the page (an escape that would drive the
+    # terminal) is written as repr writes it.
+    proxy.fault('GET', members_path, status=502, headers={
+        'Content-Type': 'text/html'}, body=NGINX_502.replace(
+            'nginx', 'nginx \x1b]0;owned\x07'))
+    res = run(cloud, proxy, 'alice-alpha', 'image', 'share', 'status',
+              img['id'], options=['--os-image-share-retries', '0'])
+    assert res.returncode == 1, (res.stdout, res.stderr)
+    [line] = stderr_lines(res)
+    assert line.endswith('502 Bad Gateway: nginx \\x1b]0;owned\\x07'), line

@@ -21,6 +21,9 @@ import pytest
 
 from tests.functional.conftest import BIN
 from tests.functional.conftest import LOCAL_CLOUD
+from tests.functional.test_retries import proxy  # noqa: F401 (fixture)
+
+pytestmark = [pytest.mark.concurrency]
 
 LABEL = 'imageshare_sharing'
 INTERNAL = ('Traceback', 'ValueError', 'list.remove', 'KeyboardInterrupt')
@@ -243,13 +246,16 @@ def test_a_live_runs_label_is_left_alone(cloud):
 
 
 def revoking(cloud, image_id, signum):
-    """``share revoke --all --share-briefly``, signalled once shared."""
+    """``share revoke --all --share-briefly``, signalled once shared.
+
+    Returns the exit code, stderr and the rows printed.
+    """
     proc = start(cloud, 'alice-alpha', '-v', 'image', 'share', 'revoke',
                  image_id, '--all', '--share-briefly', '-f', 'json')
     wait_line(proc, 'shared for as long as it takes to remove the members')
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=60)
-    return proc.returncode, err
+    return proc.returncode, err, json.loads(out) if out else []
 
 
 @pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM,
@@ -257,7 +263,7 @@ def revoking(cloud, image_id, signum):
 def test_revoke_share_briefly_signalled_ends_private(cloud, hides_dave,
                                                      signum):
     img = hides_dave
-    code, err = revoking(cloud, img, signum)
+    code, err, rows = revoking(cloud, img, signum)
     assert not [w for w in INTERNAL if w in err], err
     visibility, label, members = seen(cloud, img)
     assert (visibility, label) == ('private', None), err
@@ -265,6 +271,10 @@ def test_revoke_share_briefly_signalled_ends_private(cloud, hides_dave,
     if code == 1:
         assert 'Interrupted by %s while revoking the members of image %s' % (
             signal.Signals(signum).name, img) in err, err
+        # The rows: the members it removed, as the sentence names them.
+        removed = [r['Project ID'] for r in rows]
+        assert {r['Result'] for r in rows} <= {'removed'}
+        assert '(removed: %s)' % (', '.join(removed) or 'none') in err, err
     else:   # the signal came after the last removal
         assert code == 0 and members == {}, (code, err)
     rows, _ = cloud.json('alice-alpha', 'image', 'share', 'revoke', img,
@@ -275,7 +285,7 @@ def test_revoke_share_briefly_signalled_ends_private(cloud, hides_dave,
 def test_revoke_share_briefly_sigkill_then_status_and_rerun(cloud,
                                                             hides_dave):
     img = hides_dave
-    code, err = revoking(cloud, img, signal.SIGKILL)
+    code, err, _ = revoking(cloud, img, signal.SIGKILL)
     assert code == -signal.SIGKILL
     visibility, label, members = seen(cloud, img)
     if visibility == 'shared':
@@ -348,3 +358,70 @@ def test_glance_killed_mid_batch_names_what_it_left_and_a_rerun_finishes(
     assert [r['Member Status'] for r in rows] == ['accepted'] * len(privates)
     for i in privates:
         assert seen(cloud, i) == ('shared', None, {beta: 'accepted'})
+
+
+def test_share_wait_signalled_prints_the_rows_it_knew(cloud):
+    img = cloud.make_image('carol-alpha')
+    beta = cloud.project('beta')
+    cloud.json('carol-alpha', 'image', 'transfer', img['id'], '--to', beta,
+               '--no-accept')
+    # INT (Python's own handler is not TERM's) and TERM; HUP takes the
+    # same handler (unit tests: tests/unit/ops/test_waiting.py).
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        proc = start(cloud, 'carol-alpha', '--debug', 'image', 'share',
+                     'wait', img['id'], '--timeout', '120', '-f', 'json')
+        # Polling: its first member list read (the signals are caught).
+        wait_line(proc, '/members used request id')
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 1, (signum, out, err)
+        assert not [w for w in INTERNAL if w in err], err
+        assert err.splitlines()[-1] == (
+            'Interrupted by %s after %s s waiting for image %s: project beta '
+            '(%s) has not accepted it yet' % (
+                signal.Signals(signum).name, re.search(
+                    r'after (\d+) s', err).group(1), img['id'], beta)), err
+        assert [(r['Image ID'], r['Project ID'], r['Project Name'],
+                 r['Member Status']) for r in json.loads(out)] == [
+            (img['id'], beta, 'beta', 'pending')]
+    assert seen(cloud, img['id']) == ('shared', None, {beta: 'pending'})
+
+
+@pytest.mark.parametrize('when', ['label', 'accept'])
+def test_a_signal_after_the_last_pair_interrupts_nothing(
+        cloud, proxy, when):  # noqa: F811
+    # label: the run drops its label once every pair is done: Glance
+    # answers that PATCH 503 with Retry-After, and the signal comes
+    # meanwhile.  accept: the signal comes while the acceptance (the last
+    # step of the only pair) is under way: it stops nothing either, and
+    # the line does not say it came after the work.
+    img = cloud.make_image('alice-alpha')['id']
+    beta = cloud.project('beta')
+    if when == 'label':
+        proxy.fault('PATCH', r'^/v2/images/%s$' % img, nth=2, status=503,
+                    body={'message': 'Busy'}, headers={'Retry-After': '2'})
+        method, what = 'PATCH', 'answered 503'
+    else:
+        proxy.fault('PUT', r'/members/', delay=3)
+        method, what = 'PUT', 'answered late'
+    env = dict(cloud.env(), OS_CLIENT_CONFIG_FILE=proxy.clouds_yaml)
+    proc = subprocess.Popen(
+        [os.path.join(BIN, 'openstack'), '--os-cloud', 'alice-alpha-proxy',
+         'image', 'transfer', img, '--to-cloud', 'bob-beta', '-f', 'json'],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL, text=True)
+    wait_until(lambda: what in [
+        w for _, _, w in proxy.requests(method, img)], what)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert proc.returncode == 0, (out, err)
+    assert [(r['Project ID'], r['Member Status'], r['Changes'])
+            for r in json.loads(out)] == [
+        (beta, 'accepted', 'visibility private->shared, member added, '
+                           'accepted')]
+    assert lines[-1] == (
+        'SIGTERM came too late to stop anything: every image/project pair '
+        'ran to its end, none was interrupted'), lines
+    assert not [line for line in lines if 'Interrupted' in line], lines
+    assert seen(cloud, img) == ('shared', None, {beta: 'accepted'})

@@ -4,8 +4,12 @@ import json
 import os
 import subprocess
 
+import pytest
+
 from tests.functional.conftest import BIN
 from tests.functional.conftest import stderr_lines
+
+pytestmark = [pytest.mark.policy]
 
 COLUMNS = ['Image ID', 'Project ID', 'Project Name', 'Before', 'After',
            'Diff']

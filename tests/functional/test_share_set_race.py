@@ -10,8 +10,12 @@ run changed it.
 import json
 import time
 
+import pytest
+
 from tests.functional.test_share_interrupted import seen
 from tests.functional.test_share_interrupted import start
+
+pytestmark = [pytest.mark.concurrency]
 
 
 def true_rows(proc, out, final):

@@ -5,7 +5,11 @@ python-openstackclient, osc-lib and cliff (tests/constraints/); it is part
 of the full suite too.
 """
 
+import pytest
+
 from tests.functional.conftest import stderr_lines
+
+pytestmark = [pytest.mark.policy, pytest.mark.server]
 
 
 def test_status_share_copy_revoke(cloud):

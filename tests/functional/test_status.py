@@ -2,12 +2,16 @@
 
 import uuid
 
+import pytest
+
 from tests.functional.conftest import stderr_lines
 from tests.functional.conftest import unique
 
+pytestmark = [pytest.mark.plugin]
+
 FIELDS = ['id', 'name', 'owner', 'owner_name', 'visibility', 'protected',
           'status', 'caller_project', 'caller_role', 'member_status',
-          'members', 'kind']
+          'members', 'kind', 'risks']
 
 
 def depends(image, owner_label):
@@ -26,7 +30,7 @@ def pending(member_label, image, since):
 def not_project(member, image):
     return ("Member %s of image %s is not an existing project (Glance "
             "accepts any string, a project name or a typo included): nobody "
-            "can accept it; remove it with 'openstack image remove project "
+            "can accept it; remove it with 'openstack image share revoke "
             "%s %s'." % (member, image, image, member))
 
 
@@ -49,18 +53,43 @@ def test_owner_view_of_private_image(cloud):
                                 img['name'])
     alpha = cloud.project('alpha')
     assert list(data) == FIELDS
+    private = (
+        "Image %s is private: no other project can use it. Glance does "
+        "not list the members of a private image: those it had when it "
+        "was made private, if any, get their access back if it is set "
+        "'shared' again." % img['id'])
     assert data == {
         'id': img['id'], 'name': img['name'], 'owner': alpha,
         'owner_name': 'alpha', 'visibility': 'private', 'protected': False,
         'status': 'active', 'caller_project': alpha, 'caller_role': 'owner',
-        'member_status': None, 'members': [], 'kind': ['disk']}
-    assert warnings == [
-        "Image %s is private: no other project can use it. Glance does "
-        "not list the members of a private image: those it had when it "
-        "was made private, if any, get their access back if it is set "
-        "'shared' again." % img['id']]
+        'member_status': None, 'members': [], 'kind': ['disk'],
+        'risks': [{'code': 'private', 'sentence': private}]}
+    assert warnings == [private]
 
 
+def test_a_rejected_member_is_a_risk(cloud):
+    # A rejection hides the image from the member's lists, but it can
+    # still accept it, and boot it by ID: the owner is told, as a transfer
+    # to it tells.
+    img = cloud.make_image('alice-alpha', visibility='shared')
+    beta = cloud.project('beta')
+    cloud.glance('alice-alpha').image_members.create(img['id'], beta)
+    cloud.glance('bob-beta').image_members.update(img['id'], beta,
+                                                  'rejected')
+    data, warnings = cloud.json('alice-alpha', 'image', 'share', 'status',
+                                img['id'])
+    sentence = (
+        "Project %s has rejected image %s: Glance hides it from that "
+        "project's image lists, but the project can still accept it, and "
+        "can still boot it by its ID; ask the project to accept it (in that "
+        "project: 'openstack image share accept %s'), or revoke its "
+        "membership ('openstack image share revoke %s %s')."
+        % (beta, img['id'], img['id'], img['id'], beta))
+    assert data['risks'][-1] == {'code': 'rejected', 'sentence': sentence}
+    assert warnings[-1] == sentence
+
+
+@pytest.mark.policy
 def test_owner_view_lists_members_with_names_and_risks(cloud):
     img = cloud.make_image('alice-alpha', visibility='shared')
     glance = cloud.glance('alice-alpha')
@@ -85,8 +114,13 @@ def test_owner_view_lists_members_with_names_and_risks(cloud):
         pending(beta, img['id'], since),
         not_project('beta', img['id']),
     ]
+    # The same risks for scripts: a keyword each, and the sentence.
+    assert data['risks'] == [
+        {'code': code, 'sentence': sentence} for code, sentence in zip(
+            ('owner-dependency', 'pending', 'not-a-project'), warnings)]
 
 
+@pytest.mark.policy
 def test_admin_view_names_members_and_flags_unknown_ids(cloud):
     img = cloud.make_image('alice-alpha', visibility='shared')
     glance = cloud.glance('alice-alpha')
@@ -103,6 +137,7 @@ def test_admin_view_names_members_and_flags_unknown_ids(cloud):
     assert not_project(beta, img['id']) not in warnings
 
 
+@pytest.mark.policy
 def test_consumer_finds_pending_image_by_name(cloud):
     img = cloud.make_image('alice-alpha', visibility='shared')
     beta = cloud.project('beta')
@@ -126,6 +161,7 @@ def test_consumer_finds_pending_image_by_name(cloud):
     ]
 
 
+@pytest.mark.policy
 def test_consumer_accepted_unprotected_then_protected(cloud):
     img = cloud.make_image('alice-alpha', visibility='shared')
     beta = cloud.project('beta')
@@ -155,12 +191,15 @@ def test_columns_and_value_format(cloud):
     cloud.glance('alice-alpha').image_members.create(img['id'], beta)
     res = cloud.run('bob-beta', 'image', 'share', 'status', img['id'],
                     '-f', 'value', '-c', 'caller_role', '-c',
-                    'member_status')
+                    'member_status', '-c', 'kind', '-c', 'risks')
     assert res.returncode == 0, res.stderr
-    assert res.stdout.split() == ['member', 'pending']
-    # Warnings never reach stdout.
-    assert 'stays in project' not in res.stdout
-    assert 'stays in project' in res.stderr
+    # The kind spelt as in JSON; the risks as text, their codes a line
+    # each (the list-valued columns' rule; the sentences are stderr's).
+    [depends_line, pending_line] = stderr_lines(res)
+    assert res.stdout == 'member\npending\ndisk\nowner-dependency\n' \
+        'pending\n'
+    assert 'has not accepted image %s' % img['id'] in pending_line
+    assert depends_line.startswith('Image %s stays in project' % img['id'])
 
 
 def test_unknown_image_is_one_line_error(cloud):
@@ -187,6 +226,7 @@ def test_ambiguous_name_lists_candidates(cloud):
     assert line.endswith('; use the image ID')
 
 
+@pytest.mark.policy
 def test_image_not_visible_to_other_project(cloud):
     img = cloud.make_image('alice-alpha', visibility='private')
     for who, project in (('bob-beta', 'beta'), ('dave-beta', 'beta')):

@@ -5,7 +5,11 @@ range: exit code 2, nothing on stdout, one line on stderr, and the
 images, their members and the target projects' images exactly as before.
 """
 
+import pytest
+
 from tests.functional.conftest import stderr_lines
+
+pytestmark = [pytest.mark.plugin]
 
 
 def state(cloud, img):
@@ -56,7 +60,8 @@ def cases(img, shared):
          "argument --parallel: takes a whole number from 1 to 10 (the "
          "connections a session keeps open per host), not '0'"),
         (('image', 'share', 'wait', shared['id'], '--timeout', '-1'),
-         "argument --timeout: takes a number of seconds, 0 or more, not "
+         "argument --timeout: takes a number of seconds from 0 to 604800 (a "
+         "week), not "
          "'-1'"),
         (('image', 'share', 'audit', '--fix', '--incoming',
           '--all-projects'),
@@ -64,6 +69,17 @@ def cases(img, shared):
         (('image', 'share', 'audit', '--pending-days', '-2'),
          "argument --pending-days: must be a number of days, 0 or more: "
          "'-2'"),
+        # Output options, checked before the write (issue 24): the image
+        # was shared, the member removed, then -c refused.
+        (transfer + ('-c', 'Nonexistent'),
+         "-c 'Nonexistent': no such column; the columns are 'Image ID', "
+         "'Image Name', 'Project ID', 'Project Name', 'Member Status', "
+         "'Changes'"),
+        (('image', 'share', 'revoke', shared['id'], '--all', '--unshare',
+          '-c', 'Bogus'),
+         "-c 'Bogus': no such column; the columns are 'Image ID', "
+         "'Project ID', 'Project Name', 'Result'"),
+        (transfer + ('--exclude', 'service'), '--exclude needs --to-domain'),
     ]
 
 
@@ -90,12 +106,25 @@ def test_a_bad_retries_count_is_one_line_exit_2(cloud):
     # from the environment, before anything is asked of the cloud.
     shared = cloud.make_image('alice-alpha')
     before = state(cloud, shared)
-    for bad in ('-1', 'abc', '1e3'):
+    for bad in ('-1', 'abc', '1e3', '1000'):
         res = cloud.run('alice-alpha', '--os-image-share-retries', bad,
                         'image', 'share', 'revoke', shared['id'], '--all',
                         '-f', 'json')
         assert (res.returncode, res.stdout, stderr_lines(res)) == (
             2, '', ['openstack: error: argument --os-image-share-retries '
-                    '(env OS_IMAGE_SHARE_RETRIES): takes a whole number, 0 '
-                    'or more (0 disables retries), not %r' % bad]), bad
+                    '(env OS_IMAGE_SHARE_RETRIES): takes a whole number from '
+                    '0 to 10 (0 disables retries), not %r' % bad]), bad
     assert state(cloud, shared) == before
+
+
+def test_an_unknown_option_is_named_not_a_missing_target(cloud):
+    # The command line breaks a rule too (no target): the option nobody
+    # knows is what the one line names, before any request.
+    img = cloud.make_image('alice-alpha')
+    before = state(cloud, img)
+    res = cloud.run('alice-alpha', 'image', 'transfer', img['id'],
+                    '--bogus', '-f', 'json')
+    assert (res.returncode, res.stdout, stderr_lines(res)) == (
+        2, '', ['openstack image transfer: error: unrecognized arguments: '
+                '--bogus'])
+    assert state(cloud, img) == before

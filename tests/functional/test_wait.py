@@ -9,8 +9,12 @@ import os
 import subprocess
 import time
 
+import pytest
+
 from tests.functional.conftest import BIN
 from tests.functional.conftest import stderr_lines
+
+pytestmark = [pytest.mark.plugin]
 
 
 def start(cloud, entry, *args):

@@ -4,10 +4,33 @@ Our own, so that the unit tests run under every supported osc-lib
 (``osc_lib.test`` only appeared in osc-lib 4.3.0, after the 2025.2 set).
 """
 
+import os
+import threading
+import time
+
 import fixtures
 import testtools
 
+from osc_imageshare.batch import signals
 from tests.unit import fakes
+
+
+def signal_self(signum):
+    """Send ``signum`` to this process, and let its handler run first.
+
+    Python runs handlers in the main thread only.  Sent from another
+    thread, it returns once the handler has run (the batch's Stop is set)
+    or the main thread had time to: on a busy machine that thread could
+    otherwise finish its work before the main thread is scheduled.
+    """
+    os.kill(os.getpid(), signum)
+    if threading.current_thread() is threading.main_thread():
+        return      # the handler has run (or raised) already
+    stop = signals.current()
+    if stop is not None:
+        stop.event.wait(30)
+    else:
+        time.sleep(0.5)
 
 
 class ParserException(Exception):

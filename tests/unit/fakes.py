@@ -288,6 +288,11 @@ class FakeGlance(door.GlanceAPI):
             del self.images[img['id']]
             return Response(204)
         if method == 'PATCH':
+            gone = [op['path'] for op in data if op['op'] == 'remove'
+                    and op['path'].lstrip('/') not in img]
+            if gone:    # as Glance: nothing of the patch is applied
+                return refusal(409, 'Property %s does not exist.'
+                               % gone[0].lstrip('/'))
             for op in data:
                 if op['op'] == 'remove':
                     img.pop(op['path'].lstrip('/'))

@@ -65,7 +65,9 @@ class TestPlugin(base.TestCase):
             'OS_IMAGE_SHARE_RETRIES', '5'))
         parser = plugin.build_option_parser(argparse.ArgumentParser())
         self.assertEqual(5, parser.parse_args([]).os_image_share_retries)
-        for bad in ('-1', 'many'):
+        self.assertEqual(10, parser.parse_args(
+            ['--os-image-share-retries', '10']).os_image_share_retries)
+        for bad in ('-1', 'many', '11', '1000'):
             stderr = self.useFixture(fixtures.StringStream('stderr'))
             self.useFixture(fixtures.MonkeyPatch('sys.stderr',
                                                  stderr.stream))
@@ -78,7 +80,7 @@ class TestPlugin(base.TestCase):
             stderr.stream.flush()
             self.assertEqual(
                 'openstack: error: argument --os-image-share-retries (env '
-                'OS_IMAGE_SHARE_RETRIES): takes a whole number, 0 or more '
+                'OS_IMAGE_SHARE_RETRIES): takes a whole number from 0 to 10 '
                 '(0 disables retries), not %r\n' % bad,
                 stderr.getDetails()['stderr'].as_text())
 

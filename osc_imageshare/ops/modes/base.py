@@ -90,6 +90,11 @@ NAMES = tuple(Mode.__annotations__) + tuple(
 SUMMARY = ('Interrupted by {signal}: of {total} image/project pairs, {done} '
            '{done_verb}, {failed} failed, {cut} interrupted ({cut_note}), '
            '{idle} not started{tail}')
+# A signal that stopped no pair: it came once every pair had ended, or
+# while a pair's last steps, which do not stop midway, were under way (an
+# acceptance already sent). The run is not interrupted.
+W_LATE_SIGNAL = ('{signal} came too late to stop anything: every '
+                 'image/project pair ran to its end, none was interrupted')
 
 
 class State(enum.Enum):
@@ -132,6 +137,15 @@ def state_of(pair):
     if pair.state is not None:
         return pair.state
     return State.FAILED if pair.error else State.DONE
+
+
+def finished(states):
+    """Whether every pair of ``states`` ended by itself (done or failed).
+
+    A signal caught then came too late to stop anything: the run reports
+    as if none had come, and says so (``W_LATE_SIGNAL``).
+    """
+    return all(s in (State.DONE, State.FAILED) for s in states)
 
 
 def interrupted_summary(signal, pairs, done_verb, cut_note, tail='',

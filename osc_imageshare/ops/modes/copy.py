@@ -10,6 +10,7 @@ from osc_imageshare.batch import runner
 from osc_imageshare.batch import signals
 from osc_imageshare import errors
 from osc_imageshare.imagecopy import engine
+from osc_imageshare.imagecopy import labels
 from osc_imageshare.imagecopy import reuse
 from osc_imageshare.ops import companions
 from osc_imageshare.ops.modes import base
@@ -62,9 +63,11 @@ def make_plan(read_result, targets, options):
     """
     glance, links = read_result.source, read_result.companions
     sources = read_result.images
-    requested = options.get('copy_options', {}).get('import_method', 'auto')
+    copy_options = options.get('copy_options', {})
+    requested = copy_options.get('import_method', 'auto')
     ids = [s['id'] for s in sources]
     pairs = []
+    planned = {}    # id(target Glance) -> what the copies before use there
     for source in sources:
         mark = companions.mark_copy(links, source['id'], ids)
         for t in targets:
@@ -81,7 +84,8 @@ def make_plan(read_result, targets, options):
                 pairs.append(pair)
                 continue
             step = _copy_step(glance, pair, None if mark else options,
-                              requested)
+                              requested, copy_options.get('keep_id'),
+                              planned)
             if step:
                 pair.steps.append(step)
                 pair.steps += _wire_steps(links, pairs, source, t)
@@ -90,28 +94,42 @@ def make_plan(read_result, targets, options):
                               options, copy_companions=links)
 
 
-def _copy_step(glance, pair, options, requested):
+def _copy_step(glance, pair, options, requested, keep_id, planned):
     """The pair's copy step, from the plan's one look at the target.
 
     A verified copy there is kept (brought to ``--name``/``--visibility``;
     ``options`` None: a companion's, kept as it is); else the import
-    methods are chosen once.  None (and ``pair.error``) if it cannot be.
+    methods are chosen once, and what would refuse the copy before any
+    write (``--keep-id``, quotas: ``engine.check_copy``) refuses it here.
+    None (and ``pair.error``) if it cannot be.
     """
     source, t = pair.image, pair.target
+    target_glance = t.glance or glance
     try:
         pair.listed, found = reuse.existing_copy(
-            t.glance or glance, source, t.project_id)
+            target_glance, source, t.project_id)
         if found:
             return transfer_plan.Step(COPY, reuse.reuse_words(
                 found, (options or {}).get('name'),
                 (options or {}).get('visibility')))
         pair.methods, words = engine.plan_copy(
-            glance, t.glance or glance, source, requested)
+            glance, target_glance, source, requested)
+        engine.check_copy(glance, target_glance, source, t.project_id,
+                          pair.methods[0], keep_id,
+                          planned.setdefault(id(target_glance), {}))
     except errors.ImageShareError as e:
         pair.error = str(e)
         return None
-    return transfer_plan.Step(COPY, 'copy %s bytes as %s by %s' % (
-        source.get('size'), t.accept_as, words))
+    text = 'copy %s bytes as %s by %s' % (source.get('size'), t.accept_as,
+                                          words)
+    if keep_id:
+        text += '; with its ID %s' % source['id']
+    debris = labels.leftovers(pair.listed or ())
+    if debris:
+        text += '; first delete %s left by an interrupted copy (%s)' % (
+            'the image' if len(debris) == 1 else 'the %d images'
+            % len(debris), ', '.join(i['id'] for i in debris))
+    return transfer_plan.Step(COPY, text)
 
 
 def _wire_steps(links, pairs, source, target):
@@ -214,7 +232,10 @@ def execute(glance, ident, plan, batch=None):
         runner.run(one, [p for p in plan.pairs if p not in first],
                    workers)
     except signals.BatchStopped as e:
-        raise signals.Interrupted(interrupted(plan, e, warnings))
+        if not e.too_late:
+            raise signals.Interrupted(interrupted(plan, e, warnings))
+        # Every copy had ended when the signal came: nothing to stop.
+        warnings.append(base.W_LATE_SIGNAL.format(signal=e.name))
     return warnings + [w for w in (beside_source(glance, p, opts.get('name'))
                                    for p in plan.pairs) if w]
 

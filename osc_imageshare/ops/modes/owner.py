@@ -28,6 +28,13 @@ OWNER = 'owner'
 W_LOSES = ("Project {old} loses access to image {id}: it now belongs to "
            "{new}.")
 W_MEMBERS = ("Image {id} keeps its members, who keep access: {members}.")
+# Members that are no project (a name, a typo: Glance stores any string)
+# give nobody access: named as such, never as projects.
+W_MEMBERS_OTHERS = ("Image {id} keeps its members, who keep access: "
+                    "{members}; and {others}.")
+W_OTHERS = "Image {id} keeps {others}."
+OTHERS = ("{count} member{s} that {are} not a project (Glance stores any "
+          "string; it gives nobody access): {names}")
 W_OWN_MEMBER = ("Project {new}, now the owner of image {id}, is still listed "
                 "as its member (removing that membership failed: {why}); "
                 "it means nothing now: remove it with 'openstack image "
@@ -87,14 +94,21 @@ def execute(glance, ident, plan, batch=None):
         for step in p.steps:
             p.start(step)
             if _change_owner(glance, p):
-                out += _warnings(glance, p)
+                out += _warnings(glance, ident, p)
         return out
 
-    try:
-        done = runner.run(one, plan.pairs,
-                          plan.options.get('parallel') or 1)
-    except signals.BatchStopped as e:
-        raise signals.Interrupted(interrupted(plan, e))
+    done, stopped = runner.run_stoppable(one, plan.pairs,
+                                         plan.options.get('parallel') or 1)
+    if stopped is not None:
+        if not stopped.too_late:
+            # The rows of the owners changed, then the lines and summary.
+            raise signals.Interrupted(interrupted(plan, stopped), rows=[
+                row(plan, p, transfer_plan.changes_text(p, False), False)
+                for p, res in zip(plan.pairs, stopped.results)
+                if p.changes and not p.error
+                and res is not signals.NOT_STARTED])
+        # Every change had ended when the signal came: nothing to stop.
+        done = done + [[base.W_LATE_SIGNAL.format(signal=stopped.name)]]
     return [w for warnings in done for w in warnings]
 
 
@@ -140,7 +154,7 @@ def _change_owner(glance, p):
     return True
 
 
-def _warnings(glance, p):
+def _warnings(glance, ident, p):
     out = [W_LOSES.format(old=p.old_owner, id=p.image['id'],
                           new=p.target.label)]
     if p.image.get('visibility') == 'shared':
@@ -150,9 +164,24 @@ def _warnings(glance, p):
             members.remove(p.target.project_id)
             out += _drop_own_membership(glance, p)
         if members:
-            out.append(W_MEMBERS.format(id=p.image['id'],
-                                        members=', '.join(members)))
+            out.append(kept_members(p.image['id'], members, ident))
     return out
+
+
+def kept_members(image_id, members, ident):
+    """The warning naming the members kept: projects, then the others."""
+    others = [m for m in members if ident.project_exists(m) is False]
+    projects = [m for m in members if m not in others]
+    if not others:
+        return W_MEMBERS.format(id=image_id, members=', '.join(projects))
+    one = len(others) == 1
+    text = OTHERS.format(count=len(others), s='' if one else 's',
+                         are='is' if one else 'are',
+                         names=', '.join("'%s'" % m for m in others))
+    if not projects:
+        return W_OTHERS.format(id=image_id, others=text)
+    return W_MEMBERS_OTHERS.format(id=image_id, members=', '.join(projects),
+                                   others=text)
 
 
 def _drop_own_membership(glance, p):

@@ -7,6 +7,7 @@ own; when every pair of an image fails, the image is restored too.
 """
 
 import logging
+import shlex
 
 from osc_imageshare.batch import runner
 from osc_imageshare.ops import companions
@@ -118,7 +119,8 @@ def make_plan(read_result, targets, options):
             pairs.append(transfer_plan.Pair(image, t, member, steps))
     return transfer_plan.Plan(NAME, pairs, read_result.failed, targets,
                               dict(options, earlier_members=policy),
-                              companions=read_result.companions)
+                              companions=read_result.companions,
+                              members=read_result.members)
 
 
 def _sharing_steps(image, policy):
@@ -127,7 +129,8 @@ def _sharing_steps(image, policy):
     if stranded.was_private(image):
         text = 'visibility private->shared'
         if image.get('visibility') != 'private':
-            text += ' (left shared by run %s, which died)' % info['run']
+            text += ' (left shared by run %s, which died)' % (
+                info['run'] or 'of unknown origin')
         return [transfer_plan.Step(SHARE, text),
                 transfer_plan.Step(EARLIER, EARLIER_TEXT[policy])]
     if info is not None:
@@ -156,18 +159,25 @@ def summary(plan):
 
 
 def risks(plan, ident):
-    """The risks of the shares that succeeded, one sentence each."""
+    """The risks of the shares that succeeded, one sentence each.
+
+    The count of projects that have accepted an image is of its members
+    after the run: the targets', and those it had before or kept.
+    """
     out = []
     owner_label = ('%s (%s)' % (ident.project_name, ident.project_id)
                    if ident.project_name else ident.project_id)
+    targets = {t.project_id for t in plan.targets}
     for pairs in plan.by_image():
-        done = [p for p in pairs if not p.error]
+        done = [p for p in pairs
+                if not p.error and p.target.project_id in targets]
         if not done:
             continue
         image = done[0].image
         fmt = dict(id=image['id'], owner_label=owner_label)
         out.append(messages.W_DEPENDS.format(**fmt))
-        accepted = sum(1 for p in done if p.status == 'accepted')
+        accepted = sum(1 for status in members_after(plan, pairs).values()
+                       if status == 'accepted')
         protected = image.get('protected') or plan.options.get('protect')
         if accepted and not protected:
             out.append(messages.W_UNPROTECTED.format(count=accepted, **fmt))
@@ -176,7 +186,40 @@ def risks(plan, ident):
                 out.append(messages.W_PENDING.format(
                     member_label=p.target.label,
                     since=(p.member or {}).get('updated_at'), **fmt))
+            elif (p.status == 'rejected'
+                  and transfer_plan.WAITED['rejected'] not in p.changes):
+                out.append(rejected(image['id'], p.target))
     return out
+
+
+def members_after(plan, pairs):
+    """``{member ID: status}`` of the image of ``pairs`` after the run.
+
+    The members read before the run, those a private image hid unless
+    revoked, then each pair's outcome (None: not a member).
+    """
+    image_id = pairs[0].image['id']
+    status = {pid: m.get('status')
+              for pid, m in plan.members.get(image_id, {}).items()}
+    if plan.options.get('earlier_members') != 'revoke':
+        status.update((m['member_id'], m.get('status'))
+                      for m in plan.earlier.get(image_id, ()))
+    for p in pairs:
+        # A pair that took no step and read nothing (a member share set
+        # keeps, a revoke not run) left its member as it was.
+        if p.status is not None or p.done or p.error:
+            status[p.target.project_id] = p.status
+    return status
+
+
+def rejected(image_id, target):
+    """The warning for a target that rejected the image, and stays so."""
+    return messages.W_REJECTED.format(
+        id=image_id, member_label=target.label,
+        accept=shlex.join(['openstack', 'image', 'share', 'accept',
+                           image_id]),
+        revoke=shlex.join(['openstack', 'image', 'share', 'revoke',
+                           image_id, target.project_id]))
 
 
 def row(plan, p, changes, dry_run):

@@ -26,6 +26,7 @@ ACCEPT = 'accept'           # accept as the target
 IMAGE_STEPS = (SHARE, EARLIER, RESUME, PROTECT)
 # The image's changes that a failure of all its pairs undoes.
 UNDONE = {'visibility': 'visibility private->shared', 'protected': 'protected'}
+EARLIER_REMOVED = 'earlier members removed: '
 
 
 def execute(glance, ident, plan, batch=None):
@@ -95,6 +96,7 @@ def _finish_image(glance, pairs, undo, kept, labelled):
             pairs[0].error += '; ' + _left(image, 'shared' if undo.get(
                 'visibility') else image.get('visibility'))
         return []
+    _own_changes_to_a_row(pairs)
     if labelled:
         try:
             glance.patch_image(image['id'],
@@ -105,6 +107,25 @@ def _finish_image(glance, pairs, undo, kept, labelled):
             return [_left(image, 'shared') + ' (%s)' % errors.describe(
                 e, None)]
     return [kept] if kept else []
+
+
+def _own_changes_to_a_row(pairs):
+    """The image's own changes stand: named in the first pair done.
+
+    They are listed in its first pair; a failed pair has no row, so if
+    that one failed they move to the first pair that has one.
+    """
+    first = pairs[0]
+    if not first.error:
+        return
+    own = [c for c in first.changes if _image_change(c)]
+    done = next(p for p in pairs if not p.error)
+    done.changes[:0] = own
+    first.changes = [c for c in first.changes if c not in own]
+
+
+def _image_change(change):
+    return change in UNDONE.values() or change.startswith(EARLIER_REMOVED)
 
 
 def _left(image, state):
@@ -240,7 +261,7 @@ def _earlier_members(glance, ident, plan, pairs):
     if policy == 'revoke':
         for m in others:
             glance.remove_member(image_id, m['member_id'])
-        pairs[0].changes.append('earlier members removed: %s' % ', '.join(
+        pairs[0].changes.append(EARLIER_REMOVED + ', '.join(
             m['member_id'] for m in others))
     # Checked: a run that takes over after a crash must not ask again.
     glance.patch_image(image_id, add={stranded.LABEL: stranded.value(

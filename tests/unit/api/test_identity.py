@@ -15,7 +15,23 @@ FILTER = {'service_type': 'identity', 'version': '3', 'interface': 'public',
 
 
 def response(body):
-    return mock.Mock(json=mock.Mock(return_value=body))
+    return mock.Mock(json=mock.Mock(return_value=body), headers={},
+                     content=b'{}')
+
+
+def refused(cls, status, body=None, text='', ctype='application/json'):
+    """A keystoneauth exception with a response as Keystone (or not)."""
+    resp = mock.Mock(status_code=status, content=text.encode(),
+                     headers={'Content-Type': ctype})
+    resp.json.side_effect = ValueError if body is None else None
+    resp.json.return_value = body
+    return cls(response=resp, http_status=status)
+
+
+def keystone_404(what='project'):
+    return refused(ks_exc.NotFound, 404, {'error': {
+        'code': 404, 'title': 'Not Found',
+        'message': 'Could not find %s.' % what}})
 
 
 class TestIdentity(base.TestCase):
@@ -52,15 +68,68 @@ class TestIdentity(base.TestCase):
         self.assertEqual(2, self.session.get.call_count)  # cached
 
     def test_missing_project(self):
-        self.answers['/projects/' + BETA] = ks_exc.NotFound()
+        self.answers['/projects/' + BETA] = keystone_404()
         self.assertIsNone(self.ident.project_name_of(BETA))
         self.assertIs(False, self.ident.project_exists(BETA))
+        self.assertIsNone(self.ident.why_unknown(BETA))
+
+    def test_answers_not_keystones_leave_it_unknown_with_the_cause(self):
+        html = refused(ks_exc.NotFound, 404, text='<html>404</html>',
+                       ctype='text/html')
+        for answer, cause in (
+                (html, 'the identity service answered 404 with a body of '
+                       'type text/html, not its JSON error'),
+                (refused(ks_exc.NotFound, 404, {'error': 'x'}),
+                 'the identity service answered 404 with a body of type '
+                 'application/json, not its JSON error'),
+                (refused(ks_exc.InternalServerError, 500),
+                 'the identity service answered HTTP 500'),
+                (ks_exc.ConnectTimeout(),
+                 'the identity service did not answer (ConnectTimeout)'),
+                (response({'project': {'id': 'other'}}),
+                 'the identity service answered with a body of no stated '
+                 'type that does not describe project ' + BETA)):
+            ident = identity.Identity(self.session, self.ident.auth_ref,
+                                      'public', 'RegionOne')
+            self.answers['/projects/' + BETA] = answer
+            self.assertIsNone(ident.project_exists(BETA))
+            self.assertEqual((identity.BAD_ANSWER, cause),
+                             ident.why_unknown(BETA))
+            # A bad answer does not stop the lookups as a refusal does.
+            self.assertTrue(ident._may_read_projects)
+
+    def test_domains_and_users_are_told_apart(self):
+        self.answers['/projects/' + BETA] = response(
+            {'project': {'id': BETA, 'name': 'd', 'is_domain': True}})
+        self.assertIs(False, self.ident.project_exists(BETA))
+        self.answers['/users/' + BETA] = response({'user': {'id': BETA}})
+        other = 'c3' * 16
+        self.answers['/users/' + other] = keystone_404('user')
+        self.assertTrue(self.ident.is_user(BETA))
+        self.assertFalse(self.ident.is_user(other))
+        self.answers['/domains/d1'] = response(
+            {'domain': {'id': 'd1', 'enabled': False}})
+        self.assertEqual({'id': 'd1', 'enabled': False},
+                         self.ident.get_domain('d1'))
+        self.ident.get_domain('d1')
+        self.assertEqual(1, [c.args[0] for c in
+                             self.session.get.call_args_list].count(
+                                 '/domains/d1'))
+
+    def test_own_project_is_asked_for_real(self):
+        self.answers['/projects/' + ALPHA] = keystone_404()
+        self.assertEqual((False, None), self.ident.check_own_project())
+        self.assertTrue(self.ident.project_exists(ALPHA))   # the shortcut
 
     def test_forbidden_stops_asking(self):
         other = 'c3' * 16
         self.answers['/projects/' + BETA] = ks_exc.Forbidden()
         self.assertIsNone(self.ident.project_exists(BETA))
         self.assertIsNone(self.ident.project_exists(other))
+        hidden = (identity.HIDDEN, 'Keystone does not let project alpha '
+                  'read other projects')
+        self.assertEqual(hidden, self.ident.why_unknown(BETA))
+        self.assertEqual(hidden, self.ident.why_unknown(other))
         self.assertEqual(
             [mock.call('/auth/projects', endpoint_filter=FILTER),
              mock.call('/projects/' + BETA, endpoint_filter=FILTER)],

@@ -174,10 +174,13 @@ class TestRetryAfter(testtools.TestCase):
 
     def test_seconds_and_http_date(self):
         self.assertEqual(3.0, retry.retry_after('3'))
-        self.assertEqual(0.0, retry.retry_after('-1'))
+        self.assertEqual(0.0, retry.retry_after('0'))
+        self.assertEqual(1e9, retry.retry_after('1e9'))
         self.assertEqual(7.0, retry.retry_after(
             'Wed, 02 Dec 2026 00:00:07 GMT', now=1796169600.0))
         self.assertIsNone(retry.retry_after('soon'))
+        for value in ('nan', 'NaN', 'inf', '-inf', '-1', '-0.5', ''):
+            self.assertIsNone(retry.retry_after(value), value)
         self.assertIsNone(retry.retry_after(None))
 
     def test_http_date_honoured_by_the_door(self):
@@ -187,6 +190,189 @@ class TestRetryAfter(testtools.TestCase):
             503, {}, {'Retry-After': 'Wed, 02 Dec 2026 00:00:04 GMT'})]
         g.get_image(ID)
         self.assertEqual([4.0], g.sleeps)
+
+    def test_a_value_that_is_not_a_delay_counts_as_absent(self):
+        for value in ('nan', 'inf', '-1', 'soon'):
+            g = glance()
+            g.fail[('GET', IMG)] = fakes.times(2, fakes.answer(
+                503, {}, {'Retry-After': value}))
+            g.get_image(ID)
+            self.assertEqual([0.5, 1.0], g.sleeps, value)
+            self.assertEqual(3, len(g.calls), value)
+
+    def test_a_wait_past_the_budget_is_not_started(self):
+        g = glance()
+        g.fail[('GET', IMG)] = [fakes.answer(503, {}, {'Retry-After': '1e9'})]
+        e = self.assertRaises(errors.ServiceUnavailable, g.get_image, ID)
+        self.assertEqual(([], 1, 503), (g.sleeps, len(g.calls), e.code))
+
+    def test_retry_after_zero_waits_the_shortest_wait(self):
+        g = glance(retries=1000)
+        g.fail[('GET', IMG)] = fakes.times(
+            99, fakes.answer(503, {}, {'Retry-After': '0'}))
+        self.assertRaises(errors.ServiceUnavailable, g.get_image, ID)
+        # Capped at 10 retries, each after 0.5 s.
+        self.assertEqual(10, retry.MAX_RETRIES)
+        self.assertEqual([retry.MIN_WAIT] * 10, g.sleeps)
+        self.assertEqual(11, len(g.calls))
+
+    def test_the_budget_counts_the_attempts_too(self):
+        # Each attempt takes 9 s (a slow Glance): the budget of 30 s ends
+        # the request after three attempts, whatever the retry count.
+        clock = [0.0]
+        sleeps = []
+
+        def send():
+            clock[0] += 9
+            return fakes.answer(503, {})
+
+        def sleep(s):
+            sleeps.append(s)
+            clock[0] += s
+        policy = retry.Policy(10, sleep=sleep, clock=lambda: clock[0])
+        resp, retried = policy.call(send, 'GET', IMG)
+        self.assertEqual((503, True), (resp.status_code, retried))
+        self.assertEqual([0.5, 1.0], sleeps)
+
+
+class TestPatchThatRemoves(testtools.TestCase):
+    """A JSON-patch with a remove: read the image before sending again."""
+
+    def ops(self):
+        return [{'op': 'replace', 'path': '/visibility', 'value': 'private'},
+                {'op': 'remove', 'path': '/imageshare_sharing'}]
+
+    def shared(self):
+        g = glance()
+        g.images[ID].update(visibility='shared', imageshare_sharing='x')
+        return g
+
+    def unshare(self, g):
+        return g.patch_image(ID, replace={'visibility': 'private'},
+                             remove=['imageshare_sharing'])
+
+    def test_landed_then_502_is_not_sent_again(self):
+        for failure in (fakes.answer(502, GATEWAY), fakes.reset()):
+            g = self.shared()
+
+            def landed(body, failure=failure):
+                g.images[ID]['visibility'] = 'private'
+                del g.images[ID]['imageshare_sharing']
+                if isinstance(failure, Exception):
+                    raise failure
+                return failure
+            g.fail[('PATCH', IMG)] = [landed]
+            image = self.unshare(g)
+            self.assertEqual('private', image['visibility'])
+            self.assertNotIn('imageshare_sharing', image)
+            self.assertEqual([('PATCH', IMG, self.ops()), ('GET', IMG)],
+                             g.calls)
+            self.assertEqual([0.5], g.sleeps)
+
+    def test_not_landed_is_sent_again(self):
+        g = self.shared()
+        g.fail[('PATCH', IMG)] = [fakes.answer(502, GATEWAY)]
+        self.assertEqual('private', self.unshare(g)['visibility'])
+        self.assertEqual([('PATCH', IMG, self.ops()), ('GET', IMG),
+                          ('PATCH', IMG, self.ops())], g.calls)
+
+    def test_a_patch_that_only_replaces_is_sent_again_at_once(self):
+        g = self.shared()
+        g.fail[('PATCH', IMG)] = [fakes.answer(502, GATEWAY)]
+        g.update_image(ID, visibility='private')
+        self.assertEqual([('PATCH', IMG, self.ops()[:1])] * 2, g.calls)
+
+
+def timeout():
+    from keystoneauth1 import exceptions as ks_exc
+    return ks_exc.ConnectTimeout('Request to http://glance timed out')
+
+
+class TestLostAnswerReadBack(testtools.TestCase):
+    """A write whose answer is lost for good is read back first."""
+
+    def test_member_post_timed_out_but_landed_is_done(self):
+        g = glance()
+        g.members[ID] = {}
+
+        def landed(body):
+            g.members[ID][fakes.BETA] = fakes.member(fakes.BETA)
+            raise timeout()
+        g.fail[('POST', MEMBERS)] = [landed]
+        self.assertEqual('pending', g.add_member(ID, fakes.BETA)['status'])
+        self.assertEqual([('POST', MEMBERS, {'member': fakes.BETA}),
+                          ('GET', MEMBER)], g.calls)
+        self.assertEqual([], g.sleeps)
+
+    def test_member_post_timed_out_and_absent_says_not_done(self):
+        g = glance()
+        g.members[ID] = {}
+        g.fail[('POST', MEMBERS)] = [timeout()]
+        e = self.assertRaises(errors.TransportError, g.add_member, ID,
+                              fakes.BETA)
+        self.assertEqual(
+            "timed out waiting for the Glance; read back, POST %s had not "
+            "taken effect (it may yet, if Glance is still acting on it): "
+            "find out with 'openstack image member list %s'" % (MEMBERS, ID),
+            str(e))
+        self.assertEqual([('POST', MEMBERS, {'member': fakes.BETA}),
+                          ('GET', MEMBER)], g.calls)
+
+    def test_unknown_when_reading_back_fails_names_the_command(self):
+        g = glance()
+        g.members[ID] = {}
+        g.fail[('POST', MEMBERS)] = [timeout()]
+        g.fail[('GET', MEMBER)] = [timeout()]
+        e = self.assertRaises(errors.TransportError, g.add_member, ID,
+                              fakes.BETA)
+        self.assertEqual(
+            "timed out waiting for the Glance; whether POST %s took effect "
+            "is unknown (reading it back failed: timed out waiting for the "
+            "Glance): find out with 'openstack image member list %s'"
+            % (MEMBERS, ID), str(e))
+
+    def test_each_write_read_back_after_a_timeout(self):
+        for key, write in (
+                (('PATCH', IMG), lambda g: g.update_image(ID, name='n')),
+                (('PUT', MEMBER), lambda g: g.set_member_status(
+                    ID, fakes.BETA, 'accepted')),
+                (('DELETE', MEMBER), lambda g: g.remove_member(
+                    ID, fakes.BETA)),
+                (('DELETE', IMG), lambda g: g.delete_image(ID))):
+            g = glance()
+
+            def lost(body, key=key, g=g):
+                # Let the write land, then lose its answer.
+                g.fail.pop(key)
+                getattr(g, key[0].lower())(key[1], data=body)
+                g.calls.pop()
+                raise timeout()
+            g.fail[key] = lost
+            write(g)
+            self.assertEqual(2, len(g.calls), key)
+            self.assertEqual(key[:2], g.calls[0][:2])
+            self.assertEqual('GET', g.calls[1][0], key)
+
+    def test_server_error_when_retries_are_used_up_is_read_back(self):
+        g = glance(retries=0)
+        g.fail[('PUT', MEMBER)] = [fakes.answer(502, GATEWAY)]
+        e = self.assertRaises(errors.GlanceError, g.set_member_status, ID,
+                              fakes.BETA, 'accepted')
+        self.assertEqual(
+            GATEWAY['message'] + "; read back, PUT %s had not taken effect "
+            "(it may yet, if Glance is still acting on it): find out with "
+            "'openstack image member list %s'" % (MEMBER, ID), e.message)
+        self.assertEqual([('PUT', MEMBER, {'status': 'accepted'}),
+                          ('GET', MEMBER)], g.calls)
+
+    def test_refused_and_limited_are_not_read_back(self):
+        for failure in (fakes.answer(503, {}), fakes.answer(429, {}),
+                        fakes.answer(409, {})):
+            g = glance(retries=0)
+            g.fail[('PUT', MEMBER)] = [failure]
+            self.assertRaises(errors.GlanceError, g.set_member_status, ID,
+                              fakes.BETA, 'accepted')
+            self.assertEqual(1, len(g.calls))
 
 
 class TestDebugLog(testtools.TestCase):
@@ -224,6 +410,31 @@ class TestAnswers(testtools.TestCase):
         self.assertEqual('m', errors.answer_message(
             '{"error": {"code": 409, "message": "m", "title": "Conflict"}}'))
         self.assertEqual('', errors.answer_message(''))
+
+    def test_control_characters_of_an_answer_are_escaped(self):
+        self.assertEqual(
+            '502 Bad Gateway: \\x1b[31mred \\x07 \\x9b',
+            errors.answer_message('<html><h1>502 Bad Gateway</h1>'
+                                  '\x1b[31mred \x07 \x9b</html>'))
+        self.assertEqual('a \\x1b]0;x\\x07', errors.answer_message(
+            '{"error": {"message": "a \\u001b]0;x\\u0007"}}'))
+
+    def test_block_elements_are_spaced_and_entities_read(self):
+        nginx = ('<html><head><title>502 Bad Gateway</title></head><body>'
+                 '<center><h1>502 Bad Gateway</h1></center><hr><center>'
+                 'nginx</center></body></html>')
+        self.assertEqual('502 Bad Gateway: nginx',
+                         errors.answer_message(nginx))
+        self.assertEqual(
+            "Invalid value 'True' for 'protected' & more",
+            errors.answer_message('{"error": {"message": "Invalid value '
+                                  '&#x27;True&#x27; for &#x27;protected'
+                                  '&#x27; &amp; more"}}'))
+        self.assertEqual(
+            "400 Bad Request: Provided object does not match schema "
+            "'image': x", errors.answer_message(
+                '<html><body><h1>400 Bad Request</h1>Provided object does '
+                'not match schema &#x27;image&#x27;: x<br /></body></html>'))
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -274,7 +485,8 @@ class TestRealAdapter(testtools.TestCase):
                               (200, {}, {'members': []})]
         self.assertEqual([], self.glance.list_members(ID))
         self.assertEqual([('GET', MEMBERS, None)] * 3, self.server.seen)
-        self.assertEqual([0.0, 0.0], self.sleeps)
+        # Retry-After: 0 still waits the shortest wait: never at once.
+        self.assertEqual([retry.MIN_WAIT] * 2, self.sleeps)
 
     def test_member_put_waits_as_retry_after_says_else_backs_off(self):
         self.server.script = [(503, {'Retry-After': '3'}, {}),

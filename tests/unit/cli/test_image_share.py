@@ -52,7 +52,7 @@ class TestSetImageShare(Base):
         set_members.assert_called_once_with(
             self.app.client_manager.image_share, 'ident', 'web',
             ['beta', 'gamma'], 'd', True, False, True, 'glance_for', 3,
-            False, None)
+            False, None, False, False)
         self.assertEqual((membership_cmd.SET_COLUMNS, [('row',)]),
                          (columns, rows))
         self.assertIsNone(self.cmd.failure)
@@ -130,10 +130,11 @@ class TestTransferOptions(Base):
             self.cmd.take_action(self.parse(
                 '--tag', 'ci', '--tag', 'x', '--property', 'os_distro=ubuntu',
                 '--to-domain', 'customers', '--no-accept', '--wait',
-                '--timeout', '60', '--parallel', '4'))
+                '--timeout', '60', '--parallel', '4', '--exclude', 'svc',
+                '--exclude', 'customers/ops'))
         kw = run.call_args[1]
         self.assertEqual(
             (['ci', 'x'], {'os_distro': 'ubuntu'}, 'customers', 60.0, 4,
-             None),
+             None, ['svc', 'customers/ops']),
             (kw['tags'], kw['properties'], kw['to_domain'], kw['wait'],
-             kw['parallel'], kw['wait_progress']))
+             kw['parallel'], kw['wait_progress'], kw['exclude']))

@@ -105,7 +105,9 @@ class TestTransferImage(base.TestCommand):
 
     @mock.patch.object(pipeline, 'transfer')
     def test_copy_options_are_passed_through(self, run):
-        run.return_value = result()
+        run.return_value = transfer_plan.Result(
+            'copy', [('s', 'i', 'web', 'p', 1, 'h', 1, 1, 'copied', 'upload')],
+            [], [], 0, 1, 'copy')
         parsed = self.check_parser(
             self.cmd, ['a', '--to', 'beta', '--mode', 'copy',
                        '--import-method', 'glance-direct',

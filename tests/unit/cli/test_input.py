@@ -36,7 +36,9 @@ class TestValidators(unittest.TestCase):
     def test_seconds(self):
         self.assertEqual(0.0, cli.seconds('0'))
         self.assertEqual(2.5, cli.seconds('2.5'))
-        for bad in ('-1', 'nan', 'inf', '-inf', 'ten', ''):
+        self.assertEqual(604800.0, cli.seconds('604800'))
+        for bad in ('-1', 'nan', 'inf', '-inf', 'ten', '', '1e308',
+                    '604801'):
             self.assertRaises(argparse.ArgumentTypeError,
                               cli.seconds, bad)
 
@@ -80,11 +82,27 @@ class TestUsageErrors(unittest.TestCase):
          'argument <image>: must not be empty'),
         (transfer_cmd.TransferImage, ['--property', 'novalue', '--to', 'b'],
          "argument --property: takes <key>=<value>, not 'novalue'"),
+        (transfer_cmd.TransferImage, ['--property', 'name=b1', '--property',
+                                      'name=b2', '--to', 'b'],
+         "--property name is given twice ('name=b1', 'name=b2'): an image "
+         "has one value per key"),
+        (transfer_cmd.TransferImage, ['--property', 'protected=yes',
+                                      '--to', 'b'],
+         "--property protected=yes: Glance takes true or false for "
+         "'protected'"),
+        (transfer_cmd.TransferImage, ['--property', 'visibility=all',
+                                      '--to', 'b'],
+         "--property visibility=all: Glance takes community, private, "
+         "public or shared for 'visibility'"),
+        (transfer_cmd.TransferImage, ['--property', 'tag=ci', '--to', 'b'],
+         "--property tag=ci: Glance does not read 'tag' as a property of "
+         "the image (use --tag)"),
         (transfer_cmd.TransferImage, ['--tag', '', '--to', 'b'],
          'argument --tag: must not be empty'),
         (transfer_cmd.TransferImage, ['web', '--to', 'b', '--no-accept',
                                       '--wait', '--timeout', 'nan'],
-         "argument --timeout: takes a number of seconds, 0 or more, not "
+         "argument --timeout: takes a number of seconds from 0 to 604800 (a "
+         "week), not "
          "'nan'"),
         (transfer_cmd.TransferImage, ['web', '--to', 'b', '--parallel',
                                       '0'],
@@ -93,10 +111,12 @@ class TestUsageErrors(unittest.TestCase):
         (membership_cmd.SetImageShare, ['web', '--member', ''],
          'argument --member: must not be empty'),
         (membership_cmd.WaitImageShare, ['web', '--timeout', '-1'],
-         "argument --timeout: takes a number of seconds, 0 or more, not "
+         "argument --timeout: takes a number of seconds from 0 to 604800 (a "
+         "week), not "
          "'-1'"),
         (membership_cmd.WaitImageShare, ['web', '--timeout', 'inf'],
-         "argument --timeout: takes a number of seconds, 0 or more, not "
+         "argument --timeout: takes a number of seconds from 0 to 604800 (a "
+         "week), not "
          "'inf'"),
         (membership_cmd.ListImageShare, ['--parallel', '11'],
          "argument --parallel: takes a whole number from 1 to 10 (the "

@@ -7,6 +7,8 @@ from osc_imageshare.ops import access
 from tests.unit import base
 from tests.unit import fakes
 
+GAMMA = 'c3' * 16
+
 
 class TestShowImageShareStatus(base.TestCommand):
 
@@ -48,27 +50,52 @@ class TestShowImageShareStatus(base.TestCommand):
     @mock.patch.object(access, 'share_status')
     def test_text_formats_get_plain_text(self, share_status):
         data = {f: None for f in status_cmd.FIELDS}
-        data.update(kind=['volume-backed', 'encrypted'], members=[
-            {'project_id': fakes.BETA, 'project_name': None,
-             'status': 'pending', 'created_at': 't0', 'updated_at': 't1'}])
+        data.update(name='web\nx', kind=['volume-backed', 'encrypted'],
+                    members=[{'project_id': fakes.BETA, 'project_name': None,
+                              'status': 'pending', 'created_at': 't0',
+                              'updated_at': 't1'},
+                             {'project_id': GAMMA,
+                              'project_name': 'g\x1b[2Jh',
+                              'status': 'accepted', 'created_at': 't0',
+                              'updated_at': 't2'}],
+                    risks=[{'code': 'pending', 'sentence': 'Not yet.'},
+                           {'code': 'encrypted', 'sentence': 'A key.'}])
         share_status.return_value = (data, [])
+        members = ('%s pending since t1\n%s (g\\x1b[2Jh) accepted since t2'
+                   % (fakes.BETA, GAMMA))
+        # One spelling of each kind in every format: its keyword.
+        kind = 'volume-backed\nencrypted'
+        risks = 'pending\nencrypted'
         # (A ShowOne has no csv formatter; Listers have no list columns.)
-        for fmt, text in (('value', True), ('shell', True),
-                          ('json', False), ('yaml', False),
-                          ('table', False)):
+        for fmt, expected in (
+                ('value', 'web\\nx\n%s\n%s\n%s\n' % (members, kind, risks)),
+                ('shell', 'name="web\\\\nx"\nmembers="%s"\nkind="%s"\n'
+                 'risks="%s"\n' % (members.replace('\\', '\\\\'), kind,
+                                   risks))):
+            self.app.stdout = fakes.FakeStdout()
+            parsed = self.check_parser(
+                self.cmd, ['web', '-f', fmt, '-c', 'name', '-c', 'members',
+                           '-c', 'kind', '-c', 'risks'], [])
+            self.assertEqual(0, self.cmd.run(parsed))
+            self.assertEqual(expected, self.app.stdout.make_string(), fmt)
+        for fmt in ('json', 'yaml'):
             parsed = self.check_parser(self.cmd, ['web', '-f', fmt], [])
             _columns, values = self.cmd.take_action(parsed)
-            members = values[status_cmd.FIELDS.index('members')]
-            kind = values[status_cmd.FIELDS.index('kind')]
-            if text:
-                self.assertEqual('%s pending since t1' % fakes.BETA, members)
-                self.assertEqual('snapshot of a volume-backed server, image '
-                                 'of an encrypted volume', kind)
-            else:
-                self.assertEqual(data['members'],
-                                 members.machine_readable())
-                self.assertEqual(['volume-backed', 'encrypted'],
-                                 kind.machine_readable())
-                self.assertEqual('snapshot of a volume-backed server, image '
-                                 'of an encrypted volume',
-                                 kind.human_readable())
+            values = self.cmd.cells(parsed, values)
+            self.assertEqual(data['members'], values[
+                status_cmd.FIELDS.index('members')].machine_readable())
+            self.assertEqual(['volume-backed', 'encrypted'], values[
+                status_cmd.FIELDS.index('kind')].machine_readable())
+            self.assertEqual(data['risks'], values[
+                status_cmd.FIELDS.index('risks')].machine_readable())
+            self.assertEqual('web\nx', values[
+                status_cmd.FIELDS.index('name')])
+        parsed = self.check_parser(self.cmd, ['web', '-f', 'table'], [])
+        values = self.cmd.cells(parsed, self.cmd.take_action(parsed)[1])
+        self.assertEqual(members, values[
+            status_cmd.FIELDS.index('members')].human_readable())
+        self.assertEqual(kind, values[
+            status_cmd.FIELDS.index('kind')].human_readable())
+        self.assertEqual(risks, values[
+            status_cmd.FIELDS.index('risks')].human_readable())
+        self.assertEqual('web\\nx', values[status_cmd.FIELDS.index('name')])

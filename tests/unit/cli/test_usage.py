@@ -99,6 +99,10 @@ CASES = [
     (T, ['a', '--to', 'b', '--mode', 'move'],
      "argument --mode: invalid choice: 'move' (choose from 'share', "
      "'copy', 'owner')"),
+    (T, ['a', '--to', 'b', '--exclude', 'service'],
+     '--exclude needs --to-domain'),
+    (T, ['a', '--to-domain', 'd', '--exclude', ' '],
+     'argument --exclude: must not be empty'),
     # values out of range
     (T, ['a', '--to', 'b', '--parallel', '11'],
      "argument --parallel: takes a whole number from 1 to 10 (the "
@@ -122,7 +126,8 @@ CASES = [
      'argument --keep-earlier-members: not allowed with argument '
      '--revoke-earlier-members'),
     (image_share.WaitImageShare, ['a', '--timeout', '-5'],
-     "argument --timeout: takes a number of seconds, 0 or more, not '-5'"),
+     "argument --timeout: takes a number of seconds from 0 to 604800 (a "
+     "week), not '-5'"),
     (share_status.ShowImageShareStatus, ['a', 'b'],
      'unrecognized arguments: b'),
     (share_audit.AuditImageShare, ['--all-projects', '--project', 'p'],
@@ -138,9 +143,10 @@ CASES = [
     (share_audit.AuditImageShare, ['--risk', 'ugly'],
      "argument --risk: invalid choice: 'ugly' (choose from "
      "'not-a-project', 'project-deleted', 'unverifiable', "
-     "'project-disabled', 'owner-gone', 'owner-disabled', 'unprotected', "
-     "'stale-pending', 'interrupted', 'volume-backed', "
-     "'companions-unreadable', 'encrypted')"),
+     "'project-disabled', 'domain-disabled', 'owner-gone', "
+     "'owner-disabled', 'unprotected', 'stale-pending', 'interrupted', "
+     "'unrecognised-label', 'volume-backed', 'companions-unreadable', "
+     "'encrypted', 'unreadable')"),
 ]
 
 
@@ -168,6 +174,61 @@ class TestUsageErrors(unittest.TestCase):
                 (2, ['openstack test: error: unrecognized arguments: '
                      '--no-such-option']),
                 parse(cls, *argv, '--no-such-option'), name)
+
+    def test_an_unknown_column_is_one_line_for_every_command(self):
+        # Checked by the parser: nothing is sent, whatever the command
+        # would write (image transfer shared the image, then refused -c).
+        valid = {'image_transfer': ['a', '--to', 'b'],
+                 'image_share_revoke': ['a', '--all', '--unshare'],
+                 'image_share_set': ['a', '--member', 'b'],
+                 'image_share_list': [], 'image_share_audit': []}
+        for name, cls in commands().items():
+            argv = valid.get(name, ['a'])
+            code, lines = parse(cls, *argv, '-c', 'Bogus', '-c', 'bogus_2')
+            self.assertEqual(2, code, name)
+            self.assertEqual(1, len(lines), name)
+            self.assertRegex(
+                lines[0], r"^openstack test: error: -c 'Bogus', 'bogus_2': "
+                r"no such column; the columns are '[^']+'(, '[^']+')*$",
+                name)
+        # A column by its name, or as cliff matches it (lower case, '_').
+        self.assertEqual((0, []), parse(T, 'a', '--to', 'b', '-c',
+                                        'Image ID', '-c', 'member_status'))
+        # The columns of the options given: --mode copy has Method.
+        self.assertEqual((0, []), parse(T, 'a', '--to', 'b', '--mode',
+                                        'copy', '-c', 'Method'))
+        self.assertEqual(2, parse(T, 'a', '--to', 'b', '-c', 'Method')[0])
+        self.assertEqual((0, []), parse(share_audit.AuditImageShare, '--fix',
+                                        '-c', 'Fixed'))
+        self.assertEqual(2, parse(share_audit.AuditImageShare, '-c',
+                                  'Fixed')[0])
+
+    def test_a_bad_format_is_one_line_for_every_command(self):
+        for name, cls in commands().items():
+            code, lines = parse(cls, 'a', '-f', 'xml')
+            self.assertEqual(2, code, name)
+            self.assertEqual(1, len(lines), name)
+            self.assertIn("argument -f/--format: invalid choice: 'xml'",
+                          lines[0], name)
+
+    def test_an_unknown_option_is_named_before_any_rule(self):
+        # Each command line breaks a rule of its command too: the unknown
+        # option, not the rule, is what the one line names.
+        broken = {'image_transfer': ['web'],
+                  'image_share_revoke': ['a'],
+                  'image_share_set': ['a'],
+                  'image_share_accept': ['a', '--project-domain', 'd'],
+                  'image_share_reject': ['a', '--project-domain', 'd'],
+                  'image_share_audit': ['--incoming', '--all-projects']}
+        for name, cls in commands().items():
+            argv = broken.get(name, ['a'] if name != 'image_share_list'
+                              else [])
+            if name in broken:
+                self.assertEqual(2, parse(cls, *argv)[0], name)
+            self.assertEqual(
+                (2, ['openstack test: error: unrecognized arguments: '
+                     '--bogus']),
+                parse(cls, *argv, '--bogus'), name)
 
     def test_the_same_options_pass_where_they_belong(self):
         # Not refusing everything: each option is taken in its own mode.
@@ -211,6 +272,21 @@ class TestInterrupted(base.TestCommand):
             'Interrupted by SIGTERM: of 2 image/project pairs, 1 done',
             e.code)
         self.assertEqual('', self.app.stdout.make_string())
+
+    @mock.patch.object(image_share.waiting, 'share_wait')
+    def test_rows_it_carries_are_printed_first(self, run):
+        run.side_effect = signals.Interrupted(
+            'Interrupted by SIGTERM after 3 s waiting for image i: project '
+            'beta (b) has not accepted it yet',
+            rows=[('i', 'web\nx', 'b', 'beta', 'pending', 't1')])
+        cmd = image_share.WaitImageShare(self.app, None)
+        parsed = self.check_parser(cmd, ['a', '-f', 'value'], [])
+        e = self.assertRaises(SystemExit, cmd.run, parsed)
+        self.assertEqual(
+            'Interrupted by SIGTERM after 3 s waiting for image i: project '
+            'beta (b) has not accepted it yet', e.code)
+        self.assertEqual('i web\\nx b beta pending t1\n',
+                         self.app.stdout.make_string())
 
     @mock.patch.object(image_share.membership, 'list_shares')
     def test_a_stopped_batch_exits_with_its_message(self, run):

@@ -1,7 +1,6 @@
 """The copy workflow: streamed or imported, verified, cleaned up; on fakes."""
 
 import hashlib
-import os
 import signal
 import socket
 from unittest import mock
@@ -331,7 +330,7 @@ class TestSignals(CopyCase):
 
     def interrupt_with(self, signum):
         def send(chunk):
-            os.kill(os.getpid(), signum)
+            base.signal_self(signum)
         self.target.on_data = send
         e = self.assertRaises(engine.Interrupted, self.copy)
         self.assertEqual({}, self.target.images)

@@ -12,10 +12,18 @@ DATA = test_engine.DATA
 source = test_engine.source
 
 
+class Terminal(io.StringIO):
+    """What a terminal would be shown."""
+
+    def isatty(self):
+        return True
+
+
 class TestProgress(base.TestCase):
 
     def test_prints_percent_rate_eta_once_at_the_end(self):
         out = mock.Mock()
+        out.isatty.return_value = True
         p = progress.Progress(100, out)
         p(50)
         p(100)
@@ -30,7 +38,7 @@ class TestProgress(base.TestCase):
         self.assertEqual('\n', texts[2])
 
     def test_each_phase_keeps_its_last_line_since_when(self):
-        out = io.StringIO()
+        out = Terminal()
         p = progress.Progress(100, out, 'staging')
         p(100)
         p.phase('importing')
@@ -45,6 +53,30 @@ class TestProgress(base.TestCase):
         self.assertRegex(lines[1], r'^\r\x1b\[Kimporting since '
                          r'\d\d:\d\d:\d\d \(0 s\): image importing$')
         self.assertEqual('', lines[2])   # verifying printed nothing
+
+    def test_off_a_terminal_one_plain_line_per_phase(self):
+        out = io.StringIO()
+        p = progress.Progress(100, out, 'staging')
+        p(10)
+        p(100)
+        p.phase('importing')
+        p.status('image importing')
+        p.status('image active')     # the last state, however soon
+        p.phase('verifying')
+        p.status('size and sha512 against the source')
+        p.done()
+        p.done()
+        lines = out.getvalue().split('\n')
+        self.assertEqual(4, len(lines), lines)
+        self.assertRegex(lines[0], r'^staging since \d\d:\d\d:\d\d '
+                         r'\(0 s\): 100.0%  .* MiB/s  ETA +0 s$')
+        self.assertRegex(lines[1], r'^importing since \d\d:\d\d:\d\d '
+                         r'\(0 s\): image active$')
+        self.assertRegex(lines[2], r'^verifying since \d\d:\d\d:\d\d '
+                         r'\(0 s\): size and sha512 against the source$')
+        self.assertEqual('', lines[3])
+        self.assertFalse(re.search(r'[\x00-\x09\x0b-\x1f]',
+                                   out.getvalue()))
 
     def test_import_state_says_what_glance_reports(self):
         src = {'size': 300, 'disk_format': 'qcow2'}
@@ -80,7 +112,7 @@ class TestImportProgress(test_engine.CopyCase):
                 del img['os_glance_import_task']
         self.target._store = store
         self.target.fail[('GET', '/v2/images/new-1')] = poll
-        err = io.StringIO()
+        err = Terminal()
         with mock.patch.object(progress.Progress, 'EVERY', 0):
             result = self.copy(import_method='glance-direct', progress=err)
         self.assertEqual('copied', result.changes)

@@ -105,9 +105,49 @@ class TestShareStatus(base.TestCase):
             "image set --protected %s'." % (IMAGE_ID, IMAGE_ID),
             "Member beta of image %s is not an existing project (Glance "
             "accepts any string, a project name or a typo included): nobody "
-            "can accept it; remove it with 'openstack image remove project "
+            "can accept it; remove it with 'openstack image share revoke "
             "%s beta'." % (IMAGE_ID, IMAGE_ID),
         ], warnings)
+        # The same risks as data: a keyword each, then the sentence.
+        self.assertEqual([{'code': code, 'sentence': sentence}
+                          for code, sentence in zip(
+                              ['owner-dependency', 'unprotected',
+                               'not-a-project'], warnings)], data['risks'])
+
+    def test_every_risk_keyword_is_one_of_status_risks(self):
+        glance = shared(fakes.member(BETA), visibility='community')
+        data, warnings = access.share_status(
+            glance, fakes.FakeIdentity(exists={BETA: True}), IMAGE_ID)
+        self.assertEqual(['not-shared'], [r['code'] for r in data['risks']])
+        data, _ = access.share_status(
+            fakes.FakeGlance([fakes.image(visibility='private')]),
+            fakes.FakeIdentity(), IMAGE_ID)
+        self.assertEqual(['private'], [r['code'] for r in data['risks']])
+        self.assertLessEqual({r['code'] for r in data['risks']},
+                             set(access.RISKS))
+
+    def test_a_rejected_member_is_a_risk_for_the_owner_only(self):
+        glance = shared(fakes.member(BETA, 'rejected'))
+        ident = fakes.FakeIdentity(names={BETA: 'beta'}, exists={BETA: True})
+        data, warnings = access.share_status(glance, ident, IMAGE_ID)
+        self.assertEqual(['owner-dependency', 'rejected'],
+                         [r['code'] for r in data['risks']])
+        self.assertEqual(
+            "Project beta (%s) has rejected image %s: Glance hides it from "
+            "that project's image lists, but the project can still accept "
+            "it, and can still boot it by its ID; ask the project to accept "
+            "it (in that project: 'openstack image share accept %s'), or "
+            "revoke its membership ('openstack image share revoke %s %s')."
+            % (BETA, IMAGE_ID, IMAGE_ID, IMAGE_ID, BETA), warnings[-1])
+        self.assertLessEqual({r['code'] for r in data['risks']},
+                             set(access.RISKS))
+        # The member that rejected it is not told to ask itself.
+        ident = fakes.FakeIdentity(project_id=BETA, project_name='beta',
+                                   names={BETA: 'beta'}, exists={BETA: True})
+        data, _ = access.share_status(shared(fakes.member(BETA, 'rejected')),
+                                      ident, IMAGE_ID)
+        self.assertEqual(['owner-dependency'],
+                         [r['code'] for r in data['risks']])
 
     def test_member_view_pending(self):
         glance = shared(fakes.member(BETA))

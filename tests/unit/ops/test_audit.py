@@ -1,9 +1,11 @@
 """image share audit: scopes, the risk table, --fix, the command."""
 
 import datetime
+import json
 from unittest import mock
 
 from osc_imageshare.api import glance as images
+from osc_imageshare.api import identity
 from osc_imageshare.cli import share_audit as audit_cmd
 from osc_imageshare import errors
 from osc_imageshare.ops import audit
@@ -41,6 +43,26 @@ class Ident(fakes.FakeIdentity):
     def get_project(self, project_id):
         self.calls.append(('get', project_id))
         return self.projects.get(project_id)
+
+    def why_unknown(self, project_id):
+        if self.projects.get(project_id) is None:
+            return (identity.HIDDEN, 'Keystone does not let project alpha '
+                    'read other projects')
+        return None
+
+    def judged(self):
+        return dict(self.projects)
+
+    def check_own_project(self):
+        found = self.projects.get(self.project_id)
+        return found, None if found is not None else (
+            identity.BAD_ANSWER, 'the identity service answered HTTP 500')
+
+    def is_user(self, user_id):
+        return user_id in getattr(self, 'users', ())
+
+    def get_domain(self, domain_id):
+        return getattr(self, 'domains', {}).get(domain_id)
 
     def resolve_project(self, ref, domain=None):
         self.calls.append(('resolve', ref, domain))
@@ -81,11 +103,11 @@ class TestRisks(base.TestCase):
                          member('cc' * 16, when=OLD)],
                    ID2: [member(BETA, 'pending', OLD, ID2)]})
         ident = Ident(projects={'cc' * 16: None})
-        rows = run(g, ident)
+        notes = audit.Notes()
+        rows = run(g, ident, notes=notes)
         self.assertEqual([
             (ID1, BETA, 'unprotected'),
             (ID1, 'beta', 'not-a-project'),
-            (ID1, 'cc' * 16, 'unverifiable'),
             (ID1, 'cc' * 16, 'stale-pending'),
             (ID1, GONE, 'project-deleted'),
             (ID1, OFF, 'project-disabled'),
@@ -97,15 +119,26 @@ class TestRisks(base.TestCase):
         self.assertEqual(
             (ID1, 'one', ALPHA, BETA, 'beta', 'accepted', 'unprotected',
              messages.W_UNPROTECTED.format(id=ID1, count=2)), rows[0])
-        self.assertEqual(messages.W_NOT_PROJECT.format(member='beta',
-                                                       id=ID1), rows[1][7])
+        self.assertEqual(messages.W_NOT_PROJECT.format(
+            member='beta', id=ID1, id_arg=ID1, member_arg='beta'),
+            rows[1][7])
         self.assertEqual(
             "Project beta (%s) has left image %s pending since %s (30 "
             "days or more): it accepts it with 'openstack image share "
             "accept %s', or the owner removes it with 'openstack image "
             "share revoke %s %s'." % (BETA, ID2, OLD, ID2, ID2, BETA),
-            rows[7][7])
-        self.assertIn("could not be verified", rows[2][7])
+            rows[6][7])
+        # What it cannot verify is one line, not rows.
+        self.assertEqual([(ID1, 'cc' * 16, ident.why_unknown('cc' * 16))],
+                         notes.unverifiable)
+        self.assertEqual([
+            "1 member(s) could not be verified (Keystone does not let "
+            "project alpha read other projects): an admin verifies them "
+            "with 'openstack image share audit --project %s'; list them "
+            "with --risk unverifiable" % ALPHA], notes.warnings(ident))
+        rows = run(g, ident, risks=['unverifiable'])
+        self.assertEqual([(ID1, 'cc' * 16, 'unverifiable')], risks(rows))
+        self.assertIn("could not be verified", rows[0][7])
 
     def test_pending_days_zero_makes_every_pending_member_stale(self):
         g = cloud({ID1: [member(BETA, when=NEW)], ID2: []})
@@ -182,10 +215,13 @@ class TestKindRisks(base.TestCase):
         g, rows = self.companions('private')
         self.assertEqual([(ID1, BETA, 'companions-unreadable')],
                          risks(rows))
-        self.assertEqual(share_risks.W_COMPANION_UNREADABLE.format(
-            member_label='beta (%s)' % BETA, key='kernel_id',
-            companion=self.KERNEL, id=ID1, member=BETA,
-            why=share_risks.COMPANION_WHY['private']), rows[0][7])
+        self.assertEqual(
+            "Project beta (%s) cannot read the kernel_id %s of image %s (%s), "
+            "so it cannot boot the image: share it too ('openstack image "
+            "transfer %s --to %s --no-accept'), then the member accepts it "
+            "('openstack image share accept %s')." % (
+                BETA, self.KERNEL, ID1, share_risks.COMPANION_WHY['private'],
+                self.KERNEL, BETA, self.KERNEL), rows[0][7])
         # Each companion read once, whatever the number of members.
         self.assertEqual(1, [c[:2] for c in g.calls].count(
             ('GET', '/v2/images/%s' % self.KERNEL)))
@@ -320,9 +356,28 @@ class TestFix(base.TestCase):
             errors.Forbidden('not allowed')
         del g.members[ID1]['gamma']         # removed meanwhile: a 404
         fixed, errs = audit.fix(g, Ident(), rows, parallel=1)
-        self.assertEqual(['failed', 'removed'], [r[8] for r in fixed])
+        self.assertEqual([('gamma', 'removed')],
+                         [(r[3], r[8]) for r in fixed])
         self.assertEqual(['Could not remove member beta (image %s): Glance '
                           'answered HTTP 403: not allowed' % ID1], errs)
+
+    def test_a_readers_fix_is_the_role_sentence(self):
+        g = cloud({ID1: [member('beta')]})
+        rows = self.rows(g)
+        g.session = mock.Mock()
+        g.session.auth.get_access.return_value = mock.Mock(
+            project_name='alpha', project_id=ALPHA, role_names=['reader'])
+        g.fail[('DELETE', '/v2/images/%s/members/beta' % ID1)] = \
+            errors.Forbidden('You are not authorized to complete '
+                             'delete_member action.')
+        fixed, errs = audit.fix(g, Ident(), rows, parallel=1)
+        self.assertEqual([], fixed)    # a failure has no row: its line
+        self.assertEqual([
+            'Could not remove member beta (image %s): Your role in project '
+            'alpha is reader; Glance requires the member role (or admin) to '
+            'remove members from an image (its delete_member policy): ask '
+            'for the member role there, or act with credentials that have '
+            'it' % ID1], errs)
 
     def test_member_ids_any_string_quoted_never_removed_falsely(self):
         # Regression: 'a#b' and 'c?d' went unquoted into the URL (a 404,
@@ -330,8 +385,8 @@ class TestFix(base.TestCase):
         # Glance cannot address at all: a failure, not 'removed'.
         g = cloud({ID1: [member('a#b'), member('c?d'), member('e/f')]})
         fixed, errs = audit.fix(g, Ident(), self.rows(g), parallel=1)
-        self.assertEqual([('a#b', 'removed'), ('c?d', 'removed'),
-                          ('e/f', 'failed')], [(r[3], r[8]) for r in fixed])
+        self.assertEqual([('a#b', 'removed'), ('c?d', 'removed')],
+                         [(r[3], r[8]) for r in fixed])
         self.assertEqual([audit.E_FIX_FAILED.format(
             what='remove member e/f', id=ID1, why=audit.E_UNADDRESSABLE)],
             errs)
@@ -388,7 +443,7 @@ class TestCommand(base.TestCommand):
         with mock.patch.object(audit, '_now', return_value=NOW):
             columns, rows = cmd.take_action(parsed)
         self.assertEqual(audit_cmd.FIX_COLUMNS, columns)
-        self.assertEqual(['failed', 'removed'], [r[8] for r in rows])
+        self.assertEqual([(GONE, 'removed')], [(r[3], r[8]) for r in rows])
         self.assertEqual('Failed to fix 1 of 2 risks', cmd.failure)
 
     @mock.patch('osc_imageshare.api.identity.Identity.from_client_manager')
@@ -418,7 +473,8 @@ class TestLookups(base.TestCase):
 
         def get(path, endpoint_filter):
             if path not in answers:
-                raise ks_exc.NotFound()
+                raise ks_exc.NotFound(response=mock.Mock(json=mock.Mock(
+                    return_value={'error': {'code': 404}})))
             return mock.Mock(json=mock.Mock(return_value=answers[path]))
         session = mock.Mock()
         session.get.side_effect = get
@@ -432,5 +488,146 @@ class TestLookups(base.TestCase):
                           (ID2, BETA, 'none'), (ID2, GONE, 'project-deleted')],
                          risks(rows))
         self.assertEqual(['/auth/projects', '/projects/' + BETA,
-                          '/projects/' + GONE],
+                          '/projects/' + GONE, '/users/' + GONE],
                          [c.args[0] for c in session.get.call_args_list])
+
+
+class TestUntrusted(base.TestCase):
+    """Keystone's answers judged, labels validated, commands quoted."""
+
+    def test_commands_quote_members_and_name_only_image_and_member(self):
+        import shlex
+        g = cloud({ID1: [member('x y', when=OLD), member('dis1', when=OLD),
+                         member("a'b $(id)", when=OLD),
+                         member('-x', when=OLD)]})
+        rows = run(g, Ident(), risks=['not-a-project', 'stale-pending'])
+        self.assertEqual(8, len(rows))
+        for row in rows:
+            commands = messages.suggested_commands(row[7])
+            self.assertTrue(commands, row)
+            for text in commands:
+                argv = shlex.split(text)
+                # 'image share revoke' removes the literal member string.
+                self.assertNotIn('remove', argv)
+                self.assertIn(argv[-1], (row[0], row[3]), text)
+                self.assertEqual(set(), set(argv[4:]) - {
+                    row[0], row[3], '--'})
+                # A member beginning with '-' comes after '--'.
+                if argv[-1].startswith('-'):
+                    self.assertEqual('--', argv[-2])
+
+    def test_bad_answers_are_unverifiable_never_deleted(self):
+        ident = Ident(admin=True, projects={GONE: None})
+        ident.why_unknown = lambda pid: (
+            identity.BAD_ANSWER, 'the identity service answered 404 with a '
+            'body of type text/html, not its JSON error')
+        g = cloud({ID1: [member(GONE, 'accepted')]})
+        notes = audit.Notes()
+        self.assertEqual([(ID1, GONE, 'unprotected')],
+                         risks(run(g, ident, notes=notes)))
+        self.assertEqual([
+            "1 member(s) could not be verified (the identity service "
+            "answered 404 with a body of type text/html, not its JSON "
+            "error): check the identity service; list them with --risk "
+            "unverifiable"], notes.warnings(ident))
+
+    def test_an_answer_proves_a_project_a_pending_member_does_not(self):
+        ident = Ident(projects={BETA: None, GONE: None})
+        g = cloud({ID1: [member(BETA, 'accepted'), member(GONE, 'rejected'),
+                         member(OFF + '', 'pending')]})
+        ident.projects[OFF] = None
+        notes = audit.Notes()
+        run(g, ident, notes=notes)
+        self.assertEqual([OFF], [m for _i, m, _w in notes.unverifiable])
+
+    def test_domains_users_and_disabled_domains(self):
+        dom, user, indom = 'd0' * 16, 'e0' * 16, 'f0' * 16
+        ident = Ident(admin=True, projects={
+            dom: {'id': dom, 'name': 'd', 'is_domain': True,
+                  'enabled': False},
+            user: False,
+            indom: {'id': indom, 'name': 'p', 'domain_id': dom}})
+        ident.users = {user}
+        ident.domains = {dom: {'id': dom, 'name': 'd', 'enabled': False}}
+        g = cloud({ID1: [member(dom), member(user), member(indom)]})
+        rows = run(g, ident)
+        self.assertEqual([(ID1, dom, 'not-a-project'),
+                          (ID1, user, 'not-a-project'),
+                          (ID1, indom, 'domain-disabled')], risks(rows))
+        self.assertIn('is a domain, not a project', rows[0][7])
+        self.assertNotIn('project set --enable', rows[0][7])
+        self.assertIn('is a user, not a project', rows[1][7])
+        self.assertIn("'openstack domain set --enable %s'" % dom, rows[2][7])
+
+    def test_fix_removes_nothing_when_answers_look_wrong(self):
+        g = cloud({ID1: [member(GONE), member('beta')]})
+        for projects, why in (
+                ({ALPHA: False}, 'your own project %s reads as deleted'
+                 % ALPHA),
+                ({ALPHA: None}, 'your own project %s reads as the '
+                 'identity service answered HTTP 500' % ALPHA)):
+            ident = Ident(admin=True)
+            rows = run(g, ident)
+            ident.projects.update(projects)
+            g.calls.clear()
+            e = self.assertRaises(errors.ImageShareError, audit.fix, g,
+                                  ident, rows, parallel=1)
+            self.assertEqual(audit.E_SUSPECT.format(why=why), str(e))
+            self.assertEqual([], g.calls)
+        # The owner reading as gone: no removal either.
+        ident = Ident(admin=True)
+        ident.projects[ALPHA] = {'id': ALPHA}
+        rows = run(g, ident)
+        ident.check_own_project = lambda: ({'id': ALPHA}, None)
+        ident.projects[ALPHA] = False
+        e = self.assertRaises(errors.ImageShareError, audit.fix, g, ident,
+                              rows, dry_run=True)
+        self.assertIn('the owner %s of image(s) to fix reads as deleted'
+                      % ALPHA, str(e))
+        # Every member project reading as deleted is not believed; one
+        # that exists makes the others plausible.
+        many = ['%02d' % n * 16 for n in range(10, 15)]
+        g = cloud({ID1: [member(m) for m in many]})
+        ident = Ident(admin=True, projects={m: False for m in many})
+        notes = audit.Notes()
+        rows = run(g, ident, notes=notes)
+        e = self.assertRaises(errors.ImageShareError, audit.fix, g, ident,
+                              rows, notes=notes)
+        self.assertIn('all 5 member projects looked up read as deleted',
+                      str(e))
+        g.members[ID1][BETA] = member(BETA)
+        notes = audit.Notes()
+        rows = run(g, ident, notes=notes)
+        fixed, _ = audit.fix(g, ident, rows, dry_run=True, notes=notes)
+        self.assertEqual(['would remove'] * 5, [r[8] for r in fixed])
+
+    def test_an_image_whose_members_cannot_be_read_is_a_row(self):
+        g = cloud({ID1: [member('x')], ID2: [member('y', image_id=ID2)]})
+        g.fail[('GET', '/v2/images/%s/members' % ID1)] = \
+            errors.Forbidden('no')
+        notes = audit.Notes()
+        rows = run(g, Ident(), notes=notes)
+        self.assertEqual([(ID1, None, 'unreadable'),
+                          (ID2, 'y', 'not-a-project')], risks(rows))
+        self.assertEqual('Could not read the members of image %s: Glance '
+                         'answered HTTP 403: no' % ID1, rows[0][7])
+        self.assertEqual([ID1], notes.unreadable)
+
+    def test_labels_owner_or_admin_only_and_validated(self):
+        evil = json.dumps({'run': 'nohost:1:0', 'started':
+                           '2026-01-01T00:00:00Z',
+                           'targets': ["x $(touch pwned) '; id #"]})
+        g = fakes.FakeGlance([fakes.image(id=ID3, owner=BETA,
+                                          imageshare_sharing=evil)],
+                             {ID3: [member(ALPHA, 'accepted', image_id=ID3)]})
+        ident = Ident()
+        self.assertEqual([], run(g, ident, audit.scope(ident, incoming=True),
+                                 risks=['interrupted', 'unrecognised-label']))
+        admin = Ident(admin=True)
+        rows = run(g, admin, audit.scope(admin, all_projects=True),
+                   risks=['interrupted', 'unrecognised-label'])
+        self.assertEqual([(ID3, ALPHA, 'unrecognised-label')], risks(rows))
+        self.assertEqual(['openstack image unset --property '
+                          'imageshare_sharing %s' % ID3],
+                         messages.suggested_commands(rows[0][7]))
+        self.assertIn(json.dumps(evil), rows[0][7])

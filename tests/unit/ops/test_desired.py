@@ -87,9 +87,8 @@ class TestSetMembers(unittest.TestCase):
         g.delete = delete
         res = desired.set_members(g, Ident(admin=True), IMAGE_ID, ['beta'],
                                   prune=True)
+        # The row another run made false is left out; the error says it.
         self.assertEqual([
-            (IMAGE_ID, BETA, 'beta', 'accepted', None,
-             'changed by another run: unchanged'),
             (IMAGE_ID, OTHER, None, 'rejected', None, 'revoked')], res.rows)
         self.assertEqual([messages.E_MEMBER_MOVED.format(
             id=IMAGE_ID, member=BETA, expected='accepted',
@@ -178,11 +177,35 @@ class TestDryRunWarning(unittest.TestCase):
                                       prune=prune, dry_run=True,
                                       earlier_members=earlier)
             self.assertEqual(
-                ["Image %s is private: Glance hides the members it had "
-                 "while it was shared (nobody can list them) and making it "
-                 "shared gives them their access back; the run reads them "
-                 "right after sharing and %s." % (IMAGE_ID, then)],
+                ["Image %s is private: if it was shared before, it may "
+                 "still have members from then, whom Glance does not list "
+                 "(nobody can) and whom making it shared gives their access "
+                 "back; the run reads them right after sharing and %s."
+                 % (IMAGE_ID, then)],
                 res.warnings)
+
+
+class TestRisksAfterTheRun(unittest.TestCase):
+    """The unprotected warning counts the members as they end up."""
+
+    def unprotected(self, count):
+        return messages.W_UNPROTECTED.format(id=IMAGE_ID, count=count)
+
+    def test_kept_earlier_members_are_counted(self):
+        g = glance('private', [fakes.member(GAMMA, 'accepted')])
+        res = desired.set_members(g, Ident(admin=True), IMAGE_ID, ['beta'],
+                                  earlier_members='keep')
+        self.assertIn(self.unprotected(2), res.warnings)
+
+    def test_kept_members_count_and_revoked_ones_do_not(self):
+        members = [fakes.member(GAMMA, 'accepted'),
+                   fakes.member(OTHER, 'accepted')]
+        res = desired.set_members(glance(members=members), Ident(admin=True),
+                                  IMAGE_ID, ['beta'])
+        self.assertIn(self.unprotected(3), res.warnings)
+        res = desired.set_members(glance(members=members), Ident(admin=True),
+                                  IMAGE_ID, ['beta'], prune=True)
+        self.assertIn(self.unprotected(1), res.warnings)
 
 
 class TestMemberList(unittest.TestCase):
@@ -194,17 +217,34 @@ class TestMemberList(unittest.TestCase):
         with self.assertRaises(errors.ImageShareError) as e:
             desired.set_members(g, Ident(admin=True), IMAGE_ID, [],
                                 prune=True)
-        self.assertEqual(desired.E_EMPTY.format(id=IMAGE_ID, count=2),
-                         str(e.exception))
+        self.assertEqual(
+            'No members given (an empty member file, or only comments): '
+            '--prune would revoke all 2 member(s) of image %s; give '
+            '--no-members instead of the list if that is what you mean'
+            % IMAGE_ID, str(e.exception))
         self.assertEqual([('GET', IMG_URL), ('GET', MEMBERS_URL)], g.calls)
+
+    def test_the_refusal_never_counts_members_it_cannot_see(self):
+        for visibility, every in (
+                ('private', 'every member of image %s it hides, if any (it '
+                            'is private: Glance does not list them, so how '
+                            'many is unknown)' % IMAGE_ID),
+                ('shared', 'no member of image %s (it has none)'
+                           % IMAGE_ID)):
+            with self.assertRaises(errors.ImageShareError) as e:
+                desired.set_members(glance(visibility), Ident(admin=True),
+                                    IMAGE_ID, [], prune=True)
+            self.assertIn('--prune would revoke %s; give' % every,
+                          str(e.exception))
+            self.assertNotIn(' 0 ', str(e.exception))
 
     def test_no_members_revokes_all_and_the_dry_run_says_so(self):
         g = glance(members=[fakes.member(BETA, 'accepted'),
                             fakes.member(OTHER)])
         plan = desired.set_members(g, Ident(admin=True), IMAGE_ID, [],
                                    prune=True, no_members=True, dry_run=True)
-        self.assertIn(desired.W_ALL.format(id=IMAGE_ID, count=2),
-                      plan.warnings)
+        self.assertIn('Image %s: --prune --no-members would revoke all 2 '
+                      'member(s).' % IMAGE_ID, plan.warnings)
         self.assertEqual(['plan: revoked'] * 2, [r[5] for r in plan.rows])
         self.assertEqual(2, len(g.members[IMAGE_ID]))
         res = desired.set_members(g, Ident(admin=True), IMAGE_ID, [],
@@ -229,6 +269,23 @@ class TestMemberList(unittest.TestCase):
         self.assertEqual(['beta', GAMMA],
                          desired.read_member_file(iter(lines), 'm.txt'))
 
+    def test_a_leading_bom_is_skipped_invisible_characters_named(self):
+        self.assertEqual(['beta', GAMMA], desired.read_member_file(
+            io.BytesIO(('\ufeffbeta\n%s # a\u200bnote\n' % GAMMA).encode()),
+            'm.txt'))
+        for text, where, named in (
+                ('beta\u200b\n', 'line 1', 'U+200B ZERO WIDTH SPACE, at '
+                                           'column 5'),
+                ('beta\n\ufeffgamma\n', 'line 2',
+                 'U+FEFF ZERO WIDTH NO-BREAK SPACE, at column 1'),
+                ('be\u2060ta\n', 'line 1', 'U+2060 WORD JOINER, at column 3')):
+            with self.assertRaises(errors.ImageShareError) as e:
+                desired.read_member_file(io.BytesIO(text.encode()), 'm.txt')
+            self.assertEqual(
+                '--member-file m.txt, %s holds an invisible character, %s: '
+                'remove it (no project name or ID has one)' % (where, named),
+                str(e.exception))
+
     def test_a_binary_file_names_the_file_and_the_line(self):
         for data, words in (
                 (b'beta\n\x7fELF\xff\xfe\n', 'is not UTF-8 text (byte 0xff '
@@ -238,3 +295,101 @@ class TestMemberList(unittest.TestCase):
                 desired.read_member_file(io.BytesIO(data), 'm.bin')
             self.assertTrue(str(e.exception).startswith(
                 '--member-file m.bin, line 2 ' + words), str(e.exception))
+
+
+KERNEL = 'a1' * 4 + '-1111-4111-8111-' + 'a1' * 6
+
+
+class TestSetRefusesWhatTransferRefuses(unittest.TestCase):
+    """The kinds gate of ``image transfer``, for ``image share set``."""
+
+    def run_both(self, glance_of, members, **kw):
+        """(dry run, run): each the refusal and the writes, or rows."""
+        out = []
+        for dry in (True, False):
+            g = glance_of()
+            try:
+                res = desired.set_members(g, Ident(admin=True), IMAGE_ID,
+                                          members, dry_run=dry, **kw)
+                said = (None, res.warnings, [r[5] for r in res.rows])
+            except errors.ImageShareError as e:
+                said = (str(e), None, None)
+            out.append((said, [c for c in g.calls if c[0] != 'GET']))
+        return out
+
+    def test_a_volume_backed_snapshot_is_refused_then_allowed(self):
+        def vb():
+            return fakes.FakeGlance([fakes.image(
+                visibility='shared', size=0, block_device_mapping=(
+                    '[{"snapshot_id": "s1", "source_type": "snapshot"}]'))],
+                {IMAGE_ID: []})
+        dry, run = self.run_both(vb, ['beta'])
+        self.assertEqual(dry[0], run[0])
+        self.assertEqual([], run[1])        # nothing written
+        self.assertTrue(run[0][0].startswith(
+            'Image %s is a snapshot of a volume-backed server' % IMAGE_ID),
+            run[0])
+        self.assertIn('--allow-volume-backed', run[0][0])
+        dry, run = self.run_both(vb, ['beta'], allow_volume_backed=True)
+        self.assertEqual(['added, accepted'], run[0][2])
+        self.assertTrue(any('shared anyway (--allow-volume-backed)' in w
+                            for w in run[0][1]), run[0][1])
+
+    def test_an_encrypted_volumes_image_is_refused_then_allowed(self):
+        def enc():
+            return fakes.FakeGlance([fakes.image(
+                visibility='shared', cinder_encryption_key_id='k1')],
+                {IMAGE_ID: []})
+        dry, run = self.run_both(enc, ['beta'])
+        self.assertEqual(dry[0], run[0])
+        self.assertEqual([], run[1])
+        self.assertTrue(run[0][0].startswith(
+            'Image %s is the image of an encrypted volume' % IMAGE_ID))
+        dry, run = self.run_both(enc, ['beta'], allow_encrypted=True)
+        self.assertEqual(['added, accepted'], run[0][2])
+
+    def test_members_it_already_has_are_not_refused(self):
+        def enc():
+            return fakes.FakeGlance([fakes.image(
+                visibility='shared', cinder_encryption_key_id='k1')],
+                {IMAGE_ID: [fakes.member(BETA, 'accepted')]})
+        dry, run = self.run_both(enc, ['beta'])
+        self.assertEqual((None, ['unchanged']), (run[0][0], run[0][2]))
+
+    def test_a_companion_the_new_member_cannot_read_refuses(self):
+        def ami(kernel_members=()):
+            return lambda: fakes.FakeGlance(
+                [fakes.image(visibility='shared', kernel_id=KERNEL),
+                 fakes.image(id=KERNEL, name='k', visibility='shared')],
+                {IMAGE_ID: [], KERNEL: list(kernel_members)})
+        dry, run = self.run_both(ami(), ['beta'])
+        self.assertEqual(dry[0], run[0])
+        self.assertEqual([], run[1])
+        self.assertEqual(
+            "Image %s, project beta (%s): it boots only with its kernel_id "
+            "%s, which that project cannot read, so it could not boot "
+            "there; nothing was changed. 'openstack image transfer %s --to "
+            "%s' shares the image with its companions" % (
+                IMAGE_ID, BETA, KERNEL, IMAGE_ID, BETA), run[0][0])
+        # A member of the kernel already: it can read it.
+        dry, run = self.run_both(ami([fakes.member(BETA, 'accepted')]),
+                                 ['beta'])
+        self.assertEqual((None, ['added, accepted']),
+                         (run[0][0], run[0][2]))
+
+    def test_a_companion_of_another_project_names_its_owner(self):
+        def ami():
+            return fakes.FakeGlance(
+                [fakes.image(visibility='shared', kernel_id=KERNEL),
+                 fakes.image(id=KERNEL, name='k', visibility='shared',
+                             owner=OTHER)], {IMAGE_ID: []})
+        dry, run = self.run_both(ami, ['beta'])
+        self.assertEqual(dry[0], run[0])
+        self.assertEqual([], run[1])
+        self.assertTrue(run[0][0].endswith(
+            "which that project may not be able to read (only a token of "
+            "that project could tell: you are neither a member of it nor the "
+            "companion's owner), so it could not boot there; nothing was "
+            "changed. Ask the owner of %s (owner %s) to share it with that "
+            "project first" % (KERNEL, OTHER)),
+            run[0][0])

@@ -1,6 +1,7 @@
 """What kind of image: the classifier, status and the transfer's gate."""
 
 import json
+import shlex
 import unittest
 from unittest import mock
 
@@ -64,6 +65,25 @@ class TestClassify(unittest.TestCase):
         self.assertEqual((kinds.VOLUME_BACKED,), kind.kinds)
         self.assertEqual((), kind.snapshot_ids)
 
+    def test_snapshot_ids_that_are_not_strings_are_left_out(self):
+        bdm = json.dumps([{'snapshot_id': {'a': 1}}, {'snapshot_id': 5},
+                          {'snapshot_id': ['x']}, {'snapshot_id': SNAP}])
+        kind = kinds.classify(fakes.image(block_device_mapping=bdm))
+        self.assertEqual((SNAP,), kind.snapshot_ids)
+
+    def test_the_owners_snapshot_id_is_quoted_in_the_command(self):
+        bdm = json.dumps([{'snapshot_id': "x $(touch p) '; id #"}])
+        [(_, sentence)] = access.kind_risks(
+            fakes.image(block_device_mapping=bdm), kinds.classify(
+                fakes.image(block_device_mapping=bdm)), 'alpha')
+        self.assertIn("('openstack volume create --snapshot "
+                      "'x $(touch p) '\"'\"'; id #' --size <GiB> <volume>'",
+                      sentence)
+        # Said once, for one image, the command keeps its placeholder.
+        self.assertEqual([sentence], messages.grouped([sentence]))
+        self.assertIn("'openstack image create --volume <volume> <image>'",
+                      messages.grouped([sentence])[0])
+
     def test_several_kinds_keep_every_reason(self):
         kind = kinds.classify(volume_backed(
             kernel_id='k', ramdisk_id='r', cinder_encryption_key_id=KEY))
@@ -93,7 +113,11 @@ class TestStatusKind(unittest.TestCase):
             cinder_encryption_key_id=KEY))
         self.assertEqual(['volume-backed', 'companions', 'encrypted'],
                          data['kind'])
-        self.assertEqual(status_cmd.FIELDS[-1], 'kind')
+        self.assertEqual(status_cmd.FIELDS[-2:], ('kind', 'risks'))
+        # The risks: a keyword each, and the warning's sentence.
+        self.assertEqual(['volume-backed', 'companions', 'encrypted'],
+                         [r['code'] for r in data['risks'][:3]])
+        self.assertEqual(warnings, [r['sentence'] for r in data['risks']])
         label = 'alpha (%s)' % ALPHA
         self.assertEqual([
             messages.W_KIND_VOLUME_BACKED.format(
@@ -106,6 +130,17 @@ class TestStatusKind(unittest.TestCase):
             warnings[:3])
         self.assertIn("'openstack volume create --snapshot %s --size <GiB> "
                       "<volume>'" % SNAP, warnings[0])
+
+    def test_a_snapshot_id_from_the_properties_is_quoted_in_the_command(self):
+        # The image's properties are its owner's text: a consumer's status
+        # must not print them as shell code inside a command to paste.
+        bad = "x $(touch pwned) '; id #"
+        bdm = json.dumps([dict(json.loads(BDM)[0], snapshot_id=bad)])
+        _, warnings = self.status(fakes.image(
+            size=0, block_device_mapping=bdm, bdm_v2='True',
+            root_device_name='/dev/vda'))
+        self.assertIn("'openstack volume create --snapshot %s --size"
+                      % shlex.quote(bad), warnings[0])
 
     def test_disk_has_no_kind_warning(self):
         data, warnings = self.status(fakes.image(visibility='private'))
@@ -277,13 +312,12 @@ class TestShareCompanions(unittest.TestCase):
         glance, beta, result = self.share(
             self.ami(), fakes.image(id=KERNEL), fakes.image(id=RAMDISK),
             fail=fail)
-        self.assertEqual(('DELETE', IMG_URL + '/members/' + BETA),
-                         glance.calls[-1])
+        # The image, then the ramdisk shared for it alone, rolled back.
+        self.assertEqual([('DELETE', IMG_URL + '/members/' + BETA),
+                          ('DELETE', '/v2/images/%s/members/%s'
+                           % (RAMDISK, BETA))], glance.calls[-2:])
         self.assertEqual([
-            (KERNEL, None, 'failed, companion of %s' % IMAGE_ID),
-            (RAMDISK, 'accepted', 'companion of %s, member added, accepted'
-             % IMAGE_ID),
-            (IMAGE_ID, None, 'failed, rolled back')],
+            (RAMDISK, None, 'companion of %s, rolled back' % IMAGE_ID)],
             [(r[0], r[4], r[5]) for r in result.rows])
         self.assertEqual(
             'Image %s, project beta (%s): its kernel_id %s could not be '
@@ -291,3 +325,17 @@ class TestShareCompanions(unittest.TestCase):
             'there' % (IMAGE_ID, BETA, KERNEL), result.errors[-1])
         self.assertEqual('Failed to transfer 2 of 3 image/project pairs',
                          result.summary)
+
+    def test_a_failed_image_rolls_its_companions_back(self):
+        fail = {('POST', '/v2/images/%s/members' % IMAGE_ID):
+                errors.Forbidden('no')}
+        glance, beta, result = self.share(
+            self.ami(), fakes.image(id=KERNEL, visibility='private'),
+            fakes.image(id=RAMDISK), fail=fail)
+        self.assertEqual({}, {i: m for i, m in glance.members.items() if m})
+        # The kernel the run set shared is private again.
+        self.assertEqual('private', glance.images[KERNEL]['visibility'])
+        self.assertEqual([
+            (KERNEL, None, 'companion of %s, rolled back' % IMAGE_ID),
+            (RAMDISK, None, 'companion of %s, rolled back' % IMAGE_ID)],
+            [(r[0], r[4], r[5]) for r in result.rows])    # failed: no row

@@ -112,3 +112,61 @@ class TestResolveTargets(unittest.TestCase):
     def test_duplicates_collapse(self):
         found = recipients.resolve(Ident(), ['beta', BETA], accept=NONE)
         self.assertEqual([BETA], [t.project_id for t in found])
+
+
+class TestExclude(unittest.TestCase):
+    """--exclude: projects of the --to-domain left out, typos refused."""
+
+    PROJECTS = [{'id': ALPHA, 'name': 'alpha', 'domain_id': 'default'},
+                {'id': BETA, 'name': 'beta', 'domain_id': 'default'},
+                {'id': 'c3' * 16, 'name': 'service', 'domain_id': 'default'}]
+
+    def test_by_id_name_and_domain_slash_name(self):
+        for refs in (['service'], ['c3' * 16], ['Default/service'],
+                     ['default/service'], ['service', 'Default/service']):
+            kept, left_out = recipients.exclude_projects(
+                self.PROJECTS, refs, 'Default')
+            self.assertEqual([ALPHA, BETA], [p['id'] for p in kept], refs)
+            self.assertEqual(['c3' * 16], [p['id'] for p in left_out], refs)
+        self.assertEqual(
+            "Left out of domain 'Default' (--exclude): service (%s), beta "
+            "(%s)" % ('c3' * 16, BETA), recipients.excluded_note(
+                recipients.exclude_projects(
+                    self.PROJECTS, ['service', BETA], 'Default')[1],
+                'Default'))
+        self.assertIsNone(recipients.excluded_note([], 'Default'))
+
+    def test_one_that_names_no_project_of_the_domain_is_an_error(self):
+        for ref in ('servce', 'other/service', 'Service'):
+            with self.assertRaises(errors.ImageShareError) as e:
+                recipients.exclude_projects(self.PROJECTS, ['beta', ref],
+                                            'Default')
+            self.assertEqual(
+                "--exclude '%s': no enabled project of domain 'Default' has "
+                "this ID or name; nothing was changed (give a project ID, a "
+                "name, or Default/<name>)" % ref, str(e.exception))
+
+    def test_a_target_named_and_excluded_is_refused(self):
+        with self.assertRaises(errors.ImageShareError) as e:
+            recipients.resolve(Ident(admin=True), ['beta'], projects=[
+                self.PROJECTS[0]], excluded=[self.PROJECTS[1]])
+        self.assertEqual('Project beta (%s) is named as a target and '
+                         'excluded (--exclude): give one or the other'
+                         % BETA, str(e.exception))
+
+    def test_a_domain_with_no_project_left_says_so(self):
+        # Ident() acts as ALPHA: its own project is never a target.
+        for projects, excluded, but in (
+                ([], [], ''),
+                ([self.PROJECTS[0]], [], ' but your own project'),
+                ([self.PROJECTS[0]], self.PROJECTS[1:],
+                 ' but your own project and those of --exclude (beta (%s), '
+                 'service (%s))' % (BETA, 'c3' * 16)),
+                ([], self.PROJECTS[1:2],
+                 ' but those of --exclude (beta (%s))' % BETA)):
+            with self.assertRaises(errors.ImageShareError) as e:
+                recipients.resolve(Ident(admin=True), [], projects=projects,
+                                   excluded=excluded, domain='Default')
+            self.assertEqual("Domain 'Default' has no enabled project to "
+                             "share with%s: no target project; nothing was "
+                             "changed" % but, str(e.exception))

@@ -1,8 +1,11 @@
 """Waiting for acceptance on fakes: one request per poll, the backoff."""
 
+import os
+import signal
 import unittest
 from unittest import mock
 
+from osc_imageshare.batch import signals
 from osc_imageshare import errors
 from osc_imageshare.ops import pipeline
 from osc_imageshare.ops import waiting
@@ -92,6 +95,35 @@ class TestShareWait(unittest.TestCase):
         # 4.75 and 5 s.
         self.assertEqual(6, len([c for c in g.calls if c[1] == MEMBERS_URL]))
 
+    def test_a_signal_ends_it_with_the_rows_as_they_stood(self):
+        for name in signals.SIGNALS:
+            self.check_signal(getattr(signal, name))
+
+    def check_signal(self, signum):
+        g = glance(fakes.member(BETA), fakes.member(GAMMA))
+        clock = Clock(g, [{GAMMA: 'accepted'}])
+        real_sleep = clock.sleep
+
+        def sleep(seconds):
+            real_sleep(seconds)
+            if len(clock.sleeps) == 2:
+                os.kill(os.getpid(), signum)
+        clock.sleep = sleep
+        before = signal.getsignal(signum)
+        with self.assertRaises(signals.Interrupted) as e:
+            self.run_wait(g, clock, ['beta', 'gamma'])
+        self.assertEqual(
+            'Interrupted by %s after 2 s waiting for image %s: project '
+            'beta (%s) has not accepted it yet' % (
+                signal.Signals(signum).name, IMAGE_ID, BETA),
+            str(e.exception))
+        # Each project as the last poll read it (the one after the sleep
+        # the signal cut short).
+        self.assertEqual([(BETA, 'pending'), (GAMMA, 'accepted')],
+                         [(r[2], r[4]) for r in e.exception.rows])
+        self.assertEqual(3, len([c for c in g.calls if c[1] == MEMBERS_URL]))
+        self.assertEqual(before, signal.getsignal(signum))
+
     def test_not_a_member_and_not_shared_are_errors(self):
         g = glance(fakes.member(BETA))
         with self.assertRaises(errors.ImageShareError) as e:
@@ -111,8 +143,8 @@ class TestTransferWait(unittest.TestCase):
     def transfer_waiting(self, g, clock):
         real = waiting.wait_for
 
-        def fake_wait_for(*args):
-            return real(*args, clock=clock, sleep=clock.sleep)
+        def fake_wait_for(*args, **kwargs):
+            return real(*args, clock=clock, sleep=clock.sleep, **kwargs)
 
         waiting.wait_for, saved = fake_wait_for, waiting.wait_for
         try:

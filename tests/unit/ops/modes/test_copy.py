@@ -151,3 +151,84 @@ class TestCopyMode(unittest.TestCase):
                              "(%s) has the same name 'web'" % (
                                  IMAGE_ID, ALPHA))
                 for w in result.warnings), result.warnings)
+
+
+class TestCopyRefusedWhilePlanning(unittest.TestCase):
+    """What refuses a copy before any write refuses its dry run too."""
+
+    def setUp(self):
+        patcher = mock.patch.object(engine, 'copy_image')
+        self.copy_image = patcher.start()
+        self.addCleanup(patcher.stop)
+        self.copy_image.side_effect = lambda g, t, source, pid, *a, **kw: (
+            engine.CopyResult(source, dict(source, id='copy-' + source['id']),
+                              pid, 1.0))
+
+    def transfer(self, glance, ids, dry_run, **kw):
+        return pipeline.transfer(
+            glance, test_share.Ident(admin=True), ids, 'copy', to=['beta'],
+            progress=False, dry_run=dry_run, **kw)
+
+    def test_keep_id_into_the_source_glance_is_refused_by_the_dry_run(self):
+        glance = Glance([fakes.image(size=10)])
+        said = []
+        for dry_run in (True, False):
+            result = self.transfer(glance, [IMAGE_ID], dry_run,
+                                   copy_options={'keep_id': True})
+            said.append((result.failed, result.errors, result.rows))
+        self.assertEqual(said[0], said[1])
+        self.assertEqual(1, said[0][0])
+        self.assertTrue(said[0][1][0].startswith(
+            "--keep-id cannot copy image %s into project %s: the target is "
+            "the source's own Glance (region RegionOne)" % (IMAGE_ID, BETA)),
+            said[0][1])
+        self.copy_image.assert_not_called()
+        self.assertEqual([], [c for c in glance.calls if c[0] != 'GET'])
+
+    def test_keep_id_onto_a_taken_id_is_refused_by_the_dry_run(self):
+        source = Glance([fakes.image(size=10)])
+        target = Glance([dict(fakes.image(size=10), owner=GAMMA,
+                              name='other')], region_name='RegionTwo')
+        with mock.patch.object(source, 'identity_url',
+                               return_value='http://k1'), \
+                mock.patch.object(target, 'identity_url',
+                                  return_value='http://k2'):
+            result = pipeline.transfer(
+                source, test_share.Ident(mine=[ALPHA, BETA]), [IMAGE_ID],
+                'copy', to=['beta'],
+                progress=False, dry_run=True, glance_for=lambda sess: target,
+                copy_options={'keep_id': True})
+        self.assertEqual(1, result.failed, result.rows)
+        self.assertIn('already has an image with that ID', result.errors[0])
+
+    def test_quotas_count_the_copies_planned_before(self):
+        # 3 MiB left: the first 2 MiB copy fits, the second does not.
+        ids = ['%d' % n * 8 + '-1111-4111-8111-111111111111' for n in (1, 2)]
+        images = [dict(fakes.image(size=2 << 20), id=i, name='n' + i)
+                  for i in ids]
+        quota = {'image_size_total': {'limit': 10, 'usage': 7}}
+        said = []
+        for dry_run in (True, False):
+            glance = Glance(images, quota=quota)
+            result = self.transfer(glance, ids, dry_run)
+            said.append((result.failed, result.errors,
+                         [r[0] for r in result.rows]))
+        self.assertEqual(said[0], said[1])
+        self.assertEqual((1, ids[:1]), (said[0][0], said[0][2]))
+        self.assertEqual([
+            'Image %s cannot be copied into project %s: its quota '
+            'image_size_total on the target is 10 MiB, 9 MiB used (2 MiB of '
+            'it by the copies this run makes before it), and the copy needs '
+            '2 MiB more; nothing was copied' % (ids[1], BETA)], said[0][1])
+        self.assertEqual(1, self.copy_image.call_count)
+
+    def test_the_plan_names_the_leftovers_the_copy_deletes(self):
+        glance = Glance([fakes.image(size=10)])
+        left = {'id': 'half', 'status': 'queued', 'owner': BETA}
+        with mock.patch.object(reuse, 'existing_copy',
+                               return_value=([left], None)):
+            result = self.transfer(glance, [IMAGE_ID], True)
+        self.assertEqual(
+            'plan: copy 10 bytes as admin by upload (else glance-direct); '
+            'first delete the image left by an interrupted copy (half)',
+            result.rows[0][8])

@@ -70,6 +70,24 @@ class TestTransferOwner(unittest.TestCase):
             owner.W_MEMBERS.format(id=IMAGE_ID, members=gamma)],
             result.warnings)
 
+    def test_members_that_are_no_project_are_named_as_such(self):
+        gamma = 'c3' * 16
+        ident = fakes.FakeIdentity(exists={'beta': False, 'x y': False,
+                                           gamma: True})
+        self.assertEqual(
+            "Image %s keeps its members, who keep access: %s; and 1 member "
+            "that is not a project (Glance stores any string; it gives "
+            "nobody access): 'beta'." % (IMAGE_ID, gamma),
+            owner.kept_members(IMAGE_ID, [gamma, 'beta'], ident))
+        self.assertEqual(
+            "Image %s keeps 2 members that are not a project (Glance stores "
+            "any string; it gives nobody access): 'beta', 'x y'."
+            % IMAGE_ID,
+            owner.kept_members(IMAGE_ID, ['beta', 'x y'], ident))
+        # One it cannot tell about is not called 'no project'.
+        self.assertEqual(owner.W_MEMBERS.format(id=IMAGE_ID, members=BETA),
+                         owner.kept_members(IMAGE_ID, [BETA], ident))
+
     def test_a_membership_that_cannot_be_removed_is_said(self):
         g = fakes.FakeGlance([fakes.image()], {IMAGE_ID: [
             fakes.member(BETA, 'accepted')]}, fail={

@@ -16,6 +16,7 @@ from tests.unit import fakes
 
 ALPHA, BETA, IMAGE_ID = fakes.ALPHA, fakes.BETA, fakes.IMAGE_ID
 GAMMA = 'c3' * 16
+OTHER = 'd4' * 16
 
 
 IMG_URL = '/v2/images/%s' % IMAGE_ID
@@ -197,7 +198,7 @@ class TestRoundTrips(unittest.TestCase):
                          result.errors)
         self.assertEqual(('alpha', 'DELETE', MEMBERS_URL + '/' + BETA),
                          log[-1])
-        self.assertEqual('failed, rolled back', result.rows[0][5])
+        self.assertEqual([], result.rows)   # a failure has no row
 
 
 class TestEarlierMembers(unittest.TestCase):
@@ -227,7 +228,7 @@ class TestEarlierMembers(unittest.TestCase):
                       '--keep-earlier-members to keep them',
                       result.errors[0])
         self.assertEqual((1, 1), (result.failed, result.total))
-        self.assertEqual('failed', result.rows[0][5])
+        self.assertEqual([], result.rows)
         self.assertEqual([], result.warnings)
         self.assertNotIn(BETA, glance.members[IMAGE_ID])
 
@@ -257,6 +258,9 @@ class TestEarlierMembers(unittest.TestCase):
         self.assertEqual(messages.W_KEPT.format(
             id=IMAGE_ID, members='gamma (%s) accepted' % GAMMA),
             result.warnings[0])
+        # The count is of every member that has accepted after the run.
+        self.assertIn(messages.W_UNPROTECTED.format(id=IMAGE_ID, count=2),
+                      result.warnings)
 
     def test_kept_members_are_not_warned_about_when_the_image_fails(self):
         glance = owner_glance(members=[fakes.member(GAMMA, 'accepted')],
@@ -289,7 +293,10 @@ class TestEarlierMembers(unittest.TestCase):
         self.assertEqual([messages.W_HIDDEN.format(
             id=IMAGE_ID, then=messages.HIDDEN_THEN['refuse'])],
             result.warnings)
-        self.assertIn('nobody can list them', result.warnings[0])
+        self.assertIn('nobody can)', result.warnings[0])
+        # Whether it was ever shared nobody knows: no claim that it was.
+        self.assertIn('if it was shared before', result.warnings[0])
+        self.assertNotIn('while it was shared', result.warnings[0])
 
 
 class TestTransfer(unittest.TestCase):
@@ -403,6 +410,29 @@ class TestTransfer(unittest.TestCase):
         self.assertEqual(messages.W_UNPROTECTED.format(id=IMAGE_ID, count=1),
                          result.warnings[1])
 
+    def test_unprotected_counts_the_members_it_had_before(self):
+        glance = owner_glance(image=fakes.image(), members=[
+            fakes.member(GAMMA, 'accepted'), fakes.member(OTHER)])
+        result = self.transfer(glance, accept=True, admin=True)
+        self.assertIn(messages.W_UNPROTECTED.format(id=IMAGE_ID, count=2),
+                      result.warnings)
+
+    def test_a_rejection_left_as_it_is_is_said(self):
+        glance = owner_glance(image=fakes.image(), members=[
+            fakes.member(BETA, 'rejected')])
+        result = self.transfer(glance)
+        self.assertEqual([(BETA, 'rejected', 'none')],
+                         [(r[2], r[4], r[5]) for r in result.rows])
+        self.assertEqual((0, None), (result.failed, result.summary))
+        self.assertEqual(
+            "Project beta (%s) has rejected image %s: Glance hides it from "
+            "that project's image lists, but the project can still accept "
+            "it, and can still boot it by its ID; ask the project to accept "
+            "it (in that project: 'openstack image share accept %s'), or "
+            "revoke its membership ('openstack image share revoke %s %s')."
+            % (BETA, IMAGE_ID, IMAGE_ID, IMAGE_ID, BETA),
+            result.warnings[-1])
+
     def test_one_schedule_images_in_chunks_of_parallel(self):
         ids = ['%02d' % i * 16 for i in range(3)]
         glance = fakes.FakeGlance([fakes.image(id=i, visibility='private')
@@ -463,7 +493,7 @@ class TestTransfer(unittest.TestCase):
         self.assertEqual((1, 1), (result.failed, result.total))
         self.assertEqual('Failed to transfer 1 of 1 image/project pairs',
                          result.summary)
-        self.assertEqual('failed', result.rows[0][5])
+        self.assertEqual([], result.rows)
         self.assertEqual([], result.warnings)
 
     def test_failed_accept_removes_the_member_it_added(self):
@@ -481,7 +511,7 @@ class TestTransfer(unittest.TestCase):
             ['Only project beta (%s) itself (or an admin) may accept or '
              'reject image %s; act with that project\'s credentials'
              % (BETA, IMAGE_ID)], result.errors)
-        self.assertEqual('failed, rolled back', result.rows[0][5])
+        self.assertEqual([], result.rows)
 
     def test_a_failed_first_pair_keeps_the_image_changes_that_stand(self):
         refused = errors.Forbidden(
@@ -490,9 +520,11 @@ class TestTransfer(unittest.TestCase):
             ('PUT', MEMBERS_URL + '/' + BETA): refused})
         result = self.transfer(glance, accept=True, admin=True,
                                to=['beta', GAMMA], parallel=2)
-        self.assertEqual(['failed, visibility private->shared, rolled back',
-                          'member added, accepted'],
-                         [r[5] for r in result.rows])
+        # The failed pair has no row: the image's own change that stands
+        # is named in the row of the pair done.
+        self.assertEqual([(GAMMA, 'visibility private->shared, member '
+                                  'added, accepted')],
+                         [(r[2], r[5]) for r in result.rows])
         self.assertEqual('shared', glance.images[IMAGE_ID]['visibility'])
         self.assertEqual([GAMMA], list(glance.members[IMAGE_ID]))
 
@@ -504,8 +536,8 @@ class TestTransfer(unittest.TestCase):
             ('PUT', MEMBERS_URL + '/' + GAMMA): refused})
         result = self.transfer(glance, accept=True, admin=True,
                                protect=True, to=['beta', GAMMA], parallel=2)
-        self.assertEqual(['failed, rolled back'] * 2,
-                         [r[5] for r in result.rows])
+        self.assertEqual([], result.rows)
+        self.assertEqual(2, len(result.errors))
         self.assertEqual(('private', False), (
             glance.images[IMAGE_ID]['visibility'],
             glance.images[IMAGE_ID]['protected']))
@@ -519,8 +551,8 @@ class TestTransfer(unittest.TestCase):
                 'Maximum: 7:') if body['member'] == GAMMA else None})
         result = self.transfer(glance, to=['beta', GAMMA])
         self.assertEqual((1, 2), (result.failed, result.total))
-        self.assertEqual(['member added', 'failed'],
-                         [r[5] for r in result.rows])
+        self.assertEqual([(BETA, 'member added')],
+                         [(r[2], r[5]) for r in result.rows])
         self.assertEqual([BETA], list(glance.members[IMAGE_ID]))
         self.assertNotIn('PATCH', [c[0] for c in glance.calls])
 
@@ -614,7 +646,11 @@ class TestLeftByADeadRun(unittest.TestCase):
         from osc_imageshare.ops import access
         glance = left_by_dead_run(False, [])
         _, warnings = access.share_status(glance, Ident(), IMAGE_ID)
-        self.assertEqual(messages.W_STRANDED.format(
-            id=IMAGE_ID, run=DEAD_RUN, started='2020-01-01T00:00:00Z',
-            unchecked=messages.W_STRANDED_UNCHECKED, to=' --to %s' % BETA),
-            warnings[0])
+        self.assertEqual(
+            "Image %s was left mid-transfer by run %s (started "
+            "2020-01-01T00:00:00Z), which is gone%s: finish it by re-running "
+            "the interrupted command ('openstack image transfer %s --to %s' "
+            "with its other options), or undo it with 'openstack image share "
+            "revoke %s --all --share-briefly'." % (
+                IMAGE_ID, DEAD_RUN, messages.W_STRANDED_UNCHECKED, IMAGE_ID,
+                BETA, IMAGE_ID), warnings[0])
