@@ -3,7 +3,9 @@
 Every failure of a request to Glance leaves the door (api/glance.py) as
 one of these: ``GlanceError`` (and a subclass per status the callers
 test) for an HTTP answer, ``TransportError`` for a connection that broke.
-This module is the one place that turns them into sentences.
+Both are ``ImageShareError``s: one root, so that a handler written for
+the plugin's failures never lets a Glance one through.  This module is
+the one place that turns them into sentences.
 """
 
 import html
@@ -33,14 +35,13 @@ class TransportError(ImageShareError):
     identity = False
 
 
-class GlanceError(Exception):
+class GlanceError(ImageShareError):
     """Glance (or a gateway in front of it) answered an HTTP error.
 
     ``code`` is the status, ``message`` the text of the answer (Glance's
-    own words, on one line), ``method`` and ``url`` the request.  Not an
-    ``ImageShareError`` on purpose: the workflows tell Glance's refusals
-    (which they put in words: ``explain``) from the plugin's own
-    sentences, as they told glanceclient's ``HTTPException`` from them.
+    own words, on one line), ``method`` and ``url`` the request.  The
+    workflows put Glance's refusals in words (``explain``): a handler
+    that does so comes before one for the plugin's own sentences.
     """
 
     code = None
@@ -323,6 +324,8 @@ def explain(exc, image_id, project=None, action='change', client=None):
     ``client``, the Glance client that met it, tells the caller's roles
     when a policy refused.
     """
+    if isinstance(exc, TransportError):     # no answer: nothing refused
+        return 'Could not %s on image %s: %s' % (action, image_id, exc)
     code = getattr(exc, 'code', None)
     msg = glance_message(exc)
     if code == 403 and client is not None:

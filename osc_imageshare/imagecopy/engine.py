@@ -176,6 +176,9 @@ class _Job:
     body: dict
     progress: object
     warn: object
+    #: With --keep-id: ``(image, announced methods)`` a refused method
+    #: left queued, for the next method to take over.
+    kept: tuple = None
 
     def failed(self, text):
         return 'Could not copy image %s into project %s: %s' % (
@@ -207,9 +210,18 @@ def _first_that_works(job, order):
             if method != order[-1]:
                 LOG.info('Image %s: %s; trying %s', job.source['id'], e,
                          order[order.index(method) + 1])
+    done = 'nothing was left behind'
+    if job.kept:    # the last method refused too
+        done = job.target_glance.delete_quietly(job.kept[0]['id'],
+                                                job.project_id)
+        job.kept = None
+        if 'was deleted' in done:
+            done += (" (Glance keeps a deleted image's ID: --keep-id cannot "
+                     "use it there again until that Glance's database is "
+                     "purged)")
     raise errors.ImageShareError(job.failed(
-        'the target takes no import method that works here (%s); nothing '
-        'was left behind' % '; '.join(why)))
+        'the target takes no import method that works here (%s); %s'
+        % ('; '.join(why), done)))
 
 
 class _Transient(errors.ImageShareError):
@@ -222,17 +234,20 @@ def _retried(job, method):
         return _copy_by(job, method)
     except _Transient as e:
         LOG.info('%s; trying once more', e)
-    return _copy_by(job, method)
+    return _copy_by(job, method, again=False)
 
 
-def _copy_by(job, method):
-    """One attempt by ``method``: a CopyResult, or the image cleaned."""
+def _copy_by(job, method, again=True):
+    """One attempt by ``method``: a CopyResult, or the image cleaned.
+
+    ``again``: a server error is tried once more (``_retried``).
+    """
     attempt = _Attempt(job, method)
     try:
         with heartbeat.catch_signals():
             return attempt.run()
     except Unavailable:
-        done = attempt.cleanup()
+        done = attempt.cleanup(hand_over=True)
         if 'could not' in done:
             job.warn('Image %s: %s' % (job.source['id'], done))
         raise
@@ -243,7 +258,7 @@ def _copy_by(job, method):
                               getattr(e, 'name', 'SIGINT'),
                               job.source['id'], job.project_id, done))
     except BaseException as e:
-        done = attempt.cleanup()
+        done = attempt.cleanup(hand_over=again and server_error(e))
         failure = _failure(e, attempt, done)
         if failure is None:
             raise
@@ -252,7 +267,8 @@ def _copy_by(job, method):
 
 def _failure(e, attempt, done):
     """The one-line error for ``e`` (None: ``e`` itself, unchanged)."""
-    if isinstance(e, errors.ImageShareError) and attempt.target is None:
+    if isinstance(e, errors.ImageShareError) and not isinstance(
+            e, errors.GlanceError) and attempt.target is None:
         return None
     if isinstance(e, errors.GlanceError):
         text = errors.describe(e)
@@ -281,7 +297,9 @@ class _Attempt:
 
     def __init__(self, job, method):
         self.job, self.method = job, method
-        self.target = self.beat = None
+        self.target = self.beat = self.announced = None
+        if job.kept:    # the image a refused try left (_create)
+            (self.target, self.announced), job.kept = job.kept, None
         self.meter = progress.Progress(
             job.source.get('size'), job.progress,
             phase=PHASES.get(method, 'importing')) if job.progress else None
@@ -324,10 +342,19 @@ class _Attempt:
                           changes, self.method)
 
     def _create(self, body):
-        """Create the copy (``self.target``); what the target announces."""
+        """Create the copy (``self.target``); what the target announces.
+
+        With ``--keep-id``, the image an earlier method left queued (its
+        way in refused before any data) is taken over instead: Glance
+        keeps a deleted image's ID, so deleting it and creating it again
+        would be refused (409) and the ID lost in that Glance for good.
+        """
         job = self.job
+        if self.target is not None:     # taken over (__init__)
+            return self.announced
         try:
             self.target, announced = job.target_glance.create_image(body)
+            self.announced = announced
         except (errors.GlanceError, errors.ImageShareError) as e:
             # A create that failed late may have made the image.
             with contextlib.suppress(errors.GlanceError,
@@ -384,8 +411,14 @@ class _Attempt:
                           'none (copied by another run at the same time)',
                           'none')
 
-    def cleanup(self):
-        """Stop the beat and the meter, delete the half-made copy."""
+    def cleanup(self, hand_over=False):
+        """Stop the beat and the meter, delete the half-made copy.
+
+        ``hand_over``: another try follows (the method was refused, or
+        the target's server error is tried once more); with ``--keep-id``,
+        a copy still queued (no data in it) is kept for it (``_create``)
+        rather than deleted.
+        """
         with heartbeat.deaf():
             if self.beat:
                 self.beat.stop()
@@ -393,5 +426,17 @@ class _Attempt:
                 self.meter.done()
             if self.target is None:
                 return 'nothing was left behind'
+            if hand_over and 'id' in self.job.body and self._queued():
+                self.job.kept = (self.target, self.announced)
+                return 'image %s kept, queued, for the next try' % (
+                    self.target['id'])
             return self.job.target_glance.delete_quietly(
                 self.target['id'], self.job.project_id)
+
+    def _queued(self):
+        """Whether the copy is still queued: nothing was stored in it."""
+        try:
+            image = self.job.target_glance.get_image(self.target['id'])
+        except (errors.GlanceError, errors.ImageShareError):
+            return False
+        return image.get('status') == 'queued' and not image.get('size')

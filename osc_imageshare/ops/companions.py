@@ -254,7 +254,7 @@ def _roll_back(glance, p, key, cid):
         p.changes = [c for c in p.changes if c not in (
             'member added', 'accepted')] + ['rolled back']
         p.status = None
-    except errors.GlanceError as e:
+    except (errors.GlanceError, errors.TransportError) as e:
         p.error += ('; rolling back also failed (%s): remove it with '
                     "'openstack image share revoke %s %s'" % (
                         errors.glance_message(e), messages.arg(p.image['id']),
@@ -357,7 +357,7 @@ def rewire(target_glance, result, wired):
             result.image['id'],
             add={k: v for k, v in wrong.items() if k not in result.image},
             replace={k: v for k, v in wrong.items() if k in result.image})
-    except errors.GlanceError as e:
+    except (errors.GlanceError, errors.TransportError) as e:
         raise errors.ImageShareError(
             'A verified copy %s of image %s exists in project %s, but '
             'pointing its %s at the companions\' copies failed: %s' % (

@@ -328,7 +328,7 @@ def _revoke(glance, p):
         glance.remove_member(p.image['id'], p.target.project_id)
     except errors.NotFound:
         pass    # gone meanwhile: as good as revoked
-    except errors.GlanceError as e:
+    except (errors.GlanceError, errors.TransportError) as e:
         p.error = errors.explain(e, p.image['id'], p.target.label,
                                  'remove member %s' % p.target.project_id)
         p.status = p.member['status']

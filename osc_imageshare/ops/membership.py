@@ -288,7 +288,7 @@ def _revoke(glance, ident, image, project_refs, project_domain, unshare,
         try:
             if not dry_run:
                 glance.remove_member(image['id'], pid)
-        except errors.GlanceError as e:
+        except (errors.GlanceError, errors.TransportError) as e:
             errs.append(errors.explain(e, image['id'], label,
                                        'remove member %s' % pid,
                                        client=glance))
@@ -315,7 +315,7 @@ def _unshare(glance, image, members, dry_run, rows, warnings, errs):
     try:
         if not dry_run:
             glance.update_image(image['id'], visibility='private')
-    except errors.GlanceError as e:
+    except (errors.GlanceError, errors.TransportError) as e:
         errs.append(errors.explain(e, image['id'], action='set it private',
                                    client=glance))
     else:

@@ -194,3 +194,22 @@ def test_keep_id_into_another_region_refused_into_the_same(cloud):
         '--keep-id cannot copy image %s into project %s: the target Glance '
         'refuses the ID (' % (src['id'], cloud.project('beta')))
     assert copies(cloud, 'bob-beta-r2', src['id']) == []
+
+
+def test_keep_id_into_an_import_only_region_of_another_project(cloud):
+    # RegionTwo's Glance refuses direct upload by policy; beta's Glance
+    # there cannot pull alpha's private image (glance-download).  Each
+    # refused way in leaves the image queued for the next: glance-direct
+    # stages into the image made with the source's ID, which is never
+    # deleted and created again (Glance keeps a deleted image's ID).
+    src = source(cloud)
+    rows, _ = cloud.json('alice-alpha', 'image', 'transfer', src['id'],
+                         '--mode', 'copy', '--to-cloud', 'bob-beta-r2',
+                         '--keep-id')
+    assert [(r['Image ID'], r['Changes']) for r in rows] == [
+        (src['id'], 'copied')]
+    [copy] = copies(cloud, 'bob-beta-r2', src['id'])
+    assert (copy['id'], copy['owner'], copy['status']) == (
+        src['id'], cloud.project('beta'), 'active')
+    assert copy['size'] == src['size']
+    assert copy['imageshare_source_hash'].endswith(src['os_hash_value'])

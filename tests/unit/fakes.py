@@ -138,6 +138,7 @@ class FakeGlance(door.GlanceAPI):
                          clock=lambda: sum(self.sleeps))
         self.owner = owner      # the project that creates images
         self.created = 0
+        self.deleted_ids = set()
         self.images = {i['id']: dict(i) for i in images}
         self.members = {iid: {m['member_id']: dict(m) for m in ms}
                         for iid, ms in (members or {}).items()}
@@ -274,8 +275,11 @@ class FakeGlance(door.GlanceAPI):
 
     def _create(self, data):
         self.created += 1
-        img = dict(data, id='new-%d' % self.created, status='queued',
-                   created_at=WHEN)
+        img = dict(data, status='queued', created_at=WHEN)
+        img.setdefault('id', 'new-%d' % self.created)
+        if img['id'] in self.images or img['id'] in self.deleted_ids:
+            # As Glance: a deleted image's row keeps its ID.
+            return refusal(409, 'Image ID %s already exists!' % img['id'])
         img.setdefault('owner', self.owner)
         self.images[img['id']] = img
         headers = {}
@@ -286,6 +290,7 @@ class FakeGlance(door.GlanceAPI):
     def _image(self, method, img, data):
         if method == 'DELETE':
             del self.images[img['id']]
+            self.deleted_ids.add(img['id'])
             return Response(204)
         if method == 'PATCH':
             gone = [op['path'] for op in data if op['op'] == 'remove'

@@ -120,3 +120,20 @@ class TestCannotActFor(base.TestCase):
             "cannot switch projects. Give --to-cloud <cloud> (a clouds.yaml "
             "entry scoped to that project)",
             ident.cannot_act_for('beta', copy=True))
+
+
+class TestOneRoot(base.TestCase):
+
+    def test_a_handler_for_the_plugins_errors_catches_glances_too(self):
+        # 'except ImageShareError' (a batch's per-pair handler, the
+        # CLI's) never lets a Glance answer or a broken connection through.
+        for exc in (errors.NotFound('gone'), errors.ServerError('boom'),
+                    errors.TransportError('connection reset')):
+            with self.assertRaises(errors.ImageShareError):
+                raise exc
+
+    def test_a_broken_connection_is_not_called_a_refusal(self):
+        self.assertEqual(
+            'Could not remove member b on image i: connection reset',
+            errors.explain(errors.TransportError('connection reset'), 'i',
+                           action='remove member b'))

@@ -141,7 +141,7 @@ def _change_owner(glance, p):
     try:
         glance.update_image(image_id, owner=new)
         now = glance.get_image(image_id).get('owner')
-    except errors.GlanceError as e:
+    except (errors.GlanceError, errors.TransportError) as e:
         p.error = errors.explain(e, image_id, action='change the owner')
         _restore(glance, image_id, old)
         return False
@@ -189,7 +189,7 @@ def _drop_own_membership(glance, p):
     image_id, pid = p.image['id'], p.target.project_id
     try:
         glance.remove_member(image_id, pid)
-    except errors.GlanceError as e:
+    except (errors.GlanceError, errors.TransportError) as e:
         return [W_OWN_MEMBER.format(id=image_id, new=p.target.label,
                                     pid=pid, why=errors.glance_message(e))]
     p.changes.append('membership of the new owner removed')
@@ -200,7 +200,7 @@ def _restore(glance, image_id, owner):
     try:
         if glance.get_image(image_id).get('owner') != owner:
             glance.update_image(image_id, owner=owner)
-    except errors.GlanceError as e:
+    except (errors.GlanceError, errors.TransportError) as e:
         LOG.error('Could not restore the owner of image %s to %s: %s',
                   image_id, owner, errors.glance_message(e))
 

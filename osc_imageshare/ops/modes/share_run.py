@@ -218,11 +218,11 @@ def _image_failed(glance, pairs, e, undo, labelled):
                'undone' % (image['id'], e.name))
     elif isinstance(e, _Failed):
         msg = str(e)
-    elif isinstance(e, errors.ImageShareError):
-        msg = 'Image %s: could not update the image: %s' % (image['id'], e)
-    else:
+    elif isinstance(e, errors.GlanceError):
         msg = errors.explain(e, image['id'], action='update the image',
                              client=glance)
+    else:
+        msg = 'Image %s: could not update the image: %s' % (image['id'], e)
     if not _undo_image(glance, image, undo, labelled):
         msg += '; ' + _left(image, 'shared' if undo.get('visibility')
                             else image.get('visibility'))

@@ -58,6 +58,53 @@ class TestImportMethods(test_engine.CopyCase):
         posted = [c[2] for c in self.target.calls if c[0] == 'POST']
         self.assertEqual(IMAGE_ID, posted[0]['id'])
 
+    def test_keep_id_upload_refused_glance_direct_takes_the_same_image(self):
+        # An import-only region that cannot pull the source: upload is
+        # refused by policy; glance-direct stages into the image the upload
+        # left queued (creating it again would be Glance's 409: a deleted
+        # image keeps its ID).
+        self.region_two()
+        self.target.methods = ['glance-direct']
+        result = self.copy(keep_id=True)
+        self.assertEqual((IMAGE_ID, 'glance-direct', 'copied'),
+                         (result.image['id'], result.method,
+                          result.changes))
+        writes = [c[:2] for c in self.target.calls if c[0] != 'GET']
+        self.assertEqual([('POST', '/v2/images'),
+                          ('PUT', '/v2/images/%s/file' % IMAGE_ID),
+                          ('PUT', '/v2/images/%s/stage' % IMAGE_ID),
+                          ('POST', '/v2/images/%s/import' % IMAGE_ID)],
+                         writes[:4])
+        self.assertNotIn(('DELETE', '/v2/images/%s' % IMAGE_ID), writes)
+        self.assertEqual([IMAGE_ID], list(self.target.images))
+
+    def test_keep_id_every_method_refused_deletes_the_image_once(self):
+        self.region_two()
+        self.target.methods = ['web-download']
+        e = self.assertRaises(errors.ImageShareError, self.copy,
+                              keep_id=True, import_method='auto')
+        self.assertIn('upload: refused by the target', str(e))
+        self.assertTrue(str(e).endswith(
+            "; the partial copy %s in project %s was deleted (Glance keeps "
+            "a deleted image's ID: --keep-id cannot use it there again "
+            "until that Glance's database is purged)" % (IMAGE_ID, BETA)),
+            str(e))
+        self.assertEqual(1, [c[:2] for c in self.target.calls].count(
+            ('POST', '/v2/images')))
+        self.assertEqual({}, self.target.images)
+
+    def test_keep_id_server_error_retried_on_the_same_image(self):
+        self.region_two()
+        self.target.methods = ['glance-direct']
+        self.target.upload = True
+        self.target.fail[('PUT', '/v2/images/%s/file' % IMAGE_ID)] = [
+            errors.ServerError('boom')]
+        result = self.copy(keep_id=True, import_method='upload')
+        self.assertEqual((IMAGE_ID, 'copied'),
+                         (result.image['id'], result.changes))
+        self.assertEqual(1, [c[:2] for c in self.target.calls].count(
+            ('POST', '/v2/images')))
+
     def test_keep_id_refused_into_the_same_glance(self):
         e = self.assertRaises(errors.ImageShareError, self.copy,
                               keep_id=True)

@@ -56,6 +56,23 @@ class TestSetMembers(unittest.TestCase):
         self.assertEqual([('GET', IMG_URL), ('GET', MEMBERS_URL)], g.calls)
         self.assertEqual(['unchanged'], [r[5] for r in res.rows])
 
+    def test_prune_a_broken_connection_fails_that_revoke_only(self):
+        third = 'e5' * 16
+        g = glance(members=[fakes.member(BETA, 'accepted'),
+                            fakes.member(OTHER), fakes.member(third)])
+        g.fail[('DELETE', MEMBERS_URL + '/' + OTHER)] = \
+            errors.TransportError('Connection reset by peer')
+        res = desired.set_members(g, Ident(admin=True), IMAGE_ID, ['beta'],
+                                  prune=True, parallel=1)
+        self.assertEqual({BETA, OTHER}, set(g.members[IMAGE_ID]))
+        # A pair that failed has no row: its error says it.
+        self.assertEqual([(third, 'revoked')],
+                         [(r[1], r[5]) for r in res.rows if r[1] != BETA])
+        self.assertEqual(1, res.failed)
+        self.assertTrue(any(e.startswith(
+            'Could not remove member %s on image %s: ' % (OTHER, IMAGE_ID))
+            for e in res.errors), res.errors)
+
     def test_prune_stops_if_another_run_changed_the_members(self):
         g = glance(members=[fakes.member(BETA, 'accepted'),
                             fakes.member(OTHER, 'rejected')])

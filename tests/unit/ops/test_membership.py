@@ -124,6 +124,22 @@ class TestRevoke(base.TestCase):
         self.assertEqual('shared', g.images[IMAGE_ID]['visibility'])
         self.assertIn("keeps 1 member(s), so it stays 'shared'", warnings[-1])
 
+    def test_a_broken_connection_fails_that_member_only(self):
+        other = 'c3' * 16
+        g = glance(fakes.member(BETA), fakes.member(other))
+        g.fail[('DELETE', MEMBERS_URL + '/' + BETA)] = \
+            errors.TransportError('Connection reset by peer')
+        rows, warnings, errs = membership.revoke(
+            g, test_share.Ident(), IMAGE_ID, [BETA, other], unshare=True)
+        self.assertEqual([(IMAGE_ID, other, 'gamma', 'removed')], rows)
+        [error] = errs
+        self.assertTrue(error.startswith(
+            'Could not remove member %s on image %s: ' % (BETA, IMAGE_ID)),
+            error)
+        # A member is left: the image stays shared, as the error says.
+        self.assertEqual('shared', g.images[IMAGE_ID]['visibility'])
+        self.assertEqual([BETA], list(g.members[IMAGE_ID]))
+
     def test_typo_is_an_error_and_blocks_unshare(self):
         g = glance()
         rows, warnings, errs = membership.revoke(

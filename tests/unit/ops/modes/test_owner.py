@@ -121,6 +121,25 @@ class TestTransferOwner(unittest.TestCase):
         self.assertEqual('Failed to transfer 1 of 1 image/project pairs',
                          result.summary)
 
+    def test_a_broken_connection_fails_its_pair_only_and_restores(self):
+        # The connection breaks on the first image's owner change (no
+        # answer, every try): that pair fails with a sentence, its owner
+        # is read back and left as it was; the next image is changed.
+        other = IMAGE_ID.replace('0f1e', '1f1e')
+        g = fakes.FakeGlance([fakes.image(), fakes.image(id=other)], fail={
+            ('PATCH', IMG_URL): lambda body: errors.TransportError(
+                'Connection reset by peer') if body[0]['value'] == BETA
+            else None})
+        result = hand_over(g, refs=(IMAGE_ID, other))
+        self.assertEqual((ALPHA, BETA), (g.images[IMAGE_ID]['owner'],
+                                         g.images[other]['owner']))
+        self.assertEqual([other], [r[0] for r in result.rows])
+        [error] = result.errors
+        self.assertTrue(error.startswith(
+            'Could not change the owner on image %s: ' % IMAGE_ID), error)
+        self.assertEqual('Failed to transfer 1 of 2 image/project pairs',
+                         result.summary)
+
     def test_one_target_only(self):
         self.assertRaises(errors.ImageShareError, hand_over,
                           fakes.FakeGlance([fakes.image()]),
