@@ -36,12 +36,18 @@ def test_two_prunes_at_once_no_row_claims_a_false_state(cloud):
                        '--member', member, '--prune', '-f', 'json')
                  for member in (beta, other)]
         ended = {}
+        deadline = time.monotonic() + 300
         while len(ended) < 2:
+            if time.monotonic() > deadline:     # a hang fails, not holds
+                for p in procs:
+                    p.kill()
+                raise AssertionError('a run never ended: %r' % [
+                    p.communicate() for p in procs])
             for i, p in enumerate(procs):
                 if i not in ended and p.poll() is not None:
                     ended[i] = time.monotonic()
             time.sleep(0.01)
-        outs = [p.communicate() for p in procs]
+        outs = [p.communicate(timeout=60) for p in procs]
         final = seen(cloud, img)[2]
         for p, (o, e) in zip(procs, outs):
             assert 'Traceback' not in e, e

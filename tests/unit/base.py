@@ -4,7 +4,7 @@ Our own, so that the unit tests run under every supported osc-lib
 (``osc_lib.test`` only appeared in osc-lib 4.3.0, after the 2025.2 set).
 """
 
-import os
+import signal
 import threading
 import time
 
@@ -18,18 +18,22 @@ from tests.unit import fakes
 def signal_self(signum):
     """Send ``signum`` to this process, and let its handler run first.
 
-    Python runs handlers in the main thread only.  Sent from another
-    thread, it returns once the handler has run (the batch's Stop is set)
-    or the main thread had time to: on a busy machine that thread could
-    otherwise finish its work before the main thread is scheduled.
+    Python runs handlers in the main thread only, at its next check: the
+    signal goes to the main thread itself (a signal for the process may
+    reach any thread, and the main thread then runs the handler later,
+    not always before the code under test looks: seen on Python 3.10).
+    Sent from another thread, it returns once the handler has run (the
+    batch's Stop is set) or the main thread had time to.
     """
-    os.kill(os.getpid(), signum)
-    if threading.current_thread() is threading.main_thread():
-        return      # the handler has run (or raised) already
-    stop = signals.current()
-    if stop is not None:
-        stop.event.wait(30)
-    else:
+    signal.pthread_kill(threading.main_thread().ident, signum)
+    stop = signals.current() or getattr(signal.getsignal(signum),
+                                        '__self__', None)
+    if isinstance(stop, signals.Stop):
+        deadline = time.monotonic() + 30
+        # In slices: in the main thread, the handler runs between two.
+        while not stop.event.wait(0.01) and time.monotonic() < deadline:
+            pass
+    elif threading.current_thread() is not threading.main_thread():
         time.sleep(0.5)
 
 
