@@ -209,7 +209,13 @@ class Identity:
         return self._users[user_id]
 
     def project_name_of(self, project_id):
-        """The name of a project, or None where it cannot be told."""
+        """The name of a project, or None where it cannot be told.
+
+        The caller's own project's is the token's: no request (a share's
+        owner is the caller, named in its warnings).
+        """
+        if project_id == self.project_id and self.project_name:
+            return self.project_name
         found = self.get_project(project_id)
         return found.get('name') if found else None
 

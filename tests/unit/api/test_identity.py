@@ -55,10 +55,16 @@ class TestIdentity(base.TestCase):
         return answer
 
     def test_own_projects_need_one_call(self):
-        self.assertEqual('alpha', self.ident.project_name_of(ALPHA))
         self.assertTrue(self.ident.project_exists(ALPHA))
+        self.assertEqual('alpha', self.ident.project_name_of(ALPHA))
         self.session.get.assert_called_once_with(
             '/auth/projects', endpoint_filter=FILTER)
+
+    def test_own_project_name_is_the_tokens(self):
+        # A share's owner is the caller: its warnings name the project
+        # without a round trip to Keystone.
+        self.assertEqual('alpha', self.ident.project_name_of(ALPHA))
+        self.session.get.assert_not_called()
 
     def test_readable_project(self):
         self.answers['/projects/' + BETA] = response(
