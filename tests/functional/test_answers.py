@@ -126,6 +126,13 @@ def test_owner_mode_to_a_member_leaves_no_membership_of_the_owner(cloud):
     beta, gamma = cloud.project('beta'), cloud.project('beta', 'other')
     cloud.json('alice-alpha', 'image', 'transfer', img['id'], '--to-cloud',
                'bob-beta', '--to-cloud', 'dave-beta')
+    # The dry run plans the removal: a step of its own, nothing written.
+    rows, _ = cloud.json('admin', 'image', 'transfer', img['id'], '--mode',
+                         'owner', '--to', beta, '--dry-run')
+    assert rows[0]['Changes'] == (
+        'plan: owner %s->%s, membership of the new owner removed'
+        % (cloud.project('alpha'), beta))
+    assert sorted(members_of(cloud, img['id'])) == sorted([beta, gamma])
     rows, warnings = cloud.json('admin', 'image', 'transfer', img['id'],
                                 '--mode', 'owner', '--to', beta)
     assert rows[0]['Changes'] == (

@@ -24,6 +24,8 @@ STOPS_CLEANLY = False
 # The options it reads (``Plan.options``), named as in pipeline.Request.
 OPTIONS = ()
 OWNER = 'owner'
+DROP = 'drop'       # the new owner's membership, meaningless once it owns
+DROPPED = 'membership of the new owner removed'
 
 W_LOSES = ("Project {old} loses access to image {id}: it now belongs to "
            "{new}.")
@@ -36,9 +38,10 @@ W_OTHERS = "Image {id} keeps {others}."
 OTHERS = ("{count} member{s} that {are} not a project (Glance stores any "
           "string; it gives nobody access): {names}")
 W_OWN_MEMBER = ("Project {new}, now the owner of image {id}, is still listed "
-                "as its member (removing that membership failed: {why}); "
-                "it means nothing now: remove it with 'openstack image "
-                "remove project {id} {pid}'.")
+                "as its member ({why}); it means nothing now: remove it with "
+                "'openstack image share revoke {id} {pid}'.")
+WHY_FAILED = 'removing that membership failed: {why}'
+WHY_LATE = 'it became a member after the plan was made'
 
 
 def needs_accept(options):
@@ -56,9 +59,16 @@ def preflight(ident):
 
 
 def read(glance, ident, image_refs, workers=1):
-    return base.ReadResult(*runner.find_images(
+    """The images, and the members of the shared ones.
+
+    The plan removes the new owner's membership: a step of its own.
+    """
+    images, failed = runner.find_images(
         glance, image_refs, ident.project_name or ident.project_id, None,
-        workers))
+        workers)
+    members = {i['id']: glance.list_members(i['id']) for i in images
+               if i.get('visibility') == 'shared'}
+    return base.ReadResult(images, failed, members)
 
 
 def make_plan(read_result, targets, options):
@@ -71,6 +81,10 @@ def make_plan(read_result, targets, options):
         old = image.get('owner')
         steps = [] if old == target.project_id else [transfer_plan.Step(
             OWNER, 'owner %s->%s' % (old, target.project_id))]
+        if steps and target.project_id in {
+                m['member_id'] for m in read_result.members.get(
+                    image['id'], ())}:
+            steps.append(transfer_plan.Step(DROP, DROPPED))
         pairs.append(
             transfer_plan.Pair(image, target, steps=steps, old_owner=old))
     return transfer_plan.Plan(NAME, pairs, read_result.failed, targets,
@@ -93,8 +107,12 @@ def execute(glance, ident, plan, batch=None):
         out = []
         for step in p.steps:
             p.start(step)
-            if _change_owner(glance, p):
-                out += _warnings(glance, ident, p)
+            if step.kind == OWNER and not _change_owner(glance, p):
+                return out
+            if step.kind == DROP:
+                out += _drop_own_membership(glance, p)
+        if p.changes:
+            out[:0] = _warnings(glance, ident, p)
         return out
 
     done, stopped = runner.run_stoppable(one, plan.pairs,
@@ -160,9 +178,14 @@ def _warnings(glance, ident, p):
     if p.image.get('visibility') == 'shared':
         members = [m['member_id'] for m in
                    glance.list_members(p.image['id'])]
-        if p.target.project_id in members:
-            members.remove(p.target.project_id)
-            out += _drop_own_membership(glance, p)
+        pid = p.target.project_id
+        if pid in members:
+            members.remove(pid)
+            if DROP not in [s.kind for s in p.steps]:
+                # No write outside a step: named, with the command.
+                out.append(W_OWN_MEMBER.format(
+                    id=p.image['id'], new=p.target.label, pid=pid,
+                    why=WHY_LATE))
         if members:
             out.append(kept_members(p.image['id'], members, ident))
     return out
@@ -189,10 +212,13 @@ def _drop_own_membership(glance, p):
     image_id, pid = p.image['id'], p.target.project_id
     try:
         glance.remove_member(image_id, pid)
+    except errors.NotFound:
+        return []       # gone since the plan: as good as removed
     except (errors.GlanceError, errors.TransportError) as e:
-        return [W_OWN_MEMBER.format(id=image_id, new=p.target.label,
-                                    pid=pid, why=errors.glance_message(e))]
-    p.changes.append('membership of the new owner removed')
+        return [W_OWN_MEMBER.format(
+            id=image_id, new=p.target.label, pid=pid,
+            why=WHY_FAILED.format(why=errors.glance_message(e)))]
+    p.changes.append(DROPPED)
     return []
 
 

@@ -32,7 +32,7 @@ class TestTransferOwner(unittest.TestCase):
             fakes.member('c3' * 16)]})
         result = hand_over(g)
         self.assertEqual([
-            ('GET', IMG_URL),
+            ('GET', IMG_URL), ('GET', IMG_URL + '/members'),
             ('PATCH', IMG_URL, [{'op': 'replace', 'path': '/owner',
                                  'value': BETA}]),
             ('GET', IMG_URL), ('GET', IMG_URL + '/members')], g.calls)
@@ -59,9 +59,18 @@ class TestTransferOwner(unittest.TestCase):
 
     def test_the_new_owner_is_no_longer_its_own_member(self):
         gamma = 'c3' * 16
-        g = fakes.FakeGlance([fakes.image()], {IMAGE_ID: [
-            fakes.member(BETA, 'accepted'), fakes.member(gamma)]})
+        members = {IMAGE_ID: [fakes.member(BETA, 'accepted'),
+                              fakes.member(gamma)]}
+        # The dry run plans it, as a step of its own; nothing written.
+        dry_glance = fakes.FakeGlance([fakes.image()], members)
+        dry = hand_over(dry_glance, dry_run=True)
+        self.assertEqual('plan: owner %s->%s, membership of the new owner '
+                         'removed' % (ALPHA, BETA), dry.rows[0][5])
+        self.assertEqual({'GET'}, {c[0] for c in dry_glance.calls})
+        g = fakes.FakeGlance([fakes.image()], members)
         result = hand_over(g)
+        self.assertEqual([[owner.OWNER, owner.DROP]],
+                         [[s.kind for s in p.done] for p in result.plan.pairs])
         self.assertEqual([gamma], list(g.members[IMAGE_ID]))
         self.assertEqual('owner %s->%s, membership of the new owner removed'
                          % (ALPHA, BETA), result.rows[0][5])
@@ -99,6 +108,22 @@ class TestTransferOwner(unittest.TestCase):
         self.assertTrue(result.warnings[1].startswith(
             'Project beta (%s), now the owner of image %s, is still listed '
             'as its member' % (BETA, IMAGE_ID)), result.warnings)
+
+    def test_a_membership_made_after_the_plan_is_named_not_removed(self):
+        g = fakes.FakeGlance([fakes.image()], {IMAGE_ID: []})
+        real = g._call
+
+        def call(method, url, data):
+            if method == 'PATCH':   # beta becomes a member meanwhile
+                g.members[IMAGE_ID][BETA] = fakes.member(BETA)
+            return real(method, url, data)
+        g._call = call
+        result = hand_over(g)
+        self.assertEqual('owner %s->%s' % (ALPHA, BETA), result.rows[0][5])
+        self.assertNotIn('DELETE', [c[0] for c in g.calls])
+        self.assertEqual(owner.W_OWN_MEMBER.format(
+            id=IMAGE_ID, new='beta (%s)' % BETA, pid=BETA,
+            why=owner.WHY_LATE), result.warnings[-1])
 
     def test_dry_run_and_noop(self):
         g = fakes.FakeGlance([fakes.image()])
