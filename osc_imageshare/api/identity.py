@@ -332,11 +332,12 @@ class Identity:
         return clients.rescoped_session(self.session, self.auth_ref,
                                         project_id)
 
-    def domain_projects(self, ref):
+    def domain_projects(self, ref, option='--to-domain', instead='--to'):
         """Every enabled project of a domain (name or ID); needs the right.
 
         Without the right to list a domain's projects (an admin's, or a
-        domain reader's), a one-line error says so.
+        domain reader's), a one-line error says so, naming ``option`` and
+        the option to name the projects with ``instead``.
         """
         domain_id = self.resolve_domain(ref)
         try:
@@ -347,8 +348,9 @@ class Identity:
         except ks_exc.Forbidden:
             raise errors.ImageShareError(
                 "Project %s may not list the projects of domain '%s'; "
-                "--to-domain needs that right (an admin's, or a reader's "
-                "of that domain): name the projects with --to instead"
-                % (self.project_name or self.project_id, ref))
+                "%s needs that right (an admin's, or a reader's of that "
+                "domain): name the projects with %s instead"
+                % (self.project_name or self.project_id, ref, option,
+                   instead))
         return [p for p in found if p.get('enabled', True)
                 and not p.get('is_domain')]

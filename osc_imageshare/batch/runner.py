@@ -82,14 +82,16 @@ def run(fn, items, workers=1, stop=None):
     return results
 
 
-def run_stoppable(fn, items, workers=1):
+def run_stoppable(fn, items, workers=1, stop=None):
     """``run``, with INT, TERM and HUP caught at any ``workers``, 1 included.
 
     ``(results, stopped)``: ``stopped`` is the ``signals.BatchStopped`` of a
     signal meanwhile, whose ``results`` say how each item ended (a value,
-    an exception, or ``signals.NOT_STARTED``); else None.
+    an exception, or ``signals.NOT_STARTED``); else None.  ``stop``: the
+    ``signals.Stop`` of a caller that catches signals already (a signal
+    sets it for both).
     """
-    stop = signals.Stop()
+    stop = stop or signals.Stop()
     with signals.catching(stop):
         try:
             return run(fn, items, workers, stop), None

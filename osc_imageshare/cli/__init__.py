@@ -28,10 +28,11 @@ def add_project_domain(parser, projects):
              'several domains' % projects)
 
 
-def add_exclude(parser, domain_option):
+def add_exclude(parser, domain_option, dest=None):
     """``--exclude <project>``: leave a project of ``domain_option`` out.
 
-    Needs ``domain_option`` (a usage error without it).
+    Needs ``domain_option`` (a usage error without it); ``dest``: its
+    attribute, where it is not the option's name.
     """
     parser.add_argument(
         '--exclude', metavar='<project>', action='append', default=[],
@@ -41,9 +42,25 @@ def add_exclude(parser, domain_option):
              'enabled project of that domain is an error (exit code 1, '
              'nothing changed): a typo never leaves a project in'
              % domain_option)
-    dest = domain_option.lstrip('-').replace('-', '_')
+    dest = dest or domain_option.lstrip('-').replace('-', '_')
     require(parser, lambda a: getattr(a, dest) or not a.exclude,
             '--exclude needs %s' % domain_option)
+
+
+def add_selection(parser, verb):
+    """``--tag`` and ``--property``: the caller's own images to ``verb``."""
+    parser.add_argument(
+        '--tag', metavar='<tag>', action='append', default=[],
+        dest='tags', type=nonblank,
+        help="Also %s your project's own images that have this tag "
+             "(hidden ones included); repeat for several (an image must "
+             "have them all)" % verb)
+    parser.add_argument(
+        '--property', metavar='<key=value>', action='append',
+        default=[], dest='properties', type=key_value,
+        help="Also %s your project's own images with this property "
+             "value; repeat for several (an image must match them all, "
+             "and every --tag)" % verb)
 
 
 # -- argparse ``type=`` validators: a bad value is a usage error (exit 2)

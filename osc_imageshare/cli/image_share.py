@@ -11,6 +11,7 @@ from osc_imageshare import cli
 from osc_imageshare.ops import desired
 from osc_imageshare.ops import membership
 from osc_imageshare.ops import messages
+from osc_imageshare.ops import selection
 from osc_imageshare.ops import waiting
 
 LOG = logging.getLogger(__name__)
@@ -153,12 +154,15 @@ class ListImageShare(cli.Lister):
 
 
 class SetImageShare(cli.PartialFailureLister):
-    """Make an image's members exactly the projects given.
+    """Make the members of images exactly the projects given.
 
     Adds the missing ones (and accepts for them where you can, as 'image
     transfer' does: as their member, or as an admin; the others stay
     pending), keeps or with --prune revokes the members not given, and
-    prints the diff, one row per project. A second run changes nothing.
+    prints the diff, one row per image and project. A second run changes
+    nothing. Several images (names, IDs, --tag, --property) are set one
+    after another, each as one image is; the projects of
+    --member-domain are read at the time of the run.
     Images 'image transfer' refuses (a volume-backed snapshot, an
     encrypted volume's image, companions a new member cannot read) are
     refused alike, nothing changed.
@@ -166,14 +170,24 @@ class SetImageShare(cli.PartialFailureLister):
 
     def get_parser(self, prog_name):
         parser = cli.one_line_errors(super().get_parser(prog_name))
-        parser.add_argument('image', metavar='<image>',
-                            type=cli.nonblank,
-                            help='Image your project owns (name or ID)')
+        parser.add_argument(
+            'images', metavar='<image>', nargs='*', type=cli.nonblank,
+            help='Image your project owns (name or ID); repeat for several')
+        cli.add_selection(parser, 'set')
         parser.add_argument(
             '--member', metavar='<project>', action='append', default=[],
             dest='members', type=cli.nonblank,
             help='Project (name or ID) that must be a member; repeat for '
                  'several')
+        parser.add_argument(
+            '--member-domain', metavar='<domain>', action='append',
+            default=[], dest='member_domains', type=cli.nonblank,
+            help="Every enabled project of this domain (name or ID) at the "
+                 "time of the run must be a member, but your own and those "
+                 "of --exclude; repeat for several; needs the right to "
+                 "list the domain's projects. With --prune, a project "
+                 "deleted, disabled or moved out of it since is revoked")
+        cli.add_exclude(parser, '--member-domain', 'member_domains')
         parser.add_argument(
             '--member-file', metavar='<file>', type=cli.nonblank,
             help="Read more member projects (names or IDs) from a file, "
@@ -213,13 +227,21 @@ class SetImageShare(cli.PartialFailureLister):
             help='Print the diff the run would make, and change nothing')
         cli.add_parallel(parser, 'projects')
         cli.require(
-            parser, lambda a: not a.no_members or (
-                a.prune and not a.members and not a.member_file),
-            '--no-members goes with --prune, without --member or '
-            '--member-file')
+            parser, lambda a: a.images or a.tags or a.properties,
+            'name the images, or select them with --tag or --property')
         cli.require(
-            parser, lambda a: a.members or a.member_file or a.no_members,
-            'give the members: --member <project> or --member-file <file>')
+            parser, lambda a: not a.no_members or (
+                a.prune and not a.members and not a.member_file
+                and not a.member_domains),
+            '--no-members goes with --prune, without --member, '
+            '--member-file or --member-domain')
+        cli.require(
+            parser, lambda a: (a.members or a.member_file or a.no_members
+                               or a.member_domains),
+            'give the members: --member <project>, --member-file <file> '
+            'or --member-domain <domain>')
+        cli.validate(parser, lambda a: selection.property_problem(
+            a.properties))
         return parser
 
     def take_action(self, parsed_args):
@@ -239,11 +261,13 @@ class SetImageShare(cli.PartialFailureLister):
         cm = self.app.client_manager
         result = desired.set_members(
             cm.image_share, identity.Identity.from_client_manager(cm),
-            args.image, members, args.project_domain, args.prune,
+            args.images, members, args.project_domain, args.prune,
             not args.no_accept, args.dry_run,
             clients.rescoped_glance(cm), args.parallel, args.no_members,
             args.earlier_members, args.allow_volume_backed,
-            args.allow_encrypted)
+            args.allow_encrypted, tags=args.tags,
+            properties=selection.parse_properties(args.properties),
+            member_domains=args.member_domains, exclude=args.exclude)
         cli.report(LOG, result.warnings, result.errors,
                    cli.full_lists(self.app))
         self.failure = result.summary

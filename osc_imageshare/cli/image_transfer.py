@@ -44,17 +44,7 @@ class TransferImage(cli.PartialFailureLister):
             help='Image to transfer (name or ID); repeat for several. '
                  '--mode share needs your project to own it; --mode copy '
                  'takes any image your project may download')
-        parser.add_argument(
-            '--tag', metavar='<tag>', action='append', default=[],
-            dest='tags', type=cli.nonblank,
-            help="Also transfer your project's own images that have this "
-                 "tag; repeat for several (an image must have them all)")
-        parser.add_argument(
-            '--property', metavar='<key=value>', action='append',
-            default=[], dest='properties', type=cli.key_value,
-            help="Also transfer your project's own images with this "
-                 "property value; repeat for several (an image must match "
-                 "them all, and every --tag)")
+        cli.add_selection(parser, 'transfer')
         parser.add_argument(
             '--to', metavar='<project>', action='append', default=[],
             type=cli.nonblank,

@@ -13,11 +13,13 @@ import logging
 import unicodedata
 
 from osc_imageshare.batch import runner
+from osc_imageshare.batch import signals
 from osc_imageshare import errors
 from osc_imageshare.ops import gate
 from osc_imageshare.ops import messages
 from osc_imageshare.ops.modes import share
 from osc_imageshare.ops import recipients
+from osc_imageshare.ops import selection
 from osc_imageshare.ops import stranded
 from osc_imageshare.ops import transfer_plan
 
@@ -55,6 +57,15 @@ E_NOT_STARTED = ('Image {id}, project {target}: revoke not started '
                  '(interrupted by {signal})')
 W_LATE_REVOKE = ("{signal} came too late to stop anything: every revoke had "
                  "ended")
+# Several images: each image's run as for one, then these.
+E_IMAGES_NOT_STARTED = ("Interrupted by {signal}: of {total} image(s), "
+                        "{done} done, {idle} not started ({ids}); run the "
+                        "command again to finish")
+E_IMAGE_NOT_STARTED = "Image {id}: not started (interrupted by {signal})"
+E_NO_IMAGE = "No image of project {project} has {what}; nothing was changed"
+W_KEPT_GONE = ("Image {id}: member {member} is kept (not listed), but no "
+               "project has that ID (deleted since, or never a project): "
+               "it gives nobody access; --prune revokes it")
 
 BOM = '\ufeff'
 
@@ -105,12 +116,24 @@ def _text(line, name, number):
     return line
 
 
-def set_members(glance, ident, image_ref, members, project_domain=None,
+def set_members(glance, ident, image_refs, members, project_domain=None,
                 prune=False, accept=True, dry_run=False, glance_for=None,
                 parallel=1, no_members=False,
                 earlier_members=None, allow_volume_backed=False,
-                allow_encrypted=False):
-    """Make ``members`` the image's members; returns a ``plan.Result``.
+                allow_encrypted=False, tags=(), properties=None,
+                member_domains=(), exclude=()):
+    """Make ``members`` the members of each image; a ``plan.Result``.
+
+    ``image_refs``: names or IDs (one, or a list), plus the caller's
+    images with every tag of ``tags`` and property of ``properties``.
+    ``members``: names or IDs, plus every enabled project of each domain
+    of ``member_domains`` at the time of the run (the caller's own left
+    out), less those ``exclude`` names (each must name one of them).  The
+    projects are resolved once for all the images; each image is then
+    set as one image is, one after another, its rows, warnings and errors
+    gathered: an image that cannot be set is reported and the others go
+    on.  INT, TERM or HUP stops the image under way as for one image,
+    and starts no other.
 
     An empty ``members`` with ``prune`` revokes every member: refused
     unless ``no_members`` says so (a truncated member file must not cost
@@ -120,14 +143,135 @@ def set_members(glance, ident, image_ref, members, project_domain=None,
     ('revoke', 'keep'); by default ``prune`` revokes them (they are not
     listed), and without it the run stops, the image private again.
 
-    Projects are given the image only as ``image transfer`` gives it
+    Projects are given an image only as ``image transfer`` gives it
     (``gate.check_grant``): a volume-backed snapshot or an encrypted
     volume's image only with ``allow_volume_backed`` / ``allow_encrypted``,
     an image that boots with companions only to projects that can read
     them; else nothing is changed, the dry run refusing alike.
     """
+    if isinstance(image_refs, str):
+        image_refs = [image_refs]
     workers = runner.check(parallel)
     members = list(dict.fromkeys(members))   # each name resolved once
+    projects, left_out, notes = _domain_members(ident, member_domains,
+                                                exclude)
+    refs = list(dict.fromkeys(image_refs))
+    if tags or properties:
+        selected = selection.select_images(glance, ident, tags, properties)
+        if not selected and not refs:
+            raise errors.ImageShareError(E_NO_IMAGE.format(
+                project=ident.project_name or ident.project_id,
+                what=selection.describe(tags, properties)))
+        refs += [i['id'] for i in selected if i['id'] not in refs]
+        notes.append(selection.selected_note(selected, tags, properties))
+    resolved = []
+
+    def targets():
+        """The projects, resolved once (for the first image, as before)."""
+        if not resolved:
+            resolved.append(_targets(
+                ident, members, project_domain, accept, glance_for,
+                projects, left_out, member_domains))
+        return resolved[0]
+
+    def one(ref, stop=None):
+        return _set_one(glance, ident, ref, members or projects, targets,
+                        prune, accept, dry_run, workers, no_members,
+                        earlier_members, allow_volume_backed,
+                        allow_encrypted, stop)
+    if len(refs) == 1 and not (tags or properties):
+        res = one(refs[0])
+    else:
+        targets()   # a project that cannot be resolved stops them all
+        res = _set_several(one, refs)
+    if dry_run:
+        res.warnings[:0] = [n for n in notes if n]
+    return res
+
+
+def _domain_members(ident, domains, exclude):
+    """``(projects, left out, notes)`` of ``--member-domain``/``--exclude``.
+
+    Every enabled project of each domain, the caller's own left out (it
+    owns the images); each ``exclude`` must name one of them.
+    """
+    projects, left_out, notes = {}, {}, []
+    for domain in dict.fromkeys(domains):
+        found = ident.domain_projects(domain, option='--member-domain',
+                                      instead='--member')
+        mine = [ref for ref in exclude if _names_one(ref, found, domain)]
+        kept, out = recipients.exclude_projects(found, mine, domain)
+        projects.update((p['id'], p) for p in kept
+                        if p['id'] != ident.project_id)
+        left_out.update((p['id'], p) for p in out)
+        notes.append(recipients.excluded_note(out, domain))
+    for ref in exclude:
+        if not any(_names_one(ref, list(left_out.values()), d)
+                   for d in domains):
+            raise errors.ImageShareError(recipients.E_NOT_IN_DOMAIN.format(
+                ref=ref, domain="', '".join(dict.fromkeys(domains))))
+    for pid in left_out:
+        projects.pop(pid, None)     # excluded from another domain too
+    return list(projects.values()), list(left_out.values()), notes
+
+
+def _names_one(ref, projects, domain):
+    """Whether ``ref`` names one of ``projects`` (of ``domain``)."""
+    try:
+        return bool(recipients.exclude_projects(projects, [ref], domain)[1])
+    except errors.ImageShareError:
+        return False
+
+
+class _NotStarted(Exception):
+    """A signal came before the image's first write."""
+
+
+def _set_several(one, refs):
+    """``one(ref)`` for each image, under INT, TERM and HUP; one Result."""
+    stop = signals.Stop()
+    parts, errs, idle = [], [], []
+    with signals.catching(stop):
+        for n, ref in enumerate(refs):
+            if stop.name:
+                idle = refs[n:]
+                break
+            try:
+                parts.append(one(ref, stop))
+            except _NotStarted:
+                idle = refs[n:]
+                break
+            except errors.ImageShareError as e:
+                errs.append(str(e))
+    rows = [r for res in parts for r in res.rows]
+    warnings = [w for res in parts for w in res.warnings
+                if not (stop.name and idle and w == W_LATE_REVOKE.format(
+                    signal=stop.name))]
+    errs = [e for res in parts for e in res.errors] + errs
+    interrupted = [res.interrupted for res in parts if res.interrupted]
+    if idle:
+        errs += [E_IMAGE_NOT_STARTED.format(id=ref, signal=stop.name)
+                 for ref in idle]
+        interrupted.append(E_IMAGES_NOT_STARTED.format(
+            signal=stop.name, total=len(refs),
+            done=len(refs) - len(idle), idle=len(idle),
+            ids=', '.join(idle)))
+    failed = sum(res.failed for res in parts) + len(refs) - len(
+        parts) - len(idle)
+    total = sum(res.total for res in parts) + len(refs) - len(parts)
+    return transfer_plan.Result(
+        'set', rows, warnings, errs, failed, total, VERB, None,
+        interrupted='\n'.join(interrupted) or None)
+
+
+def _set_one(glance, ident, image_ref, members, targets, prune, accept,
+             dry_run, workers, no_members, earlier_members,
+             allow_volume_backed, allow_encrypted, stop=None):
+    """One image's members made ``targets()``'s projects; its Result.
+
+    ``stop``: the ``signals.Stop`` of several images' run (None for one):
+    set before this image's first write, the image is not started.
+    """
     read = share.read(glance, ident, [image_ref], companions_too=False)
     if read.failed:
         raise errors.ImageShareError(read.failed[image_ref])
@@ -136,7 +280,7 @@ def set_members(glance, ident, image_ref, members, project_domain=None,
     if prune and not members and not no_members:
         raise errors.ImageShareError(E_EMPTY.format(every=_every(
             image, len(listed), ' of image %s' % image['id'])))
-    targets = _targets(ident, members, project_domain, accept, glance_for)
+    targets = targets()
     # A private image hides its earlier members: sharing it brings them
     # back, so the run must be told what to do with them.
     policy = earlier_members or ('revoke' if prune else 'refuse')
@@ -149,36 +293,41 @@ def set_members(glance, ident, image_ref, members, project_domain=None,
     whole = dataclasses.replace(plan, pairs=plan.pairs + revokes)
     before = {p.target.project_id: (p.member or {}).get('status')
               for p in whole.pairs}
-    warnings = allowed + recipients.unverified_warnings(targets)
+    warnings = allowed + recipients.unverified_warnings(targets) + [
+        W_KEPT_GONE.format(id=image['id'], member=messages.arg(
+            p.target.project_id)) for p in revokes
+        if not p.steps and ident.project_exists(p.target.project_id) is False]
     if dry_run:
         warnings += _dry_run_warnings(image, prune, members, len(listed),
                                       earlier_members, policy)
-    else:
-        if prune and any(p.steps for p in whole.pairs):
-            _unchanged_since(glance, ident, image, read.members)
-        warnings += share.execute(glance, ident, plan)
-        whole.stopped = plan.stopped
-        interrupted = whole.stopped and share.summary(whole)
-        if not plan.stopped:
-            interrupted = _revoke_all(glance, whole, [
-                p for p in revokes if p.steps], workers, warnings)
-        # The risks as the members stand after the run, revokes included.
-        warnings += share.risks(whole, ident)
         return _result(glance, ident, image, whole, before, warnings,
-                       dry_run, prune, interrupted)
+                       dry_run, prune)
+    if stop is not None and stop.name:
+        raise _NotStarted()
+    if prune and any(p.steps for p in whole.pairs):
+        _unchanged_since(glance, ident, image, read.members)
+    warnings += share.execute(glance, ident, plan, stop)
+    whole.stopped = plan.stopped
+    interrupted = whole.stopped and share.summary(whole)
+    if not plan.stopped:
+        interrupted = _revoke_all(glance, whole, [
+            p for p in revokes if p.steps], workers, warnings, stop)
+    # The risks as the members stand after the run, revokes included.
+    warnings += share.risks(whole, ident)
     return _result(glance, ident, image, whole, before, warnings,
-                   dry_run, prune)
+                   dry_run, prune, interrupted)
 
 
-def _revoke_all(glance, plan, pairs, workers, warnings):
+def _revoke_all(glance, plan, pairs, workers, warnings, stop=None):
     """Revoke ``pairs``, ``workers`` at a time, under INT, TERM and HUP.
 
     A signal meanwhile starts no more revoke (the ones under way end);
     returns the summary of that interruption, or None.  A pair not
-    started gets its error (no row: it is still a member).
+    started gets its error (no row: it is still a member).  ``stop``: the
+    ``signals.Stop`` of a caller that catches signals already.
     """
     _, stopped = runner.run_stoppable(lambda p: _revoke(glance, p), pairs,
-                                      workers)
+                                      workers, stop)
     if stopped is None:
         return None
     done, _, idle = stopped.pick(pairs)
@@ -195,18 +344,21 @@ def _revoke_all(glance, plan, pairs, workers, warnings):
         failed=failed, idle=len(idle))
 
 
-def _targets(ident, members, project_domain, accept, glance_for):
-    """The listed projects, each accepted for where the caller can."""
-    if not members:
+def _targets(ident, members, project_domain, accept, glance_for,
+             projects=(), left_out=(), domains=()):
+    """The projects, each accepted for where the caller can.
+
+    ``members`` as named, ``projects`` the dicts ``--member-domain``
+    read, ``left_out`` those ``--exclude`` took from them.
+    """
+    if not members and not projects and not domains:
         return []
-    targets = recipients.resolve(
+    return recipients.resolve(
         ident, members, project_domain,
         accept=(recipients.AcceptPolicy.WHEN_POSSIBLE if accept
                 else recipients.AcceptPolicy.NONE),
-        glance_for=glance_for)
-    for t in targets:
-        t.glance = t.glance
-    return targets
+        glance_for=glance_for, projects=projects, excluded=left_out,
+        domain="', '".join(domains) if domains else None)
 
 
 def _revoke_pairs(ident, image, listed, targets, prune):

@@ -116,4 +116,4 @@ def test_set_bad_member_changes_nothing(cloud):
     assert res.returncode == 2
     assert stderr_lines(res) == [
         'openstack image share set: error: give the members: --member '
-        '<project> or --member-file <file>']
+        '<project>, --member-file <file> or --member-domain <domain>']

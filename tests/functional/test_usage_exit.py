@@ -54,8 +54,8 @@ def cases(img, shared):
         (('image', 'share', 'revoke', shared['id'], 'beta', '--all'),
          'name the projects to remove, or give --all (not both)'),
         (('image', 'share', 'set', shared['id'], '--no-members'),
-         '--no-members goes with --prune, without --member or '
-         '--member-file'),
+         '--no-members goes with --prune, without --member, '
+         '--member-file or --member-domain'),
         (('image', 'share', 'list', '--parallel', '0'),
          "argument --parallel: takes a whole number from 1 to 10 (the "
          "connections a session keeps open per host), not '0'"),

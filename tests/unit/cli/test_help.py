@@ -32,8 +32,10 @@ RESOLVED_BY_NAME = {
     ('image_share_revoke', 'project_domain'): 'same code as --to',
     ('image_transfer', 'to_domain'):
         'test_automation.py::test_to_domain_targets_its_enabled_projects',
-    ('image_share_set', 'image'):
+    ('image_share_set', 'images'):
         'test_share_set.py::test_set_adds_accepts_keeps_prunes_and_reruns',
+    ('image_share_set', 'member_domains'):
+        'test_share_set_many.py::test_a_tag_and_a_domain_less_one_project',
     ('image_share_set', 'members'):
         'test_share_set.py::test_set_adds_accepts_keeps_prunes_and_reruns',
     ('image_share_set', 'project_domain'): 'same code as --to',

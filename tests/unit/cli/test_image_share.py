@@ -50,9 +50,10 @@ class TestSetImageShare(Base):
         with mock.patch('sys.stdin', io.StringIO('gamma\n# x\n')):
             columns, rows = self.cmd.take_action(parsed)
         set_members.assert_called_once_with(
-            self.app.client_manager.image_share, 'ident', 'web',
+            self.app.client_manager.image_share, 'ident', ['web'],
             ['beta', 'gamma'], 'd', True, False, True, 'glance_for', 3,
-            False, None, False, False)
+            False, None, False, False, tags=[], properties={},
+            member_domains=[], exclude=[])
         self.assertEqual((membership_cmd.SET_COLUMNS, [('row',)]),
                          (columns, rows))
         self.assertIsNone(self.cmd.failure)

@@ -122,12 +122,12 @@ class TestUsageErrors(unittest.TestCase):
          "argument --parallel: takes a whole number from 1 to 10 (the "
          "connections a session keeps open per host), not '11'"),
         (membership_cmd.SetImageShare, ['web', '--no-members'],
-         '--no-members goes with --prune, without --member or '
-         '--member-file'),
+         '--no-members goes with --prune, without --member, '
+         '--member-file or --member-domain'),
         (membership_cmd.SetImageShare, ['web', '--prune', '--no-members',
                                         '--member', 'beta'],
-         '--no-members goes with --prune, without --member or '
-         '--member-file'),
+         '--no-members goes with --prune, without --member, '
+         '--member-file or --member-domain'),
         (status_cmd.ShowImageShareStatus, [],
          'the following arguments are required: <image>'),
     ]

@@ -119,7 +119,20 @@ CASES = [
      "argument --parallel: takes a whole number from 1 to 10 (the "
      "connections a session keeps open per host), not '0'"),
     (image_share.SetImageShare, ['a'],
-     'give the members: --member <project> or --member-file <file>'),
+     'give the members: --member <project>, --member-file <file> or '
+     '--member-domain <domain>'),
+    (image_share.SetImageShare, ['--member', 'b'],
+     'name the images, or select them with --tag or --property'),
+    (image_share.SetImageShare, ['a', '--member', 'b', '--exclude', 'c'],
+     '--exclude needs --member-domain'),
+    (image_share.SetImageShare, ['a', '--member-domain', 'd',
+                                 '--no-members', '--prune'],
+     '--no-members goes with --prune, without --member, --member-file or '
+     '--member-domain'),
+    (image_share.SetImageShare, ['--tag', 't', '--member', 'b',
+                                 '--property', 'protected=maybe'],
+     "--property protected=maybe: Glance takes true or false for "
+     "'protected'"),
     (image_share.SetImageShare, ['a', '--member', 'b',
                                  '--revoke-earlier-members',
                                  '--keep-earlier-members'],

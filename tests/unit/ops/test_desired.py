@@ -410,3 +410,123 @@ class TestSetRefusesWhatTransferRefuses(unittest.TestCase):
             "changed. Ask the owner of %s (owner %s) to share it with that "
             "project first" % (KERNEL, OTHER)),
             run[0][0])
+
+
+class DomainIdent(Ident):
+    """The share workflow's Identity, with a domain of three projects."""
+
+    def __init__(self, projects, **kw):
+        super().__init__(admin=True, **kw)
+        self.projects = projects
+        self.listed = []
+
+    def domain_projects(self, ref, option='--to-domain', instead='--to'):
+        self.listed.append(ref)
+        return [dict(p) for p in self.projects]
+
+
+TWO = IMAGE_ID.replace('0f1e', '2f1e')
+
+
+class TestSeveralImages(unittest.TestCase):
+
+    def cloud(self, **first):
+        return fakes.FakeGlance([
+            fakes.image(tags=['golden'], **first),
+            fakes.image(id=TWO, name='db', tags=['golden'])],
+            {IMAGE_ID: [], TWO: []})
+
+    def ident(self):
+        return DomainIdent([{'id': BETA, 'name': 'beta'},
+                            {'id': GAMMA, 'name': 'gamma'},
+                            {'id': ALPHA, 'name': 'alpha'},   # the caller
+                            {'id': OTHER, 'name': 'service'}])
+
+    def test_a_tag_and_a_domain_less_one_project(self):
+        g, ident = self.cloud(), self.ident()
+        res = desired.set_members(g, ident, [], [], tags=['golden'],
+                                  member_domains=['customers'],
+                                  exclude=['service'])
+        # One row per image and project; the caller and the excluded out.
+        self.assertEqual(sorted(
+            (i, p, 'added, accepted') for i in (IMAGE_ID, TWO)
+            for p in (BETA, GAMMA)), sorted((r[0], r[1], r[5])
+                                            for r in res.rows))
+        self.assertEqual({IMAGE_ID: {BETA, GAMMA}, TWO: {BETA, GAMMA}},
+                         {i: set(m) for i, m in g.members.items()})
+        self.assertEqual((0, 4, None), (res.failed, res.total, res.summary))
+        self.assertEqual(['customers'], ident.listed)    # read once
+        # A re-run reads, and writes nothing.
+        g.calls.clear()
+        res = desired.set_members(g, ident, [], [], tags=['golden'],
+                                  member_domains=['customers'],
+                                  exclude=['service'])
+        self.assertEqual({'GET'}, {c[0] for c in g.calls})
+        self.assertEqual({'unchanged'}, {r[5] for r in res.rows})
+
+    def test_prune_revokes_a_project_gone_from_the_domain(self):
+        g, ident = self.cloud(), self.ident()
+        g.members[IMAGE_ID][OTHER] = fakes.member(OTHER, 'accepted')
+        res = desired.set_members(g, ident, [IMAGE_ID, TWO], [],
+                                  member_domains=['customers'],
+                                  exclude=['service'], prune=True)
+        self.assertEqual((IMAGE_ID, OTHER, 'revoked'), [
+            (r[0], r[1], r[5]) for r in res.rows if r[1] == OTHER][0])
+        self.assertEqual({BETA, GAMMA}, set(g.members[IMAGE_ID]))
+
+    def test_an_exclusion_naming_no_project_of_the_domain_stops_all(self):
+        g = self.cloud()
+        with self.assertRaises(errors.ImageShareError) as e:
+            desired.set_members(g, self.ident(), [IMAGE_ID], [],
+                                member_domains=['customers'],
+                                exclude=['nobody'])
+        self.assertIn("--exclude 'nobody': no enabled project of domain "
+                      "'customers'", str(e.exception))
+        self.assertEqual([], g.calls)
+
+    def test_an_image_that_cannot_be_set_is_reported_the_others_go_on(self):
+        g = self.cloud()
+        res = desired.set_members(g, Ident(admin=True), ['nothere', TWO],
+                                  ['beta'])
+        self.assertEqual([(TWO, BETA, 'added, accepted')],
+                         [(r[0], r[1], r[5]) for r in res.rows])
+        self.assertEqual(1, len(res.errors))
+        self.assertIn('nothere', res.errors[0])
+        self.assertEqual('Failed to set 1 of 2 image/project pairs',
+                         res.summary)
+
+    def test_a_signal_during_the_first_image_starts_no_other(self):
+        import signal
+
+        from tests.unit import base
+        g = self.cloud()
+        real = g._call
+
+        def call(method, url, data):
+            if method == 'PUT':     # the first image's acceptance
+                base.signal_self(signal.SIGTERM)
+            return real(method, url, data)
+        g._call = call
+        res = desired.set_members(g, Ident(admin=True), [IMAGE_ID, TWO],
+                                  ['beta'])
+        self.assertEqual({}, g.members[TWO])
+        self.assertEqual(
+            'Interrupted by SIGTERM: of 2 image(s), 1 done, 1 not started '
+            '(%s); run the command again to finish' % TWO,
+            res.summary.splitlines()[-1])
+        self.assertIn('Image %s: not started (interrupted by SIGTERM)' % TWO,
+                      res.errors)
+
+    def test_a_kept_member_that_is_no_project_is_warned_of(self):
+        g = self.cloud()
+        g.members[IMAGE_ID][OTHER] = fakes.member(OTHER, 'accepted')
+        ident = Ident(admin=True, exists={OTHER: False})
+        res = desired.set_members(g, ident, IMAGE_ID, ['beta'])
+        self.assertEqual(desired.KEPT, [r[5] for r in res.rows
+                                        if r[1] == OTHER][0])
+        self.assertIn(desired.W_KEPT_GONE.format(id=IMAGE_ID, member=OTHER),
+                      res.warnings)
+        # With --prune it is revoked, and not warned of.
+        res = desired.set_members(g, ident, IMAGE_ID, ['beta'], prune=True)
+        self.assertNotIn(OTHER, g.members[IMAGE_ID])
+        self.assertFalse([w for w in res.warnings if OTHER in w])

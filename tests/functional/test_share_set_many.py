@@ -1,0 +1,120 @@
+"""``image share set`` for many images and whole domains.
+
+Images by --tag, members by --member-domain less --exclude: every
+enabled project of the domain at the time of the run; a project created
+since is added by a re-run, one deleted is kept (or revoked with
+--prune); a re-run with nothing to do writes nothing.
+"""
+
+import json
+
+import pytest
+
+from tests.functional.conftest import stderr_lines
+from tests.functional.conftest import unique
+
+pytestmark = [pytest.mark.plugin]
+
+IDENTITY = {'endpoint_filter': {'service_type': 'identity',
+                                'interface': 'public'}}
+
+
+def members(cloud, image_id):
+    return {m['member_id']: m['status']
+            for m in cloud.glance('admin').image_members.list(image_id)}
+
+
+def new_project(keystone, domain, name, enabled=True):
+    return keystone.post('/projects', json={'project': {
+        'name': name, 'domain_id': domain, 'enabled': enabled}},
+        **IDENTITY).json()['project']
+
+
+def test_a_tag_and_a_domain_less_one_project(cloud):
+    keystone = cloud.session('admin')
+    name = unique('customers')
+    domain = keystone.post('/domains', json={'domain': {'name': name}},
+                           **IDENTITY).json()['domain']['id']
+    one, two, service = (new_project(keystone, domain, n)
+                         for n in ('one', 'two', 'service'))
+    new_project(keystone, domain, 'off', enabled=False)
+    tag = unique('golden')
+    images = sorted(cloud.make_image('admin', visibility='shared',
+                                     tags=[tag])['id'] for _ in range(2))
+    args = ['image', 'share', 'set', '--tag', tag, '--member-domain', name,
+            '--exclude', 'service']
+
+    # The dry run: the plan, one row per image and project; nothing written.
+    rows, _ = cloud.json('admin', *args, '--dry-run')
+    assert sorted((r['Image ID'], r['Project ID'], r['Diff']) for r in rows) \
+        == sorted((i, p['id'], 'plan: added, accepted') for i in images
+                  for p in (one, two))
+    assert [members(cloud, i) for i in images] == [{}, {}]
+
+    rows, warnings = cloud.json('admin', *args)
+    assert sorted((r['Image ID'], r['Project Name'], r['Diff'])
+                  for r in rows) == sorted(
+        (i, p, 'added, accepted') for i in images for p in ('one', 'two'))
+    want = {one['id']: 'accepted', two['id']: 'accepted'}
+    assert [members(cloud, i) for i in images] == [want, want]
+
+    # A project created in the domain since: the re-run adds it, and only
+    # it; the others are unchanged.
+    three = new_project(keystone, domain, 'three')
+    rows, _ = cloud.json('admin', *args)
+    assert sorted((r['Project Name'], r['Diff']) for r in rows) == sorted(
+        [('one', 'unchanged'), ('two', 'unchanged'),
+         ('three', 'added, accepted')] * 2)
+    want[three['id']] = 'accepted'
+    assert [members(cloud, i) for i in images] == [want, want]
+
+    # A project deleted since: kept without --prune, revoked with it.
+    keystone.delete('/projects/%s' % one['id'], **IDENTITY)
+    rows, warnings = cloud.json('admin', *args)
+    assert sorted((r['Project ID'], r['Diff']) for r in rows
+                  if r['Project ID'] == one['id']) == [
+        (one['id'], 'kept (not listed; --prune revokes)')] * 2
+    # One line for both images (grouped, as every warning of a batch).
+    [gone] = [w for w in warnings if one['id'] in w]
+    assert gone.startswith(
+        'Image <image>: member %s is kept (not listed), but no project has '
+        'that ID (deleted since, or never a project): it gives nobody '
+        'access; --prune revokes it (2 images: ' % one['id']), gone
+    assert all(i in gone for i in images), gone
+    rows, _ = cloud.json('admin', *args, '--prune')
+    assert sorted((r['Project ID'], r['Diff']) for r in rows
+                  if r['Project ID'] == one['id']) == [
+        (one['id'], 'revoked')] * 2
+    del want[one['id']]
+    assert [members(cloud, i) for i in images] == [want, want]
+    assert service['id'] not in want
+
+    # Nothing to do: every row unchanged.
+    rows, _ = cloud.json('admin', *args, '--prune')
+    assert {r['Diff'] for r in rows} == {'unchanged'}
+
+
+def test_a_member_may_not_list_a_domains_projects(cloud):
+    img = cloud.make_image('alice-alpha')
+    res = cloud.run('alice-alpha', 'image', 'share', 'set', img['id'],
+                    '--member-domain', 'other', '-f', 'json')
+    assert (res.returncode, res.stdout, stderr_lines(res)) == (1, '', [
+        "Project alpha may not list the projects of domain 'other'; "
+        "--member-domain needs that right (an admin's, or a reader's of "
+        "that domain): name the projects with --member instead"])
+    assert cloud.glance('admin').images.get(img['id'])['visibility'] == \
+        'private'
+
+
+def test_several_images_one_not_found_the_others_set(cloud):
+    img = cloud.make_image('alice-alpha', visibility='shared')
+    beta = cloud.project('beta')
+    res = cloud.run('alice-alpha', 'image', 'share', 'set', 'no-such-image',
+                    img['id'], '--member', beta, '--no-accept', '-f', 'json')
+    assert res.returncode == 1
+    assert [(r['Image ID'], r['Project ID'], r['Diff'])
+            for r in json.loads(res.stdout)] == [(img['id'], beta, 'added')]
+    lines = stderr_lines(res)
+    assert lines[-1] == 'Failed to set 1 of 2 image/project pairs', lines
+    assert any('no-such-image' in line for line in lines[:-1]), lines
+    assert members(cloud, img['id']) == {beta: 'pending'}
