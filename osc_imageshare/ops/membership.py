@@ -208,13 +208,19 @@ def _revoke_briefly_shared(glance, ident, image, project_refs,
                                            False, batch=batch)
             left = glance.list_members(image['id'])
         finally:
-            _private_again(glance, image['id'])
+            not_private = _private_again(glance, image['id'])
     if batch.name:
-        # The rows of the members removed, then the sentence.
-        raise signals.Interrupted(messages.E_REVOKE_INTERRUPTED.format(
-            name=batch.name, id=image['id'], removed=', '.join(
-                r[1] for r in rows if r[3] == 'removed') or 'none'),
+        # The rows of the members removed, then the sentence(s).
+        raise signals.Interrupted('\n'.join(filter(None, [
+            not_private, messages.E_REVOKE_INTERRUPTED.format(
+                name=batch.name, id=image['id'], removed=', '.join(
+                    r[1] for r in rows if r[3] == 'removed') or 'none')])),
             rows=[r for r in rows if r[3] == 'removed'])
+    if not_private:
+        # The image stays shared (labelled): the rows of the members
+        # removed, and an error; no row says it is private.
+        errs.append(not_private)
+        return rows, warnings, errs
     rows.append((image['id'], None, None,
                  'visibility private->shared->private'))
     if left:
@@ -247,15 +253,22 @@ def _member_for(ident, members, image, ref, project_domain):
         ref=ref, id=image['id'], me=_me(ident)))
 
 
+E_NOT_PRIVATE_AGAIN = ("Could not set image {id} private again: {why}; it "
+                       "stays shared (its hidden members have their access "
+                       "back) with this run's label: run {command}")
+
+
 def _private_again(glance, image_id):
+    """Make the image private again; the error, or None if it is."""
     try:
         glance.patch_image(image_id, replace={
             'visibility': 'private'}, remove=[stranded.LABEL])
     except (errors.GlanceError, errors.ImageShareError) as e:
-        LOG.error("Could not set image %s private again: %s; run "
-                  "'openstack image share revoke %s --all "
-                  "--share-briefly' again", image_id,
-                  errors.describe(e, None), image_id)
+        return E_NOT_PRIVATE_AGAIN.format(
+            id=image_id, why=errors.describe(e, None),
+            command="'openstack image share revoke %s --all "
+                    "--share-briefly'" % messages.positional(image_id))
+    return None
 
 
 def _revoke(glance, ident, image, project_refs, project_domain, unshare,

@@ -424,3 +424,41 @@ def test_an_html_answer_reads_as_its_lines(cloud, proxy):
     assert res.returncode == 1, (res.stdout, res.stderr)
     [line] = stderr_lines(res)
     assert line.endswith('502 Bad Gateway: nginx \\x1b]0;owned\\x07'), line
+
+
+def test_share_briefly_that_cannot_make_it_private_again_says_so(cloud,
+                                                                 proxy):
+    # A private image hiding beta; the PATCH that makes it private again
+    # is answered 500 every time: no row claims 'private', exit 1, the
+    # error says it stays shared, with the command; the re-run finishes.
+    img = cloud.make_image('alice-alpha', visibility='shared')
+    glance = cloud.glance('alice-alpha')
+    beta = cloud.project('beta')
+    glance.image_members.create(img['id'], beta)
+    glance.images.update(img['id'], visibility='private')
+    proxy.fault('PATCH', r'^/v2/images/%s$' % img['id'], nth=2, status=500,
+                times=20)
+    env = dict(cloud.env(), OS_CLIENT_CONFIG_FILE=proxy.clouds_yaml)
+    res = subprocess.run(
+        [os.path.join(BIN, 'openstack'), '--os-cloud', 'alice-alpha-proxy',
+         '--os-image-share-retries', '0', 'image', 'share', 'revoke',
+         img['id'], '--all', '--share-briefly', '-f', 'json'],
+        env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+        timeout=300)
+    assert res.returncode == 1, res.stderr
+    assert [(r['Project ID'], r['Result']) for r in json.loads(
+        res.stdout)] == [(beta, 'removed')]
+    lines = stderr_lines(res)
+    assert any(line.startswith(
+        'Could not set image %s private again: ' % img['id'])
+        and line.endswith(
+            "stays shared (its hidden members have their access back) with "
+            "this run's label: run 'openstack image share revoke %s --all "
+            "--share-briefly'" % img['id']) for line in lines), lines
+    assert cloud.glance('admin').images.get(img['id'])[
+        'visibility'] == 'shared'
+    res = cloud.run('alice-alpha', 'image', 'share', 'revoke', img['id'],
+                    '--all', '--share-briefly', '-f', 'json')
+    assert res.returncode == 0, res.stderr
+    assert cloud.glance('admin').images.get(img['id'])[
+        'visibility'] == 'private'

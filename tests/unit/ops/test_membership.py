@@ -187,6 +187,31 @@ class TestRevoke(base.TestCase):
             id=IMAGE_ID, members='gamma (%s) pending' % ('c3' * 16)),
             warnings[-1])
 
+    @mock.patch('osc_imageshare.batch.liveness.stamp', return_value=fakes.WHEN)
+    def test_share_briefly_that_cannot_make_it_private_says_so(self, _stamp):
+        # The second PATCH (private again) fails: no row says private,
+        # an error says the image stays shared, with the command.
+        g = glance(fakes.member(BETA, 'accepted'), visibility='private')
+        patches = []
+
+        def second_fails(body):
+            patches.append(body)
+            if len(patches) > 1:
+                return errors.ServerError('boom')
+        g.fail[('PATCH', IMG_URL)] = second_fails
+        rows, warnings, errs = membership.revoke(
+            g, test_share.Ident(), IMAGE_ID, None, share_briefly=True)
+        self.assertEqual([(IMAGE_ID, BETA, 'removed')],
+                         [(r[0], r[1], r[3]) for r in rows])
+        self.assertEqual('shared', g.images[IMAGE_ID]['visibility'])
+        [error] = errs
+        self.assertTrue(error.startswith(
+            'Could not set image %s private again: ' % IMAGE_ID), error)
+        self.assertTrue(error.endswith(
+            "stays shared (its hidden members have their access back) with "
+            "this run's label: run 'openstack image share revoke %s --all "
+            "--share-briefly'" % IMAGE_ID), error)
+
     def test_every_hidden_member_with_all_and_share_briefly(self):
         g = glance(fakes.member(BETA, 'accepted'),
                    fakes.member('c3' * 16, 'pending'), visibility='private')
