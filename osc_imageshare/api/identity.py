@@ -217,7 +217,9 @@ class Identity:
         if project_id == self.project_id and self.project_name:
             return self.project_name
         found = self.get_project(project_id)
-        return found.get('name') if found else None
+        # A domain stored as a member has a name, but is no project.
+        return found.get('name') if found and not found.get(
+            'is_domain') else None
 
     def project_exists(self, project_id):
         """True, False, or None when the caller cannot tell."""

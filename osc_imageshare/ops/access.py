@@ -11,6 +11,7 @@ Each risk also has a keyword (``RISKS``), the same as the audit's
 import logging
 import shlex
 
+from osc_imageshare.api import identity
 from osc_imageshare import errors
 from osc_imageshare.ops import kinds
 from osc_imageshare.ops import messages
@@ -28,7 +29,9 @@ RISKS = {
     'not-shared': "members, inactive, of an image not 'shared'",
     'owner-dependency': "the consumers depend on the owner's project",
     'unprotected': 'accepted, and not protected',
+    'unrecognised-label': 'a run label this plugin did not write',
     'not-a-project': 'a member that is not a project',
+    'domain-disabled': "a member project whose domain is disabled",
     'pending': 'a member that has not accepted',
     'rejected': 'a member that rejected it (and can still boot it by ID)',
 }
@@ -83,9 +86,13 @@ def share_status(glance, ident, image_ref):
     }
     risks = kind_risks(image, kind, messages.label(
         owner, status['owner_name'])) + risks_for(status, ident)
-    left = stranded.warning(image) if role in ('owner', 'admin') else None
-    if left:
-        risks.insert(0, ('interrupted', left))
+    if role in ('owner', 'admin'):     # the owner's labels: its data
+        for code, sentence in reversed((
+                ('interrupted', stranded.warning(image)),
+                ('unrecognised-label', stranded.unrecognised_warning(
+                    image)))):
+            if sentence:
+                risks.insert(0, (code, sentence))
     status['risks'] = [{'code': code, 'sentence': sentence}
                        for code, sentence in risks]
     return status, [sentence for _code, sentence in risks]
@@ -128,12 +135,27 @@ def risks_for(status, ident):
             out.append(('unprotected', messages.W_UNPROTECTED.format(
                 count=len(accepted), **fmt)))
     for m in members:
-        if ident.project_exists(m['project_id']) is False:
+        pid = m['project_id']
+        member = dict(member=messages.arg(pid),
+                      remove=messages.removal(status['id'], pid), **fmt)
+        project = ident.get_project(pid)
+        what = member_is(ident, pid, project)
+        if what:
+            out.append(('not-a-project', messages.W_NOT_KIND.format(
+                what=what, **member)))
+            continue
+        if ident.project_exists(pid) is False:
             out.append(('not-a-project', messages.W_NOT_PROJECT.format(
-                member=messages.arg(m['project_id']),
-                member_arg=messages.positional(m['project_id']),
-                id_arg=messages.arg(status['id']), **fmt)))
-        elif m['status'] == 'pending':
+                **member)))
+            continue
+        domain = domain_of(ident, project)
+        if domain and not domain.get('enabled', True):
+            out.append(('domain-disabled', messages.W_DOMAIN_DISABLED.format(
+                member_label=messages.label(pid, m['project_name']),
+                domain=messages.label(messages.arg(domain.get('id') or ''),
+                                      domain.get('name')),
+                domain_arg=messages.arg(domain.get('id') or ''), **member)))
+        if m['status'] == 'pending':
             out.append(('pending', messages.W_PENDING.format(
                 member_label=messages.label(m['project_id'],
                                             m['project_name']),
@@ -149,6 +171,28 @@ def risks_for(status, ident):
                                    status['id'], m['project_id']]),
                 **fmt)))
     return out
+
+
+def member_is(ident, member_id, project):
+    """'domain' or 'user' for a member that is one, on Keystone's word.
+
+    ``project``: ``ident.get_project(member_id)``.
+    """
+    if project and project.get('is_domain'):
+        return 'domain'
+    if project is False and identity.looks_like_id(member_id) \
+            and ident.is_user(member_id):
+        return 'user'
+    return None
+
+
+def domain_of(ident, project):
+    """The domain of an enabled project, where the caller may read it."""
+    if not project or project.get('is_domain') \
+            or not project.get('enabled', True) \
+            or not project.get('domain_id'):
+        return None
+    return ident.get_domain(project['domain_id']) or None
 
 
 def kind_risks(image, kind, owner_label):

@@ -28,6 +28,7 @@ from osc_imageshare.api import identity
 from osc_imageshare.batch import runner
 from osc_imageshare.batch import signals
 from osc_imageshare import errors
+from osc_imageshare.ops import access
 from osc_imageshare.ops import kinds
 from osc_imageshare.ops import messages
 from osc_imageshare.ops import share_risks
@@ -249,33 +250,15 @@ def _image_rows(glance, ident, image, members, where, opts):
             image, m, project, owner_project, accepted, kind=kind,
             companions=unreadable, why=ident.why_unknown(m['member_id'])
             if project is None else None,
-            member_is=_member_is(ident, m['member_id'], project),
-            domain=_domain(ident, project), owns=owns, **_facts_opts(opts))
+            member_is=access.member_is(ident, m['member_id'], project),
+            domain=access.domain_of(ident, project), owns=owns,
+            **_facts_opts(opts))
         head = (image['id'], image.get('name'), owner, m['member_id'],
                 project.get('name') if project else None, m['status'])
         found = [(k, check(facts)) for k, check in share_risks.RISKS.items()]
         found = [(k, d) for k, d in found if d] or [(NONE, '')]
         for keyword, detail in found:
             yield head + (keyword, detail)
-
-
-def _member_is(ident, member_id, project):
-    """'domain' or 'user' for a member that is one, on Keystone's word."""
-    if project and project.get('is_domain'):
-        return 'domain'
-    if project is False and identity.looks_like_id(member_id) \
-            and ident.is_user(member_id):
-        return 'user'
-    return None
-
-
-def _domain(ident, project):
-    """The domain of an enabled project, where the caller may read it."""
-    if not project or project.get('is_domain') \
-            or not project.get('enabled', True) \
-            or not project.get('domain_id'):
-        return None
-    return ident.get_domain(project['domain_id']) or None
 
 
 def _facts_opts(opts):

@@ -32,8 +32,19 @@ W_REJECTED = ("Project {member_label} has rejected image {id}: Glance hides "
 # project' would resolve it as a project name (another project's).
 W_NOT_PROJECT = ("Member {member} of image {id} is not an existing project "
                  "(Glance accepts any string, a project name or a typo "
-                 "included): nobody can accept it; remove it with "
-                 "'openstack image share revoke {id_arg} {member_arg}'.")
+                 "included): nobody can accept it; remove it {remove}.")
+W_NOT_KIND = ("Member {member} of image {id} is a {what}, not a project: "
+              "nobody can accept it; remove it {remove}.")
+W_DOMAIN_DISABLED = (
+    "Project {member_label} is enabled, but its domain {domain} is "
+    "disabled: none of its users can get a token, so it cannot use image "
+    "{id} until the domain is enabled ('openstack domain set --enable "
+    "{domain_arg}'); if it is closed for good, remove it {remove}.")
+# {remove}: how a member is removed (``removal``).
+REMOVE_WITH = "with 'openstack image share revoke {id_arg} {member_arg}'"
+REMOVE_NO_URL = ("only in Glance's database: Glance cannot address a member "
+                 "ID with a '/', a '..' or a character outside ASCII by URL, "
+                 "so no command removes it")
 W_NOT_SHARED = ("Image {id} has visibility '{visibility}': Glance neither "
                 "lists nor honours members of such an image; any members it "
                 "has stay inactive until it is set 'shared' again.")
@@ -132,6 +143,23 @@ _IMAGE_ID = re.compile(
 def arg(value):
     """A value from the cloud as one word of a command to paste."""
     return shlex.quote('' if value is None else str(value))
+
+
+def addressable(member):
+    """Whether Glance can address ``member`` by URL (to remove it).
+
+    Glance routes on the decoded path: a '/' or a '..' splits it, and a
+    character outside ASCII is not matched.
+    """
+    return '/' not in member and '..' not in member and member.isascii()
+
+
+def removal(image_id, member):
+    """``{remove}``: how ``member`` of ``image_id`` is removed, in words."""
+    if not addressable(member):
+        return REMOVE_NO_URL
+    return REMOVE_WITH.format(id_arg=arg(image_id),
+                              member_arg=positional(member))
 
 
 def positional(value):

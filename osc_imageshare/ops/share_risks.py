@@ -18,36 +18,26 @@ from osc_imageshare.ops import stranded
 # Every value from the cloud in a command is quoted (messages.arg): the
 # commands paste safely, and do exactly what their sentence says.
 W_DELETED = ("Member {member} of image {id} was a project and no longer "
-             "exists: nobody can use this membership; remove it with "
-             "'openstack image share revoke {id_arg} {member_arg}'.")
-W_NOT_KIND = ("Member {member} of image {id} is a {what}, not a project: "
-              "nobody can accept it; remove it with 'openstack image share "
-              "revoke {id_arg} {member_arg}'.")
+             "exists: nobody can use this membership; remove it {remove}.")
 W_UNVERIFIABLE = ("Member {member} of image {id} could not be verified: "
                   "{cause}. {then}")
 UNVERIFIABLE_THEN = {
     identity.HIDDEN: (
         "An admin verifies it with 'openstack image share audit --project "
-        "{owner_arg}'; remove it with 'openstack image share revoke "
-        "{id_arg} {member_arg}' if it is not meant to be there."),
+        "{owner_arg}'; if it is not meant to be there, remove it "
+        "{remove}."),
     identity.BAD_ANSWER: (
         "Check the identity service (or the identity_endpoint_override of "
         "your clouds.yaml entry); nothing was concluded from its answer."),
 }
 W_DISABLED = ("Project {member_label} is disabled: it cannot use image {id} "
               "until it is enabled again ('openstack project set --enable "
-              "{member_arg}'); if it is closed for good, remove it with "
-              "'openstack image share revoke {id_arg} {member_arg}'.")
-W_DOMAIN_DISABLED = (
-    "Project {member_label} is enabled, but its domain {domain} is "
-    "disabled: none of its users can get a token, so it cannot use image "
-    "{id} until the domain is enabled ('openstack domain set --enable "
-    "{domain_arg}'); if it is closed for good, remove it with 'openstack "
-    "image share revoke {id_arg} {member_arg}'.")
+              "{member_arg}'); if it is closed for good, remove it "
+              "{remove}.")
 W_STALE = ("Project {member_label} has left image {id} pending since "
            "{since} ({days} days or more): it accepts it with 'openstack "
-           "image share accept {id_arg}', or the owner removes it with "
-           "'openstack image share revoke {id_arg} {member_arg}'.")
+           "image share accept {id_arg}', or the owner removes it "
+           "{remove}.")
 W_OWNER_GONE = ("The owner project {owner} of image {id} no longer exists: "
                 "nobody can maintain or protect the image; an admin gives it "
                 "to this member with 'openstack image transfer {id_arg} "
@@ -108,6 +98,7 @@ class Facts(collections.namedtuple('Facts', (
             id=self.image['id'], member=member, owner=messages.arg(owner),
             id_arg=messages.arg(self.image['id']),
             member_arg=messages.positional(self.member_id),
+            remove=messages.removal(self.image['id'], self.member_id),
             owner_arg=messages.arg(owner),
             member_label=messages.label(member, _name(self.project)),
             owner_label=messages.label(messages.arg(owner),
@@ -123,7 +114,7 @@ def _name(project):
 # Each check returns the Detail sentence, or None where the risk is absent.
 def _not_a_project(f):
     if f.member_is:
-        return W_NOT_KIND.format(what=f.member_is, **f.fmt())
+        return messages.W_NOT_KIND.format(what=f.member_is, **f.fmt())
     if not f.project and not identity.looks_like_id(f.member_id):
         return messages.W_NOT_PROJECT.format(**f.fmt())
 
@@ -163,7 +154,7 @@ def _domain_disabled(f):
     if f.project and not f.member_is and f.project.get('enabled', True) \
             and f.domain and not f.domain.get('enabled', True):
         domain = f.domain.get('id') or ''
-        return W_DOMAIN_DISABLED.format(
+        return messages.W_DOMAIN_DISABLED.format(
             domain=messages.label(messages.arg(domain), f.domain.get('name')),
             domain_arg=messages.arg(domain), **f.fmt())
 
@@ -176,8 +167,18 @@ def _unprotected(f):
     return messages.W_UNPROTECTED.format(count=f.accepted, **f.fmt())
 
 
+def is_project(f):
+    """Whether the member may be a project.
+
+    A domain, a user, a deleted or never existing project cannot accept,
+    nor be given a companion.
+    """
+    return not f.member_is and f.project is not False \
+        and identity.looks_like_id(f.member_id)
+
+
 def _stale_pending(f):
-    if f.member['status'] != 'pending':
+    if f.member['status'] != 'pending' or not is_project(f):
         return None
     since = f.member.get('created_at')
     if not since:
@@ -189,12 +190,13 @@ def _stale_pending(f):
 
 
 def _owner_gone(f):
-    if f.owner_project is False:
+    if f.owner_project is False and is_project(f):
         return W_OWNER_GONE.format(**f.fmt())
 
 
 def _owner_disabled(f):
-    if f.owner_project and not f.owner_project.get('enabled', True):
+    if f.owner_project and not f.owner_project.get('enabled', True) \
+            and is_project(f):
         return W_OWNER_DISABLED.format(**f.fmt())
 
 
@@ -215,6 +217,8 @@ def _volume_backed(f):
 
 
 def _companions_unreadable(f):
+    if not is_project(f):
+        return None
     out = []
     for key, cid, why in f.companions:
         then = COMPANION_THEN_HIDDEN if why == 'hidden' else COMPANION_THEN

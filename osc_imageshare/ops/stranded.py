@@ -119,7 +119,9 @@ def unrecognised_warning(image):
     return messages.W_UNRECOGNISED_LABEL.format(
         id=image['id'], id_arg=messages.arg(image['id']), key=LABEL,
         key_arg=messages.arg(LABEL), why=info['unrecognised'],
-        text=json.dumps(shown))
+        # As a JSON string with no raw single quote: the label's text can
+        # neither close the sentence's quotes nor read as a command.
+        text=json.dumps(shown).replace("'", '\\u0027'))
 
 
 def is_live(info):

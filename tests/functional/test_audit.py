@@ -148,17 +148,16 @@ def test_each_risk_as_owner_and_as_admin(cloud, keystone):
     imgs = [a, b, hidden]
     # Alice may not read other projects: the IDs that did not answer are
     # unverifiable, one line on stderr, rows only with --risk unverifiable
-    # (beta accepted: it was a project when it answered).
+    # (beta accepted: it was a project when it answered).  A member that is
+    # no project ('beta' the name) is not told to accept: no stale-pending.
     got, rows = audit(cloud, 'alice-alpha', imgs, '--pending-days', '0')
     assert got == {
         (a['id'], 'beta', 'not-a-project'),
-        (a['id'], 'beta', 'stale-pending'),
         (a['id'], beta, 'unprotected'),
         (a['id'], gone['id'], 'stale-pending'),
         (a['id'], off['id'], 'stale-pending'),
         (b['id'], beta, 'stale-pending'),
-        (hidden['id'], 'beta', 'not-a-project'),
-        (hidden['id'], 'beta', 'stale-pending')}
+        (hidden['id'], 'beta', 'not-a-project')}
     assert re.match(
         r"^\d+ member\(s\) could not be verified \(Keystone does not let "
         r"project alpha read other projects\): an admin verifies them with "
@@ -539,6 +538,23 @@ def test_domains_users_and_a_disabled_domain_as_admin(cloud, keystone):
     assert 'is a user, not a project' in detail[user['id']]
     assert "'openstack domain set --enable %s'" % domain['id'] in detail[
         inside['id']]
+    # image share status says the same (it took them all for projects,
+    # a domain's name as a project's, and never a disabled domain).
+    data, warnings = cloud.json('admin', 'image', 'share', 'status',
+                                a['id'])
+    said = [(r['code'], r['sentence']) for r in data['risks']]
+    assert [c for c, _ in said] == [
+        'owner-dependency', 'not-a-project', 'not-a-project',
+        'domain-disabled', 'pending'], said
+    assert said[1][1].startswith('Member %s of image %s is a domain, not a '
+                                 'project' % (domain['id'], a['id']))
+    assert said[2][1].startswith('Member %s of image %s is a user, not a '
+                                 'project' % (user['id'], a['id']))
+    assert said[3][1].startswith('Project %s (%s) is enabled, but its '
+                                 'domain' % (inside['name'], inside['id']))
+    assert {m['project_id']: m['project_name'] for m in data['members']}[
+        domain['id']] is None
+    assert any('is a domain, not a project' in w for w in warnings)
 
 
 def commands_of(texts):
@@ -556,7 +572,7 @@ def test_every_suggested_command_pastes_safely_and_does_what_it_says(
     beta, alpha = cloud.project('beta'), cloud.project('alpha')
     dis1 = keystone.project()
     a = image(cloud, 'alice-alpha', [dis1['name'], dis1['id'], 'x y', '-x',
-                                     beta])
+                                     beta, '$(touch pwned)/x'])
     evil = json.dumps({'run': 'nohost:1:0', 'started':
                        '2026-01-01T00:00:00Z',
                        'targets': ["x $(touch pwned) '; id #"]})
@@ -588,13 +604,19 @@ def test_every_suggested_command_pastes_safely_and_does_what_it_says(
                 ran.append(argv)
             if argv[1:3] == ['image', 'unset'] and argv not in ran:
                 ran.append(argv)
+    # Glance cannot address a member with a '/': no command for it (one
+    # would fail saying the image does not exist), a sentence instead.
+    slash = [t for _, m, t in texts if m == '$(touch pwned)/x']
+    assert slash and all(messages.REMOVE_NO_URL in t for t in slash), slash
+    assert not commands_of(slash)
     assert len(ran) == 4, ran
     for argv in ran:
         who = 'bob-beta' if argv[-1] == b['id'] else 'alice-alpha'
         res = cloud.run(who, *argv[1:])
         assert res.returncode == 0, (argv, res.stderr)
     # The literal members went, the real project named like one stayed.
-    assert members(cloud, a['id']) == sorted([dis1['id'], beta])
+    assert members(cloud, a['id']) == sorted([dis1['id'], beta,
+                                              '$(touch pwned)/x'])
     assert 'imageshare_sharing' not in cloud.glance('admin').images.get(
         b['id'])
 

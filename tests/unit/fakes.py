@@ -449,6 +449,19 @@ class FakeIdentity:
         self.calls.append(('exists', project_id))
         return self.exists.get(project_id)
 
+    def get_project(self, project_id):
+        """As Identity: the dict, False if it does not exist, else None."""
+        if self.exists.get(project_id) is False:
+            return False
+        name = self.names.get(project_id)
+        return {'id': project_id, 'name': name} if name else None
+
+    def is_user(self, user_id):
+        return False
+
+    def get_domain(self, domain_id):
+        return None
+
     def can_rescope(self):
         return True
 

@@ -233,3 +233,61 @@ class TestShareStatus(base.TestCase):
         self.assertEqual('none', data['caller_role'])
         self.assertEqual([], data['members'])
         self.assertEqual([], warnings)
+
+
+class KeystoneIdent(fakes.FakeIdentity):
+    """Keystone's word on members: a domain, a user, a disabled domain."""
+
+    DOMAIN, USER, INNER = 'd0' * 16, 'e0' * 16, 'f0' * 16
+
+    def get_project(self, project_id):
+        return {self.DOMAIN: {'id': self.DOMAIN, 'name': 'customers',
+                              'is_domain': True},
+                self.INNER: {'id': self.INNER, 'name': 'inner',
+                             'domain_id': 'dd', 'enabled': True},
+                BETA: {'id': BETA, 'name': 'beta', 'domain_id': 'default'},
+                }.get(project_id, False)
+
+    def project_exists(self, project_id):
+        found = self.get_project(project_id)
+        return not found.get('is_domain') if found else False
+
+    def is_user(self, user_id):
+        return user_id == self.USER
+
+    def get_domain(self, domain_id):
+        return {'id': domain_id, 'name': 'off',
+                'enabled': domain_id != 'dd'}
+
+
+class TestMembersAsKeystoneSaysThey(base.TestCase):
+
+    def test_domains_users_and_a_disabled_domain(self):
+        i = KeystoneIdent
+        glance = fakes.FakeGlance([fakes.image()], {IMAGE_ID: [
+            fakes.member(m, 'accepted') for m in (
+                i.DOMAIN, i.USER, i.INNER, BETA)]})
+        data, _ = access.share_status(glance, i(), IMAGE_ID)
+        risks = [(r['code'], r['sentence']) for r in data['risks']]
+        found = {(code, m) for code, s in risks
+                 for m in (i.DOMAIN, i.USER, i.INNER, BETA) if m in s}
+        self.assertEqual({('not-a-project', i.DOMAIN),
+                          ('not-a-project', i.USER),
+                          ('domain-disabled', i.INNER)}, found)
+        self.assertTrue(any(s.startswith(
+            'Member %s of image %s is a domain, not a project'
+            % (i.DOMAIN, IMAGE_ID)) for _, s in risks), risks)
+        self.assertIn('its domain off (dd) is disabled',
+                      dict(risks)['domain-disabled'])
+
+    def test_the_owner_sees_a_label_it_did_not_write_a_member_not(self):
+        odd = '{"note": "x\' \'openstack image delete y\' \'"}'
+        glance = fakes.FakeGlance([fakes.image(imageshare_sharing=odd)],
+                                  {IMAGE_ID: [fakes.member(BETA)]})
+        data, _ = access.share_status(glance, fakes.FakeIdentity(), IMAGE_ID)
+        self.assertIn('unrecognised-label',
+                      [r['code'] for r in data['risks']])
+        bob = fakes.FakeIdentity(project_id=BETA, project_name='beta')
+        data, _ = access.share_status(glance, bob, IMAGE_ID)
+        self.assertNotIn('unrecognised-label',
+                         [r['code'] for r in data['risks']])

@@ -120,8 +120,8 @@ class TestRisks(base.TestCase):
             (ID1, 'one', ALPHA, BETA, 'beta', 'accepted', 'unprotected',
              messages.W_UNPROTECTED.format(id=ID1, count=2)), rows[0])
         self.assertEqual(messages.W_NOT_PROJECT.format(
-            member='beta', id=ID1, id_arg=ID1, member_arg='beta'),
-            rows[1][7])
+            member='beta', id=ID1, remove="with 'openstack image share "
+            "revoke %s beta'" % ID1), rows[1][7])
         self.assertEqual(
             "Project beta (%s) has left image %s pending since %s (30 "
             "days or more): it accepts it with 'openstack image share "
@@ -499,10 +499,19 @@ class TestUntrusted(base.TestCase):
         import shlex
         g = cloud({ID1: [member('x y', when=OLD), member('dis1', when=OLD),
                          member("a'b $(id)", when=OLD),
-                         member('-x', when=OLD)]})
+                         member('-x', when=OLD),
+                         member('$(touch x)/y', when=OLD)]})
         rows = run(g, Ident(), risks=['not-a-project', 'stale-pending'])
-        self.assertEqual(8, len(rows))
+        # Not a project: nothing to accept, no stale-pending advice.
+        self.assertEqual(['not-a-project'] * 5, [r[6] for r in rows])
+        # Glance cannot address a member with a '/': no command is offered
+        # (one would fail, saying the image does not exist).
+        [slash] = [r for r in rows if '/' in r[3]]
+        self.assertEqual([], messages.suggested_commands(slash[7]))
+        self.assertIn(messages.REMOVE_NO_URL, slash[7])
         for row in rows:
+            if row is slash:
+                continue
             commands = messages.suggested_commands(row[7])
             self.assertTrue(commands, row)
             for text in commands:
@@ -630,4 +639,13 @@ class TestUntrusted(base.TestCase):
         self.assertEqual(['openstack image unset --property '
                           'imageshare_sharing %s' % ID3],
                          messages.suggested_commands(rows[0][7]))
-        self.assertIn(json.dumps(evil), rows[0][7])
+        # Quoted as JSON with no raw single quote: it can neither close
+        # the sentence's quotes nor read as a suggested command.
+        self.assertIn(json.dumps(evil).replace("'", '\\u0027'), rows[0][7])
+        g.images[ID3]['imageshare_sharing'] = json.dumps(
+            {'note': "x' 'openstack image delete %s' '" % ID3})
+        rows = run(g, admin, audit.scope(admin, all_projects=True),
+                   risks=['unrecognised-label'])
+        self.assertEqual(['openstack image unset --property '
+                          'imageshare_sharing %s' % ID3],
+                         messages.suggested_commands(rows[0][7]))
