@@ -95,18 +95,24 @@ class AuditImageShare(cli.PartialFailureLister):
                                 args.pending_days, args.parallel,
                                 notes=notes))
         cli.report(LOG, warnings=notes.warnings(ident))
-        if notes.unreadable:
-            self.failure = audit.E_UNREADABLE.format(
-                count=len(notes.unreadable))
+        summaries = [audit.E_UNREADABLE.format(count=len(notes.unreadable))
+                     ] if notes.unreadable else []
         if not args.fix:
+            self.failure = '\n'.join(summaries) or None
             return self.columns(args), rows
         fixed, errors = audit.fix(cm.image_share, ident, rows, args.protect,
                                   args.dry_run, args.parallel, notes)
-        cli.report(LOG, errors=errors)
+        # The fixes are the rows: an image that could not be read is an
+        # error line, then both summaries.
+        cli.report(LOG, errors=notes.unreadable + errors)
+        if notes.unreadable:
+            summaries = [audit.E_UNREADABLE_FIX.format(
+                count=len(notes.unreadable))]
         if errors:
-            self.failure = messages.E_PARTIAL.format(
+            summaries.append(messages.E_PARTIAL.format(
                 verb='fix', failed=len(errors),
-                total=len(fixed) + len(errors), things='risks')
+                total=len(fixed) + len(errors), things='risks'))
+        self.failure = '\n'.join(summaries) or None
         return self.columns(args), fixed
 
     def columns(self, parsed_args):

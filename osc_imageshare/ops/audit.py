@@ -58,6 +58,8 @@ E_FIX_FAILED = 'Could not {what} (image {id}): {why}'
 W_UNREADABLE = "Could not read the members of image {id}: {why}"
 E_UNREADABLE = ("Could not read the members of {count} image(s): their "
                 "rows say why (Risk unreadable)")
+E_UNREADABLE_FIX = ("Could not read the members of {count} image(s), each "
+                    "named above: their risks were neither seen nor fixed")
 W_UNVERIFIED = ("{count} member(s) could not be verified ({cause}){then}; "
                 "list them with --risk unverifiable")
 UNVERIFIED_THEN = {
@@ -145,7 +147,8 @@ class Notes:
 
     ``unverifiable``: ``(image ID, member, cause)`` of the members it
     could not verify (not rows unless asked for); ``unreadable``: the
-    images whose members it could not read (rows too); ``judged``: each
+    sentence of each image whose members it could not read (a row too);
+    ``judged``: each
     member that looks like a project ID, and whether it reads as
     existing (True), deleted (False) or unknown (None).
     """
@@ -195,10 +198,10 @@ def audit(glance, ident, where, risks=None, show_all=False,
                             workers)
         for image, members in zip(page, listed):
             if isinstance(members, str):
-                notes.unreadable.append(image['id'])
+                why = W_UNREADABLE.format(id=image['id'], why=members)
+                notes.unreadable.append(why)
                 rows = [(image['id'], image.get('name'), image.get('owner'),
-                         None, None, None, UNREADABLE, W_UNREADABLE.format(
-                             id=image['id'], why=members))]
+                         None, None, None, UNREADABLE, why)]
             else:
                 rows = _image_rows(glance, ident, image, members, where,
                                    opts)

@@ -649,6 +649,24 @@ def test_unreadable_image_and_a_failed_images_companion(cloud, tmp_path):
                        (other['id'], 'typo2', 'not-a-project')}
         assert stderr_lines(res)[-1].startswith(
             'Could not read the members of 1 image(s)')
+        # With --fix the rows are the fixes: the image not read is an error
+        # line, and the summary says its risks were not fixed.
+        prx.fault('GET', '^/v2/images/%s/members$' % locked['id'],
+                  status=403, body={'message': 'Access was denied'})
+        res = alice.run('alice-alpha', 'image', 'share', 'audit', '--fix',
+                        '--risk', 'not-a-project', '-f', 'json')
+        assert res.returncode == 1, res.stderr
+        assert (other['id'], 'typo2', 'removed') in {
+            (r['Image ID'], r['Member'], r['Fixed'])
+            for r in json.loads(res.stdout)}, res.stdout
+        lines = stderr_lines(res)
+        assert any(locked['id'] in line and 'Access was denied' in line
+                   for line in lines[:-1]), lines
+        # (alice's other images may hold fixes that fail: then 'Failed to
+        # fix ...' comes last.)
+        assert (
+            'Could not read the members of 1 image(s), each named above: '
+            'their risks were neither seen nor fixed') in lines[-2:], lines
         # The image fails for beta after its kernel was shared with beta:
         # the kernel is rolled back with it.
         prx.fault('POST', '^/v2/images/%s/members$' % ami['id'],

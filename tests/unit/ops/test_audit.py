@@ -620,7 +620,7 @@ class TestUntrusted(base.TestCase):
                           (ID2, 'y', 'not-a-project')], risks(rows))
         self.assertEqual('Could not read the members of image %s: Glance '
                          'answered HTTP 403: no' % ID1, rows[0][7])
-        self.assertEqual([ID1], notes.unreadable)
+        self.assertEqual([rows[0][7]], notes.unreadable)
 
     def test_labels_owner_or_admin_only_and_validated(self):
         evil = json.dumps({'run': 'nohost:1:0', 'started':
