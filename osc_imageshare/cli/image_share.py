@@ -11,6 +11,7 @@ from osc_imageshare import cli
 from osc_imageshare.ops import desired
 from osc_imageshare.ops import membership
 from osc_imageshare.ops import messages
+from osc_imageshare.ops import policy
 from osc_imageshare.ops import selection
 from osc_imageshare.ops import waiting
 
@@ -317,3 +318,71 @@ class WaitImageShare(cli.Lister):
 
     def columns(self, parsed_args):
         return WAIT_COLUMNS
+
+
+class ApplyImageSharePolicy(cli.PartialFailureLister):
+    """Make the shares of a policy file (YAML) true.
+
+    Each rule is what 'image share set' does with its options (images by
+    names, tag or property; projects, domains less exclude; accept,
+    protect, prune), plus an expiry after which the rule grants nothing
+    and the access it granted is revoked. All the rules are planned
+    together, then each image is set as 'image share set' sets one: one
+    row per image and project, one summary. A file that is not a policy,
+    or two rules that decide an image differently, is a usage error
+    (exit code 2), nothing changed.
+    """
+
+    def get_parser(self, prog_name):
+        parser = cli.one_line_errors(super().get_parser(prog_name))
+        parser.add_argument(
+            'file', metavar='<file>', type=cli.nonblank,
+            help="The policy file (YAML, see the Policies page); '-' reads "
+                 "stdin")
+        parser.add_argument(
+            '--dry-run', action='store_true',
+            help='Print the diff the run would make, and change nothing')
+        parser.add_argument(
+            '--check', action='store_true',
+            help='Change nothing; print only the rows that differ from the '
+                 'policy, and exit 1 if any does (for monitoring)')
+        cli.add_parallel(parser, 'projects')
+        cli.require(parser, lambda a: not (a.dry_run and a.check),
+                    '--dry-run and --check exclude each other')
+        return parser
+
+    def take_action(self, parsed_args):
+        args = parsed_args
+        name = args.file
+        try:
+            if name == '-':
+                text = sys.stdin.read()
+            else:
+                with open(name, encoding='utf-8') as f:
+                    text = f.read()
+        except (OSError, UnicodeDecodeError) as e:
+            raise exceptions.CommandError('Cannot read policy file %s: %s'
+                                          % (name, getattr(e, 'strerror',
+                                                           None) or e))
+        cm = self.app.client_manager
+        try:
+            rules = policy.load(text, name)
+            result = policy.apply(
+                cm.image_share, identity.Identity.from_client_manager(cm),
+                rules, name, args.dry_run, args.check,
+                clients.rescoped_glance(cm), args.parallel)
+        except policy.PolicyError as e:
+            # Not a policy: a usage error, as a bad option is.
+            sys.stderr.write('openstack %s: error: %s\n' % (
+                self.cmd_name or 'image share apply', e))
+            raise SystemExit(2)
+        cli.report(LOG, result.warnings, result.errors,
+                   cli.full_lists(self.app))
+        self.failure = result.summary
+        if args.check and result.rows and not self.failure:
+            self.failure = policy.E_DIFFERS.format(
+                file=messages.arg(name), count=len(result.rows))
+        return self.columns(parsed_args), result.rows
+
+    def columns(self, parsed_args):
+        return SET_COLUMNS

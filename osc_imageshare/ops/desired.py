@@ -153,8 +153,8 @@ def set_members(glance, ident, image_refs, members, project_domain=None,
         image_refs = [image_refs]
     workers = runner.check(parallel)
     members = list(dict.fromkeys(members))   # each name resolved once
-    projects, left_out, notes = _domain_members(ident, member_domains,
-                                                exclude)
+    projects, left_out, notes = domain_members(ident, member_domains,
+                                               exclude)
     refs = list(dict.fromkeys(image_refs))
     if tags or properties:
         selected = selection.select_images(glance, ident, tags, properties)
@@ -169,27 +169,27 @@ def set_members(glance, ident, image_refs, members, project_domain=None,
     def targets():
         """The projects, resolved once (for the first image, as before)."""
         if not resolved:
-            resolved.append(_targets(
+            resolved.append(resolve_targets(
                 ident, members, project_domain, accept, glance_for,
                 projects, left_out, member_domains))
         return resolved[0]
 
     def one(ref, stop=None):
-        return _set_one(glance, ident, ref, members or projects, targets,
-                        prune, accept, dry_run, workers, no_members,
-                        earlier_members, allow_volume_backed,
-                        allow_encrypted, stop)
+        return set_one(glance, ident, ref, members or projects, targets,
+                       prune, accept, dry_run, workers, no_members,
+                       earlier_members, allow_volume_backed,
+                       allow_encrypted, stop)
     if len(refs) == 1 and not (tags or properties):
         res = one(refs[0])
     else:
         targets()   # a project that cannot be resolved stops them all
-        res = _set_several(one, refs)
+        res = set_several(one, refs)
     if dry_run:
         res.warnings[:0] = [n for n in notes if n]
     return res
 
 
-def _domain_members(ident, domains, exclude):
+def domain_members(ident, domains, exclude):
     """``(projects, left out, notes)`` of ``--member-domain``/``--exclude``.
 
     Every enabled project of each domain, the caller's own left out (it
@@ -227,7 +227,7 @@ class _NotStarted(Exception):
     """A signal came before the image's first write."""
 
 
-def _set_several(one, refs):
+def set_several(one, refs):
     """``one(ref)`` for each image, under INT, TERM and HUP; one Result."""
     stop = signals.Stop()
     parts, errs, idle = [], [], []
@@ -264,13 +264,16 @@ def _set_several(one, refs):
         interrupted='\n'.join(interrupted) or None)
 
 
-def _set_one(glance, ident, image_ref, members, targets, prune, accept,
-             dry_run, workers, no_members, earlier_members,
-             allow_volume_backed, allow_encrypted, stop=None):
+def set_one(glance, ident, image_ref, members, targets, prune, accept,
+            dry_run, workers, no_members, earlier_members,
+            allow_volume_backed, allow_encrypted, stop=None, revoke=(),
+            protect=False):
     """One image's members made ``targets()``'s projects; its Result.
 
     ``stop``: the ``signals.Stop`` of several images' run (None for one):
     set before this image's first write, the image is not started.
+    ``revoke``: members revoked even without ``prune`` (a policy's
+    expired grants); ``protect``: the image is protected too.
     """
     read = share.read(glance, ident, [image_ref], companions_too=False)
     if read.failed:
@@ -287,9 +290,9 @@ def _set_one(glance, ident, image_ref, members, targets, prune, accept,
     plan = share.make_plan(read, targets, dict(
         accept=accept, parallel=workers, earlier_members=policy,
         allow_volume_backed=allow_volume_backed,
-        allow_encrypted=allow_encrypted))
+        allow_encrypted=allow_encrypted, protect=protect))
     allowed = gate.check_grant(glance, ident, plan, share.ADD)
-    revokes = _revoke_pairs(ident, image, listed, targets, prune)
+    revokes = _revoke_pairs(ident, image, listed, targets, prune, revoke)
     whole = dataclasses.replace(plan, pairs=plan.pairs + revokes)
     before = {p.target.project_id: (p.member or {}).get('status')
               for p in whole.pairs}
@@ -344,8 +347,8 @@ def _revoke_all(glance, plan, pairs, workers, warnings, stop=None):
         failed=failed, idle=len(idle))
 
 
-def _targets(ident, members, project_domain, accept, glance_for,
-             projects=(), left_out=(), domains=()):
+def resolve_targets(ident, members, project_domain, accept, glance_for,
+                    projects=(), left_out=(), domains=()):
     """The projects, each accepted for where the caller can.
 
     ``members`` as named, ``projects`` the dicts ``--member-domain``
@@ -361,12 +364,16 @@ def _targets(ident, members, project_domain, accept, glance_for,
         domain="', '".join(domains) if domains else None)
 
 
-def _revoke_pairs(ident, image, listed, targets, prune):
-    """A pair per member not listed: revoked with ``prune``, else kept."""
+def _revoke_pairs(ident, image, listed, targets, prune, revoke=()):
+    """A pair per member not listed: revoked or kept.
+
+    Revoked with ``prune``, or if in ``revoke``; else kept.
+    """
     wanted = {t.project_id for t in targets}
-    steps = [transfer_plan.Step(REVOKE, 'revoke member')] if prune else []
     return [transfer_plan.Pair(image, recipients.Target(
-        pid, ident.project_name_of(pid)), dict(m), list(steps))
+        pid, ident.project_name_of(pid)), dict(m), [
+            transfer_plan.Step(REVOKE, 'revoke member')]
+        if prune or pid in revoke else [])
         for pid, m in listed.items() if pid not in wanted]
 
 

@@ -118,3 +118,83 @@ def test_several_images_one_not_found_the_others_set(cloud):
     assert lines[-1] == 'Failed to set 1 of 2 image/project pairs', lines
     assert any('no-such-image' in line for line in lines[:-1]), lines
     assert members(cloud, img['id']) == {beta: 'pending'}
+
+
+def apply(cloud, path, *args):
+    return cloud.run('admin', 'image', 'share', 'apply', str(path), *args,
+                     '-f', 'json')
+
+
+def test_apply_two_rules_an_expiry_conflicts_and_check(cloud, tmp_path):
+    keystone = cloud.session('admin')
+    name = unique('partners')
+    domain = keystone.post('/domains', json={'domain': {'name': name}},
+                           **IDENTITY).json()['domain']['id']
+    one, two = (new_project(keystone, domain, n) for n in ('one', 'two'))
+    tag = unique('golden')
+    web, db = (cloud.make_image('admin', visibility='shared', tags=[tag],
+                                name=unique(n))['id'] for n in ('web', 'db'))
+    beta = cloud.project('beta')
+    # beta was granted web by a rule that expired: the policy revokes it.
+    cloud.glance('admin').image_members.create(web, beta)
+    path = tmp_path / 'policy.yaml'
+    path.write_text(
+        'rules:\n'
+        '  - images: {tag: %s}\n'
+        '    domains: [%s]\n'
+        '    exclude: [two]\n'
+        '  - images: {names: [%s]}\n'
+        '    projects: [Default/beta]\n'
+        '    expires: 2020-01-31T00:00:00Z\n'
+        '  - images: {names: [%s]}\n'
+        '    projects: [Default/alpha]\n'
+        '    accept: false\n'
+        '    expires: 2999-01-31T00:00:00Z\n' % (tag, name, web, db))
+    alpha = cloud.project('alpha')
+    # --check and --dry-run write nothing; --check exits 1 on a difference.
+    res = apply(cloud, path, '--check')
+    assert res.returncode == 1, res.stderr
+    assert stderr_lines(res)[-1].startswith(
+        'The cloud differs from %s: 4 row(s) would change' % path)
+    res = apply(cloud, path, '--dry-run')
+    assert res.returncode == 0, res.stderr
+    assert members(cloud, web) == {beta: 'pending'}
+    assert members(cloud, db) == {}
+
+    res = apply(cloud, path)
+    assert res.returncode == 0, res.stderr
+    got = sorted((r['Image ID'], r['Project ID'], r['Diff'])
+                 for r in json.loads(res.stdout))
+    assert got == sorted([
+        (web, one['id'], 'added, accepted'), (web, beta, 'revoked'),
+        (db, one['id'], 'added, accepted'), (db, alpha, 'added')])
+    assert 'Rule 2 (line 5) expired at 2020-01-31T00:00:00+00:00: the ' \
+        'access it granted is revoked' in stderr_lines(res)
+    assert members(cloud, web) == {one['id']: 'accepted'}
+    assert members(cloud, db) == {one['id']: 'accepted', alpha: 'pending'}
+    res = apply(cloud, path, '--check')
+    assert (res.returncode, json.loads(res.stdout)) == (0, [])
+
+    # Rules that decide an image differently: exit 2, nothing written.
+    path.write_text(
+        'rules:\n'
+        '  - images: {tag: %s}\n'
+        '    domains: [%s]\n'
+        '    exclude: [two]\n'
+        '  - images: {names: [%s]}\n'
+        '    projects: [%s]\n' % (tag, name, web, two['id']))
+    res = apply(cloud, path)
+    assert (res.returncode, res.stdout, stderr_lines(res)) == (2, '', [
+        'openstack image share apply: error: %s: rules 1 (line 2) and 2 '
+        '(line 5) decide image %s differently (one grants project %s, the '
+        'other excludes it); nothing was changed' % (path, web, two['id'])])
+    assert members(cloud, web) == {one['id']: 'accepted'}
+
+    # A file that is not a policy: exit 2, one line naming the line.
+    path.write_text('rules:\n  - images: {tag: %s}\n    project: [x]\n'
+                    % tag)
+    res = apply(cloud, path)
+    assert (res.returncode, res.stdout, stderr_lines(res)) == (2, '', [
+        "openstack image share apply: error: %s, line 3: unknown key "
+        "'project' in rule 1 (the keys: images, projects, domains, exclude, "
+        "accept, protect, prune, expires)" % path])

@@ -19,6 +19,7 @@ import time
 import pytest
 
 from tests.functional.conftest import BIN
+from tests.functional.conftest import unique
 from tests.functional.test_retries import proxy  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.concurrency]
@@ -177,3 +178,26 @@ def test_owner_mode_at_parallel_1_sigterm_finishes_the_change(
     res = cloud.run('admin', *args, '-f', 'json')
     assert res.returncode == 0, res.stderr
     assert [admin.images.get(i)['owner'] for i in ids] == [beta] * 3
+
+
+def test_share_set_of_several_images_sigterm_starts_no_other(
+        cloud, proxy):  # noqa: F811
+    tag = unique('sig')
+    # The selection lists them by name: a- first.
+    first, second = (cloud.make_image('alice-alpha', visibility='shared',
+                                      tags=[tag], name='%s-%s' % (n, tag))[
+                                          'id'] for n in ('a', 'b'))
+    beta = cloud.project('beta')
+    rows, lines = interrupt(cloud, proxy, first, signal.SIGTERM, 'image',
+                            'share', 'set', '--tag', tag, '--member', beta,
+                            '--no-accept', method='POST', path='/members$')
+    assert [(r['Image ID'], r['Project ID'], r['Diff']) for r in rows] == [
+        (first, beta, 'added')], (rows, lines)
+    assert lines[-1] == (
+        'Interrupted by SIGTERM: of 2 image(s), 1 done, 1 not started (%s); '
+        'run the command again to finish' % second), lines
+    assert members(cloud, second) == []
+    res = cloud.run('alice-alpha', 'image', 'share', 'set', '--tag', tag,
+                    '--member', beta, '--no-accept', '-f', 'json')
+    assert res.returncode == 0, res.stderr
+    assert [members(cloud, i) for i in (first, second)] == [[beta], [beta]]

@@ -16,7 +16,8 @@ import osc_imageshare
 PACKAGE = pathlib.Path(osc_imageshare.__file__).parent
 REQUIREMENTS = PACKAGE.parent / 'requirements.txt'
 # Distribution name -> the module it installs, where they differ.
-MODULE_OF = {'osc-lib': 'osc_lib', 'openstacksdk': 'openstack'}
+MODULE_OF = {'osc-lib': 'osc_lib', 'openstacksdk': 'openstack',
+             'pyyaml': 'yaml'}
 
 
 def imported_libraries():

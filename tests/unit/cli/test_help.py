@@ -72,7 +72,8 @@ class TestHelp(base.TestCase):
 
     def test_all_commands_are_registered(self):
         self.assertEqual(
-            ['image_share_accept', 'image_share_audit', 'image_share_list',
+            ['image_share_accept', 'image_share_apply', 'image_share_audit',
+             'image_share_list',
              'image_share_reject',
              'image_share_revoke', 'image_share_set', 'image_share_status',
              'image_share_wait', 'image_transfer'],

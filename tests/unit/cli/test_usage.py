@@ -118,6 +118,10 @@ CASES = [
     (image_share.ListImageShare, ['--parallel', '0'],
      "argument --parallel: takes a whole number from 1 to 10 (the "
      "connections a session keeps open per host), not '0'"),
+    (image_share.ApplyImageSharePolicy, [],
+     'the following arguments are required: <file>'),
+    (image_share.ApplyImageSharePolicy, ['p.yaml', '--dry-run', '--check'],
+     '--dry-run and --check exclude each other'),
     (image_share.SetImageShare, ['a'],
      'give the members: --member <project>, --member-file <file> or '
      '--member-domain <domain>'),

@@ -1,0 +1,371 @@
+"""``image share apply``: a YAML policy of share rules, planned together.
+
+The file (its format is kept: files written for it keep working)::
+
+    rules:
+      - images: {tag: golden}      # any of: names: [a, b], tag: T,
+                                   #   property: {key: value}
+        projects: [beta, other/beta]
+        domains: [customers]       # every enabled project of each
+        exclude: [service]
+        accept: true               # default true
+        protect: false             # default false
+        prune: true                # default false
+        expires: 2027-01-31T00:00:00Z
+
+Each rule is what ``image share set`` does with those options.  After
+``expires`` a rule grants nothing, and the projects it granted are
+revoked from its images (unless a rule still in force grants them): the
+policy says their access ends.  All the rules are planned together, then
+each image is set as ``image share set`` sets one (``desired``).  Two
+rules that decide an image differently (one grants a project another
+excludes, or different ``protect``) are a usage error.
+"""
+
+import dataclasses
+import datetime
+
+import yaml
+
+from osc_imageshare import errors
+from osc_imageshare.ops import desired
+from osc_imageshare.ops import messages
+from osc_imageshare.ops import recipients
+from osc_imageshare.ops import selection
+
+KEYS = ('images', 'projects', 'domains', 'exclude', 'accept', 'protect',
+        'prune', 'expires')
+IMAGE_KEYS = ('names', 'tag', 'property')
+FLAGS = {'accept': True, 'protect': False, 'prune': False}
+
+E_CONFLICT = ("{file}: rules {first} (line {first_line}) and {second} "
+              "(line {second_line}) decide image {id} differently ({what}); "
+              "nothing was changed")
+W_EXPIRED = ("Rule {n} (line {line}) expired at {expires}: the access it "
+             "granted is revoked")
+
+
+class PolicyError(errors.ImageShareError):
+    """The file is not a policy: a usage error (exit code 2)."""
+
+
+@dataclasses.dataclass
+class Rule:
+    """One rule of the file, as written (``n``: its number, from 1)."""
+
+    n: int
+    line: int
+    names: list
+    tag: str
+    properties: dict
+    projects: list
+    domains: list
+    exclude: list
+    accept: bool = True
+    protect: bool = False
+    prune: bool = False
+    expires: datetime.datetime = None
+
+    def expired(self, now):
+        return self.expires is not None and self.expires <= now
+
+
+# ------------------------------------------------------------ the file
+def load(text, name):
+    """The rules of a policy file's ``text``.
+
+    ``PolicyError`` names ``name`` and the line where it is not one.
+    """
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, 'problem_mark', None)
+        raise PolicyError('%s%s: not YAML: %s' % (
+            name, ', line %d' % (mark.line + 1) if mark else '',
+            getattr(e, 'problem', None) or e))
+    where = _Where(name)
+    top = where.mapping(root, 'the file', ('rules',))
+    if 'rules' not in top:
+        raise where.error(root, "no 'rules': the file holds a list of "
+                          "rules under 'rules:'")
+    rules = where.sequence(top['rules'], 'rules')
+    if not rules:
+        raise where.error(top['rules'], 'no rule under rules')
+    return [_rule(where, n, node) for n, node in enumerate(rules, 1)]
+
+
+class _Where:
+    """Errors naming the file and the line of a YAML node."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def error(self, node, text):
+        line = node.start_mark.line + 1 if node is not None else 1
+        return PolicyError('%s, line %d: %s' % (self.name, line, text))
+
+    def mapping(self, node, what, keys):
+        if not isinstance(node, yaml.MappingNode):
+            raise self.error(node, '%s must be a mapping' % what)
+        out = {}
+        for key, value in node.value:
+            k = key.value if isinstance(key, yaml.ScalarNode) else None
+            if k not in keys:
+                raise self.error(key, 'unknown key %r in %s (the keys: %s)'
+                                 % (k, what, ', '.join(keys)))
+            if k in out:
+                raise self.error(key, '%r given twice in %s' % (k, what))
+            out[k] = value
+        return out
+
+    def sequence(self, node, what):
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.error(node, '%s must be a list' % what)
+        return node.value
+
+    def text(self, node, what):
+        if not isinstance(node, yaml.ScalarNode) or not str(
+                node.value).strip() or node.tag.endswith(':null'):
+            raise self.error(node, '%s must be a name, an ID or a word'
+                             % what)
+        return str(node.value)
+
+    def texts(self, node, what):
+        return [self.text(n, what) for n in self.sequence(node, what)]
+
+    @staticmethod
+    def _value(node):
+        """A scalar node's value as YAML reads it (None if it cannot)."""
+        if not isinstance(node, yaml.ScalarNode):
+            return None
+        try:
+            return yaml.SafeLoader(yaml.serialize(node)).get_single_data()
+        except (yaml.YAMLError, ValueError):   # 2027-02-30
+            return None
+
+    def flag(self, node, what):
+        value = self._value(node)
+        if not isinstance(value, bool):
+            raise self.error(node, '%s must be true or false' % what)
+        return value
+
+    def when(self, node, what):
+        value = self._value(node)
+        if isinstance(value, str):
+            try:
+                value = datetime.datetime.fromisoformat(
+                    value.replace('Z', '+00:00'))
+            except ValueError:
+                value = None
+        if not isinstance(value, datetime.datetime):
+            raise self.error(node, '%s must be a date and time, ISO 8601 '
+                             '(2027-01-31T00:00:00Z)' % what)
+        if value.tzinfo is None:     # YAML's timestamps without a zone: UTC
+            value = value.replace(tzinfo=datetime.timezone.utc)
+        return value
+
+
+def _rule(where, n, node):
+    what = 'rule %d' % n
+    fields = where.mapping(node, what, KEYS)
+    if 'images' not in fields:
+        raise where.error(node, "%s: no 'images' (names, tag or property)"
+                          % what)
+    images = where.mapping(fields['images'], '%s images' % what, IMAGE_KEYS)
+    if not images:
+        raise where.error(fields['images'], '%s: images names none (give '
+                          'names, tag or property)' % what)
+    props = {}
+    if 'property' in images:
+        for key, value in where.mapping(
+                images['property'], '%s property' % what,
+                _keys(images['property'])).items():
+            props[key] = where.text(value, '%s property %s' % (what, key))
+        problem = selection.property_problem(
+            ['%s=%s' % kv for kv in props.items()])
+        if problem:
+            raise where.error(images['property'], problem)
+    rule = Rule(
+        n, node.start_mark.line + 1,
+        where.texts(images['names'], '%s names' % what)
+        if 'names' in images else [],
+        where.text(images['tag'], '%s tag' % what)
+        if 'tag' in images else None, props,
+        *[where.texts(fields[k], '%s %s' % (what, k)) if k in fields else []
+          for k in ('projects', 'domains', 'exclude')])
+    for key in FLAGS:
+        if key in fields:
+            setattr(rule, key, where.flag(fields[key], '%s %s'
+                                          % (what, key)))
+    if 'expires' in fields:
+        rule.expires = where.when(fields['expires'], '%s expires' % what)
+    if not rule.projects and not rule.domains:
+        raise where.error(node, '%s grants nothing: give projects or '
+                          'domains' % what)
+    if rule.exclude and not rule.domains:
+        raise where.error(fields['exclude'], '%s: exclude needs domains'
+                          % what)
+    return rule
+
+
+def _keys(node):
+    """The keys a mapping node holds (any key is allowed)."""
+    if not isinstance(node, yaml.MappingNode):
+        return ()
+    return tuple(k.value for k, _ in node.value
+                 if isinstance(k, yaml.ScalarNode))
+
+
+# ------------------------------------------------------------ the plan
+@dataclasses.dataclass
+class _Decision:
+    """What the rules say of one image."""
+
+    image: dict
+    grants: dict = dataclasses.field(default_factory=dict)  # pid -> rule
+    denies: dict = dataclasses.field(default_factory=dict)  # pid -> rule
+    expired: dict = dataclasses.field(default_factory=dict)  # pid -> rule
+    protect: dict = dataclasses.field(default_factory=dict)  # bool -> rule
+    prune: bool = False
+    accept: set = dataclasses.field(default_factory=set)     # pids
+
+
+def apply(glance, ident, rules, name, dry_run=False, check=False,
+          glance_for=None, parallel=1, now=None):
+    """Plan every rule, then set each image; a ``plan.Result``.
+
+    ``check``: write nothing; the rows that differ from the policy, and
+    a failure when any does.  ``name``: the file, in the errors.
+    """
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    known = {}      # project ID -> its dict, as read once
+    decisions, warnings = _decide(glance, ident, rules, name, now, known)
+    granted = {p for d in decisions.values() for p in d.grants}
+    targets = {t.project_id: t for t in (desired.resolve_targets(
+        ident, [], None, True, glance_for, projects=[
+            known[p] for p in sorted(granted)]) if granted else [])}
+    for d in decisions.values():
+        for pid in d.grants:
+            if pid not in d.accept:
+                targets[pid].accept = recipients.Accept.NONE
+
+    def one(image_id, stop=None):
+        d = decisions[image_id]
+        return desired.set_one(
+            glance, ident, image_id, list(d.grants) or None,
+            lambda: [targets[p] for p in d.grants], d.prune, True,
+            dry_run or check, parallel, True, None, False, False, stop,
+            revoke=set(d.expired) - set(d.grants),
+            protect=bool(d.protect.get(True)))
+    res = desired.set_several(one, list(decisions))
+    res.warnings[:0] = warnings
+    if check:   # only what differs from the policy
+        res.rows = [r for r in res.rows if r[5] not in (
+            'plan: unchanged', 'plan: ' + desired.KEPT)]
+    return res
+
+
+E_DIFFERS = ("The cloud differs from {file}: {count} row(s) would change; "
+             "'openstack image share apply {file}' applies it")
+
+
+def _decide(glance, ident, rules, name, now, known):
+    """``({image ID: _Decision}, warnings)``; conflicts are usage errors.
+
+    ``known`` gets the dict of each project a rule names.
+    """
+    decisions, warnings = {}, []
+    domains = {}
+    for rule in rules:
+        expired = rule.expired(now)
+        if expired:
+            warnings.append(W_EXPIRED.format(
+                n=rule.n, line=rule.line, expires=rule.expires.isoformat()))
+        found = _projects(ident, rule, domains)
+        known.update((p['id'], p) for p in found)
+        projects = [p['id'] for p in found]
+        for image in _images(glance, ident, rule):
+            d = decisions.setdefault(image['id'], _Decision(image))
+            if expired:
+                for pid in projects:
+                    d.expired.setdefault(pid, rule)
+                continue
+            for pid in projects:
+                d.grants.setdefault(pid, rule)
+                if rule.accept:
+                    d.accept.add(pid)
+            for pid in _excluded(ident, rule, domains):
+                d.denies.setdefault(pid, rule)
+            d.protect.setdefault(rule.protect, rule)
+            d.prune = d.prune or rule.prune
+    for image_id, d in decisions.items():
+        both = sorted(set(d.grants) & set(d.denies))
+        if both:
+            raise PolicyError(_conflict(
+                name, d.grants[both[0]], d.denies[both[0]], image_id,
+                'one grants project %s, the other excludes it'
+                % messages.arg(both[0])))
+        if len(d.protect) > 1:
+            raise PolicyError(_conflict(
+                name, d.protect[True], d.protect[False], image_id,
+                'protect true and false'))
+    return decisions, warnings
+
+
+def _conflict(name, a, b, image_id, what):
+    first, second = sorted((a, b), key=lambda r: r.n)
+    return E_CONFLICT.format(file=name, first=first.n,
+                             first_line=first.line, second=second.n,
+                             second_line=second.line, id=image_id, what=what)
+
+
+def _images(glance, ident, rule):
+    """The caller's images a rule names or selects (by ID, once each)."""
+    found = {}
+    if rule.names:
+        images, failed = glance.find_images(
+            rule.names, ident.project_name or ident.project_id)
+        if failed:
+            raise errors.ImageShareError('Rule %d: %s' % (
+                rule.n, next(iter(failed.values()))))
+        found.update((i['id'], i) for i in images)
+    if rule.tag or rule.properties:
+        found.update((i['id'], i) for i in selection.select_images(
+            glance, ident, [rule.tag] if rule.tag else [],
+            rule.properties))
+    return list(found.values())
+
+
+def _projects(ident, rule, domains):
+    """The projects (dicts) a rule grants: its projects, its domains'."""
+    out = {}
+    for ref in rule.projects:
+        project = _project(ident, ref)
+        out.setdefault(project['id'], project)
+    if rule.domains:
+        listed, _left, _notes = _domain_members(ident, rule, domains)
+        for project in listed:
+            out.setdefault(project['id'], project)
+    return list(out.values())
+
+
+def _project(ident, ref):
+    """A project by ID, name or ``<domain>/<name>``."""
+    domain, slash, project = ref.rpartition('/')
+    if slash and domain and project:
+        return ident.resolve_project(project, domain)[0]
+    return ident.resolve_project(ref)[0]
+
+
+def _excluded(ident, rule, domains):
+    if not rule.exclude:
+        return []
+    return [p['id'] for p in _domain_members(ident, rule, domains)[1]]
+
+
+def _domain_members(ident, rule, cache):
+    key = (tuple(rule.domains), tuple(rule.exclude))
+    if key not in cache:
+        cache[key] = desired.domain_members(ident, rule.domains,
+                                            rule.exclude)
+    return cache[key]

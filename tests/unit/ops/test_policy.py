@@ -1,0 +1,168 @@
+"""``image share apply``: the policy file, and the rules planned together."""
+
+import datetime
+import unittest
+
+from osc_imageshare.ops import policy
+from tests.unit import fakes
+from tests.unit.ops.modes.test_share import GAMMA
+from tests.unit.ops.test_desired import DomainIdent
+from tests.unit.ops.test_desired import OTHER
+from tests.unit.ops.test_desired import TWO
+
+ALPHA, BETA, IMAGE_ID = fakes.ALPHA, fakes.BETA, fakes.IMAGE_ID
+NOW = datetime.datetime(2026, 12, 7, tzinfo=datetime.timezone.utc)
+
+
+def load(text):
+    return policy.load(text, 'p.yaml')
+
+
+class TestFile(unittest.TestCase):
+
+    def test_the_format(self):
+        [rule] = load(
+            'rules:\n'
+            '  - images: {tag: golden, names: [web], property: {a: b}}\n'
+            '    projects: [beta, other/beta]\n'
+            '    domains: [customers]\n'
+            '    exclude: [service]\n'
+            '    accept: false\n'
+            '    protect: true\n'
+            '    prune: true\n'
+            '    expires: 2027-01-31T00:00:00Z\n')
+        self.assertEqual(
+            (1, 2, ['web'], 'golden', {'a': 'b'}, ['beta', 'other/beta'],
+             ['customers'], ['service'], False, True, True,
+             datetime.datetime(2027, 1, 31, tzinfo=datetime.timezone.utc)),
+            (rule.n, rule.line, rule.names, rule.tag, rule.properties,
+             rule.projects, rule.domains, rule.exclude, rule.accept,
+             rule.protect, rule.prune, rule.expires))
+
+    def test_defaults(self):
+        [rule] = load('rules:\n- images: {names: [web]}\n  projects: [b]\n')
+        self.assertEqual((True, False, False, None),
+                         (rule.accept, rule.protect, rule.prune,
+                          rule.expires))
+
+    def test_each_error_names_the_file_and_line(self):
+        for text, error in [
+            ('rules: [\n', "p.yaml, line 2: not YAML: expected the node "
+             "content, but found '<stream end>'"),
+            ('rulez: []\n', "p.yaml, line 1: unknown key 'rulez' in the "
+             "file (the keys: rules)"),
+            ('rules: []\n', 'p.yaml, line 1: no rule under rules'),
+            ('rules:\n- images: {names: [w]}\n  projcts: [b]\n',
+             "p.yaml, line 3: unknown key 'projcts' in rule 1 (the keys: "
+             "images, projects, domains, exclude, accept, protect, prune, "
+             "expires)"),
+            ('rules:\n- images: {names: [w]}\n  projects: [b]\n'
+             '  expires: next monday\n',
+             'p.yaml, line 4: rule 1 expires must be a date and time, ISO '
+             '8601 (2027-01-31T00:00:00Z)'),
+            ('rules:\n- images: {names: [w]}\n  projects: [b]\n'
+             '  expires: 2027-02-30\n',
+             'p.yaml, line 4: rule 1 expires must be a date and time, ISO '
+             '8601 (2027-01-31T00:00:00Z)'),
+            ('rules:\n- images: {names: [w]}\n',
+             'p.yaml, line 2: rule 1 grants nothing: give projects or '
+             'domains'),
+            ('rules:\n- {}\n', "p.yaml, line 2: rule 1: no 'images' "
+             "(names, tag or property)"),
+            ('rules:\n- images: {names: [w]}\n  projects: [b]\n'
+             '  accept: maybe\n',
+             'p.yaml, line 4: rule 1 accept must be true or false'),
+            ('rules:\n- images: {names: [w]}\n  projects: [b]\n'
+             '  exclude: [c]\n', 'p.yaml, line 4: rule 1: exclude needs '
+             'domains'),
+            ('rules:\n- images: {property: {protected: maybe}}\n'
+             '  projects: [b]\n', "p.yaml, line 2: --property "
+             "protected=maybe: Glance takes true or false for 'protected'"),
+        ]:
+            with self.assertRaises(policy.PolicyError) as e:
+                load(text)
+            self.assertEqual(error, str(e.exception), text)
+
+
+class TestApply(unittest.TestCase):
+
+    def cloud(self):
+        return fakes.FakeGlance([
+            fakes.image(tags=['golden']),
+            fakes.image(id=TWO, name='db', tags=['golden'])],
+            {IMAGE_ID: [fakes.member(OTHER, 'accepted')], TWO: []})
+
+    def ident(self):
+        return DomainIdent([{'id': BETA, 'name': 'beta'},
+                            {'id': GAMMA, 'name': 'gamma'},
+                            {'id': OTHER, 'name': 'service'}])
+
+    def test_an_expired_rule_revokes_what_it_granted(self):
+        g = self.cloud()
+        rules = load('rules:\n'
+                     '- images: {tag: golden}\n'
+                     '  projects: [beta]\n'
+                     '- images: {names: [web]}\n'
+                     '  domains: [customers]\n'
+                     '  exclude: [gamma]\n'
+                     '  expires: 2026-12-01T00:00:00Z\n')
+        res = policy.apply(g, self.ident(), rules, 'p.yaml', now=NOW)
+        self.assertEqual({IMAGE_ID: {BETA}, TWO: {BETA}},
+                         {i: set(m) for i, m in g.members.items()})
+        self.assertIn((IMAGE_ID, OTHER, 'revoked'),
+                      [(r[0], r[1], r[5]) for r in res.rows])
+        self.assertEqual(
+            'Rule 2 (line 4) expired at 2026-12-01T00:00:00+00:00: the '
+            'access it granted is revoked', res.warnings[0])
+        # Before it expires, it grants.
+        g = self.cloud()
+        policy.apply(g, self.ident(), rules, 'p.yaml',
+                     now=NOW.replace(month=11))
+        self.assertEqual({BETA, OTHER}, set(g.members[IMAGE_ID]))
+
+    def test_rules_that_disagree_are_refused_before_any_write(self):
+        g = self.cloud()
+        rules = load('rules:\n'
+                     '- images: {names: [web]}\n'
+                     '  projects: [gamma]\n'
+                     '- images: {tag: golden}\n'
+                     '  domains: [customers]\n'
+                     '  exclude: [gamma]\n')
+        with self.assertRaises(policy.PolicyError) as e:
+            policy.apply(g, self.ident(), rules, 'p.yaml', now=NOW)
+        self.assertEqual(
+            'p.yaml: rules 1 (line 2) and 2 (line 4) decide image %s '
+            'differently (one grants project %s, the other excludes it); '
+            'nothing was changed' % (IMAGE_ID, GAMMA), str(e.exception))
+        self.assertEqual({'GET'}, {c[0] for c in g.calls})
+        rules = load('rules:\n'
+                     '- images: {names: [web]}\n'
+                     '  projects: [gamma]\n'
+                     '  protect: true\n'
+                     '- images: {tag: golden}\n'
+                     '  projects: [beta]\n')
+        with self.assertRaises(policy.PolicyError) as e:
+            policy.apply(g, self.ident(), rules, 'p.yaml', now=NOW)
+        self.assertIn('(protect true and false)', str(e.exception))
+
+    def test_check_writes_nothing_and_shows_what_differs(self):
+        g = self.cloud()
+        rules = load('rules:\n- images: {tag: golden}\n'
+                     '  projects: [beta]\n  protect: true\n')
+        res = policy.apply(g, self.ident(), rules, 'p.yaml', check=True,
+                           now=NOW)
+        self.assertEqual({'GET'}, {c[0] for c in g.calls})
+        self.assertEqual(2, len(res.rows))
+        policy.apply(g, self.ident(), rules, 'p.yaml', now=NOW)
+        self.assertEqual([True, True], [i['protected']
+                                        for i in g.images.values()])
+        res = policy.apply(g, self.ident(), rules, 'p.yaml', check=True,
+                           now=NOW)
+        self.assertEqual([], res.rows)
+
+    def test_accept_false_leaves_the_member_pending(self):
+        g = self.cloud()
+        rules = load('rules:\n- images: {names: [db]}\n'
+                     '  projects: [beta]\n  accept: false\n')
+        policy.apply(g, self.ident(), rules, 'p.yaml', now=NOW)
+        self.assertEqual('pending', g.members[TWO][BETA]['status'])
