@@ -138,18 +138,18 @@ def test_apply_two_rules_an_expiry_conflicts_and_check(cloud, tmp_path):
     # beta was granted web by a rule that expired: the policy revokes it.
     cloud.glance('admin').image_members.create(web, beta)
     path = tmp_path / 'policy.yaml'
+    # The first rule: the tag's images to the domain's projects but two.
+    domain_rule = ('rules:\n  - images: {tag: %s}\n    domains: [%s]\n'
+                   '    exclude: [two]\n' % (tag, name))
     path.write_text(
-        'rules:\n'
-        '  - images: {tag: %s}\n'
-        '    domains: [%s]\n'
-        '    exclude: [two]\n'
+        domain_rule +
         '  - images: {names: [%s]}\n'
         '    projects: [Default/beta]\n'
         '    expires: 2020-01-31T00:00:00Z\n'
         '  - images: {names: [%s]}\n'
         '    projects: [Default/alpha]\n'
         '    accept: false\n'
-        '    expires: 2999-01-31T00:00:00Z\n' % (tag, name, web, db))
+        '    expires: 2999-01-31T00:00:00Z\n' % (web, db))
     alpha = cloud.project('alpha')
     # --check and --dry-run write nothing; --check exits 1 on a difference.
     res = apply(cloud, path, '--check')
@@ -176,13 +176,8 @@ def test_apply_two_rules_an_expiry_conflicts_and_check(cloud, tmp_path):
     assert (res.returncode, json.loads(res.stdout)) == (0, [])
 
     # Rules that decide an image differently: exit 2, nothing written.
-    path.write_text(
-        'rules:\n'
-        '  - images: {tag: %s}\n'
-        '    domains: [%s]\n'
-        '    exclude: [two]\n'
-        '  - images: {names: [%s]}\n'
-        '    projects: [%s]\n' % (tag, name, web, two['id']))
+    path.write_text(domain_rule + '  - images: {names: [%s]}\n'
+                    '    projects: [%s]\n' % (web, two['id']))
     res = apply(cloud, path)
     assert (res.returncode, res.stdout, stderr_lines(res)) == (2, '', [
         'openstack image share apply: error: %s: rules 1 (line 2) and 2 '

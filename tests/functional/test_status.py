@@ -244,7 +244,7 @@ def test_shell_completion_lists_the_plugin(cloud):
     lines = dict(line.strip().split('=', 1) for line in res.stdout.splitlines()
                  if line.strip().startswith('cmds_image_'))
     assert lines["cmds_image_share"] == (
-        "'accept audit list reject revoke set status wait'")
+        "'accept apply audit list reject revoke set status wait'")
     for option in ('--to', '--to-cloud', '--mode', '--project-domain',
                    '--no-accept', '--protect', '--dry-run'):
         assert option in lines['cmds_image_transfer'].strip("'").split()
