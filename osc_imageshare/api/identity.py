@@ -83,9 +83,10 @@ def judge(session, path, key, wanted_id, where):
     except (AttributeError, ValueError):
         found = None
     if not isinstance(found, dict) or found.get('id') != wanted_id:
+        # One cause for every object so answered: one line, not one each.
         return None, (BAD_ANSWER, 'the identity service answered with %s '
-                      'that does not describe %s %s'
-                      % (_kind_of_body(resp), key, wanted_id[:MAX_CAUSE]))
+                      'that does not describe the %s asked for'
+                      % (_kind_of_body(resp), key))
     return found, None
 
 
@@ -136,10 +137,30 @@ class Identity:
     def my_projects(self):
         """Projects the caller's user may scope to, by ID."""
         if self._mine is None:
-            resp = self.session.get('/auth/projects',
-                                    **self._where)
-            self._mine = {p['id']: p for p in resp.json()['projects']}
+            self._mine = self._listed('/auth/projects', 'projects',
+                                      'your projects')
         return self._mine
+
+    def _listed(self, path, key, what):
+        """``{id: dict}`` of Keystone's list at ``path``, judged first.
+
+        An answer that is not Keystone's list (a gateway's page, a 5xx,
+        no answer) is one sentence, never taken for an empty list.
+        """
+        try:
+            body = self.session.get(path, **self._where).json()
+            return {p['id']: p for p in body[key]
+                    if isinstance(p, dict) and isinstance(p.get('id'), str)}
+        except ks_exc.HttpError as e:
+            why = 'it answered HTTP %s' % e.http_status
+        except ks_exc.ClientException as e:
+            why = 'it did not answer (%s)' % type(e).__name__
+        except (AttributeError, KeyError, TypeError, ValueError):
+            why = 'its answer is not a list of %s' % key
+        raise errors.ImageShareError(
+            'The identity service did not list %s (%s): check it, and the '
+            'identity_endpoint_override of your clouds.yaml entry if any'
+            % (what, why))
 
     def get_project(self, project_id):
         """The project dict, False if it does not exist, None if unknown.

@@ -356,17 +356,16 @@ class ApplyImageSharePolicy(cli.PartialFailureLister):
         name = args.file
         try:
             if name == '-':
-                text = sys.stdin.read()
+                data = getattr(sys.stdin, 'buffer', sys.stdin).read()
             else:
-                with open(name, encoding='utf-8') as f:
-                    text = f.read()
-        except (OSError, UnicodeDecodeError) as e:
+                with open(name, 'rb') as f:
+                    data = f.read()
+        except OSError as e:
             raise exceptions.CommandError('Cannot read policy file %s: %s'
-                                          % (name, getattr(e, 'strerror',
-                                                           None) or e))
+                                          % (name, e.strerror))
         cm = self.app.client_manager
         try:
-            rules = policy.load(text, name)
+            rules = policy.load(data, name)
             result = policy.apply(
                 cm.image_share, identity.Identity.from_client_manager(cm),
                 rules, name, args.dry_run, args.check,

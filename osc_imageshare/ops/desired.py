@@ -59,10 +59,9 @@ W_LATE_REVOKE = ("{signal} came too late to stop anything: every revoke had "
                  "ended")
 # Several images: each image's run as for one, then these.
 E_IMAGES_NOT_STARTED = ("Interrupted by {signal}: of {total} image(s), "
-                        "{done} done, {idle} not started ({ids}); run the "
-                        "command again to finish")
+                        "{done} done, {cut} interrupted{cut_ids}, {idle} not "
+                        "started ({ids}); run the command again to finish")
 E_IMAGE_NOT_STARTED = "Image {id}: not started (interrupted by {signal})"
-E_NO_IMAGE = "No image of project {project} has {what}; nothing was changed"
 W_KEPT_GONE = ("Image {id}: member {member} is kept (not listed), but no "
                "project has that ID (deleted since, or never a project): "
                "it gives nobody access; --prune revokes it")
@@ -158,10 +157,6 @@ def set_members(glance, ident, image_refs, members, project_domain=None,
     refs = list(dict.fromkeys(image_refs))
     if tags or properties:
         selected = selection.select_images(glance, ident, tags, properties)
-        if not selected and not refs:
-            raise errors.ImageShareError(E_NO_IMAGE.format(
-                project=ident.project_name or ident.project_id,
-                what=selection.describe(tags, properties)))
         refs += [i['id'] for i in selected if i['id'] not in refs]
         notes.append(selection.selected_note(selected, tags, properties))
     resolved = []
@@ -174,11 +169,13 @@ def set_members(glance, ident, image_refs, members, project_domain=None,
                 projects, left_out, member_domains))
         return resolved[0]
 
+    seen = set()    # an image named twice (a name and its ID) is set once
+
     def one(ref, stop=None):
         return set_one(glance, ident, ref, members or projects, targets,
                        prune, accept, dry_run, workers, no_members,
                        earlier_members, allow_volume_backed,
-                       allow_encrypted, stop)
+                       allow_encrypted, stop, seen=seen)
     if len(refs) == 1 and not (tags or properties):
         res = one(refs[0])
     else:
@@ -230,7 +227,7 @@ class _NotStarted(Exception):
 def set_several(one, refs):
     """``one(ref)`` for each image, under INT, TERM and HUP; one Result."""
     stop = signals.Stop()
-    parts, errs, idle = [], [], []
+    parts, errs, idle, cut = [], [], [], []
     with signals.catching(stop):
         for n, ref in enumerate(refs):
             if stop.name:
@@ -238,6 +235,8 @@ def set_several(one, refs):
                 break
             try:
                 parts.append(one(ref, stop))
+                if parts[-1].interrupted:
+                    cut.append(ref)
             except _NotStarted:
                 idle = refs[n:]
                 break
@@ -254,8 +253,9 @@ def set_several(one, refs):
                  for ref in idle]
         interrupted.append(E_IMAGES_NOT_STARTED.format(
             signal=stop.name, total=len(refs),
-            done=len(refs) - len(idle), idle=len(idle),
-            ids=', '.join(idle)))
+            done=len(parts) - len(cut), cut=len(cut),
+            cut_ids=' (%s)' % ', '.join(cut) if cut else '',
+            idle=len(idle), ids=', '.join(idle)))
     failed = sum(res.failed for res in parts) + len(refs) - len(
         parts) - len(idle)
     total = sum(res.total for res in parts) + len(refs) - len(parts)
@@ -267,18 +267,24 @@ def set_several(one, refs):
 def set_one(glance, ident, image_ref, members, targets, prune, accept,
             dry_run, workers, no_members, earlier_members,
             allow_volume_backed, allow_encrypted, stop=None, revoke=(),
-            protect=False):
+            protect=False, seen=None):
     """One image's members made ``targets()``'s projects; its Result.
 
     ``stop``: the ``signals.Stop`` of several images' run (None for one):
     set before this image's first write, the image is not started.
     ``revoke``: members revoked even without ``prune`` (a policy's
-    expired grants); ``protect``: the image is protected too.
+    expired grants); ``protect``: the image is protected too.  ``seen``:
+    the IDs of the images set already in this run (one named again, by
+    another name or its ID, is not set twice).
     """
     read = share.read(glance, ident, [image_ref], companions_too=False)
     if read.failed:
         raise errors.ImageShareError(read.failed[image_ref])
     image = read.images[0]
+    if seen is not None:
+        if image['id'] in seen:
+            return transfer_plan.Result('set', [], [], [], 0, 0, VERB, None)
+        seen.add(image['id'])
     listed = read.members.get(image['id'], {})
     if prune and not members and not no_members:
         raise errors.ImageShareError(E_EMPTY.format(every=_every(

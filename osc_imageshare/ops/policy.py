@@ -27,6 +27,7 @@ import datetime
 
 import yaml
 
+from osc_imageshare.api import identity
 from osc_imageshare import errors
 from osc_imageshare.ops import desired
 from osc_imageshare.ops import messages
@@ -34,15 +35,20 @@ from osc_imageshare.ops import recipients
 from osc_imageshare.ops import selection
 
 KEYS = ('images', 'projects', 'domains', 'exclude', 'accept', 'protect',
-        'prune', 'expires')
+        'prune', 'expires', 'allow_volume_backed', 'allow_encrypted')
 IMAGE_KEYS = ('names', 'tag', 'property')
-FLAGS = {'accept': True, 'protect': False, 'prune': False}
+FLAGS = {'accept': True, 'protect': False, 'prune': False,
+         'allow_volume_backed': False, 'allow_encrypted': False}
 
 E_CONFLICT = ("{file}: rules {first} (line {first_line}) and {second} "
               "(line {second_line}) decide image {id} differently ({what}); "
               "nothing was changed")
 W_EXPIRED = ("Rule {n} (line {line}) expired at {expires}: the access it "
              "granted is revoked")
+W_NO_IMAGE = "Rule {n} (line {line}) selects no image: {why}"
+W_GONE = ("Rule {n} (line {line}), expired: {why}; what it granted there is "
+          "left to the rules in force")
+E_RULE = "Rule {n} (line {line}): {why}"
 
 
 class PolicyError(errors.ImageShareError):
@@ -62,9 +68,11 @@ class Rule:
     domains: list
     exclude: list
     accept: bool = True
-    protect: bool = False
+    protect: bool = None        # None: the rule says nothing of it
     prune: bool = False
     expires: datetime.datetime = None
+    allow_volume_backed: bool = False
+    allow_encrypted: bool = False
 
     def expired(self, now):
         return self.expires is not None and self.expires <= now
@@ -76,6 +84,13 @@ def load(text, name):
 
     ``PolicyError`` names ``name`` and the line where it is not one.
     """
+    if isinstance(text, bytes):
+        try:
+            text = text.decode('utf-8')
+        except UnicodeDecodeError as e:
+            line = text[:e.start].count(b'\n') + 1
+            raise PolicyError('%s, line %d: not UTF-8 text (byte 0x%02x)'
+                              % (name, line, text[e.start]))
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as e:
@@ -180,6 +195,9 @@ def _rule(where, n, node):
         for key, value in where.mapping(
                 images['property'], '%s property' % what,
                 _keys(images['property'])).items():
+            if '=' in key or not key.strip():
+                raise where.error(images['property'], '%s property: %r is '
+                                  'no property name' % (what, key))
             props[key] = where.text(value, '%s property %s' % (what, key))
         problem = selection.property_problem(
             ['%s=%s' % kv for kv in props.items()])
@@ -228,6 +246,8 @@ class _Decision:
     protect: dict = dataclasses.field(default_factory=dict)  # bool -> rule
     prune: bool = False
     accept: set = dataclasses.field(default_factory=set)     # pids
+    allow_volume_backed: bool = False
+    allow_encrypted: bool = False
 
 
 def apply(glance, ident, rules, name, dry_run=False, check=False,
@@ -249,14 +269,16 @@ def apply(glance, ident, rules, name, dry_run=False, check=False,
             if pid not in d.accept:
                 targets[pid].accept = recipients.Accept.NONE
 
+    seen = set()
+
     def one(image_id, stop=None):
         d = decisions[image_id]
         return desired.set_one(
             glance, ident, image_id, list(d.grants) or None,
             lambda: [targets[p] for p in d.grants], d.prune, True,
-            dry_run or check, parallel, True, None, False, False, stop,
-            revoke=set(d.expired) - set(d.grants),
-            protect=bool(d.protect.get(True)))
+            dry_run or check, parallel, True, None, d.allow_volume_backed,
+            d.allow_encrypted, stop, revoke=set(d.expired) - set(d.grants),
+            protect=True in d.protect, seen=seen)
     res = desired.set_several(one, list(decisions))
     res.warnings[:0] = warnings
     if check:   # only what differs from the policy
@@ -265,8 +287,8 @@ def apply(glance, ident, rules, name, dry_run=False, check=False,
     return res
 
 
-E_DIFFERS = ("The cloud differs from {file}: {count} row(s) would change; "
-             "'openstack image share apply {file}' applies it")
+E_DIFFERS = ("The cloud differs from the policy {file}: {count} row(s) "
+             "would change (above); apply it to change them")
 
 
 def _decide(glance, ident, rules, name, now, known):
@@ -281,10 +303,10 @@ def _decide(glance, ident, rules, name, now, known):
         if expired:
             warnings.append(W_EXPIRED.format(
                 n=rule.n, line=rule.line, expires=rule.expires.isoformat()))
-        found = _projects(ident, rule, domains)
+        found = _projects(ident, rule, domains, expired, warnings)
         known.update((p['id'], p) for p in found)
         projects = [p['id'] for p in found]
-        for image in _images(glance, ident, rule):
+        for image in _images(glance, ident, rule, expired, warnings):
             d = decisions.setdefault(image['id'], _Decision(image))
             if expired:
                 for pid in projects:
@@ -296,8 +318,11 @@ def _decide(glance, ident, rules, name, now, known):
                     d.accept.add(pid)
             for pid in _excluded(ident, rule, domains):
                 d.denies.setdefault(pid, rule)
-            d.protect.setdefault(rule.protect, rule)
+            if rule.protect is not None:    # said explicitly
+                d.protect.setdefault(rule.protect, rule)
             d.prune = d.prune or rule.prune
+            d.allow_volume_backed |= rule.allow_volume_backed
+            d.allow_encrypted |= rule.allow_encrypted
     for image_id, d in decisions.items():
         both = sorted(set(d.grants) & set(d.denies))
         if both:
@@ -319,31 +344,74 @@ def _conflict(name, a, b, image_id, what):
                              second_line=second.line, id=image_id, what=what)
 
 
-def _images(glance, ident, rule):
-    """The caller's images a rule names or selects (by ID, once each)."""
+def _images(glance, ident, rule, expired, warnings):
+    """The caller's images a rule names or selects (by ID, once each).
+
+    A name no image has stops the run, naming the rule (a typo must not
+    leave an image out), unless the rule has expired: its images may
+    have been deleted since.  A tag or property that selects nothing is
+    a warning.
+    """
     found = {}
     if rule.names:
         images, failed = glance.find_images(
             rule.names, ident.project_name or ident.project_id)
-        if failed:
-            raise errors.ImageShareError('Rule %d: %s' % (
-                rule.n, next(iter(failed.values()))))
+        for why in failed.values():
+            if not expired:
+                raise errors.ImageShareError(E_RULE.format(
+                    n=rule.n, line=rule.line, why=why))
+            warnings.append(W_GONE.format(n=rule.n, line=rule.line,
+                                          why=why))
         found.update((i['id'], i) for i in images)
     if rule.tag or rule.properties:
-        found.update((i['id'], i) for i in selection.select_images(
-            glance, ident, [rule.tag] if rule.tag else [],
-            rule.properties))
+        tags = [rule.tag] if rule.tag else []
+        selected = selection.select_images(glance, ident, tags,
+                                           rule.properties, required=False)
+        if not selected:
+            warnings.append(W_NO_IMAGE.format(
+                n=rule.n, line=rule.line, why='no image of yours has %s'
+                % _selector(rule)))
+        found.update((i['id'], i) for i in selected)
     return list(found.values())
 
 
-def _projects(ident, rule, domains):
-    """The projects (dicts) a rule grants: its projects, its domains'."""
+def _selector(rule):
+    """The rule's tag and properties, in words."""
+    return ' and '.join((["tag '%s'" % rule.tag] if rule.tag else []) + [
+        "property %s=%s" % kv for kv in sorted(rule.properties.items())])
+
+
+def _projects(ident, rule, domains, expired=False, warnings=None):
+    """The projects (dicts) a rule grants: its projects, its domains'.
+
+    One that cannot be resolved stops the run, naming the rule, unless
+    the rule has expired: a project deleted since is revoked by its ID
+    (a name no project has any more is left, with a warning).
+    """
     out = {}
     for ref in rule.projects:
-        project = _project(ident, ref)
+        try:
+            project = _project(ident, ref)
+        except errors.ImageShareError as e:
+            if not expired:
+                raise errors.ImageShareError(E_RULE.format(
+                    n=rule.n, line=rule.line, why=e))
+            if identity.looks_like_id(ref):
+                project = {'id': ref, 'name': None}
+            else:
+                warnings.append(W_GONE.format(n=rule.n, line=rule.line,
+                                              why=e))
+                continue
         out.setdefault(project['id'], project)
     if rule.domains:
-        listed, _left, _notes = _domain_members(ident, rule, domains)
+        try:
+            listed, _left, _notes = _domain_members(ident, rule, domains)
+        except errors.ImageShareError as e:
+            if not expired:
+                raise errors.ImageShareError(E_RULE.format(
+                    n=rule.n, line=rule.line, why=e))
+            warnings.append(W_GONE.format(n=rule.n, line=rule.line, why=e))
+            listed = []
         for project in listed:
             out.setdefault(project['id'], project)
     return list(out.values())

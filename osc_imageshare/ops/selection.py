@@ -99,8 +99,10 @@ def matches(image, tags, properties):
                     for k, v in (properties or {}).items()))
 
 
-def select_images(glance, ident, tags=(), properties=None):
+def select_images(glance, ident, tags=(), properties=None, required=True):
     """The caller's own images with every tag and property, by name.
+
+    None found is an error, unless not ``required`` (then ``[]``).
 
     Hidden ones (``os_hidden``) included: they are the caller's images,
     and a selection that skipped them would be silently short.
@@ -116,7 +118,7 @@ def select_images(glance, ident, tags=(), properties=None):
         filters['tag'] = tags[0]
     found = [i for i in glance.list_images_and_hidden(**filters)
              if matches(i, tags, properties)]
-    if not found:
+    if not found and required:
         raise errors.ImageShareError(
             'No image of project %s matches %s' % (
                 ident.project_name or ident.project_id,

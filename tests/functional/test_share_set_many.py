@@ -155,7 +155,7 @@ def test_apply_two_rules_an_expiry_conflicts_and_check(cloud, tmp_path):
     res = apply(cloud, path, '--check')
     assert res.returncode == 1, res.stderr
     assert stderr_lines(res)[-1].startswith(
-        'The cloud differs from %s: 4 row(s) would change' % path)
+        'The cloud differs from the policy %s: 4 row(s) would change' % path)
     res = apply(cloud, path, '--dry-run')
     assert res.returncode == 0, res.stderr
     assert members(cloud, web) == {beta: 'pending'}
@@ -192,4 +192,5 @@ def test_apply_two_rules_an_expiry_conflicts_and_check(cloud, tmp_path):
     assert (res.returncode, res.stdout, stderr_lines(res)) == (2, '', [
         "openstack image share apply: error: %s, line 3: unknown key "
         "'project' in rule 1 (the keys: images, projects, domains, exclude, "
-        "accept, protect, prune, expires)" % path])
+        "accept, protect, prune, expires, allow_volume_backed, "
+        "allow_encrypted)" % path])

@@ -194,8 +194,9 @@ def test_share_set_of_several_images_sigterm_starts_no_other(
     assert [(r['Image ID'], r['Project ID'], r['Diff']) for r in rows] == [
         (first, beta, 'added')], (rows, lines)
     assert lines[-1] == (
-        'Interrupted by SIGTERM: of 2 image(s), 1 done, 1 not started (%s); '
-        'run the command again to finish' % second), lines
+        'Interrupted by SIGTERM: of 2 image(s), 0 done, 1 interrupted (%s), '
+        '1 not started (%s); run the command again to finish' % (
+            first, second)), lines
     assert members(cloud, second) == []
     res = cloud.run('alice-alpha', 'image', 'share', 'set', '--tag', tag,
                     '--member', beta, '--no-accept', '-f', 'json')

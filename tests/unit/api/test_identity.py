@@ -5,6 +5,7 @@ from unittest import mock
 from keystoneauth1 import exceptions as ks_exc
 
 from osc_imageshare.api import identity
+from osc_imageshare import errors
 from tests.unit import base
 from tests.unit import fakes
 
@@ -60,6 +61,24 @@ class TestIdentity(base.TestCase):
         self.session.get.assert_called_once_with(
             '/auth/projects', endpoint_filter=FILTER)
 
+    def test_a_list_of_projects_that_is_not_keystones_is_a_sentence(self):
+        for answer, why in (
+                (refused(ks_exc.BadGateway, 502, text='<html>Bad</html>',
+                         ctype='text/html'), 'it answered HTTP 502'),
+                (response({'nope': []}),
+                 'its answer is not a list of projects'),
+                (ks_exc.ConnectTimeout(), 'it did not answer '
+                 '(ConnectTimeout)')):
+            self.answers['/auth/projects'] = answer
+            ident = identity.Identity(self.session, self.ident.auth_ref,
+                                      'public', 'RegionOne')
+            with self.assertRaises(errors.ImageShareError) as e:
+                ident.my_projects()
+            self.assertEqual(
+                'The identity service did not list your projects (%s): '
+                'check it, and the identity_endpoint_override of your '
+                'clouds.yaml entry if any' % why, str(e.exception))
+
     def test_own_project_name_is_the_tokens(self):
         # A share's owner is the caller: its warnings name the project
         # without a round trip to Keystone.
@@ -94,7 +113,7 @@ class TestIdentity(base.TestCase):
                  'the identity service did not answer (ConnectTimeout)'),
                 (response({'project': {'id': 'other'}}),
                  'the identity service answered with a body of no stated '
-                 'type that does not describe project ' + BETA)):
+                 'type that does not describe the project asked for')):
             ident = identity.Identity(self.session, self.ident.auth_ref,
                                       'public', 'RegionOne')
             self.answers['/projects/' + BETA] = answer

@@ -510,10 +510,12 @@ class TestSeveralImages(unittest.TestCase):
         res = desired.set_members(g, Ident(admin=True), [IMAGE_ID, TWO],
                                   ['beta'])
         self.assertEqual({}, g.members[TWO])
+        # The first image's run was cut (its own summary says how); the
+        # second not started.
         self.assertEqual(
-            'Interrupted by SIGTERM: of 2 image(s), 1 done, 1 not started '
-            '(%s); run the command again to finish' % TWO,
-            res.summary.splitlines()[-1])
+            'Interrupted by SIGTERM: of 2 image(s), 0 done, 1 interrupted '
+            '(%s), 1 not started (%s); run the command again to finish'
+            % (IMAGE_ID, TWO), res.summary.splitlines()[-1])
         self.assertIn('Image %s: not started (interrupted by SIGTERM)' % TWO,
                       res.errors)
 
@@ -530,3 +532,11 @@ class TestSeveralImages(unittest.TestCase):
         res = desired.set_members(g, ident, IMAGE_ID, ['beta'], prune=True)
         self.assertNotIn(OTHER, g.members[IMAGE_ID])
         self.assertFalse([w for w in res.warnings if OTHER in w])
+
+    def test_an_image_named_twice_is_set_once(self):
+        g = self.cloud()
+        res = desired.set_members(g, Ident(admin=True),
+                                  ['web', IMAGE_ID, 'web'], ['beta'])
+        self.assertEqual([(IMAGE_ID, BETA, 'added, accepted')],
+                         [(r[0], r[1], r[5]) for r in res.rows])
+        self.assertEqual(1, [c[0] for c in g.calls].count('POST'))

@@ -41,9 +41,12 @@ class TestFile(unittest.TestCase):
 
     def test_defaults(self):
         [rule] = load('rules:\n- images: {names: [web]}\n  projects: [b]\n')
-        self.assertEqual((True, False, False, None),
+        # protect: None, the rule says nothing of it (it neither protects
+        # nor conflicts with a rule that does).
+        self.assertEqual((True, None, False, None, False, False),
                          (rule.accept, rule.protect, rule.prune,
-                          rule.expires))
+                          rule.expires, rule.allow_volume_backed,
+                          rule.allow_encrypted))
 
     def test_each_error_names_the_file_and_line(self):
         for text, error in [
@@ -55,7 +58,11 @@ class TestFile(unittest.TestCase):
             ('rules:\n- images: {names: [w]}\n  projcts: [b]\n',
              "p.yaml, line 3: unknown key 'projcts' in rule 1 (the keys: "
              "images, projects, domains, exclude, accept, protect, prune, "
-             "expires)"),
+             "expires, allow_volume_backed, allow_encrypted)"),
+            (b'rules:\n- images: {names: [\xff]}\n',
+             'p.yaml, line 2: not UTF-8 text (byte 0xff)'),
+            ('rules:\n- images: {property: {"a=b": c}}\n  projects: [b]\n',
+             "p.yaml, line 2: rule 1 property: 'a=b' is no property name"),
             ('rules:\n- images: {names: [w]}\n  projects: [b]\n'
              '  expires: next monday\n',
              'p.yaml, line 4: rule 1 expires must be a date and time, ISO '
@@ -140,10 +147,15 @@ class TestApply(unittest.TestCase):
                      '  projects: [gamma]\n'
                      '  protect: true\n'
                      '- images: {tag: golden}\n'
-                     '  projects: [beta]\n')
+                     '  projects: [beta]\n'
+                     '  protect: false\n')
         with self.assertRaises(policy.PolicyError) as e:
             policy.apply(g, self.ident(), rules, 'p.yaml', now=NOW)
         self.assertIn('(protect true and false)', str(e.exception))
+        # A rule that says nothing of protect does not disagree.
+        rules[1].protect = None
+        policy.apply(g, self.ident(), rules, 'p.yaml', now=NOW)
+        self.assertTrue(g.images[IMAGE_ID]['protected'])
 
     def test_check_writes_nothing_and_shows_what_differs(self):
         g = self.cloud()
@@ -166,3 +178,32 @@ class TestApply(unittest.TestCase):
                      '  projects: [beta]\n  accept: false\n')
         policy.apply(g, self.ident(), rules, 'p.yaml', now=NOW)
         self.assertEqual('pending', g.members[TWO][BETA]['status'])
+
+    def test_an_expired_rule_naming_what_is_gone_blocks_nothing(self):
+        gone = 'e7' * 16
+        g = self.cloud()
+        g.members[IMAGE_ID][gone] = fakes.member(gone, 'accepted')
+        rules = load('rules:\n'
+                     '- images: {names: [web, deleted-since]}\n'
+                     '  projects: [%s, partner-gone]\n'
+                     '  expires: 2026-01-01T00:00:00Z\n'
+                     '- images: {tag: nosuchtag}\n'
+                     '  projects: [beta]\n'
+                     '- images: {names: [db]}\n'
+                     '  projects: [beta]\n' % gone)
+        res = policy.apply(g, self.ident(), rules, 'p.yaml', now=NOW)
+        # The deleted project's membership is revoked by its ID; the rule
+        # in force is applied; what is gone or selects nothing is said.
+        self.assertEqual({OTHER}, set(g.members[IMAGE_ID]))
+        self.assertEqual({BETA}, set(g.members[TWO]))
+        self.assertEqual((0, None), (res.failed, res.summary))
+        said = '\n'.join(res.warnings)
+        self.assertIn("Rule 2 (line 5) selects no image: no image of yours "
+                      "has tag 'nosuchtag'", said)
+        self.assertIn('Rule 1 (line 2), expired: ', said)
+        # A name in a rule in force that names nothing stops the run.
+        rules = load('rules:\n- images: {names: [typo]}\n'
+                     '  projects: [beta]\n')
+        with self.assertRaises(policy.errors.ImageShareError) as e:
+            policy.apply(g, self.ident(), rules, 'p.yaml', now=NOW)
+        self.assertTrue(str(e.exception).startswith('Rule 1 (line 2): '))
