@@ -144,8 +144,10 @@ class Identity:
     def _listed(self, path, key, what):
         """``{id: dict}`` of Keystone's list at ``path``, judged first.
 
-        An answer that is not Keystone's list (a gateway's page, a 5xx,
-        no answer) is one sentence, never taken for an empty list.
+        An answer that is not Keystone's list (a gateway's page, a 5xx, a
+        body of another shape) is one sentence, never taken for an empty
+        list; no answer at all is keystoneauth's error (naming the URL), as
+        for every other request.
         """
         try:
             body = self.session.get(path, **self._where).json()
@@ -153,8 +155,6 @@ class Identity:
                     if isinstance(p, dict) and isinstance(p.get('id'), str)}
         except ks_exc.HttpError as e:
             why = 'it answered HTTP %s' % e.http_status
-        except ks_exc.ClientException as e:
-            why = 'it did not answer (%s)' % type(e).__name__
         except (AttributeError, KeyError, TypeError, ValueError):
             why = 'its answer is not a list of %s' % key
         raise errors.ImageShareError(
