@@ -43,8 +43,9 @@ FLAGS = {'accept': True, 'protect': False, 'prune': False,
 E_CONFLICT = ("{file}: rules {first} (line {first_line}) and {second} "
               "(line {second_line}) decide image {id} differently ({what}); "
               "nothing was changed")
-W_EXPIRED = ("Rule {n} (line {line}) expired at {expires}: the access it "
-             "granted is revoked")
+# True of a dry run, a check and every run after: no tense of a write.
+W_EXPIRED = ("Rule {n} (line {line}) expired at {expires}: it grants "
+             "nothing, and a member only it granted is revoked")
 W_NO_IMAGE = "Rule {n} (line {line}) selects no image: {why}"
 W_GONE = ("Rule {n} (line {line}), expired: {why}; what it granted there is "
           "left to the rules in force")
@@ -273,11 +274,16 @@ def apply(glance, ident, rules, name, dry_run=False, check=False,
 
     def one(image_id, stop=None):
         d = decisions[image_id]
+        # no_members: an image whose every grant expired keeps no member
+        # by right; its expired ones are revoked (revoke=), not refused.
         return desired.set_one(
-            glance, ident, image_id, list(d.grants) or None,
-            lambda: [targets[p] for p in d.grants], d.prune, True,
-            dry_run or check, parallel, True, None, d.allow_volume_backed,
-            d.allow_encrypted, stop, revoke=set(d.expired) - set(d.grants),
+            glance, ident, image_id, members=list(d.grants) or None,
+            targets=lambda: [targets[p] for p in d.grants], prune=d.prune,
+            accept=True, dry_run=dry_run or check, workers=parallel,
+            no_members=True, earlier_members=None,
+            allow_volume_backed=d.allow_volume_backed,
+            allow_encrypted=d.allow_encrypted, stop=stop,
+            revoke=set(d.expired) - set(d.grants),
             protect=True in d.protect, seen=seen)
     res = desired.set_several(one, list(decisions))
     res.warnings[:0] = warnings

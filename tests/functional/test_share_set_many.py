@@ -168,8 +168,9 @@ def test_apply_two_rules_an_expiry_conflicts_and_check(cloud, tmp_path):
     assert got == sorted([
         (web, one['id'], 'added, accepted'), (web, beta, 'revoked'),
         (db, one['id'], 'added, accepted'), (db, alpha, 'added')])
-    assert 'Rule 2 (line 5) expired at 2020-01-31T00:00:00+00:00: the ' \
-        'access it granted is revoked' in stderr_lines(res)
+    assert 'Rule 2 (line 5) expired at 2020-01-31T00:00:00+00:00: it ' \
+        'grants nothing, and a member only it granted is revoked' in \
+        stderr_lines(res)
     assert members(cloud, web) == {one['id']: 'accepted'}
     assert members(cloud, db) == {one['id']: 'accepted', alpha: 'pending'}
     res = apply(cloud, path, '--check')

@@ -119,8 +119,9 @@ class TestApply(unittest.TestCase):
         self.assertIn((IMAGE_ID, OTHER, 'revoked'),
                       [(r[0], r[1], r[5]) for r in res.rows])
         self.assertEqual(
-            'Rule 2 (line 4) expired at 2026-12-01T00:00:00+00:00: the '
-            'access it granted is revoked', res.warnings[0])
+            'Rule 2 (line 4) expired at 2026-12-01T00:00:00+00:00: it '
+            'grants nothing, and a member only it granted is revoked',
+            res.warnings[0])
         # Before it expires, it grants.
         g = self.cloud()
         policy.apply(g, self.ident(), rules, 'p.yaml',
