@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import types
 
@@ -121,6 +122,13 @@ def measure(cmd):
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=e, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
+    # Read as it writes: a full pipe (64 KiB) would stop the command.
+    got = {}
+    streams = (('out', proc.stdout), ('err', proc.stderr))
+    readers = [threading.Thread(target=lambda k, s: got.__setitem__(
+        k, s.read()), args=(k, s)) for k, s in streams]
+    for r in readers:
+        r.start()
     io, rusage, status = {'write_bytes': 0}, None, 0
     while rusage is None:
         try:
@@ -136,7 +144,9 @@ def measure(cmd):
             rusage = ru
         else:
             time.sleep(0.02)
-    out, err = proc.stdout.read(), proc.stderr.read()
+    for r in readers:
+        r.join()
+    out, err = got['out'], got['err']
     seconds = time.perf_counter() - t0
     if os.waitstatus_to_exitcode(status):
         raise SystemExit('failed: %s\n%s' % (' '.join(cmd), err.decode()))

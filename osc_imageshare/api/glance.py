@@ -32,7 +32,7 @@ METHODS_HEADER = 'OpenStack-image-import-methods'
 PAGE = 200
 
 
-def _is_uuid(ref):
+def is_uuid(ref):
     """True for the shapes Glance gives image IDs (hex UUIDs)."""
     try:
         value = uuid.UUID(ref or '')
@@ -481,7 +481,7 @@ class GlanceAPI:
         (``os_hidden``) is found too, as ``openstack image show`` finds it.
         ``project`` names the caller's project in error messages.
         """
-        if _is_uuid(ref):
+        if is_uuid(ref):
             try:
                 return self.get_image(ref)
             except errors.NotFound:

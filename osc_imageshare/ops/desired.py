@@ -171,15 +171,20 @@ def set_members(glance, ident, image_refs, members, project_domain=None,
 
     seen = set()    # an image named twice (a name and its ID) is set once
 
+    reads = {}
+
     def one(ref, stop=None):
         return set_one(glance, ident, ref, members or projects, targets,
                        prune, accept, dry_run, workers, no_members,
                        earlier_members, allow_volume_backed,
-                       allow_encrypted, stop, seen=seen)
+                       allow_encrypted, stop, seen=seen,
+                       read=reads.get(ref))
     if len(refs) == 1 and not (tags or properties):
         res = one(refs[0])
     else:
         targets()   # a project that cannot be resolved stops them all
+        reads.update(read_each(glance, ident, refs, workers, {
+            i['id']: i for i in (selected if tags or properties else [])}))
         res = set_several(one, refs)
     if dry_run:
         res.warnings[:0] = [n for n in notes if n]
@@ -264,20 +269,43 @@ def set_several(one, refs):
         interrupted='\n'.join(interrupted) or None)
 
 
+def read_each(glance, ident, refs, workers, known=None):
+    """``{ref: share.read of it}``, ``workers`` images at a time.
+
+    What several images' run reads before its first write, so that a
+    run with nothing to do makes one member list per image, in parallel.
+    ``known``: image ID -> the image as the selection listed it (not read
+    again).
+    """
+    def one(ref):
+        try:
+            return share.read(glance, ident, [ref], companions_too=False,
+                              known=known)
+        except errors.ImageShareError as e:
+            return e    # that image's error, when its turn comes
+    # A signal meanwhile: nothing was written (signals.BatchStopped).
+    return dict(zip(refs, runner.run(one, refs, workers)))
+
+
 def set_one(glance, ident, image_ref, members, targets, prune, accept,
             dry_run, workers, no_members, earlier_members,
-            allow_volume_backed, allow_encrypted, stop=None, revoke=(),
-            protect=False, seen=None):
+            allow_volume_backed, allow_encrypted, stop=None, revoke=None,
+            protect=False, seen=None, read=None):
     """One image's members made ``targets()``'s projects; its Result.
 
     ``stop``: the ``signals.Stop`` of several images' run (None for one):
     set before this image's first write, the image is not started.
-    ``revoke``: members revoked even without ``prune`` (a policy's
-    expired grants); ``protect``: the image is protected too.  ``seen``:
+    ``revoke``: member ID -> why it is revoked even without ``prune`` (a
+    policy's expired grants), said in its row; ``protect``: the image is
+    protected too.  ``seen``:
     the IDs of the images set already in this run (one named again, by
-    another name or its ID, is not set twice).
+    another name or its ID, is not set twice).  ``read``: what
+    ``read_each`` read of it, if it did.
     """
-    read = share.read(glance, ident, [image_ref], companions_too=False)
+    if read is None:
+        read = share.read(glance, ident, [image_ref], companions_too=False)
+    elif isinstance(read, errors.ImageShareError):
+        raise read
     if read.failed:
         raise errors.ImageShareError(read.failed[image_ref])
     image = read.images[0]
@@ -370,15 +398,17 @@ def resolve_targets(ident, members, project_domain, accept, glance_for,
         domain="', '".join(domains) if domains else None)
 
 
-def _revoke_pairs(ident, image, listed, targets, prune, revoke=()):
+def _revoke_pairs(ident, image, listed, targets, prune, revoke=None):
     """A pair per member not listed: revoked or kept.
 
-    Revoked with ``prune``, or if in ``revoke``; else kept.
+    Revoked if in ``revoke`` (ID -> why, in its row), or with ``prune``;
+    else kept.
     """
     wanted = {t.project_id for t in targets}
+    revoke = revoke or {}
     return [transfer_plan.Pair(image, recipients.Target(
         pid, ident.project_name_of(pid)), dict(m), [
-            transfer_plan.Step(REVOKE, 'revoke member')]
+            transfer_plan.Step(REVOKE, 'revoke member', revoke.get(pid))]
         if prune or pid in revoke else [])
         for pid, m in listed.items() if pid not in wanted]
 
@@ -499,7 +529,12 @@ def _revoke(glance, p):
         p.status = p.member['status']
         return
     p.status = None
-    p.changes.append('revoked')
+    p.changes.append(_said('revoked', p.steps[0]))
+
+
+def _said(word, step):
+    """``word``, with why ``step`` was planned if it says."""
+    return '%s (%s)' % (word, step.why) if step.why else word
 
 
 def _row(p, before, wanted, dry_run):
@@ -509,7 +544,7 @@ def _row(p, before, wanted, dry_run):
         after = (None if REVOKE in kinds else 'accepted'
                  if share.ACCEPT in kinds else 'pending'
                  if share.ADD in kinds else before)
-        words = [PLANNED.get(s.kind, s.text) for s in p.steps]
+        words = [_said(PLANNED.get(s.kind, s.text), s) for s in p.steps]
         diff = 'plan: ' + (', '.join(words)
                            or (KEPT if extra else 'unchanged'))
     else:

@@ -27,7 +27,9 @@ import datetime
 
 import yaml
 
+from osc_imageshare.api import glance as glance_api
 from osc_imageshare.api import identity
+from osc_imageshare.batch import runner
 from osc_imageshare import errors
 from osc_imageshare.ops import desired
 from osc_imageshare.ops import messages
@@ -50,6 +52,11 @@ W_NO_IMAGE = "Rule {n} (line {line}) selects no image: {why}"
 W_GONE = ("Rule {n} (line {line}), expired: {why}; what it granted there is "
           "left to the rules in force")
 E_RULE = "Rule {n} (line {line}): {why}"
+E_NO_IMAGE = "No image of project {project} is named or has the ID '{ref}'"
+E_IMAGES = ("More than one image of project {project} is named '{ref}' "
+            "({ids}); use the image ID")
+# Why a member is revoked without --prune, in its row (Diff).
+EXPIRED = "expired: rule {n}, line {line}"
 
 
 class PolicyError(errors.ImageShareError):
@@ -259,6 +266,7 @@ def apply(glance, ident, rules, name, dry_run=False, check=False,
     a failure when any does.  ``name``: the file, in the errors.
     """
     now = now or datetime.datetime.now(datetime.timezone.utc)
+    parallel = runner.check(parallel)
     known = {}      # project ID -> its dict, as read once
     decisions, warnings = _decide(glance, ident, rules, name, now, known)
     granted = {p for d in decisions.values() for p in d.grants}
@@ -271,6 +279,8 @@ def apply(glance, ident, rules, name, dry_run=False, check=False,
                 targets[pid].accept = recipients.Accept.NONE
 
     seen = set()
+    reads = desired.read_each(glance, ident, list(decisions), parallel, {
+        image_id: d.image for image_id, d in decisions.items()})
 
     def one(image_id, stop=None):
         d = decisions[image_id]
@@ -283,8 +293,10 @@ def apply(glance, ident, rules, name, dry_run=False, check=False,
             no_members=True, earlier_members=None,
             allow_volume_backed=d.allow_volume_backed,
             allow_encrypted=d.allow_encrypted, stop=stop,
-            revoke=set(d.expired) - set(d.grants),
-            protect=True in d.protect, seen=seen)
+            revoke={pid: EXPIRED.format(n=rule.n, line=rule.line)
+                    for pid, rule in d.expired.items()
+                    if pid not in d.grants},
+            protect=True in d.protect, seen=seen, read=reads[image_id])
     res = desired.set_several(one, list(decisions))
     res.warnings[:0] = warnings
     if check:   # only what differs from the policy
@@ -360,8 +372,7 @@ def _images(glance, ident, rule, expired, warnings):
     """
     found = {}
     if rule.names:
-        images, failed = glance.find_images(
-            rule.names, ident.project_name or ident.project_id)
+        images, failed = _own_images(glance, ident, rule.names)
         for why in failed.values():
             if not expired:
                 raise errors.ImageShareError(E_RULE.format(
@@ -379,6 +390,36 @@ def _images(glance, ident, rule, expired, warnings):
                 % _selector(rule)))
         found.update((i['id'], i) for i in selected)
     return list(found.values())
+
+
+def _own_images(glance, ident, refs):
+    """``(images, {ref: why})``: the caller's images of these names or IDs.
+
+    A name is looked for among the caller's own images only (an admin
+    sees every project's, a member those shared with it: a rule is
+    about the caller's images); an ID is read as it is, whoever owns it
+    (another's is then refused as ``image share set`` refuses it).
+    """
+    project = ident.project_name or ident.project_id
+    images, failed = [], {}
+    for ref in refs:
+        if glance_api.is_uuid(ref):
+            try:
+                images.append(glance.get_image(ref))
+                continue
+            except errors.NotFound:
+                pass
+        named = glance.list_images_and_hidden(name=ref,
+                                              owner=ident.project_id)
+        if len(named) == 1:
+            images.append(named[0])
+        elif not named:
+            failed[ref] = E_NO_IMAGE.format(ref=ref, project=project)
+        else:
+            failed[ref] = E_IMAGES.format(ref=ref, project=project,
+                                          ids=', '.join(sorted(
+                                              i['id'] for i in named)))
+    return images, failed
 
 
 def _selector(rule):

@@ -26,6 +26,7 @@ class Step:
 
     kind: str
     text: str
+    why: str = None     # why the step is planned, when not the options
 
 
 @dataclasses.dataclass

@@ -156,6 +156,10 @@ def test_apply_two_rules_an_expiry_conflicts_and_check(cloud, tmp_path):
     assert res.returncode == 1, res.stderr
     assert stderr_lines(res)[-1].startswith(
         'The cloud differs from the policy %s: 4 row(s) would change' % path)
+    # The membership whose rule expired is named so.
+    assert (web, beta, 'plan: revoked (expired: rule 2, line 5)') in [
+        (r['Image ID'], r['Project ID'], r['Diff'])
+        for r in json.loads(res.stdout)]
     res = apply(cloud, path, '--dry-run')
     assert res.returncode == 0, res.stderr
     assert members(cloud, web) == {beta: 'pending'}
@@ -166,7 +170,8 @@ def test_apply_two_rules_an_expiry_conflicts_and_check(cloud, tmp_path):
     got = sorted((r['Image ID'], r['Project ID'], r['Diff'])
                  for r in json.loads(res.stdout))
     assert got == sorted([
-        (web, one['id'], 'added, accepted'), (web, beta, 'revoked'),
+        (web, one['id'], 'added, accepted'),
+        (web, beta, 'revoked (expired: rule 2, line 5)'),
         (db, one['id'], 'added, accepted'), (db, alpha, 'added')])
     assert 'Rule 2 (line 5) expired at 2020-01-31T00:00:00+00:00: it ' \
         'grants nothing, and a member only it granted is revoked' in \

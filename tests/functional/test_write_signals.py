@@ -202,3 +202,34 @@ def test_share_set_of_several_images_sigterm_starts_no_other(
                     '--member', beta, '--no-accept', '-f', 'json')
     assert res.returncode == 0, res.stderr
     assert [members(cloud, i) for i in (first, second)] == [[beta], [beta]]
+
+
+def test_share_apply_sigterm_starts_no_other_image_and_a_rerun_finishes(
+        cloud, proxy, tmp_path):  # noqa: F811
+    tag = unique('sig')
+    first, second = (cloud.make_image('alice-alpha', visibility='shared',
+                                      tags=[tag], name='%s-%s' % (n, tag))[
+                                          'id'] for n in ('a', 'b'))
+    beta = cloud.project('beta')
+    path = tmp_path / 'policy.yaml'
+    path.write_text('rules:\n  - images: {tag: %s}\n    projects: [%s]\n'
+                    '    accept: false\n' % (tag, beta))
+    rows, lines = interrupt(cloud, proxy, first, signal.SIGTERM, 'image',
+                            'share', 'apply', str(path), method='POST',
+                            path='/members$')
+    assert [(r['Image ID'], r['Project ID'], r['Diff']) for r in rows] == [
+        (first, beta, 'added')], (rows, lines)
+    assert lines[-1] == (
+        'Interrupted by SIGTERM: of 2 image(s), 0 done, 1 interrupted (%s), '
+        '1 not started (%s); run the command again to finish' % (
+            first, second)), lines
+    assert members(cloud, second) == []
+    res = cloud.run('alice-alpha', 'image', 'share', 'apply', str(path),
+                    '--check', '-f', 'json')
+    assert res.returncode == 1, res.stderr
+    assert [(r['Image ID'], r['Diff']) for r in json.loads(res.stdout)] == [
+        (second, 'plan: added')]
+    res = cloud.run('alice-alpha', 'image', 'share', 'apply', str(path),
+                    '-f', 'json')
+    assert res.returncode == 0, res.stderr
+    assert [members(cloud, i) for i in (first, second)] == [[beta], [beta]]

@@ -71,15 +71,26 @@ def check_image(image, ident):
     return None
 
 
-def read(glance, ident, image_refs, workers=1, companions_too=True):
+def read(glance, ident, image_refs, workers=1, companions_too=True,
+         known=None):
     """The images and the members of the shared ones; writes nothing.
 
     ``companions_too``: the companion images the caller owns are added
-    (see ``companions``).
+    (see ``companions``).  ``known``: image ID -> the image as a listing
+    just gave it; those refs are checked as found, not read again.
     """
+    known = known or {}
     found, failed = runner.find_images(
-        glance, image_refs, ident.project_name or ident.project_id,
+        glance, [r for r in image_refs if r not in known],
+        ident.project_name or ident.project_id,
         lambda image: check_image(image, ident), workers)
+    for ref in image_refs:
+        if ref in known:
+            problem = check_image(known[ref], ident)
+            if problem:
+                failed[ref] = problem
+            else:
+                found.append(known[ref])
     links = None
     if companions_too:
         found, links = companions.expand(

@@ -3,6 +3,7 @@
 import datetime
 import unittest
 
+from osc_imageshare import errors
 from osc_imageshare.ops import policy
 from tests.unit import fakes
 from tests.unit.ops.modes.test_share import GAMMA
@@ -116,7 +117,8 @@ class TestApply(unittest.TestCase):
         res = policy.apply(g, self.ident(), rules, 'p.yaml', now=NOW)
         self.assertEqual({IMAGE_ID: {BETA}, TWO: {BETA}},
                          {i: set(m) for i, m in g.members.items()})
-        self.assertIn((IMAGE_ID, OTHER, 'revoked'),
+        # The row names the rule that expired (item 3: "expired").
+        self.assertIn((IMAGE_ID, OTHER, 'revoked (expired: rule 2, line 4)'),
                       [(r[0], r[1], r[5]) for r in res.rows])
         self.assertEqual(
             'Rule 2 (line 4) expired at 2026-12-01T00:00:00+00:00: it '
@@ -208,3 +210,61 @@ class TestApply(unittest.TestCase):
         with self.assertRaises(policy.errors.ImageShareError) as e:
             policy.apply(g, self.ident(), rules, 'p.yaml', now=NOW)
         self.assertTrue(str(e.exception).startswith('Rule 1 (line 2): '))
+
+
+class TestExpiredAndScale(TestApply):
+
+    def test_check_names_a_membership_whose_rule_expired(self):
+        g = self.cloud()
+        rules = load('rules:\n'
+                     '- images: {tag: golden}\n'
+                     '  projects: [beta]\n'
+                     '- images: {names: [web]}\n'
+                     '  projects: [%s]\n'
+                     '  expires: 2026-12-01T00:00:00Z\n' % OTHER)
+        policy.apply(g, self.ident(), rules[:1], 'p.yaml', now=NOW)
+        g.calls = []
+        res = policy.apply(g, self.ident(), rules, 'p.yaml', check=True,
+                           now=NOW)
+        self.assertEqual(
+            [(IMAGE_ID, OTHER, None, 'accepted', None,
+              'plan: revoked (expired: rule 2, line 4)')], res.rows)
+        self.assertEqual({'GET'}, {c[0] for c in g.calls})
+
+    def test_a_run_with_nothing_to_do_lists_each_image_members_once(self):
+        g = self.cloud()
+        rules = load('rules:\n- images: {tag: golden}\n'
+                     '  projects: [beta]\n')
+        policy.apply(g, self.ident(), rules, 'p.yaml', now=NOW)
+        g.calls = []
+        res = policy.apply(g, self.ident(), rules, 'p.yaml', now=NOW)
+        self.assertEqual(['unchanged', 'unchanged', 'kept (not listed; '
+                          '--prune revokes)'], [r[5] for r in res.rows])
+        # The images' listing (its hidden ones apart), then one member
+        # list per image; no image is read again, nothing written.
+        self.assertEqual(sorted([
+            '/v2/images?owner=%s&tag=golden' % ALPHA,
+            '/v2/images?os_hidden=true&owner=%s&tag=golden' % ALPHA,
+            '/v2/images/%s/members' % IMAGE_ID,
+            '/v2/images/%s/members' % TWO]), sorted(c[1] for c in g.calls))
+        self.assertEqual({'GET'}, {c[0] for c in g.calls})
+
+    def test_a_name_means_the_callers_own_image(self):
+        # An admin sees every project's images: another's 'web' is not
+        # the rule's, nor does it make the name ambiguous.
+        theirs = IMAGE_ID.replace('0f1e', '3f1e')
+        g = fakes.FakeGlance([
+            fakes.image(),
+            fakes.image(id=theirs, owner=GAMMA, visibility='public')],
+            {IMAGE_ID: [], theirs: []})
+        rules = load('rules:\n- images: {names: [web]}\n'
+                     '  projects: [beta]\n')
+        res = policy.apply(g, self.ident(), rules, 'p.yaml', now=NOW)
+        self.assertEqual([(IMAGE_ID, BETA, 'added, accepted')],
+                         [(r[0], r[1], r[5]) for r in res.rows])
+        rules = load('rules:\n- images: {names: [nosuch]}\n'
+                     '  projects: [beta]\n')
+        with self.assertRaises(errors.ImageShareError) as e:
+            policy.apply(g, self.ident(), rules, 'p.yaml', now=NOW)
+        self.assertEqual("Rule 1 (line 2): No image of project alpha is "
+                         "named or has the ID 'nosuch'", str(e.exception))
