@@ -7,6 +7,7 @@ members and list who has access to their images.
 
 import logging
 
+from osc_imageshare.batch import executor
 from osc_imageshare.batch import runner
 from osc_imageshare.batch import signals
 from osc_imageshare import errors
@@ -273,20 +274,21 @@ def _private_again(glance, image_id):
 
 def _revoke(glance, ident, image, project_refs, project_domain, unshare,
             dry_run=False, batch=None, idle=None):
-    """Remove the members; with ``batch``, none more once it is set.
+    """Plan the removals (and ``unshare``), then run them as steps.
 
-    ``idle``: a list that gets the refs a signal left not started, and
-    ``UNSHARE_STEP`` if it left ``unshare`` not started.
+    Every project is resolved and every check made while planning, before
+    any write; the dry run is the plan's rows.  The run is
+    ``executor.run``: the removals one after another, the unshare once
+    every removal is done.  With ``batch`` (a ``signals.Stop``), a signal
+    starts no step more; ``idle`` then gets the projects left not started,
+    and ``UNSHARE_STEP`` if the unshare was left so.
     """
     members = {m['member_id']: m for m in glance.list_members(
         image['id'])}
-    rows, warnings, errs = [], [], []
-    refs = list(members) if project_refs is None else list(project_refs)
-    for n, ref in enumerate(refs):
-        if batch is not None and batch.name:
-            if idle is not None:
-                idle.extend(refs[n:])
-            break
+    # The rows in the order the projects were given: a row, or a removal.
+    order, warnings, errs, removals = [], [], [], []
+    for ref in (list(members) if project_refs is None
+                else list(project_refs)):
         try:
             pid, pname = _member_for(ident, members, image, ref,
                                      project_domain)
@@ -294,46 +296,87 @@ def _revoke(glance, ident, image, project_refs, project_domain, unshare,
             errs.append(str(e))
             continue
         label = messages.label(pid, pname)
-        if pid not in members:
-            warnings.append(W_NOT_MEMBER.format(to=label, id=image['id']))
-            rows.append((image['id'], pid, pname, 'not a member'))
+        if pid not in members or any(r.pid == pid for r in removals):
+            if pid not in members:
+                warnings.append(W_NOT_MEMBER.format(to=label,
+                                                    id=image['id']))
+                order.append((image['id'], pid, pname, 'not a member'))
             continue
-        try:
-            if not dry_run:
-                glance.remove_member(image['id'], pid)
-        except (errors.GlanceError, errors.TransportError) as e:
-            errs.append(errors.explain(e, image['id'], label,
-                                       'remove member %s' % pid,
-                                       client=glance))
-            continue
-        if members.pop(pid)['status'] == 'accepted':
-            warnings.append((W_WOULD_REVOKE if dry_run else W_REVOKED)
-                            .format(to=label, id=image['id']))
-        rows.append((image['id'], pid, pname,
-                     'plan: remove' if dry_run else 'removed'))
-    if unshare and not errs:
-        if batch is not None and batch.name:
-            if idle is not None:
-                idle.append(UNSHARE_STEP)
-        else:
-            _unshare(glance, image, members, dry_run, rows, warnings, errs)
+        removals.append(_Removal(glance, image, members[pid], pname, label))
+        order.append(removals[-1])
+    steps = [r.step for r in removals]
+    left = len(members) - len(removals)
+    if unshare and not errs and left:
+        warnings.append(W_KEEPS.format(id=image['id'], count=left))
+    elif unshare and not errs:
+        steps.append(executor.Step(
+            'Image %s: visibility shared->private' % image['id'],
+            lambda: _set_private(glance, image), after=tuple(steps)))
+    if dry_run:
+        rows = [r.row('plan: remove') if isinstance(r, _Removal) else r
+                for r in order]
+        warnings += [W_WOULD_REVOKE.format(to=r.label, id=image['id'])
+                     for r in removals if r.member['status'] == 'accepted']
+        if len(steps) > len(removals):
+            rows.append((image['id'], None, None,
+                         'plan: visibility shared->private'))
+        return rows, warnings, errs
+    run = executor.run(steps, 1, batch)
+    rows = [r for r in order if not isinstance(r, _Removal)
+            or r.step.outcome == executor.DONE]
+    rows = [r.row('removed') if isinstance(r, _Removal) else r
+            for r in rows]
+    for r in removals:
+        if r.step.outcome == executor.DONE:
+            if r.member['status'] == 'accepted':
+                warnings.append(W_REVOKED.format(to=r.label, id=image['id']))
+        elif r.step.outcome == executor.FAILED:
+            errs.append(r.step.error)
+        elif idle is not None:
+            idle.append(r.member['member_id'])
+    if len(steps) > len(removals):
+        last = steps[-1]
+        if last.outcome == executor.DONE:
+            rows.append((image['id'], None, None,
+                         'visibility shared->private'))
+        elif last.outcome == executor.FAILED:
+            errs.append(last.error)
+        elif run.stopped and idle is not None and not any(
+                r.step.outcome == executor.FAILED for r in removals):
+            idle.append(UNSHARE_STEP)
     return rows, warnings, errs
 
 
-def _unshare(glance, image, members, dry_run, rows, warnings, errs):
-    """Make the image private if no member is left (``--unshare``)."""
-    if members:
-        warnings.append(W_KEEPS.format(id=image['id'], count=len(members)))
-        return
+class _Removal:
+    """One member to remove: its step, and its row once done."""
+
+    def __init__(self, glance, image, member, pname, label):
+        self.image, self.member, self.pname = image, member, pname
+        self.label = label
+        self.pid = member['member_id']
+        self.step = executor.Step(
+            'Image %s: remove member %s' % (image['id'], self.pid),
+            lambda: _remove(glance, image, self.pid, label))
+
+    def row(self, result):
+        return (self.image['id'], self.pid, self.pname, result)
+
+
+def _remove(glance, image, pid, label):
     try:
-        if not dry_run:
-            glance.update_image(image['id'], visibility='private')
+        glance.remove_member(image['id'], pid)
     except (errors.GlanceError, errors.TransportError) as e:
-        errs.append(errors.explain(e, image['id'], action='set it private',
-                                   client=glance))
-    else:
-        rows.append((image['id'], None, None, '%svisibility shared->private'
-                     % ('plan: ' if dry_run else '')))
+        raise errors.ImageShareError(errors.explain(
+            e, image['id'], label, 'remove member %s' % pid, client=glance))
+
+
+def _set_private(glance, image):
+    """``--unshare``: no member is left; the image is made private."""
+    try:
+        glance.update_image(image['id'], visibility='private')
+    except (errors.GlanceError, errors.TransportError) as e:
+        raise errors.ImageShareError(errors.explain(
+            e, image['id'], action='set it private', client=glance))
 
 
 def list_shares(glance, ident, parallel=1):

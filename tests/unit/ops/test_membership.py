@@ -2,6 +2,7 @@
 
 from unittest import mock
 
+from osc_imageshare.batch import executor
 from osc_imageshare import errors
 from osc_imageshare.ops import membership
 from osc_imageshare.ops import messages
@@ -88,6 +89,18 @@ class Unsearchable(test_share.Ident):
         raise errors.ProjectNotFound('no project %s' % ref)
 
 
+class StepCalls(list):
+    """The fake's calls, and the executor's step that sent each."""
+
+    def __init__(self):
+        super().__init__()
+        self.steps = []
+
+    def append(self, call):
+        super().append(call)
+        self.steps.append(executor.current())
+
+
 class TestRevoke(base.TestCase):
 
     def test_remove_then_unshare(self):
@@ -106,6 +119,28 @@ class TestRevoke(base.TestCase):
                           "instances booted from it can now fail to "
                           "rebuild, evacuate or migrate." % (BETA, IMAGE_ID)],
                          warnings)
+
+    def test_every_write_is_a_step_and_the_dry_run_is_the_plan(self):
+        """Each write is sent by the step that planned it, nothing else."""
+        other = 'c3' * 16
+        g = glance(fakes.member(BETA, 'accepted'), fakes.member(other))
+        plan, _, _ = membership.revoke(g, test_share.Ident(), IMAGE_ID, None,
+                                       unshare=True, dry_run=True)
+        self.assertEqual({'GET'}, {c[0] for c in g.calls})
+        g.calls = StepCalls()
+        rows, _, errs = membership.revoke(
+            g, test_share.Ident(), IMAGE_ID, None, unshare=True)
+        self.assertEqual([], errs)
+        self.assertEqual([r[:3] + ('plan: ' + r[3].replace(
+            'removed', 'remove'),) for r in rows], plan)
+        writes = [(c[0], step.text if step else None)
+                  for c, step in zip(g.calls, g.calls.steps)
+                  if c[0] != 'GET']
+        self.assertEqual([
+            ('DELETE', 'Image %s: remove member %s' % (IMAGE_ID, BETA)),
+            ('DELETE', 'Image %s: remove member %s' % (IMAGE_ID, other)),
+            ('PATCH', 'Image %s: visibility shared->private' % IMAGE_ID)],
+            writes)
 
     def test_literal_member_id_and_non_member(self):
         g = glance(fakes.member('beta'))

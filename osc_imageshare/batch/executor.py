@@ -1,0 +1,171 @@
+"""One executor for a write command's steps: order, parallelism, undo, signals.
+
+A write command plans a list of ``Step`` s.  Each carries its action (the
+one write it sends), its undo (the compensation that puts back what the
+action changed, or None when what it did stands), the steps it waits
+for (``after``) and its ``group`` (the steps that stand or fall
+together: a pair's add and accept).  ``run`` starts each step once every
+step it waits for is done, ``workers`` at a time, and types each
+outcome: ``DONE``, ``FAILED`` (its error in words), ``UNDONE`` (done,
+then compensated because its group failed or was cut), ``NOT_STARTED``
+(a signal came first, or a step it waits for did not end done).
+
+INT, TERM and HUP meanwhile: no step starts any more, the steps under
+way end, and each group left incomplete is undone, newest step first;
+``Run.stopped`` names the signal.  The dry run of a command is its list
+of steps, printed: what the run would execute, by construction.
+
+While a step's action or undo runs, ``current()`` is that step, in its
+thread: logs, and the unit tests' fake Glance, name the step each write
+belongs to.
+"""
+
+import dataclasses
+import logging
+import threading
+
+from concurrent import futures
+
+from osc_imageshare.batch import signals
+from osc_imageshare import errors
+
+LOG = logging.getLogger(__name__)
+
+DONE = 'done'
+FAILED = 'failed'
+UNDONE = 'undone'
+NOT_STARTED = 'not started'
+POLL = 0.05     # seconds: how soon the main thread sees a signal
+
+_local = threading.local()
+
+
+@dataclasses.dataclass(eq=False)
+class Step:
+    """One write of a plan, with its undo; ``outcome`` once run."""
+
+    text: str
+    action: object                  # () -> None; raises on failure
+    undo: object = None             # () -> None, or None: it stands
+    after: tuple = ()               # the steps it waits for
+    group: object = None            # stands or falls with these
+    outcome: str = None
+    error: str = None               # why it failed (or its undo did)
+
+    def __str__(self):
+        return self.text
+
+
+@dataclasses.dataclass
+class Run:
+    """What ``run`` did: the steps, typed; ``stopped``: the signal."""
+
+    steps: list
+    stopped: str = None
+
+    def having(self, outcome):
+        return [s for s in self.steps if s.outcome == outcome]
+
+
+def current():
+    """The step whose action or undo runs in this thread, or None."""
+    return getattr(_local, 'step', None)
+
+
+def run(steps, workers=1, stop=None):
+    """Run ``steps`` in their order, ``workers`` at a time; a ``Run``.
+
+    A step starts once every step in its ``after`` is done; one of them
+    failed, undone or not started leaves it not started.  A failure
+    undoes the done steps of its group.  ``stop``: the ``signals.Stop``
+    of a caller that catches signals already (set by a signal for both).
+    """
+    steps = list(steps)
+    own = stop is None
+    stop = stop or signals.Stop()
+    workers = max(1, min(workers or 1, len(steps) or 1))
+    with signals.catching(stop) if own else _nothing():
+        with futures.ThreadPoolExecutor(workers) as pool:
+            running, crashed = {}, None
+            while True:
+                if not stop.name and crashed is None:
+                    for step in _ready(steps, running, workers):
+                        running[step] = pool.submit(_do, step)
+                if not running:
+                    break
+                done, _ = futures.wait(list(running.values()), POLL,
+                                       futures.FIRST_COMPLETED)
+                for step in [s for s, f in running.items() if f in done]:
+                    # Not a refusal but a bug: no more starts, then raised.
+                    crashed = crashed or running.pop(step).exception()
+                    if step.outcome == FAILED:
+                        _undo_group(step.group, steps)
+    if crashed is not None:
+        raise crashed
+    for step in steps:
+        if step.outcome is None:
+            step.outcome = NOT_STARTED
+    if stop.name:
+        for group in {s.group for s in steps if s.group is not None}:
+            members = [s for s in steps if s.group is group]
+            if any(s.outcome == NOT_STARTED for s in members):
+                _undo_group(group, steps)
+    return Run(steps, stop.name)
+
+
+def _ready(steps, running, workers):
+    """The steps that may start now (at most the free workers)."""
+    free = workers - len(running)
+    out = []
+    for step in steps:
+        if free <= 0:
+            break
+        if step.outcome is not None or step in running:
+            continue
+        waits = [s.outcome for s in step.after]
+        if any(o in (FAILED, UNDONE, NOT_STARTED) for o in waits):
+            step.outcome = NOT_STARTED
+            continue
+        if all(o == DONE for o in waits):
+            step.outcome = 'running'
+            out.append(step)
+            free -= 1
+    return out
+
+
+def _do(step):
+    _local.step = step
+    try:
+        LOG.info('%s', step.text)
+        step.action()
+        step.outcome = DONE
+    except errors.ImageShareError as e:
+        step.outcome, step.error = FAILED, str(e)
+    finally:
+        _local.step = None
+
+
+def _undo_group(group, steps):
+    """Undo the done steps of ``group``, newest first."""
+    if group is None:
+        return
+    for step in reversed([s for s in steps if s.group is group
+                          and s.outcome == DONE]):
+        if step.undo is None:
+            continue
+        _local.step = step
+        try:
+            step.undo()
+            step.outcome = UNDONE
+        except errors.ImageShareError as e:
+            step.error = 'its undo failed: %s' % e
+        finally:
+            _local.step = None
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
