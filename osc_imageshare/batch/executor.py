@@ -90,7 +90,7 @@ def run(steps, workers=1, stop=None):
             while True:
                 if not stop.name and crashed is None:
                     for step in _ready(steps, running, workers):
-                        running[step] = pool.submit(_do, step)
+                        running[step] = pool.submit(_do, step, stop)
                 if not running:
                     break
                 done, _ = futures.wait(list(running.values()), POLL,
@@ -133,14 +133,20 @@ def _ready(steps, running, workers):
     return out
 
 
-def _do(step):
+def _do(step, stop):
+    """Run ``step``'s action in a worker joined to the run's ``stop``."""
     _local.step = step
     try:
-        LOG.info('%s', step.text)
-        step.action()
+        with signals.joined(stop):
+            LOG.info('%s', step.text)
+            step.action()
         step.outcome = DONE
     except errors.ImageShareError as e:
         step.outcome, step.error = FAILED, str(e)
+    except signals.Stopped as e:
+        # The action stopped where it was safe to and cleaned up after
+        # itself (signals.check): it did not happen.
+        step.outcome, step.error = FAILED, 'interrupted by %s' % e.name
     finally:
         _local.step = None
 

@@ -20,11 +20,13 @@ function and one line each.
 
 import collections
 import datetime
+import functools
 import itertools
 import logging
 import math
 
 from osc_imageshare.api import identity
+from osc_imageshare.batch import executor
 from osc_imageshare.batch import runner
 from osc_imageshare.batch import signals
 from osc_imageshare import errors
@@ -346,19 +348,24 @@ def fix(glance, ident, rows, protect=False, dry_run=False, parallel=None,
         raise errors.ImageShareError(E_SUSPECT.format(why=why))
     if dry_run:
         return [row + (FIXED[action, True],) for action, row in todo], []
-    done, stopped = runner.run_stoppable(lambda t: _fix_one(glance, *t),
-                                         todo, runner.check(parallel))
+    # Each fix one step (the executor's), none waiting for another.
+    steps = [executor.Step(
+        'Image %s: %s' % (row[0], FIXED[action, True]),
+        functools.partial(_fix_one, glance, action, row))
+        for action, row in todo]
+    run = executor.run(steps, runner.check(parallel))
     fixed = [row + (FIXED[action, False],)
-             for (action, row), why in zip(todo, done) if why is None]
-    failed = [why for why in done if why and why is not signals.NOT_STARTED]
-    if stopped is not None:
-        idle = sum(1 for why in done if why is signals.NOT_STARTED)
+             for (action, row), step in zip(todo, steps)
+             if step.outcome == executor.DONE]
+    failed = [s.error for s in run.having(executor.FAILED)]
+    if run.stopped:
+        idle = len(run.having(executor.NOT_STARTED))
         if idle:
             raise signals.Interrupted('\n'.join(failed + [
                 E_FIX_INTERRUPTED.format(
-                    signal=stopped.name, total=len(todo), done=len(fixed),
+                    signal=run.stopped, total=len(todo), done=len(fixed),
                     failed=len(failed), idle=idle)]), rows=fixed)
-        LOG.warning(W_LATE_FIX.format(signal=stopped.name))
+        LOG.warning(W_LATE_FIX.format(signal=run.stopped))
     return fixed, failed
 
 
@@ -388,7 +395,7 @@ def suspect(ident, removing, notes=None):
 
 
 def _fix_one(glance, action, row):
-    """Do one fix; None, or why it failed."""
+    """Do one fix; raise why it failed, in words."""
     image_id, member = row[0], row[3]
     try:
         if action == 'remove':
@@ -399,12 +406,12 @@ def _fix_one(glance, action, row):
         why = errors.role_refused(e, glance) or errors.describe(e, side=None)
         if action == 'remove' and isinstance(e, errors.NotFound):
             if not _still_member(glance, image_id, member):
-                return None      # gone already: what the fix wanted
+                return      # gone already: what the fix wanted
             why = E_UNADDRESSABLE
         what = ('remove member %s' % member if action == 'remove'
                 else 'protect the image')
-        return E_FIX_FAILED.format(what=what, id=image_id, why=why)
-    return None
+        raise errors.ImageShareError(E_FIX_FAILED.format(
+            what=what, id=image_id, why=why))
 
 
 def _still_member(glance, image_id, member):
