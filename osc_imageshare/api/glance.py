@@ -16,6 +16,7 @@ import heapq
 import json
 import logging
 import shlex
+import threading
 import time
 import urllib.parse
 import uuid
@@ -24,6 +25,9 @@ from osc_imageshare.api import retry
 from osc_imageshare import errors
 
 LOG = logging.getLogger(__name__)
+# Set once this process has sent Glance a write (any method but GET and
+# HEAD): until then a signal can end a command with "nothing changed".
+WROTE = threading.Event()
 
 PATCH_TYPE = 'application/openstack-images-v2.1-json-patch'
 OCTETS = {'Content-Type': 'application/octet-stream'}
@@ -142,6 +146,8 @@ class GlanceAPI:
         and waiting for a retry would not help.
         """
         ks = self.identity_url()
+        if method not in ('GET', 'HEAD'):
+            WROTE.set()
         try:
             resp = self.adapter.request(url, method, raise_exc=False, **kw)
         except _broken_types() as e:

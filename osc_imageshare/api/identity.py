@@ -371,8 +371,9 @@ class Identity:
         except ks_exc.Forbidden:
             raise errors.ImageShareError(
                 "Project %s may not list the projects of domain '%s'; "
-                "%s needs that right (an admin's, or a reader's of that "
-                "domain): name the projects with %s instead"
+                "%s needs that right (an admin's: a role on the domain "
+                "does not count in a token scoped to a project): name the "
+                "projects with %s instead"
                 % (self.project_name or self.project_id, ref, option,
                    instead))
         return [p for p in found if p.get('enabled', True)

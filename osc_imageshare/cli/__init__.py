@@ -2,12 +2,16 @@
 
 import argparse
 import math
+import signal
+import sys
 
 from cliff import columns as cliff_columns
 from osc_lib.command import command
 from osc_lib import exceptions
 
+from osc_imageshare.api import glance
 from osc_imageshare.batch import signals
+from osc_imageshare.ops import messages
 
 # Formatters that print each value as text: a list or dict value must be
 # given to them as plain text, or they print its Python repr.
@@ -15,7 +19,6 @@ TEXT_FORMATS = ('value', 'csv', 'shell')
 # Formatters whose cells are text a line-reader or a terminal reads: a
 # control character in a value (a name other projects chose) is escaped.
 ESCAPED_FORMATS = TEXT_FORMATS + ('table',)
-_NAMED_ESCAPES = {'\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t'}
 # Special within the double quotes of -f shell (cliff escapes '"').
 _SHELL_ESCAPES = {'\\': '\\\\', '$': '\\$', '`': '\\`'}
 
@@ -229,27 +232,21 @@ def report(log, warnings=(), errors=(), full=False):
 
     ``full``: the grouped warnings list every image (``-v``, ``--debug``).
     """
-    from osc_imageshare.ops import messages
-
+    # Each line printable (a name another project chose, quoted in a
+    # sentence, cannot drive the terminal); the sentences' own line
+    # breaks kept.
     for warning in messages.grouped(warnings, full):
-        log.warning(warning)
+        log.warning(_lines(warning))
     for error in errors:
-        log.error(error)
+        log.error(_lines(error))
 
 
-def printable(text):
-    """``text`` as one line of printable characters, reversibly.
+def _lines(text):
+    return '\n'.join(messages.visible(line)
+                     for line in str(text).split('\n'))
 
-    A backslash, a newline, a tab, an escape or any other character
-    Python does not call printable is written as Python's ``repr`` writes
-    it (``\\\\``, ``\\n``, ``\\t``, ``\\x1b``, ``\\u202e``), without the
-    quotes: a name another project chose can neither split a row of
-    ``-f value`` into two lines nor drive the terminal.
-    """
-    if text.isprintable() and '\\' not in text:
-        return text
-    return ''.join(_NAMED_ESCAPES.get(ch) or (
-        ch if ch.isprintable() else repr(ch)[1:-1]) for ch in text)
+
+printable = messages.printable
 
 
 def text_cell(value, formatter):
@@ -314,6 +311,11 @@ def _column_key(name):
     return name.lower().strip().replace(' ', '_')
 
 
+E_NOTHING_CHANGED = 'Interrupted by {signal} before anything was changed'
+W_LATE_SIGNAL = ('{signal} came too late to stop anything: the run had sent '
+                 'its writes, and ended as it would have')
+
+
 class Interruptible:
     """A command a caught signal may end: exit code 1, the summary on stderr.
 
@@ -326,13 +328,32 @@ class Interruptible:
     """
 
     def run(self, parsed_args):
+        # Outside the workflows' own handling (their write phases): a
+        # signal before the first write ends the command, nothing changed;
+        # one after it lets the command end as it would, and says so.
+        late = []
+
+        def outside(signum, frame):
+            name = signal.Signals(signum).name
+            if not glance.WROTE.is_set():
+                raise signals.Interrupted(E_NOTHING_CHANGED.format(
+                    signal=name))
+            late.append(name)
+            # The run ends soon; a second signal ends it at once.
+            for other in signals.SIGNALS:
+                if signal.getsignal(getattr(signal, other)) is outside:
+                    signal.signal(getattr(signal, other), signal.SIG_DFL)
         try:
-            return super().run(parsed_args)
+            with signals.handled_by(outside):
+                return super().run(parsed_args)
         except signals.Interrupted as e:
             if e.rows is not None:
                 self.produce_output(parsed_args, self.columns(parsed_args),
                                     e.rows)
             raise SystemExit(*e.args) from None
+        finally:
+            if late:
+                sys.stderr.write(W_LATE_SIGNAL.format(signal=late[0]) + '\n')
 
 
 class Lister(Interruptible, Rendered, command.Lister):

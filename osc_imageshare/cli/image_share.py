@@ -346,7 +346,9 @@ class ApplyImageSharePolicy(cli.PartialFailureLister):
             '--check', action='store_true',
             help='Change nothing; print only the rows that differ from the '
                  'policy, and exit 1 if any does (for monitoring)')
-        cli.add_parallel(parser, 'projects')
+        cli.add_parallel(parser, "images' member lists to read, and projects "
+                         "of an image to change,", order='the rows keep the '
+                         "order of the images and projects")
         cli.require(parser, lambda a: not (a.dry_run and a.check),
                     '--dry-run and --check exclude each other')
         return parser
@@ -361,8 +363,12 @@ class ApplyImageSharePolicy(cli.PartialFailureLister):
                 with open(name, 'rb') as f:
                     data = f.read()
         except OSError as e:
-            raise exceptions.CommandError('Cannot read policy file %s: %s'
-                                          % (name, e.strerror))
+            # Found before any request: a usage error, as a bad option is.
+            sys.stderr.write('openstack %s: error: cannot read policy file '
+                             '%s: %s\n' % (self.cmd_name or
+                                           'image share apply', name,
+                                           e.strerror))
+            raise SystemExit(2)
         cm = self.app.client_manager
         try:
             rules = policy.load(data, name)

@@ -191,16 +191,18 @@ def set_members(glance, ident, image_refs, members, project_domain=None,
     return res
 
 
-def domain_members(ident, domains, exclude):
+def domain_members(ident, domains, exclude, option='--member-domain',
+                   instead='--member'):
     """``(projects, left out, notes)`` of ``--member-domain``/``--exclude``.
 
     Every enabled project of each domain, the caller's own left out (it
-    owns the images); each ``exclude`` must name one of them.
+    owns the images); each ``exclude`` must name one of them.  ``option``
+    and ``instead``: how the caller names domains and projects, in errors.
     """
     projects, left_out, notes = {}, {}, []
     for domain in dict.fromkeys(domains):
-        found = ident.domain_projects(domain, option='--member-domain',
-                                      instead='--member')
+        found = ident.domain_projects(domain, option=option,
+                                      instead=instead)
         mine = [ref for ref in exclude if _names_one(ref, found, domain)]
         kept, out = recipients.exclude_projects(found, mine, domain)
         projects.update((p['id'], p) for p in kept

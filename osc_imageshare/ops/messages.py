@@ -203,8 +203,43 @@ def suggested_commands(text):
 
 
 def label(project_id, name):
-    """A project in a sentence: ``name (id)`` where the name is known."""
-    return '%s (%s)' % (name, project_id) if name else project_id
+    """A project in a sentence: ``name (id)`` where the name is known.
+
+    Both are the cloud's data: made ``printable``.
+    """
+    if name:
+        return '%s (%s)' % (visible(name), visible(project_id))
+    return visible(project_id)
+
+
+_NAMED_ESCAPES = {'\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t'}
+
+
+def printable(text):
+    """``text`` as one line of printable characters, reversibly.
+
+    A backslash, a newline, a tab, an escape or any other character
+    Python does not call printable is written as Python's ``repr`` writes
+    it (``\\\\``, ``\\n``, ``\\t``, ``\\x1b``, ``\\u202e``), without the
+    quotes: a name another project chose can neither split a row of
+    ``-f value`` into two lines nor drive the terminal.
+    """
+    text = str(text)
+    if text.isprintable() and '\\' not in text:
+        return text
+    return ''.join(_NAMED_ESCAPES.get(ch) or (
+        ch if ch.isprintable() else repr(ch)[1:-1]) for ch in text)
+
+
+def visible(text):
+    """``text``, its unprintable characters escaped as ``printable`` does.
+
+    Its backslashes stay as they are: a sentence, not a value to read back.
+    """
+    text = str(text)
+    if text.isprintable():
+        return text
+    return ''.join(ch if ch.isprintable() else printable(ch) for ch in text)
 
 
 def member_list(members, name_of):

@@ -39,6 +39,8 @@ from osc_imageshare.ops import selection
 KEYS = ('images', 'projects', 'domains', 'exclude', 'accept', 'protect',
         'prune', 'expires', 'allow_volume_backed', 'allow_encrypted')
 IMAGE_KEYS = ('names', 'tag', 'property')
+# What the rules granting one image must agree on (its kinds gate).
+AGREE = ('allow_volume_backed', 'allow_encrypted')
 FLAGS = {'accept': True, 'protect': False, 'prune': False,
          'allow_volume_backed': False, 'allow_encrypted': False}
 
@@ -52,6 +54,9 @@ W_NO_IMAGE = "Rule {n} (line {line}) selects no image: {why}"
 W_GONE = ("Rule {n} (line {line}), expired: {why}; what it granted there is "
           "left to the rules in force")
 E_RULE = "Rule {n} (line {line}): {why}"
+KEPT = 'kept (no rule grants it; prune: true revokes)'
+E_OWN = ("project '{ref}' is your own: it owns the images, and an owner "
+         "is no member of its images")
 E_NO_IMAGE = "No image of project {project} is named or has the ID '{ref}'"
 E_IMAGES = ("More than one image of project {project} is named '{ref}' "
             "({ids}); use the image ID")
@@ -180,6 +185,8 @@ class _Where:
                     value.replace('Z', '+00:00'))
             except ValueError:
                 value = None
+        if type(value) is datetime.date:    # a date alone: its midnight, UTC
+            value = datetime.datetime.combine(value, datetime.time())
         if not isinstance(value, datetime.datetime):
             raise self.error(node, '%s must be a date and time, ISO 8601 '
                              '(2027-01-31T00:00:00Z)' % what)
@@ -198,6 +205,12 @@ def _rule(where, n, node):
     if not images:
         raise where.error(fields['images'], '%s: images names none (give '
                           'names, tag or property)' % what)
+    for key in ('names', 'property'):
+        value = images.get(key)
+        if isinstance(value, (yaml.SequenceNode, yaml.MappingNode)) and \
+                not value.value:
+            raise where.error(value, '%s images %s is empty: it selects no '
+                              'image' % (what, key))
     props = {}
     if 'property' in images:
         for key, value in where.mapping(
@@ -256,6 +269,8 @@ class _Decision:
     accept: set = dataclasses.field(default_factory=set)     # pids
     allow_volume_backed: bool = False
     allow_encrypted: bool = False
+    said: dict = dataclasses.field(default_factory=dict)  # (key, v) -> rule
+    accepts: dict = dataclasses.field(default_factory=dict)  # (pid, v)
 
 
 def apply(glance, ident, rules, name, dry_run=False, check=False,
@@ -302,6 +317,9 @@ def apply(glance, ident, rules, name, dry_run=False, check=False,
     if check:   # only what differs from the policy
         res.rows = [r for r in res.rows if r[5] not in (
             'plan: unchanged', 'plan: ' + desired.KEPT)]
+    # A member no rule grants: kept, in the file's words.
+    res.rows = [r[:5] + (r[5].replace(desired.KEPT, KEPT),)
+                for r in res.rows]
     return res
 
 
@@ -339,6 +357,11 @@ def _decide(glance, ident, rules, name, now, known):
             if rule.protect is not None:    # said explicitly
                 d.protect.setdefault(rule.protect, rule)
             d.prune = d.prune or rule.prune
+            # An image's kinds gate is one: rules granting it must agree.
+            for key in AGREE:
+                d.said.setdefault((key, getattr(rule, key)), rule)
+            for pid in projects:
+                d.accepts.setdefault((pid, rule.accept), rule)
             d.allow_volume_backed |= rule.allow_volume_backed
             d.allow_encrypted |= rule.allow_encrypted
     for image_id, d in decisions.items():
@@ -352,6 +375,17 @@ def _decide(glance, ident, rules, name, now, known):
             raise PolicyError(_conflict(
                 name, d.protect[True], d.protect[False], image_id,
                 'protect true and false'))
+        for key in AGREE:
+            if (key, True) in d.said and (key, False) in d.said:
+                raise PolicyError(_conflict(
+                    name, d.said[key, True], d.said[key, False], image_id,
+                    '%s true and false' % key))
+        for pid in sorted(d.grants):
+            if (pid, True) in d.accepts and (pid, False) in d.accepts:
+                raise PolicyError(_conflict(
+                    name, d.accepts[pid, True], d.accepts[pid, False],
+                    image_id, 'accept true and false for project %s'
+                    % messages.arg(pid)))
     return decisions, warnings
 
 
@@ -449,6 +483,10 @@ def _projects(ident, rule, domains, expired=False, warnings=None):
                 warnings.append(W_GONE.format(n=rule.n, line=rule.line,
                                               why=e))
                 continue
+        if project['id'] == ident.project_id and not expired:
+            raise errors.ImageShareError(E_RULE.format(
+                n=rule.n, line=rule.line, why=E_OWN.format(
+                    ref=messages.visible(ref))))
         out.setdefault(project['id'], project)
     if rule.domains:
         try:
@@ -465,11 +503,20 @@ def _projects(ident, rule, domains, expired=False, warnings=None):
 
 
 def _project(ident, ref):
-    """A project by ID, name or ``<domain>/<name>``."""
-    domain, slash, project = ref.rpartition('/')
-    if slash and domain and project:
-        return ident.resolve_project(project, domain)[0]
-    return ident.resolve_project(ref)[0]
+    """A project by ID, name or ``<domain>/<name>``.
+
+    A name may hold a '/' too: ``<domain>/<name>`` is tried split at each
+    '/', then the whole as a name; the first error is the one said.
+    """
+    tries = [(ref[:i], ref[i + 1:]) for i, ch in enumerate(ref)
+             if ch == '/' and 0 < i < len(ref) - 1] + [(None, ref)]
+    first = None
+    for domain, name in tries:
+        try:
+            return ident.resolve_project(name, domain)[0]
+        except errors.ImageShareError as e:
+            first = first or e
+    raise first
 
 
 def _excluded(ident, rule, domains):
@@ -481,6 +528,7 @@ def _excluded(ident, rule, domains):
 def _domain_members(ident, rule, cache):
     key = (tuple(rule.domains), tuple(rule.exclude))
     if key not in cache:
-        cache[key] = desired.domain_members(ident, rule.domains,
-                                            rule.exclude)
+        cache[key] = desired.domain_members(
+            ident, rule.domains, rule.exclude, option="the key 'domains'",
+            instead="the key 'projects'")
     return cache[key]

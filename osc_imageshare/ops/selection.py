@@ -8,6 +8,7 @@ target.
 import logging
 
 from osc_imageshare import errors
+from osc_imageshare.ops import messages
 
 LOG = logging.getLogger(__name__)
 
@@ -130,4 +131,5 @@ def selected_note(selected, tags, properties):
     """The dry run's line: how many images match, and which."""
     return '%d image(s) match %s: %s' % (
         len(selected), describe(tags, properties), ', '.join(
-            '%s (%s)' % (i.get('name'), i['id']) for i in selected))
+            '%s (%s)' % (messages.visible(i.get('name')), i['id'])
+            for i in selected))

@@ -188,8 +188,9 @@ def test_to_domain_targets_its_enabled_projects(cloud):
     assert res.returncode == 1
     assert stderr_lines(res) == [
         "Project alpha may not list the projects of domain 'Default'; "
-        "--to-domain needs that right (an admin's, or a reader's of that "
-        "domain): name the projects with --to instead"]
+        "--to-domain needs that right (an admin's: a role on the domain "
+        "does not count in a token scoped to a project): name the projects "
+        "with --to instead"]
     assert cloud.glance('admin').images.get(mine['id'])[
         'visibility'] == 'private'
 

@@ -94,14 +94,29 @@ def test_a_tag_and_a_domain_less_one_project(cloud):
     assert {r['Diff'] for r in rows} == {'unchanged'}
 
 
-def test_a_member_may_not_list_a_domains_projects(cloud):
+def test_a_member_may_not_list_a_domains_projects(cloud, tmp_path):
     img = cloud.make_image('alice-alpha')
     res = cloud.run('alice-alpha', 'image', 'share', 'set', img['id'],
                     '--member-domain', 'other', '-f', 'json')
     assert (res.returncode, res.stdout, stderr_lines(res)) == (1, '', [
         "Project alpha may not list the projects of domain 'other'; "
-        "--member-domain needs that right (an admin's, or a reader's of "
-        "that domain): name the projects with --member instead"])
+        "--member-domain needs that right (an admin's: a role on the "
+        "domain does not count in a token scoped to a project): name the "
+        "projects with --member instead"])
+    assert cloud.glance('admin').images.get(img['id'])['visibility'] == \
+        'private'
+
+    # A policy says it in the file's words.
+    policy = tmp_path / 'p.yaml'
+    policy.write_text('rules:\n  - images: {names: [%s]}\n'
+                      '    domains: [other]\n' % img['id'])
+    res = cloud.run('alice-alpha', 'image', 'share', 'apply', str(policy),
+                    '-f', 'json')
+    assert (res.returncode, stderr_lines(res)) == (1, [
+        "Rule 1 (line 2): Project alpha may not list the projects of domain "
+        "'other'; the key 'domains' needs that right (an admin's: a role "
+        "on the domain does not count in a token scoped to a project): name "
+        "the projects with the key 'projects' instead"]), res.stderr
     assert cloud.glance('admin').images.get(img['id'])['visibility'] == \
         'private'
 

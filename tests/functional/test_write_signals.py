@@ -233,3 +233,20 @@ def test_share_apply_sigterm_starts_no_other_image_and_a_rerun_finishes(
                     '-f', 'json')
     assert res.returncode == 0, res.stderr
     assert [members(cloud, i) for i in (first, second)] == [[beta], [beta]]
+
+
+def test_a_signal_while_apply_plans_changes_nothing(
+        cloud, proxy, tmp_path):  # noqa: F811
+    # Its reads run in the main thread (--parallel 1): no batch catches the
+    # signal there, the command does.
+    img = cloud.make_image('alice-alpha', visibility='shared')['id']
+    beta = cloud.project('beta')
+    path = tmp_path / 'policy.yaml'
+    path.write_text('rules:\n  - images: {names: [%s]}\n    projects: [%s]\n'
+                    % (img, beta))
+    rows, lines = interrupt(cloud, proxy, img, signal.SIGTERM, 'image',
+                            'share', 'apply', str(path), '--parallel', '1',
+                            method='GET', path='/members$')
+    assert (rows, lines[-1]) == (
+        None, 'Interrupted by SIGTERM before anything was changed'), lines
+    assert members(cloud, img) == []

@@ -10,9 +10,11 @@ import contextlib
 import importlib
 import io
 import os
+import signal
 import unittest
 from unittest import mock
 
+from osc_imageshare.api import glance as glance_api
 from osc_imageshare.batch import signals
 from osc_imageshare import cli
 from osc_imageshare.cli import image_share
@@ -304,6 +306,37 @@ class TestInterrupted(base.TestCommand):
             'beta (b) has not accepted it yet', e.code)
         self.assertEqual('i web\\nx b beta pending t1\n',
                          self.app.stdout.make_string())
+
+    @mock.patch.object(image_share.membership, 'list_shares')
+    def test_a_signal_before_any_write_ends_the_command(self, run):
+        def planning(*a, **k):
+            base.signal_self(signal.SIGTERM)
+            self.fail('the signal did not end the command')
+        run.side_effect = planning
+        self.addCleanup(glance_api.WROTE.clear)
+        glance_api.WROTE.clear()
+        cmd = image_share.ListImageShare(self.app, None)
+        parsed = self.check_parser(cmd, [], [])
+        e = self.assertRaises(SystemExit, cmd.run, parsed)
+        self.assertEqual('Interrupted by SIGTERM before anything was changed',
+                         e.code)
+
+    @mock.patch.object(image_share.membership, 'list_shares')
+    def test_a_signal_after_a_write_lets_the_command_end(self, run):
+        def written(*a, **k):
+            glance_api.WROTE.set()
+            base.signal_self(signal.SIGHUP)
+            return []
+        run.side_effect = written
+        self.addCleanup(glance_api.WROTE.clear)
+        cmd = image_share.ListImageShare(self.app, None)
+        parsed = self.check_parser(cmd, [], [])
+        with mock.patch('sys.stderr') as err:
+            self.assertEqual(0, cmd.run(parsed) or 0)
+        self.assertEqual(
+            'SIGHUP came too late to stop anything: the run had sent its '
+            'writes, and ended as it would have\n',
+            ''.join(c.args[0] for c in err.write.call_args_list))
 
     @mock.patch.object(image_share.membership, 'list_shares')
     def test_a_stopped_batch_exits_with_its_message(self, run):

@@ -80,3 +80,20 @@ class TestLabel(base.TestCase):
                              [{'member_id': 'b1', 'status': 'accepted'},
                               {'member_id': 'c2', 'status': 'pending'}],
                              {'b1': 'beta'}.get))
+
+
+class TestNamesInSentences(base.TestCase):
+    """A name in a line on stderr cannot drive the terminal."""
+
+    def test_a_label_escapes_what_is_not_printable(self):
+        self.assertEqual('\\x1b[31m\\nname\\ttab (p\\u202e)',
+                         messages.label('p\u202e', '\x1b[31m\nname\ttab'))
+        # A backslash is a sentence's: kept as it is.
+        self.assertEqual('a\\b (id)', messages.label('id', 'a\\b'))
+
+    def test_a_reported_line_keeps_its_own_line_breaks(self):
+        log = mock.Mock()
+        cli.report(log, ['one\x1b[2J\ntwo'], ['bad\r'])
+        self.assertEqual([mock.call('one\\x1b[2J\ntwo')],
+                         log.warning.call_args_list)
+        self.assertEqual([mock.call('bad\\r')], log.error.call_args_list)

@@ -238,8 +238,9 @@ class TestExpiredAndScale(TestApply):
         policy.apply(g, self.ident(), rules, 'p.yaml', now=NOW)
         g.calls = []
         res = policy.apply(g, self.ident(), rules, 'p.yaml', now=NOW)
-        self.assertEqual(['unchanged', 'unchanged', 'kept (not listed; '
-                          '--prune revokes)'], [r[5] for r in res.rows])
+        self.assertEqual(['unchanged', 'unchanged', 'kept (no rule grants '
+                          'it; prune: true revokes)'],
+                         [r[5] for r in res.rows])
         # The images' listing (its hidden ones apart), then one member
         # list per image; no image is read again, nothing written.
         self.assertEqual(sorted([
@@ -268,3 +269,59 @@ class TestExpiredAndScale(TestApply):
             policy.apply(g, self.ident(), rules, 'p.yaml', now=NOW)
         self.assertEqual("Rule 1 (line 2): No image of project alpha is "
                          "named or has the ID 'nosuch'", str(e.exception))
+
+
+class TestWhatAdversariesFound(TestApply):
+
+    def test_rules_granting_one_image_agree_on_its_kinds_gate(self):
+        g = self.cloud()
+        rules = load('rules:\n'
+                     '- images: {names: [web]}\n'
+                     '  projects: [beta]\n'
+                     '  allow_volume_backed: true\n'
+                     '- images: {tag: golden}\n'
+                     '  projects: [gamma]\n')
+        with self.assertRaises(policy.PolicyError) as e:
+            policy.apply(g, self.ident(), rules, 'p.yaml', now=NOW)
+        self.assertEqual(
+            'p.yaml: rules 1 (line 2) and 2 (line 5) decide image %s '
+            'differently (allow_volume_backed true and false); nothing was '
+            'changed' % IMAGE_ID, str(e.exception))
+        self.assertEqual({'GET'}, {c[0] for c in g.calls})
+
+    def test_accept_true_and_false_for_one_project_conflict(self):
+        rules = load('rules:\n'
+                     '- images: {names: [web]}\n'
+                     '  projects: [beta]\n'
+                     '  accept: false\n'
+                     '- images: {tag: golden}\n'
+                     '  projects: [beta]\n')
+        with self.assertRaises(policy.PolicyError) as e:
+            policy.apply(self.cloud(), self.ident(), rules, 'p.yaml', now=NOW)
+        self.assertIn('(accept true and false for project %s)' % BETA,
+                      str(e.exception))
+
+    def test_an_empty_selector_is_a_usage_error(self):
+        for images, key in (('{names: []}', 'names'),
+                            ('{property: {}}', 'property')):
+            with self.assertRaises(policy.PolicyError) as e:
+                load('rules:\n- images: %s\n  projects: [b]\n' % images)
+            self.assertEqual('p.yaml, line 2: rule 1 images %s is empty: it '
+                             'selects no image' % key, str(e.exception))
+
+    def test_a_date_alone_is_its_midnight_utc(self):
+        [rule] = load('rules:\n- images: {names: [w]}\n  projects: [b]\n'
+                      '  expires: 2027-01-31\n')
+        self.assertEqual(datetime.datetime(2027, 1, 31,
+                                           tzinfo=datetime.timezone.utc),
+                         rule.expires)
+
+    def test_the_callers_own_project_is_named_with_its_rule(self):
+        rules = load('rules:\n- images: {names: [web]}\n'
+                     '  projects: [beta, alpha]\n')
+        with self.assertRaises(errors.ImageShareError) as e:
+            policy.apply(self.cloud(), self.ident(), rules, 'p.yaml', now=NOW)
+        self.assertEqual(
+            "Rule 1 (line 2): project 'alpha' is your own: it owns the "
+            "images, and an owner is no member of its images",
+            str(e.exception))
