@@ -9,9 +9,11 @@ A second run finds nothing to do and writes nothing.
 """
 
 import dataclasses
+import functools
 import logging
 import unicodedata
 
+from osc_imageshare.batch import executor
 from osc_imageshare.batch import runner
 from osc_imageshare.batch import signals
 from osc_imageshare import errors
@@ -365,22 +367,26 @@ def _revoke_all(glance, plan, pairs, workers, warnings, stop=None):
     started gets its error (no row: it is still a member).  ``stop``: the
     ``signals.Stop`` of a caller that catches signals already.
     """
-    _, stopped = runner.run_stoppable(lambda p: _revoke(glance, p), pairs,
-                                      workers, stop)
-    if stopped is None:
+    # One executor step per revoke, none waiting for another.
+    steps = [executor.Step('Image %s, project %s: revoke member' % (
+        p.image['id'], p.target.project_id),
+        functools.partial(_revoke, glance, p)) for p in pairs]
+    run = executor.run(steps, workers, stop)
+    if not run.stopped:
         return None
-    done, _, idle = stopped.pick(pairs)
+    idle = [p for p, s in zip(pairs, steps)
+            if s.outcome == executor.NOT_STARTED]
     if not idle:
-        warnings.append(W_LATE_REVOKE.format(signal=stopped.name))
+        warnings.append(W_LATE_REVOKE.format(signal=run.stopped))
         return None
-    plan.stopped = stopped.name
+    plan.stopped = run.stopped
     for p in idle:
         p.error = E_NOT_STARTED.format(
-            id=p.image['id'], target=p.target.label, signal=stopped.name)
-    failed = sum(1 for p in done if p.error)
+            id=p.image['id'], target=p.target.label, signal=run.stopped)
+    failed = len(run.having(executor.FAILED))
     return E_REVOKES_INTERRUPTED.format(
-        signal=stopped.name, total=len(pairs), done=len(done) - failed,
-        failed=failed, idle=len(idle))
+        signal=run.stopped, total=len(pairs),
+        done=len(pairs) - len(idle) - failed, failed=failed, idle=len(idle))
 
 
 def resolve_targets(ident, members, project_domain, accept, glance_for,
@@ -529,7 +535,7 @@ def _revoke(glance, p):
         p.error = errors.explain(e, p.image['id'], p.target.label,
                                  'remove member %s' % p.target.project_id)
         p.status = p.member['status']
-        return
+        raise errors.ImageShareError(p.error)
     p.status = None
     p.changes.append(_said('revoked', p.steps[0]))
 

@@ -9,6 +9,7 @@ from osc_imageshare.ops import messages
 from tests.unit import fakes
 from tests.unit.ops.modes.test_share import GAMMA
 from tests.unit.ops.modes.test_share import Ident
+from tests.unit.ops.test_membership import StepCalls
 
 ALPHA, BETA, IMAGE_ID = fakes.ALPHA, fakes.BETA, fakes.IMAGE_ID
 IMG_URL = '/v2/images/%s' % IMAGE_ID
@@ -55,6 +56,18 @@ class TestSetMembers(unittest.TestCase):
                                   prune=True)
         self.assertEqual([('GET', IMG_URL), ('GET', MEMBERS_URL)], g.calls)
         self.assertEqual(['unchanged'], [r[5] for r in res.rows])
+
+    def test_each_revoke_is_sent_by_its_own_executor_step(self):
+        g = glance(members=[fakes.member(BETA, 'accepted'),
+                            fakes.member(OTHER), fakes.member(GAMMA)])
+        g.calls = StepCalls()
+        desired.set_members(g, Ident(admin=True), IMAGE_ID, ['beta'],
+                            prune=True, parallel=2)
+        self.assertEqual(sorted([
+            ('DELETE', 'Image %s, project %s: revoke member' % (IMAGE_ID, m))
+            for m in (OTHER, GAMMA)]), sorted(
+                (c[0], step.text if step else None)
+                for c, step in zip(g.calls, g.calls.steps) if c[0] != 'GET'))
 
     def test_prune_a_broken_connection_fails_that_revoke_only(self):
         third = 'e5' * 16
