@@ -30,6 +30,28 @@ def looks_like_id(value):
     return bool(_ID_RE.match(value or ''))
 
 
+def find_project(ident, ref, domain=None):
+    """``ident.resolve_project``, a ref ``<domain>/<name>`` understood.
+
+    Without ``domain``, a ref holding a '/' is tried split at each '/'
+    (a domain, then a project name of it), then whole (a name or an ID
+    may hold a '/' too); the first error is the one raised.
+    """
+    if domain is not None:
+        return ident.resolve_project(ref, domain)
+    first = None
+    for i, ch in enumerate(ref):
+        if ch == '/' and 0 < i < len(ref) - 1:
+            try:
+                return ident.resolve_project(ref[i + 1:], ref[:i])
+            except errors.ImageShareError as e:
+                first = first or e
+    try:
+        return ident.resolve_project(ref)
+    except errors.ImageShareError as e:
+        raise first or e
+
+
 # Why a lookup is unknown: Keystone hides it from the caller (policy), or
 # its answer cannot be believed (``why_unknown`` gives the cause).
 HIDDEN = 'hidden'

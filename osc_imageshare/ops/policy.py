@@ -503,20 +503,8 @@ def _projects(ident, rule, domains, expired=False, warnings=None):
 
 
 def _project(ident, ref):
-    """A project by ID, name or ``<domain>/<name>``.
-
-    A name may hold a '/' too: ``<domain>/<name>`` is tried split at each
-    '/', then the whole as a name; the first error is the one said.
-    """
-    tries = [(ref[:i], ref[i + 1:]) for i, ch in enumerate(ref)
-             if ch == '/' and 0 < i < len(ref) - 1] + [(None, ref)]
-    first = None
-    for domain, name in tries:
-        try:
-            return ident.resolve_project(name, domain)[0]
-        except errors.ImageShareError as e:
-            first = first or e
-    raise first
+    """A project by ID, name or ``<domain>/<name>``."""
+    return identity.find_project(ident, ref)[0]
 
 
 def _excluded(ident, rule, domains):

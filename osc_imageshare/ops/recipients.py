@@ -10,6 +10,7 @@ import dataclasses
 import enum
 import logging
 
+from osc_imageshare.api import identity
 from osc_imageshare import errors
 from osc_imageshare.ops import messages
 
@@ -124,7 +125,8 @@ def resolve(ident, to, project_domain=None, to_clouds=(),
     targets = _cloud_targets(to_clouds, open_cloud,
                              None if allow_own else glance_for)
     for ref in to:
-        project, verified = ident.resolve_project(ref, project_domain)
+        project, verified = identity.find_project(ident, ref,
+                                                  project_domain)
         if project['id'] not in targets:
             targets[project['id']] = Target(project['id'], project.get('name'),
                                             verified)

@@ -215,3 +215,11 @@ def test_apply_two_rules_an_expiry_conflicts_and_check(cloud, tmp_path):
         "'project' in rule 1 (the keys: images, projects, domains, exclude, "
         "accept, protect, prune, expires, allow_volume_backed, "
         "allow_encrypted)" % path])
+
+
+def test_a_member_named_domain_slash_name(cloud):
+    img = cloud.make_image('admin', visibility='shared')['id']
+    res = cloud.run('admin', 'image', 'share', 'set', img, '--member',
+                    'other/beta', '--no-accept', '-f', 'json')
+    assert res.returncode == 0, res.stderr
+    assert members(cloud, img) == {cloud.project('beta', 'other'): 'pending'}

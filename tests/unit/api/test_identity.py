@@ -173,3 +173,30 @@ class TestIdentity(base.TestCase):
             '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0'))
         for value in ('beta', '', None, 'A1' * 16, ALPHA + '0'):
             self.assertFalse(identity.looks_like_id(value), value)
+
+
+class TestFindProject(base.TestCase):
+    """``<domain>/<name>`` wherever a project is named."""
+
+    class Names:
+        projects = {('beta', 'other'): 'b1', ('a/b', None): 'ab',
+                    ('beta', None): 'b0'}
+
+        def resolve_project(self, ref, domain=None):
+            if (ref, domain) not in self.projects:
+                raise errors.ImageShareError('no %s in %s' % (ref, domain))
+            return {'id': self.projects[ref, domain]}, True
+
+    def test_a_domain_and_a_name(self):
+        find = identity.find_project
+        self.assertEqual('b1', find(self.Names(), 'other/beta')[0]['id'])
+        self.assertEqual('b0', find(self.Names(), 'beta')[0]['id'])
+        # A name holding a '/' is found whole.
+        self.assertEqual('ab', find(self.Names(), 'a/b')[0]['id'])
+        # A domain given: the ref is a name, not split.
+        self.assertRaises(errors.ImageShareError, find, self.Names(),
+                          'other/beta', 'other')
+        # Neither: the error of the split, which names the domain.
+        e = self.assertRaises(errors.ImageShareError, find, self.Names(),
+                              'other/betta')
+        self.assertEqual('no betta in other', str(e))
