@@ -39,17 +39,35 @@ def find_project(ident, ref, domain=None):
     """
     if domain is not None:
         return ident.resolve_project(ref, domain)
-    first = None
+    found, first = {}, None
     for i, ch in enumerate(ref):
         if ch == '/' and 0 < i < len(ref) - 1:
             try:
-                return ident.resolve_project(ref[i + 1:], ref[:i])
+                got = ident.resolve_project(ref[i + 1:], ref[:i])
+                found.setdefault(got[0]['id'], ('%s of domain %s' % (
+                    ref[i + 1:], ref[:i]), got))
             except errors.ImageShareError as e:
                 first = first or e
     try:
-        return ident.resolve_project(ref)
+        if found:
+            # The whole a name too: two readings, neither to be guessed.
+            got = ident.resolve_project(ref)
+            found.setdefault(got[0]['id'], ("the project named '%s'" % ref,
+                                            got))
+        else:
+            return ident.resolve_project(ref)
     except errors.ImageShareError as e:
-        raise first or e
+        if not found:
+            raise first or e
+    if len(found) > 1:
+        raise errors.ImageShareError(E_TWO_READINGS.format(
+            ref=ref, readings=' and '.join(sorted(
+                '%s (%s)' % (what, pid) for pid, (what, _) in
+                found.items()))))
+    return next(iter(found.values()))[1]
+
+
+E_TWO_READINGS = ("'{ref}' names {readings}: give the project ID")
 
 
 # Why a lookup is unknown: Keystone hides it from the caller (policy), or

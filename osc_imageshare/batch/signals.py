@@ -121,6 +121,19 @@ def handled_by(handler):
             signal.signal(num, previous)
 
 
+def install(handler):
+    """In the main thread: INT, TERM and HUP go to ``handler`` from now on.
+
+    A signal the process was told to ignore stays ignored.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for name in SIGNALS:
+        num = getattr(signal, name)
+        if signal.getsignal(num) != signal.SIG_IGN:
+            signal.signal(num, handler)
+
+
 def catching(stop):
     """In the main thread: INT, TERM and HUP set ``stop`` meanwhile."""
     return handled_by(stop.set)

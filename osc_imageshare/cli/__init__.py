@@ -11,6 +11,7 @@ from osc_lib import exceptions
 
 from osc_imageshare.api import glance
 from osc_imageshare.batch import signals
+from osc_imageshare import errors
 from osc_imageshare.ops import messages
 
 # Formatters that print each value as text: a list or dict value must be
@@ -350,10 +351,25 @@ class Interruptible:
             if e.rows is not None:
                 self.produce_output(parsed_args, self.columns(parsed_args),
                                     e.rows)
-            raise SystemExit(*e.args) from None
+            raise SystemExit(_lines(e)) from None
+        except errors.ImageShareError as e:
+            # One error line: what it quotes (a name from the cloud or a
+            # file) cannot drive the terminal.
+            if _lines(e) == str(e):
+                raise
+            raise exceptions.CommandError(_lines(e)) from None
         finally:
             if late:
                 sys.stderr.write(W_LATE_SIGNAL.format(signal=late[0]) + '\n')
+            elif glance.WROTE.is_set():
+                # Until the process exits: the run is over, a signal is late.
+                signals.install(_late)
+
+
+def _late(signum, frame):
+    sys.stderr.write(W_LATE_SIGNAL.format(
+        signal=signal.Signals(signum).name) + '\n')
+    signals.install(signal.SIG_IGN)    # said once
 
 
 class Lister(Interruptible, Rendered, command.Lister):

@@ -358,15 +358,17 @@ class ApplyImageSharePolicy(cli.PartialFailureLister):
         name = args.file
         try:
             if name == '-':
-                data = getattr(sys.stdin, 'buffer', sys.stdin).read()
+                data = getattr(sys.stdin, 'buffer', sys.stdin).read(
+                    policy.MAX_BYTES + 1)
             else:
                 with open(name, 'rb') as f:
-                    data = f.read()
+                    data = f.read(policy.MAX_BYTES + 1)
         except OSError as e:
             # Found before any request: a usage error, as a bad option is.
             sys.stderr.write('openstack %s: error: cannot read policy file '
                              '%s: %s\n' % (self.cmd_name or
-                                           'image share apply', name,
+                                           'image share apply',
+                                           messages.visible(name),
                                            e.strerror))
             raise SystemExit(2)
         cm = self.app.client_manager
@@ -379,7 +381,9 @@ class ApplyImageSharePolicy(cli.PartialFailureLister):
         except policy.PolicyError as e:
             # Not a policy: a usage error, as a bad option is.
             sys.stderr.write('openstack %s: error: %s\n' % (
-                self.cmd_name or 'image share apply', e))
+                self.cmd_name or 'image share apply',
+                '\n'.join(messages.visible(line)
+                          for line in str(e).split('\n'))))
             raise SystemExit(2)
         cli.report(LOG, result.warnings, result.errors,
                    cli.full_lists(self.app))

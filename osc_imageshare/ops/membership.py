@@ -7,6 +7,7 @@ members and list who has access to their images.
 
 import logging
 
+from osc_imageshare.api import identity
 from osc_imageshare.batch import executor
 from osc_imageshare.batch import runner
 from osc_imageshare.batch import signals
@@ -243,7 +244,7 @@ def _member_for(ident, members, image, ref, project_domain):
     if ref in members:
         return ref, ident.project_name_of(ref)
     try:
-        project, _v = ident.resolve_project(ref, project_domain)
+        project, _v = identity.find_project(ident, ref, project_domain)
         return project['id'], project.get('name')
     except errors.ProjectNotFound:
         named = [pid for pid in members

@@ -92,11 +92,19 @@ class Rule:
 
 
 # ------------------------------------------------------------ the file
+# A policy is a page of rules: a file larger than this is no policy (and
+# reading it whole could exhaust the memory: /dev/zero).
+MAX_BYTES = 10 * 1024 * 1024
+
+
 def load(text, name):
     """The rules of a policy file's ``text``.
 
     ``PolicyError`` names ``name`` and the line where it is not one.
     """
+    if len(text) > MAX_BYTES:
+        raise PolicyError('%s is larger than %d MiB: no policy file is' % (
+            name, MAX_BYTES // (1024 * 1024)))
     if isinstance(text, bytes):
         try:
             text = text.decode('utf-8')
@@ -333,13 +341,14 @@ def _decide(glance, ident, rules, name, now, known):
     ``known`` gets the dict of each project a rule names.
     """
     decisions, warnings = {}, []
-    domains = {}
+    domains = {}    # (domains, exclude) -> what domain_members said
+    refs = {}       # a project as a rule names it -> it, or its error
     for rule in rules:
         expired = rule.expired(now)
         if expired:
             warnings.append(W_EXPIRED.format(
                 n=rule.n, line=rule.line, expires=rule.expires.isoformat()))
-        found = _projects(ident, rule, domains, expired, warnings)
+        found = _projects(ident, rule, domains, expired, warnings, refs)
         known.update((p['id'], p) for p in found)
         projects = [p['id'] for p in found]
         for image in _images(glance, ident, rule, expired, warnings):
@@ -462,7 +471,8 @@ def _selector(rule):
         "property %s=%s" % kv for kv in sorted(rule.properties.items())])
 
 
-def _projects(ident, rule, domains, expired=False, warnings=None):
+def _projects(ident, rule, domains, expired=False, warnings=None,
+              refs=None):
     """The projects (dicts) a rule grants: its projects, its domains'.
 
     One that cannot be resolved stops the run, naming the rule, unless
@@ -472,7 +482,7 @@ def _projects(ident, rule, domains, expired=False, warnings=None):
     out = {}
     for ref in rule.projects:
         try:
-            project = _project(ident, ref)
+            project = _project(ident, ref, refs)
         except errors.ImageShareError as e:
             if not expired:
                 raise errors.ImageShareError(E_RULE.format(
@@ -502,9 +512,20 @@ def _projects(ident, rule, domains, expired=False, warnings=None):
     return list(out.values())
 
 
-def _project(ident, ref):
-    """A project by ID, name or ``<domain>/<name>``."""
-    return identity.find_project(ident, ref)[0]
+def _project(ident, ref, cache=None):
+    """A project by ID, name or ``<domain>/<name>``, looked up once a run.
+
+    ``cache``: ref -> the project, or the error it gave.
+    """
+    cache = {} if cache is None else cache
+    if ref not in cache:
+        try:
+            cache[ref] = identity.find_project(ident, ref)[0]
+        except errors.ImageShareError as e:
+            cache[ref] = e
+    if isinstance(cache[ref], errors.ImageShareError):
+        raise cache[ref]
+    return cache[ref]
 
 
 def _excluded(ident, rule, domains):

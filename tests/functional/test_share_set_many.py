@@ -223,3 +223,8 @@ def test_a_member_named_domain_slash_name(cloud):
                     'other/beta', '--no-accept', '-f', 'json')
     assert res.returncode == 0, res.stderr
     assert members(cloud, img) == {cloud.project('beta', 'other'): 'pending'}
+    # Undone with the spelling it was made with.
+    res = cloud.run('admin', 'image', 'share', 'revoke', img, 'other/beta',
+                    '-f', 'json')
+    assert res.returncode == 0, res.stderr
+    assert members(cloud, img) == {}

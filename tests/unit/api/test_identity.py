@@ -196,6 +196,13 @@ class TestFindProject(base.TestCase):
         # A domain given: the ref is a name, not split.
         self.assertRaises(errors.ImageShareError, find, self.Names(),
                           'other/beta', 'other')
+        # Both readings name a project: neither is guessed.
+        names = self.Names()
+        names.projects = dict(names.projects)
+        names.projects[('b', 'a')] = 'b2'
+        e = self.assertRaises(errors.ImageShareError, find, names, 'a/b')
+        self.assertEqual("'a/b' names b of domain a (b2) and the project "
+                         "named 'a/b' (ab): give the project ID", str(e))
         # Neither: the error of the split, which names the domain.
         e = self.assertRaises(errors.ImageShareError, find, self.Names(),
                               'other/betta')

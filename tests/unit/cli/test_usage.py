@@ -14,6 +14,8 @@ import signal
 import unittest
 from unittest import mock
 
+from osc_lib import exceptions
+
 from osc_imageshare.api import glance as glance_api
 from osc_imageshare.batch import signals
 from osc_imageshare import cli
@@ -21,6 +23,7 @@ from osc_imageshare.cli import image_share
 from osc_imageshare.cli import image_transfer
 from osc_imageshare.cli import share_audit
 from osc_imageshare.cli import share_status
+from osc_imageshare import errors
 
 from tests.unit import base
 
@@ -337,6 +340,27 @@ class TestInterrupted(base.TestCommand):
             'SIGHUP came too late to stop anything: the run had sent its '
             'writes, and ended as it would have\n',
             ''.join(c.args[0] for c in err.write.call_args_list))
+
+    @mock.patch.object(image_share.membership, 'list_shares')
+    def test_an_error_quoting_a_name_is_one_printable_line(self, run):
+        run.side_effect = errors.ImageShareError(
+            "No project named 'zz\x1b[31mX\nY'")
+        cmd = image_share.ListImageShare(self.app, None)
+        parsed = self.check_parser(cmd, [], [])
+        e = self.assertRaises(exceptions.CommandError, cmd.run, parsed)
+        self.assertEqual("No project named 'zz\\x1b[31mX\nY'", str(e))
+
+    @mock.patch.object(image_share.membership, 'list_shares')
+    def test_a_signal_once_the_run_wrote_and_ended_is_late(self, run):
+        run.return_value = []
+        glance_api.WROTE.set()
+        self.addCleanup(glance_api.WROTE.clear)
+        cmd = image_share.ListImageShare(self.app, None)
+        cmd.run(self.check_parser(cmd, [], []))
+        with mock.patch('sys.stderr') as err:
+            base.signal_self(signal.SIGTERM)
+        self.assertIn('SIGTERM came too late to stop anything',
+                      err.write.call_args_list[0].args[0])
 
     @mock.patch.object(image_share.membership, 'list_shares')
     def test_a_stopped_batch_exits_with_its_message(self, run):

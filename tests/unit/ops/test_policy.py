@@ -325,3 +325,28 @@ class TestWhatAdversariesFound(TestApply):
             "Rule 1 (line 2): project 'alpha' is your own: it owns the "
             "images, and an owner is no member of its images",
             str(e.exception))
+
+
+class TestOnceARun(TestApply):
+
+    def test_a_project_named_by_many_rules_is_looked_up_once(self):
+        ident = self.ident()
+        looked = []
+        real = ident.resolve_project
+
+        def counted(ref, domain=None):
+            looked.append(ref)
+            return real(ref, domain)
+        ident.resolve_project = counted
+        rules = load('rules:\n' + ''.join(
+            '- images: {names: [web]}\n  projects: [beta, gamma]\n'
+            for _ in range(5)))
+        policy.apply(self.cloud(), ident, rules, 'p.yaml', now=NOW,
+                     dry_run=True)
+        self.assertEqual(['beta', 'gamma'], sorted(looked))
+
+    def test_a_file_too_large_is_no_policy(self):
+        with self.assertRaises(policy.PolicyError) as e:
+            load(b'#' * (policy.MAX_BYTES + 1))
+        self.assertEqual('p.yaml is larger than 10 MiB: no policy file is',
+                         str(e.exception))
