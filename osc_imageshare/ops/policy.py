@@ -311,7 +311,10 @@ def apply(glance, ident, rules, name, dry_run=False, check=False,
         # by right; its expired ones are revoked (revoke=), not refused.
         return desired.set_one(
             glance, ident, image_id, members=list(d.grants) or None,
-            targets=lambda: [targets[p] for p in d.grants], prune=d.prune,
+            targets=lambda: sorted(
+                (targets[p] for p in d.grants),
+                key=lambda t: (t.project_name or '', t.project_id)),
+            prune=d.prune,
             accept=True, dry_run=dry_run or check, workers=parallel,
             no_members=True, earlier_members=None,
             allow_volume_backed=d.allow_volume_backed,
