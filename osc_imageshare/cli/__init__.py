@@ -158,10 +158,11 @@ def add_timeout(parser, needs=None):
 
     parser.add_argument(
         '--timeout', metavar='<seconds>', type=seconds, default=None,
-        help='%sGive up after this many seconds (at most %d, a week), '
-             'naming the projects still pending, with exit code 1; 0 checks '
-             'once (default: %d)' % ('With %s: ' % needs if needs else '',
-                                     MAX_SECONDS, waiting.DEFAULT_TIMEOUT))
+        help='%s after this many seconds (at most %d, a week), naming '
+             'the projects still pending, with exit code 1; 0 checks once '
+             '(default: %d)' % ('With %s: give up' % needs if needs
+                                else 'Give up', MAX_SECONDS,
+                                waiting.DEFAULT_TIMEOUT))
 
 
 def timeout_of(parsed_args):

@@ -246,7 +246,9 @@ def _copy_by(job, method, again=True):
     try:
         with heartbeat.catch_signals():
             return attempt.run()
-    except Unavailable:
+    except Unavailable as e:
+        if attempt.meter:   # its line ends saying so, not at a percentage
+            attempt.meter.end(str(e))
         done = attempt.cleanup(hand_over=True)
         if 'could not' in done:
             job.warn('Image %s: %s' % (job.source['id'], done))

@@ -68,6 +68,11 @@ class Progress:
         self.last = now
         self._write(text)
 
+    def end(self, text):
+        """End the phase saying ``text`` (a refusal: no percentage left)."""
+        self._write(text)
+        self.done()
+
     def done(self):
         """End the progress line, so that what follows has its own."""
         if self.printed:

@@ -11,6 +11,7 @@ A second run finds nothing to do and writes nothing.
 import dataclasses
 import functools
 import logging
+import shlex
 import unicodedata
 
 from osc_imageshare.batch import executor
@@ -38,12 +39,19 @@ E_EMPTY = ("No members given (an empty member file, or only comments): "
            "--prune would revoke {every}; give --no-members instead of the "
            "list if that is what you mean")
 W_ALL = "Image {id}: --prune --no-members would revoke {every}."
+# --prune on a private image the run does not share (nothing to add).
+W_PRUNE_HIDDEN = ("Image {id} is private and this run shares nothing, so "
+                  "--prune neither reads nor revokes the members it hides, "
+                  "if any (those it had when it was made private); they "
+                  "have no access while it stays private. To remove them: "
+                  "'{command}' (shares it for as long as the removal "
+                  "takes).")
 # {every} of E_EMPTY and W_ALL: the members, as far as they are known;
 # {of}: ' of image <id>', or nothing.
 EVERY = 'all {count} member(s){of}'
 EVERY_NONE = 'no member{of} (it has none)'
-EVERY_HIDDEN = ('every member{of} it hides, if any (it is private: Glance '
-                'does not list them, so how many is unknown)')
+EVERY_HIDDEN = ('no member{of} that Glance lists (it is private: the '
+                'members it hides, if any, are neither listed nor revoked)')
 # The members a private image hid, in the diff: by the run's policy.
 EARLIER_DIFF = {'revoke': 'revoked (hidden while private)',
                 'keep': 'kept (hidden while private)',
@@ -338,16 +346,22 @@ def set_one(glance, ident, image_ref, members, targets, prune, accept,
         W_KEPT_GONE.format(id=image['id'], member=messages.arg(
             p.target.project_id)) for p in revokes
         if not p.steps and ident.project_exists(p.target.project_id) is False]
-    if dry_run:
+    sharing = any(p.steps for p in plan.pairs)
+    if prune and not sharing and stranded.was_private(image):
+        warnings.append(W_PRUNE_HIDDEN.format(id=image['id'], command=(
+            shlex.join(['openstack', 'image', 'share', 'revoke', image['id'],
+                        '--all', '--share-briefly']))))
+    elif dry_run:
         warnings += _dry_run_warnings(image, prune, members, len(listed),
                                       earlier_members, policy)
+    if dry_run:
         return _result(glance, ident, image, whole, before, warnings,
                        dry_run, prune)
     if stop is not None and stop.name:
         raise _NotStarted()
     if prune and any(p.steps for p in whole.pairs):
         _unchanged_since(glance, ident, image, read.members)
-    if any(p.steps for p in plan.pairs):
+    if sharing:
         warnings += share.execute(glance, ident, plan, stop)
     else:
         # Nothing to add or accept: each pair stands as read, and no run
@@ -539,7 +553,8 @@ def _revoke(glance, p):
         pass    # gone meanwhile: as good as revoked
     except (errors.GlanceError, errors.TransportError) as e:
         p.error = errors.explain(e, p.image['id'], p.target.label,
-                                 'remove member %s' % p.target.project_id)
+                                 'remove member %s' % p.target.project_id,
+                                 client=glance)
         p.status = p.member['status']
         raise errors.ImageShareError(p.error)
     p.status = None

@@ -201,7 +201,7 @@ def _revoke_briefly_shared(glance, ident, image, project_refs,
                     op=stranded.REVOKE)})
         except (errors.GlanceError, errors.ImageShareError) as e:
             raise errors.ImageShareError(errors.explain(
-                e, image['id'], action='set it shared'))
+                e, image['id'], action='set it shared', client=glance))
         LOG.info('Image %s: shared for as long as it takes to remove the '
                  'members', image['id'])
         try:

@@ -28,6 +28,14 @@ W_REJECTED = ("Project {member_label} has rejected image {id}: Glance hides "
               "accept it, and can still boot it by its ID; ask the project to "
               "accept it (in that project: '{accept}'), or revoke its "
               "membership ('{revoke}').")
+# After a run that left a target rejected (--no-accept, or no way to
+# accept for it): the same, saying the run did not change it.
+W_STAYS_REJECTED = ("Project {member_label} has rejected image {id}, and "
+                    "this run left it rejected: Glance hides the image from "
+                    "that project's image lists, but the project can still "
+                    "accept it, and can still boot it by its ID; ask the "
+                    "project to accept it (in that project: '{accept}'), or "
+                    "revoke its membership ('{revoke}').")
 # 'image share revoke' removes the member string as listed; 'image remove
 # project' would resolve it as a project name (another project's).
 W_NOT_PROJECT = ("Member {member} of image {id} is not an existing project "

@@ -60,6 +60,31 @@ def test_reader_sharing_is_told_its_role_and_nothing_changes(cloud):
     assert stderr_lines(res) == [
         role_error('alpha', 'change an image', 'modify_image'),
         'Failed to transfer 1 of 1 image/project pairs']
+    # A failure has no row, in any format: it is its line on stderr.
+    assert res.stdout == ''
+    assert snapshot(cloud, img['id']) == before
+
+
+def test_a_readers_failed_writes_print_no_row(cloud):
+    # One rule for stdout in every command: rows only for what was done.
+    img = cloud.make_image('alice-alpha', visibility='private')
+    beta = cloud.project('beta')
+    cloud.json('alice-alpha', 'image', 'transfer', img['id'], '--to-cloud',
+               'bob-beta')
+    before = snapshot(cloud, img['id'])
+    runs = [(fmt, cloud.run('rita-alpha', *args, '-f', fmt))
+            for args in (
+                ('image', 'transfer', img['id'], '--to-cloud', 'dave-beta'),
+                ('image', 'share', 'set', img['id'], '--no-members',
+                 '--prune'),
+                ('image', 'share', 'revoke', img['id'], beta))
+            for fmt in ('json', 'value')]
+    if policy(cloud) == 'legacy':
+        return
+    for fmt, res in runs:
+        assert (res.returncode, res.stdout) == (1, ''), (fmt, res.args,
+                                                         res.stderr)
+        assert 'is reader' in res.stderr
     assert snapshot(cloud, img['id']) == before
 
 

@@ -99,6 +99,15 @@ def test_status_shows_the_kind_and_what_goes_wrong(cloud):
     data, _ = cloud.json('alice-alpha', 'image', 'share', 'status',
                          disk['id'])
     assert data['kind'] == ['disk']
+    # One spelling in every format (it read 'plain disk image' as text).
+    for fmt, shown in (('value', 'disk\n'), ('shell', 'kind="disk"\n'),
+                       ('yaml', 'kind:\n- disk\n')):
+        res = cloud.run('alice-alpha', 'image', 'share', 'status',
+                        disk['id'], '-f', fmt, '-c', 'kind')
+        assert (res.returncode, res.stdout) == (0, shown), res.stderr
+    res = cloud.run('alice-alpha', 'image', 'share', 'status', disk['id'],
+                    '-f', 'table', '-c', 'kind')
+    assert '| kind  | disk  |' in res.stdout.splitlines(), res.stdout
 
 
 def test_another_projects_snapshot_id_is_data_in_the_command(cloud):

@@ -194,9 +194,9 @@ def test_an_empty_member_file_never_revokes_everyone(cloud, tmp_path):
     assert (res.returncode, res.stdout) == (1, b'')
     assert res.stderr.decode().splitlines() == [
         'No members given (an empty member file, or only comments): '
-        '--prune would revoke every member of image %s it hides, if any '
-        '(it is private: Glance does not list them, so how many is '
-        'unknown); give --no-members instead of the list if that is what '
+        '--prune would revoke no member of image %s that Glance lists (it '
+        'is private: the members it hides, if any, are neither listed nor '
+        'revoked); give --no-members instead of the list if that is what '
         'you mean'
         % private['id']]
     plan, warnings = cloud.json('alice-alpha', 'image', 'share', 'set',
@@ -264,6 +264,26 @@ def test_a_newline_in_a_name_keeps_one_row_per_line(cloud):
     # JSON carries the name as it is.
     status, _ = cloud.json('bob-beta', 'image', 'share', 'status', img['id'])
     assert status['name'] == name
+    # The other commands' value rows, and a warning naming it on stderr:
+    # one line each, the name escaped.
+    res = cloud.run('bob-beta', 'image', 'share', 'status', img['id'],
+                    '-f', 'value', '-c', 'name')
+    assert (res.returncode, res.stdout) == (0, shown + '\n'), res.stderr
+    res = cloud.run('alice-alpha', 'image', 'share', 'list', '-f', 'value',
+                    '-c', 'Image ID', '-c', 'Image Name')
+    assert res.returncode == 0, res.stderr
+    assert [line for line in res.stdout.splitlines()
+            if line.startswith(img['id'])] == ['%s %s' % (img['id'], shown)]
+    res = cloud.run('bob-beta', 'image', 'transfer', img['id'], '--mode',
+                    'copy', '--to-cloud', 'bob-beta', '-f', 'json')
+    assert res.returncode == 0, res.stderr
+    copy = json.loads(res.stdout)[0]['Image ID']
+    assert '\x1b' not in res.stderr
+    assert ("Image %s: its copy %s in your project %s has the same name "
+            "'%s', in the same Glance: that name now finds both (use the "
+            "IDs, or give --name)." % (
+                img['id'], copy, 'beta (%s)' % cloud.project('beta'), shown)
+            ) in res.stderr.splitlines()
 
 
 def test_property_values_read_as_glance_takes_them(cloud):

@@ -143,6 +143,22 @@ def test_progress_off_a_terminal_is_one_plain_line_per_phase(cloud):
         'size and sha512 against the source')
 
 
+def test_a_refused_upload_ends_its_line_saying_so(cloud):
+    # bob's region of the other Glance takes imports only: the upload's
+    # line ends with the refusal, then the way in that worked.
+    src = make_source(cloud, size=1 << 20)
+    res = cloud.run('alice-alpha', 'image', 'transfer', src['id'], '--mode',
+                    'copy', '--to-cloud', 'bob-beta-r2', '--progress',
+                    '-f', 'json')
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)[0]['Method'] == 'glance-direct'
+    assert not re.search(r'[\x00-\x09\x0b-\x1f\x7f]', res.stderr), res.stderr
+    shown = [PHASE.match(line).groups() for line in res.stderr.splitlines()]
+    assert [phase for phase, _ in shown] == [
+        'uploading', 'staging', 'importing', 'verifying'], shown
+    assert shown[0][1].startswith('refused by the target ('), shown
+
+
 def test_no_progress_on_a_terminal_with_no_progress(cloud):
     src = make_source(cloud, size=1 << 20)
     rc, out, terminal = run_on_a_terminal(

@@ -90,3 +90,69 @@ def test_the_readme_example_runs_as_written_in_a_new_shell(cloud):
                              [(cloud.project('beta'), 'accepted')])
     finally:
         cloud.glance('admin').images.delete(row['Image ID'])
+
+
+def declared_version():
+    with open(os.path.join(ROOT, 'setup.cfg')) as f:
+        return re.search(r'^version = (\S+)$', f.read(), re.M).group(1)
+
+
+def test_the_plugin_says_its_version(cloud):
+    # A version to cite in a bug report and to pin: setup.cfg's, whatever
+    # git says (no 0.0.1.devN).
+    version = declared_version()
+    assert re.fullmatch(r'\d+\.\d+\.\d+', version)
+    modules, _ = cloud.json('admin', 'module', 'list', '--all')
+    assert modules['osc_imageshare'] == version
+    res = subprocess.run([sys.executable, '-m', 'pip', 'show',
+                          'osc-imageshare'], capture_output=True, text=True,
+                         stdin=subprocess.DEVNULL, timeout=120)
+    assert 'Version: %s' % version in res.stdout.splitlines(), res.stderr
+
+
+def commands():
+    """The plugin's commands, as setup.cfg declares them."""
+    with open(os.path.join(ROOT, 'setup.cfg')) as f:
+        text = f.read().split('openstack.image_share.v2 =', 1)[1]
+    return [line.split('=')[0].strip().replace('_', ' ')
+            for line in text.split('\n\n', 1)[0].strip().splitlines()]
+
+
+def test_every_help_text_is_plain_and_right(cloud):
+    # --help is read in a terminal: no reStructuredText markup; and what
+    # an option says holds for its command.
+    assert "image transfer" in commands()
+    for command in commands():
+        res = cloud.run('admin', *command.split(), '--help')
+        assert res.returncode == 0, (command, res.stderr)
+        for markup in ('``', ':option:', ':ref:', '**', '`_'):
+            assert markup not in res.stdout, (command, markup)
+        if command == 'image share list':
+            assert 'order of the arguments' not in res.stdout
+            assert 'in the order Glance lists the images' in ' '.join(
+                res.stdout.split())
+
+
+def warning_lines(res):
+    return [line.split(': ', 1)[1] for line in res.stderr.splitlines()
+            if re.search(r'\w+Warning: ', line)]
+
+
+def test_verbose_shows_no_deprecation_warning_of_ours(cloud):
+    # With -v, Python shows DeprecationWarnings: ours may show only those
+    # the openstack command itself gives (openstacksdk's InfluxDB notice,
+    # once per cloud it loads), never one our calls cause, nor a third
+    # copy of that notice for the --to-cloud entry we load.
+    core = warning_lines(cloud.run('alice-alpha', '-v', 'image', 'list',
+                                   '--limit', '1'))
+    influx = [w for w in core if 'InfluxDB' in w]
+    img = cloud.make_image('alice-alpha')
+    for args in (('image', 'share', 'status', img['id']),
+                 ('image', 'transfer', img['id'], '--to-cloud', 'bob-beta',
+                  '--dry-run'),
+                 ('image', 'share', 'list', '--incoming')):
+        res = cloud.run('alice-alpha', '-v', *args, '-f', 'json')
+        assert res.returncode == 0, res.stderr
+        ours = warning_lines(res)
+        assert set(ours) <= set(core), (args, ours)
+        assert [w for w in ours if 'InfluxDB' in w] == influx, args

@@ -71,3 +71,27 @@ def test_keep_and_revoke_show_the_hidden_member_in_the_diff(
     assert seen(cloud, img) == ('shared', None, {beta: 'accepted'})
     assert unprotected(img, 1) in warnings
     assert not dave_sees(cloud, img)
+
+
+def test_prune_with_nothing_to_add_promises_no_revoke_it_cannot_make(
+        cloud, hides_dave):  # noqa: F811
+    # Nothing to add: the run does not share the image, so it can neither
+    # read nor revoke the member it hides; the dry run promised it did.
+    img, other = hides_dave, cloud.project('beta', 'other')
+    hint = ("Image %s is private and this run shares nothing, so --prune "
+            "neither reads nor revokes the members it hides, if any (those "
+            "it had when it was made private); they have no access while it "
+            "stays private. To remove them: 'openstack image share revoke %s "
+            "--all --share-briefly' (shares it for as long as the removal "
+            "takes)." % (img, img))
+    for dry_run in (('--dry-run',), ()):
+        res = cloud.run('carol-alpha', 'image', 'share', 'set', img,
+                        '--no-members', '--prune', '-f', 'json', *dry_run)
+        assert (res.returncode, res.stdout.strip(),
+                res.stderr.splitlines()) == (0, '[]', [hint]), dry_run
+        assert seen(cloud, img) == ('private', None, {other: 'accepted'})
+    # The command it names does what the sentence says.
+    rows, _ = cloud.json('carol-alpha', 'image', 'share', 'revoke', img,
+                         '--all', '--share-briefly')
+    assert other in [r['Project ID'] for r in rows]
+    assert seen(cloud, img) == ('private', None, {})

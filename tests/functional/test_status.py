@@ -3,6 +3,7 @@
 import uuid
 
 import pytest
+import yaml
 
 from tests.functional.conftest import stderr_lines
 from tests.functional.conftest import unique
@@ -87,6 +88,16 @@ def test_a_rejected_member_is_a_risk(cloud):
         % (beta, img['id'], img['id'], img['id'], beta))
     assert data['risks'][-1] == {'code': 'rejected', 'sentence': sentence}
     assert warnings[-1] == sentence
+    # YAML carries the same risks; stderr is the same in every format.
+    res = cloud.run('alice-alpha', 'image', 'share', 'status', img['id'],
+                    '-f', 'yaml')
+    assert res.returncode == 0, res.stderr
+    assert yaml.safe_load(res.stdout)['risks'] == data['risks']
+    assert stderr_lines(res) == warnings
+    res = cloud.run('alice-alpha', 'image', 'share', 'status', img['id'],
+                    '-f', 'value', '-c', 'risks')
+    assert (res.stdout.splitlines(), stderr_lines(res)) == (
+        [r['code'] for r in data['risks']], warnings)
 
 
 @pytest.mark.policy

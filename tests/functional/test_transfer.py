@@ -132,7 +132,8 @@ def test_no_accept_then_member_accepts_by_name(cloud):
     assert [(r['Member Status'], r['Changes']) for r in rows] == [
         ('rejected', 'none')]
     assert warnings[-1] == (
-        "Project %s has rejected image %s: Glance hides it from that "
+        "Project %s has rejected image %s, and this run left it rejected: "
+        "Glance hides the image from that "
         "project's image lists, but the project can still accept it, and "
         "can still boot it by its ID; ask the project to accept it (in that "
         "project: 'openstack image share accept %s'), or revoke its "

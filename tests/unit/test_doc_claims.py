@@ -78,3 +78,32 @@ class TestDocClaims(testtools.TestCase):
         self.assertEqual([], claims(
             'lists the five commands: image share accept|audit|list|set',
             commands))
+
+
+ENV_LOAD = 'eval "$(python3 tools/local-cloud env)"'
+# A command that loads the local cloud's environment, however spelt.
+LOADS = re.compile(r'eval\s+"?\$\([^)\n]*local-cloud\s+env[^)\n]*\)"?')
+
+
+def env_loads(text):
+    """Each command of ``text`` loading the local cloud's environment."""
+    return [m.group(0) for m in LOADS.finditer(text)]
+
+
+class TestOneWayToLoadTheLocalCloud(testtools.TestCase):
+    """README, the docs and the demo load the environment one way."""
+
+    def test_every_page_and_the_demo_spell_it_alike(self):
+        found = {}
+        for page in list(pages()) + ['tools/demo']:
+            with open(os.path.join(ROOT, page)) as f:
+                for load in env_loads(f.read()):
+                    found.setdefault(load, []).append(page)
+        self.assertEqual([ENV_LOAD], list(found), found)
+        self.assertIn('tools/demo', found[ENV_LOAD])
+
+    def test_another_spelling_is_found(self):
+        self.assertEqual(['eval $(tools/local-cloud env)'],
+                         env_loads('  eval $(tools/local-cloud env)\n'))
+        self.assertEqual([ENV_LOAD], env_loads(
+            "echo '  %s' >&2\n" % ENV_LOAD))

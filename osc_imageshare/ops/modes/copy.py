@@ -13,6 +13,7 @@ from osc_imageshare.imagecopy import engine
 from osc_imageshare.imagecopy import labels
 from osc_imageshare.imagecopy import reuse
 from osc_imageshare.ops import companions
+from osc_imageshare.ops import messages
 from osc_imageshare.ops.modes import base
 from osc_imageshare.ops import recipients
 from osc_imageshare.ops import transfer_plan
@@ -161,7 +162,8 @@ def in_place(glance, target, source, name=None):
             "would be a second image named '%s' beside it, and that name "
             "would no longer find either: give --name <another name>, or a "
             "--to-cloud entry of another region" % (
-                source['id'], target.label, source.get('name')))
+                source['id'], target.label,
+                messages.visible(source.get('name'))))
 
 
 def beside_source(glance, p, name=None):
@@ -177,7 +179,8 @@ def beside_source(glance, p, name=None):
     return ("Image %s: its copy %s in your project %s has the same name "
             "'%s', in the same Glance: that name now finds both (use the "
             "IDs, or give --name)." % (p.image['id'], p.copy.image['id'],
-                                       p.target.label, p.image.get('name')))
+                                       p.target.label,
+                                       messages.visible(p.image.get('name'))))
 
 
 # Nothing to warn of beside the plan or after the run; a signal raises

@@ -160,7 +160,8 @@ def _change_owner(glance, p):
         glance.update_image(image_id, owner=new)
         now = glance.get_image(image_id).get('owner')
     except (errors.GlanceError, errors.TransportError) as e:
-        p.error = errors.explain(e, image_id, action='change the owner')
+        p.error = errors.explain(e, image_id, action='change the owner',
+                                 client=glance)
         _restore(glance, image_id, old)
         return False
     if now != new:

@@ -225,7 +225,7 @@ def members_after(plan, pairs):
 
 def rejected(image_id, target):
     """The warning for a target that rejected the image, and stays so."""
-    return messages.W_REJECTED.format(
+    return messages.W_STAYS_REJECTED.format(
         id=image_id, member_label=target.label,
         accept=shlex.join(['openstack', 'image', 'share', 'accept',
                            image_id]),

@@ -123,7 +123,7 @@ class TestImportMethods(test_engine.CopyCase):
                               keep_id=True)
         self.assertEqual(
             '--keep-id cannot copy image %s into project %s: the target '
-            'Glance already has an image with that ID (other, owner %s, '
+            'Glance already has an image with that ID (\'other\', owner %s, '
             'active, not a proven copy of it); nothing was copied'
             % (IMAGE_ID, BETA, BETA), str(e))
         self.assertEqual([], [c for c in self.target.calls

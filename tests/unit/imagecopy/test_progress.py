@@ -78,6 +78,21 @@ class TestProgress(base.TestCase):
         self.assertFalse(re.search(r'[\x00-\x09\x0b-\x1f]',
                                    out.getvalue()))
 
+    def test_a_refused_phase_ends_saying_so_not_at_a_percentage(self):
+        for out in (io.StringIO(), Terminal()):
+            p = progress.Progress(100, out, 'uploading')
+            p(5)
+            p.end('refused by the target (403 Forbidden)')
+            p.phase('staging')
+            p(100)
+            p.done()
+            lines = out.getvalue().replace('\r\x1b[K', '\n').split('\n')
+            shown = [line for line in lines if line]
+            self.assertRegex(shown[-2], r'^uploading since \d\d:\d\d:\d\d '
+                             r'\(0 s\): refused by the target \(403 '
+                             r'Forbidden\)$')
+            self.assertRegex(shown[-1], r'^staging since .*100.0%')
+
     def test_import_state_says_what_glance_reports(self):
         src = {'size': 300, 'disk_format': 'qcow2'}
         self.assertEqual('image importing', progress.import_state(

@@ -256,9 +256,9 @@ class TestMemberList(unittest.TestCase):
 
     def test_the_refusal_never_counts_members_it_cannot_see(self):
         for visibility, every in (
-                ('private', 'every member of image %s it hides, if any (it '
-                            'is private: Glance does not list them, so how '
-                            'many is unknown)' % IMAGE_ID),
+                ('private', 'no member of image %s that Glance lists (it '
+                            'is private: the members it hides, if any, are '
+                            'neither listed nor revoked)' % IMAGE_ID),
                 ('shared', 'no member of image %s (it has none)'
                            % IMAGE_ID)):
             with self.assertRaises(errors.ImageShareError) as e:
@@ -281,6 +281,24 @@ class TestMemberList(unittest.TestCase):
                                   prune=True, no_members=True)
         self.assertEqual(['revoked'] * 2, [r[5] for r in res.rows])
         self.assertEqual({}, g.members[IMAGE_ID])
+
+    def test_prune_of_a_private_image_it_does_not_share_promises_nothing(
+            self):
+        # Nothing to add: the run does not share the image, so it cannot
+        # read (nor revoke) the members it hides; run and dry run say so.
+        hint = ("Image %s is private and this run shares nothing, so --prune "
+                "neither reads nor revokes the members it hides, if any "
+                "(those it had when it was made private); they have no "
+                "access while it stays private. To remove them: 'openstack "
+                "image share revoke %s --all --share-briefly' (shares it for "
+                "as long as the removal takes)." % (IMAGE_ID, IMAGE_ID))
+        for dry_run in (True, False):
+            g = glance('private')
+            res = desired.set_members(g, Ident(admin=True), IMAGE_ID, [],
+                                      prune=True, no_members=True,
+                                      dry_run=dry_run)
+            self.assertEqual(([], [hint]), (res.rows, res.warnings))
+            self.assertEqual([('GET', IMG_URL)], g.calls)
 
     def test_each_distinct_name_is_resolved_once(self):
         ident = Ident(admin=True)

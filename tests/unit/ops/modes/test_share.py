@@ -425,7 +425,8 @@ class TestTransfer(unittest.TestCase):
                          [(r[2], r[4], r[5]) for r in result.rows])
         self.assertEqual((0, None), (result.failed, result.summary))
         self.assertEqual(
-            "Project beta (%s) has rejected image %s: Glance hides it from "
+            "Project beta (%s) has rejected image %s, and this run left it "
+            "rejected: Glance hides the image from "
             "that project's image lists, but the project can still accept "
             "it, and can still boot it by its ID; ask the project to accept "
             "it (in that project: 'openstack image share accept %s'), or "
