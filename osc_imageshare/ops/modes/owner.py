@@ -6,8 +6,10 @@ owner change is sent only after the caller's admin role is established,
 and only as ``replace``.
 """
 
+import functools
 import logging
 
+from osc_imageshare.batch import executor
 from osc_imageshare.batch import runner
 from osc_imageshare.batch import signals
 from osc_imageshare import errors
@@ -98,58 +100,91 @@ summary = base.no_summary
 
 
 def execute(glance, ident, plan, batch=None):
-    """Change each owner, ``parallel`` images at a time.
+    """Run the plan's steps on the executor, ``parallel`` images at once.
 
-    A signal meanwhile starts no more (the changes under way finish,
-    verified), then ``signals.Interrupted`` lists them.
+    Per image: the owner change (undone by restoring the old owner), then,
+    once it is done, the removal of the new owner's membership, if
+    planned (its failure is a warning: the change stands).  A signal
+    meanwhile starts no more (the changes under way finish, verified),
+    then ``signals.Interrupted`` lists them.
     """
-    def one(p):
-        out = []
+    steps, said, groups = [], {}, {}
+    for p in plan.pairs:
+        said[id(p)], groups[id(p)] = [], object()
+        owner_step = None
         for step in p.steps:
-            p.start(step)
-            if step.kind == OWNER and not _change_owner(glance, p):
-                return out
-            if step.kind == DROP:
-                out += _drop_own_membership(glance, p)
-        if p.changes:
-            out[:0] = _warnings(glance, ident, p)
-        return out
-
-    done, stopped = runner.run_stoppable(one, plan.pairs,
-                                         plan.options.get('parallel') or 1)
-    if stopped is not None:
-        if not stopped.too_late:
+            if step.kind == OWNER:
+                owner_step = executor.Step(
+                    'Image %s: %s' % (p.image['id'], step.text),
+                    functools.partial(_change_owner_step, glance, p, step),
+                    functools.partial(_restore, glance, p.image['id'],
+                                      p.old_owner), group=groups[id(p)])
+                steps.append(owner_step)
+            elif step.kind == DROP:
+                steps.append(executor.Step(
+                    'Image %s: %s' % (p.image['id'], step.text),
+                    functools.partial(_drop_step, glance, p, step,
+                                      said[id(p)]),
+                    after=(owner_step,) if owner_step else ()))
+    run = executor.run(steps, plan.options.get('parallel') or 1, batch)
+    states = [_state(p, [s for s in steps if s.group is groups[id(p)]])
+              for p in plan.pairs]
+    changed = [p for p in plan.pairs if p.changes]
+    # What each changed image keeps: read after the writes, in parallel.
+    for p, kept in zip(changed, runner.run(
+            functools.partial(_warnings, glance, ident), changed,
+            plan.options.get('parallel') or 1)):
+        said[id(p)][:0] = kept if isinstance(kept, list) else []
+    if run.stopped:
+        if not base.finished(states):
             # The rows of the owners changed, then the lines and summary.
-            raise signals.Interrupted(interrupted(plan, stopped), rows=[
-                row(plan, p, transfer_plan.changes_text(p, False), False)
-                for p, res in zip(plan.pairs, stopped.results)
-                if p.changes and not p.error
-                and res is not signals.NOT_STARTED])
+            raise signals.Interrupted(
+                interrupted(plan, run.stopped, states, said),
+                rows=[row(plan, p, transfer_plan.changes_text(p, False),
+                          False) for p, state in zip(plan.pairs, states)
+                      if p.changes and state is base.State.DONE])
         # Every change had ended when the signal came: nothing to stop.
-        done = done + [[base.W_LATE_SIGNAL.format(signal=stopped.name)]]
-    return [w for warnings in done for w in warnings]
+        said[None] = [base.W_LATE_SIGNAL.format(signal=run.stopped)]
+    return [w for warnings in said.values() for w in warnings]
 
 
-def interrupted(plan, stopped):
+def _state(p, steps):
+    """How the pair ended, by its owner ``steps`` (none: done)."""
+    outcomes = [s.outcome for s in steps]
+    if executor.NOT_STARTED in outcomes:
+        return base.State.NOT_STARTED
+    if p.error or executor.FAILED in outcomes:
+        return base.State.FAILED
+    return base.State.DONE
+
+
+def _change_owner_step(glance, p, step):
+    p.start(step)
+    if not _change_owner(glance, p):
+        raise errors.ImageShareError(p.error)
+
+
+def _drop_step(glance, p, step, said):
+    """Remove the new owner's membership; a failure is ``said``, no more."""
+    p.start(step)
+    said += _drop_own_membership(glance, p)
+
+
+def interrupted(plan, signal, states, said):
     """A line per image (changed, failed, not started), then a summary."""
     lines = []
-    states = []
-    for p, res in zip(plan.pairs, stopped.results):
-        if res is signals.NOT_STARTED:
-            states.append(base.State.NOT_STARTED)
+    for p, state in zip(plan.pairs, states):
+        if state is base.State.NOT_STARTED:
             lines.append('Image %s: owner not changed (not started)'
                          % p.image['id'])
-        elif isinstance(res, BaseException) or p.error:
-            states.append(base.State.FAILED)
-            lines.append(p.error or 'Image %s: %s' % (p.image['id'], res))
-        else:
-            states.append(base.State.DONE)
-            if p.changes:
-                lines.extend(res)
-                lines.append('Image %s: %s, kept'
-                             % (p.image['id'], ', '.join(p.changes)))
+        elif state is base.State.FAILED:
+            lines.append(p.error)
+        elif p.changes:
+            lines.extend(said[id(p)])
+            lines.append('Image %s: %s, kept'
+                         % (p.image['id'], ', '.join(p.changes)))
     lines.append(base.interrupted_summary(
-        stopped.name, plan.pairs, 'changed owner (kept)',
+        signal, plan.pairs, 'changed owner (kept)',
         'none: a change under way finishes', states=states))
     return '\n'.join(lines)
 

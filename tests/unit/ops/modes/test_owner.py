@@ -7,6 +7,7 @@ from osc_imageshare.ops.modes import owner
 from osc_imageshare.ops import pipeline
 from tests.unit import fakes
 from tests.unit.ops.modes import test_share
+from tests.unit.ops import test_membership
 
 ALPHA, BETA, IMAGE_ID = fakes.ALPHA, fakes.BETA, fakes.IMAGE_ID
 IMG_URL = test_share.IMG_URL
@@ -78,6 +79,25 @@ class TestTransferOwner(unittest.TestCase):
             old=ALPHA, id=IMAGE_ID, new='beta (%s)' % BETA),
             owner.W_MEMBERS.format(id=IMAGE_ID, members=gamma)],
             result.warnings)
+
+    def test_every_write_is_sent_by_its_planned_step(self):
+        # The executor runs the plan: each write belongs to the step the
+        # dry run printed, and none is sent outside a step.
+        gamma = 'c3' * 16
+        members = {IMAGE_ID: [fakes.member(BETA, 'accepted'),
+                              fakes.member(gamma)]}
+        dry = hand_over(fakes.FakeGlance([fakes.image()], members),
+                        dry_run=True)
+        g = fakes.FakeGlance([fakes.image()], members)
+        g.calls = test_membership.StepCalls()
+        hand_over(g)
+        writes = [(c[0], step.text if step else None)
+                  for c, step in zip(g.calls, g.calls.steps)
+                  if c[0] != 'GET']
+        planned = ['Image %s: %s' % (IMAGE_ID, s.text)
+                   for s in dry.plan.pairs[0].steps]
+        self.assertEqual([('PATCH', planned[0]), ('DELETE', planned[1])],
+                         writes)
 
     def test_members_that_are_no_project_are_named_as_such(self):
         gamma = 'c3' * 16
