@@ -8,18 +8,18 @@ from osc_lib import exceptions
 from osc_imageshare.api import clients
 from osc_imageshare.api import identity
 from osc_imageshare import cli
-from osc_imageshare.ops import desired
 from osc_imageshare.ops import membership
 from osc_imageshare.ops import messages
 from osc_imageshare.ops import policy
 from osc_imageshare.ops import selection
+from osc_imageshare.ops import share_set
 from osc_imageshare.ops import waiting
 
 LOG = logging.getLogger(__name__)
 
 STATUS_FIELDS = ('image_id', 'image_name', 'owner', 'project_id',
                  'project_name', 'previous_status', 'member_status')
-# The rows of share set (ops/desired.set_members).
+# The rows of share set (ops/share_set.set_members).
 SET_COLUMNS = ('Image ID', 'Project ID', 'Project Name', 'Before', 'After',
                'Diff')
 REVOKE_COLUMNS = ('Image ID', 'Project ID', 'Project Name', 'Result')
@@ -249,18 +249,18 @@ class SetImageShare(cli.PartialFailureLister):
         args = parsed_args
         members = list(args.members)
         if args.member_file == '-':
-            members += desired.read_member_file(
+            members += share_set.read_member_file(
                 getattr(sys.stdin, 'buffer', sys.stdin))
         elif args.member_file:
             try:
                 with open(args.member_file, 'rb') as f:
-                    members += desired.read_member_file(f, args.member_file)
+                    members += share_set.read_member_file(f, args.member_file)
             except OSError as e:
                 raise exceptions.CommandError(
                     'Cannot read --member-file %s: %s'
                     % (args.member_file, e.strerror))
         cm = self.app.client_manager
-        result = desired.set_members(
+        result = share_set.set_members(
             cm.image_share, identity.Identity.from_client_manager(cm),
             args.images, members, args.project_domain, args.prune,
             not args.no_accept, args.dry_run,

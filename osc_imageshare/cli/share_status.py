@@ -6,7 +6,7 @@ from osc_lib.cli import format_columns
 
 from osc_imageshare.api import identity
 from osc_imageshare import cli
-from osc_imageshare.ops import access
+from osc_imageshare.ops import share_status
 
 LOG = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class ShowImageShareStatus(cli.ShowOne):
 
     def take_action(self, parsed_args):
         cm = self.app.client_manager
-        data, warnings = access.share_status(
+        data, warnings = share_status.read(
             cm.image_share, identity.Identity.from_client_manager(cm),
             parsed_args.image)
         cli.report(LOG, warnings)

@@ -30,10 +30,10 @@ from osc_imageshare.batch import executor
 from osc_imageshare.batch import runner
 from osc_imageshare.batch import signals
 from osc_imageshare import errors
-from osc_imageshare.ops import access
 from osc_imageshare.ops import kinds
 from osc_imageshare.ops import messages
 from osc_imageshare.ops import share_risks
+from osc_imageshare.ops import share_status
 from osc_imageshare.ops import stranded
 
 LOG = logging.getLogger(__name__)
@@ -255,8 +255,8 @@ def _image_rows(glance, ident, image, members, where, opts):
             image, m, project, owner_project, accepted, kind=kind,
             companions=unreadable, why=ident.why_unknown(m['member_id'])
             if project is None else None,
-            member_is=access.member_is(ident, m['member_id'], project),
-            domain=access.domain_of(ident, project), owns=owns,
+            member_is=share_status.member_is(ident, m['member_id'], project),
+            domain=share_status.domain_of(ident, project), owns=owns,
             **_facts_opts(opts))
         head = (image['id'], image.get('name'), owner, m['member_id'],
                 project.get('name') if project else None, m['status'])

@@ -15,10 +15,10 @@ import dataclasses
 import logging
 
 from osc_imageshare import errors
-from osc_imageshare.ops import access
 from osc_imageshare.ops import companions
 from osc_imageshare.ops import kinds
 from osc_imageshare.ops import messages
+from osc_imageshare.ops import share_status
 
 LOG = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def _refusal(plan, image, kind, ident, warnings):
     """Why the whole image is refused, or None (warnings for allowed)."""
     opts = plan.options
     fmt = dict(id=image['id'], owner_label=_owner_label(image, ident),
-               **access.volume_facts(kind))
+               **share_status.volume_facts(kind))
     if kinds.VOLUME_BACKED in kind:
         if plan.mode == 'share' and opts.get('allow_volume_backed'):
             warnings.append(messages.W_ALLOWED_VOLUME_BACKED.format(**fmt))

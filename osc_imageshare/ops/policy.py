@@ -17,7 +17,7 @@ Each rule is what ``image share set`` does with those options.  After
 ``expires`` a rule grants nothing, and the projects it granted are
 revoked from its images (unless a rule still in force grants them): the
 policy says their access ends.  All the rules are planned together, then
-each image is set as ``image share set`` sets one (``desired``).  Two
+each image is set as ``image share set`` sets one (``share_set``).  Two
 rules that decide an image differently (one grants a project another
 excludes, or different ``protect``) are a usage error.
 """
@@ -31,10 +31,10 @@ from osc_imageshare.api import glance as glance_api
 from osc_imageshare.api import identity
 from osc_imageshare.batch import runner
 from osc_imageshare import errors
-from osc_imageshare.ops import desired
 from osc_imageshare.ops import messages
 from osc_imageshare.ops import recipients
 from osc_imageshare.ops import selection
+from osc_imageshare.ops import share_set
 
 KEYS = ('images', 'projects', 'domains', 'exclude', 'accept', 'protect',
         'prune', 'expires', 'allow_volume_backed', 'allow_encrypted')
@@ -293,7 +293,7 @@ def apply(glance, ident, rules, name, dry_run=False, check=False,
     known = {}      # project ID -> its dict, as read once
     decisions, warnings = _decide(glance, ident, rules, name, now, known)
     granted = {p for d in decisions.values() for p in d.grants}
-    targets = {t.project_id: t for t in (desired.resolve_targets(
+    targets = {t.project_id: t for t in (share_set.resolve_targets(
         ident, [], None, True, glance_for, projects=[
             known[p] for p in sorted(granted)]) if granted else [])}
     for d in decisions.values():
@@ -302,14 +302,14 @@ def apply(glance, ident, rules, name, dry_run=False, check=False,
                 targets[pid].accept = recipients.Accept.NONE
 
     seen = set()
-    reads = desired.read_each(glance, ident, list(decisions), parallel, {
+    reads = share_set.read_each(glance, ident, list(decisions), parallel, {
         image_id: d.image for image_id, d in decisions.items()})
 
     def one(image_id, stop=None):
         d = decisions[image_id]
         # no_members: an image whose every grant expired keeps no member
         # by right; its expired ones are revoked (revoke=), not refused.
-        return desired.set_one(
+        return share_set.set_one(
             glance, ident, image_id, members=list(d.grants) or None,
             targets=lambda: sorted(
                 (targets[p] for p in d.grants),
@@ -323,13 +323,13 @@ def apply(glance, ident, rules, name, dry_run=False, check=False,
                     for pid, rule in d.expired.items()
                     if pid not in d.grants},
             protect=True in d.protect, seen=seen, read=reads[image_id])
-    res = desired.set_several(one, list(decisions))
+    res = share_set.set_several(one, list(decisions))
     res.warnings[:0] = warnings
     if check:   # only what differs from the policy
         res.rows = [r for r in res.rows if r[5] not in (
-            'plan: unchanged', 'plan: ' + desired.KEPT)]
+            'plan: unchanged', 'plan: ' + share_set.KEPT)]
     # A member no rule grants: kept, in the file's words.
-    res.rows = [r[:5] + (r[5].replace(desired.KEPT, KEPT),)
+    res.rows = [r[:5] + (r[5].replace(share_set.KEPT, KEPT),)
                 for r in res.rows]
     return res
 
@@ -540,7 +540,7 @@ def _excluded(ident, rule, domains):
 def _domain_members(ident, rule, cache):
     key = (tuple(rule.domains), tuple(rule.exclude))
     if key not in cache:
-        cache[key] = desired.domain_members(
+        cache[key] = share_set.domain_members(
             ident, rule.domains, rule.exclude, option="the key 'domains'",
             instead="the key 'projects'")
     return cache[key]

@@ -10,9 +10,9 @@ import collections
 import datetime
 
 from osc_imageshare.api import identity
-from osc_imageshare.ops import access
 from osc_imageshare.ops import kinds
 from osc_imageshare.ops import messages
+from osc_imageshare.ops import share_status
 from osc_imageshare.ops import stranded
 
 # Every value from the cloud in a command is quoted (messages.arg): the
@@ -213,7 +213,7 @@ def _volume_backed(f):
     if kinds.VOLUME_BACKED in f.kind:
         return messages.W_KIND_VOLUME_BACKED.format(
             why=f.kind.reasons[kinds.VOLUME_BACKED],
-            **access.volume_facts(f.kind), **f.fmt())
+            **share_status.volume_facts(f.kind), **f.fmt())
 
 
 def _companions_unreadable(f):

@@ -15,9 +15,9 @@ import logging
 import fixtures
 
 from osc_imageshare.cli import image_transfer
-from osc_imageshare.ops import access
 from osc_imageshare.ops import membership
 from osc_imageshare.ops import pipeline
+from osc_imageshare.ops import share_status
 from osc_imageshare.ops import waiting
 from tests.unit import base
 from tests.unit import fakes
@@ -125,7 +125,7 @@ FAMILIES = {
     'share_status': (
         ('GET', MEMBERS_URL),
         _shared,
-        lambda g: access.share_status(g, fakes.FakeIdentity(), IMAGE_ID)),
+        lambda g: share_status.read(g, fakes.FakeIdentity(), IMAGE_ID)),
     'share_accept': (
         ('PUT', BETA_URL),
         lambda fail=None: _shared(fail, 'pending'),

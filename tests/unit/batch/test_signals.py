@@ -10,9 +10,9 @@ from osc_imageshare.batch import signals
 from osc_imageshare.imagecopy import engine
 from osc_imageshare.imagecopy import heartbeat
 from osc_imageshare.ops import audit
-from osc_imageshare.ops import desired
 from osc_imageshare.ops import membership
 from osc_imageshare.ops import pipeline
+from osc_imageshare.ops import share_set
 from tests.unit import base
 from tests.unit import fakes
 from tests.unit.imagecopy import test_engine as test_copy
@@ -485,9 +485,9 @@ class TestWriteCommands(unittest.TestCase):
         glance = Hooked([fakes.image(visibility='shared')],
                         {IMAGE_ID: [fakes.member(m, 'accepted')
                                     for m in self.OTHERS]}, hook=hook)
-        res = desired.set_members(glance, test_share.Ident(admin=True),
-                                  IMAGE_ID, ['beta'], prune=True,
-                                  parallel=parallel)
+        res = share_set.set_members(glance, test_share.Ident(admin=True),
+                                    IMAGE_ID, ['beta'], prune=True,
+                                    parallel=parallel)
         return glance, res
 
     def test_share_set_prune_at_parallel_1_starts_no_more_revoke(self):
@@ -509,8 +509,8 @@ class TestWriteCommands(unittest.TestCase):
                          set(glance.members[IMAGE_ID]))
         # The re-run finishes it.
         glance.hook = None
-        res = desired.set_members(glance, test_share.Ident(admin=True),
-                                  IMAGE_ID, ['beta'], prune=True)
+        res = share_set.set_members(glance, test_share.Ident(admin=True),
+                                    IMAGE_ID, ['beta'], prune=True)
         self.assertIsNone(res.summary)
         self.assertEqual({BETA}, set(glance.members[IMAGE_ID]))
 
@@ -531,9 +531,9 @@ class TestWriteCommands(unittest.TestCase):
         glance = Hooked([fakes.image(visibility='shared')],
                         {IMAGE_ID: [fakes.member(m, 'accepted')
                                     for m in self.OTHERS]}, hook=hook)
-        res = desired.set_members(glance, test_share.Ident(admin=True),
-                                  IMAGE_ID, ['beta'], prune=True,
-                                  parallel=2)
+        res = share_set.set_members(glance, test_share.Ident(admin=True),
+                                    IMAGE_ID, ['beta'], prune=True,
+                                    parallel=2)
         self.assertEqual(
             'Interrupted by SIGHUP: of 3 member(s) not listed, 2 revoked, '
             '0 failed, 1 not started (still members); run the command '

@@ -8,7 +8,7 @@ from osc_lib import exceptions
 
 from osc_imageshare.cli import image_share as membership_cmd
 from osc_imageshare.cli import image_transfer as transfer_cmd
-from osc_imageshare.ops import desired
+from osc_imageshare.ops import share_set
 from osc_imageshare.ops import transfer_plan
 from osc_imageshare.ops import waiting
 
@@ -42,7 +42,7 @@ class TestSetImageShare(Base):
 
     cls = membership_cmd.SetImageShare
 
-    @mock.patch.object(desired, 'set_members', return_value=result())
+    @mock.patch.object(share_set, 'set_members', return_value=result())
     def test_members_and_file_in_one_call(self, set_members):
         parsed = self.parse('web', '--member', 'beta', '--member-file', '-',
                             '--prune', '--no-accept', '--dry-run',
@@ -58,13 +58,13 @@ class TestSetImageShare(Base):
                          (columns, rows))
         self.assertIsNone(self.cmd.failure)
 
-    @mock.patch.object(desired, 'set_members', return_value=result(1))
+    @mock.patch.object(share_set, 'set_members', return_value=result(1))
     def test_a_failure_is_the_summary(self, set_members):
         self.cmd.take_action(self.parse('web', '--member', 'beta'))
         self.assertEqual('Failed to set 1 of 2 image/project pairs',
                          self.cmd.failure)
 
-    @mock.patch.object(desired, 'set_members')
+    @mock.patch.object(share_set, 'set_members')
     def test_no_members_and_unreadable_file(self, set_members):
         for argv in (['web'], ['web', '--member', 'a', '--member-file',
                                '']):

@@ -3,7 +3,7 @@
 from unittest import mock
 
 from osc_imageshare.cli import share_status as status_cmd
-from osc_imageshare.ops import access
+from osc_imageshare.ops import share_status
 from tests.unit import base
 from tests.unit import fakes
 
@@ -24,7 +24,7 @@ class TestShowImageShareStatus(base.TestCommand):
                           self.cmd, [], [])
         self.check_parser(self.cmd, ['web'], [('image', 'web')])
 
-    @mock.patch.object(access, 'share_status')
+    @mock.patch.object(share_status, 'read')
     def test_take_action_renders_and_warns(self, share_status):
         data = {f: None for f in status_cmd.FIELDS}
         data.update(id=fakes.IMAGE_ID, kind=['disk'], members=[
@@ -47,7 +47,7 @@ class TestShowImageShareStatus(base.TestCommand):
                          members.human_readable())
         self.assertEqual(data['members'], members.machine_readable())
 
-    @mock.patch.object(access, 'share_status')
+    @mock.patch.object(share_status, 'read')
     def test_text_formats_get_plain_text(self, share_status):
         data = {f: None for f in status_cmd.FIELDS}
         data.update(name='web\nx', kind=['volume-backed', 'encrypted'],

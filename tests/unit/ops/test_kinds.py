@@ -8,10 +8,10 @@ from unittest import mock
 from osc_imageshare.cli import share_status as status_cmd
 from osc_imageshare import errors
 from osc_imageshare.imagecopy import engine
-from osc_imageshare.ops import access
 from osc_imageshare.ops import kinds
 from osc_imageshare.ops import messages
 from osc_imageshare.ops import pipeline
+from osc_imageshare.ops import share_status
 from tests.unit import fakes
 from tests.unit.ops.modes import test_share
 
@@ -73,7 +73,7 @@ class TestClassify(unittest.TestCase):
 
     def test_the_owners_snapshot_id_is_quoted_in_the_command(self):
         bdm = json.dumps([{'snapshot_id': "x $(touch p) '; id #"}])
-        [(_, sentence)] = access.kind_risks(
+        [(_, sentence)] = share_status.kind_risks(
             fakes.image(block_device_mapping=bdm), kinds.classify(
                 fakes.image(block_device_mapping=bdm)), 'alpha')
         self.assertIn("('openstack volume create --snapshot "
@@ -105,7 +105,7 @@ class TestStatusKind(unittest.TestCase):
 
     def status(self, image):
         glance = fakes.FakeGlance([image])
-        return access.share_status(glance, fakes.FakeIdentity(), IMAGE_ID)
+        return share_status.read(glance, fakes.FakeIdentity(), IMAGE_ID)
 
     def test_kind_field_and_warnings_first(self):
         data, warnings = self.status(volume_backed(

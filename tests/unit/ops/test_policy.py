@@ -7,9 +7,9 @@ from osc_imageshare import errors
 from osc_imageshare.ops import policy
 from tests.unit import fakes
 from tests.unit.ops.modes.test_share import GAMMA
-from tests.unit.ops.test_desired import DomainIdent
-from tests.unit.ops.test_desired import OTHER
-from tests.unit.ops.test_desired import TWO
+from tests.unit.ops.test_share_set import DomainIdent
+from tests.unit.ops.test_share_set import OTHER
+from tests.unit.ops.test_share_set import TWO
 
 ALPHA, BETA, IMAGE_ID = fakes.ALPHA, fakes.BETA, fakes.IMAGE_ID
 NOW = datetime.datetime(2026, 12, 7, tzinfo=datetime.timezone.utc)

@@ -644,9 +644,9 @@ class TestLeftByADeadRun(unittest.TestCase):
                                             image.get(stranded.LABEL)))
 
     def test_status_names_the_commands(self):
-        from osc_imageshare.ops import access
+        from osc_imageshare.ops import share_status
         glance = left_by_dead_run(False, [])
-        _, warnings = access.share_status(glance, Ident(), IMAGE_ID)
+        _, warnings = share_status.read(glance, Ident(), IMAGE_ID)
         self.assertEqual(
             "Image %s was left mid-transfer by run %s (started "
             "2020-01-01T00:00:00Z), which is gone%s: finish it by re-running "

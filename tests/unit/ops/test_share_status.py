@@ -2,7 +2,7 @@
 
 from osc_imageshare.cli import share_status as status_cmd
 from osc_imageshare import errors
-from osc_imageshare.ops import access
+from osc_imageshare.ops import share_status
 from tests.unit import base
 from tests.unit import fakes
 
@@ -24,32 +24,32 @@ class TestFindImage(base.TestCase):
 
     def test_by_id_is_one_get(self):
         glance = fakes.FakeGlance([fakes.image()])
-        data, _ = access.share_status(glance, fakes.FakeIdentity(), IMAGE_ID)
+        data, _ = share_status.read(glance, fakes.FakeIdentity(), IMAGE_ID)
         self.assertEqual([('GET', IMG_URL), ('GET', MEMBERS_URL)],
                          glance.calls)
         self.assertEqual(IMAGE_ID, data['id'])
 
     def test_by_name_lists_all_member_statuses(self):
         glance = fakes.FakeGlance([fakes.image()])
-        access.share_status(glance, fakes.FakeIdentity(), 'web')
+        share_status.read(glance, fakes.FakeIdentity(), 'web')
         self.assertEqual([('GET', BY_NAME), ('GET', BY_NAME_HIDDEN),
                           ('GET', MEMBERS_URL)], glance.calls)
 
     def test_by_name_finds_a_hidden_image(self):
         glance = fakes.FakeGlance([fakes.image(os_hidden=True)])
-        data, _ = access.share_status(glance, fakes.FakeIdentity(), 'web')
+        data, _ = share_status.read(glance, fakes.FakeIdentity(), 'web')
         self.assertEqual(IMAGE_ID, data['id'])
 
     def test_a_hidden_and_a_listed_image_of_one_name_are_ambiguous(self):
         glance = fakes.FakeGlance([fakes.image(id='i1'), fakes.image(
             id='i2', os_hidden=True)])
-        e = self.assertRaises(errors.ImageShareError, access.share_status,
+        e = self.assertRaises(errors.ImageShareError, share_status.read,
                               glance, fakes.FakeIdentity(), 'web')
         self.assertIn('More than one image named', str(e))
 
     def test_id_not_found_falls_back_to_name(self):
         glance = fakes.FakeGlance([])
-        e = self.assertRaises(errors.ImageShareError, access.share_status,
+        e = self.assertRaises(errors.ImageShareError, share_status.read,
                               glance, fakes.FakeIdentity(), IMAGE_ID)
         self.assertEqual([('GET', IMG_URL), (
             'GET', '/v2/images?member_status=all&name=%s' % IMAGE_ID), (
@@ -63,7 +63,7 @@ class TestFindImage(base.TestCase):
     def test_ambiguous_name(self):
         glance = fakes.FakeGlance([fakes.image(id='i1'),
                                    fakes.image(id='i2', owner=BETA)])
-        e = self.assertRaises(errors.ImageShareError, access.share_status,
+        e = self.assertRaises(errors.ImageShareError, share_status.read,
                               glance, fakes.FakeIdentity(), 'web')
         self.assertEqual(
             "More than one image named 'web' is visible to project alpha (i1 "
@@ -84,7 +84,7 @@ class TestShareStatus(base.TestCase):
         glance = shared(fakes.member(BETA, 'accepted'), fakes.member('beta'))
         ident = fakes.FakeIdentity(names={ALPHA: 'alpha', BETA: 'beta'},
                                    exists={BETA: True, 'beta': False})
-        data, warnings = access.share_status(glance, ident, IMAGE_ID)
+        data, warnings = share_status.read(glance, ident, IMAGE_ID)
         self.assertEqual([('GET', IMG_URL), ('GET', MEMBERS_URL)],
                          glance.calls)
         self.assertEqual(list(status_cmd.FIELDS), list(data))
@@ -116,20 +116,20 @@ class TestShareStatus(base.TestCase):
 
     def test_every_risk_keyword_is_one_of_status_risks(self):
         glance = shared(fakes.member(BETA), visibility='community')
-        data, warnings = access.share_status(
+        data, warnings = share_status.read(
             glance, fakes.FakeIdentity(exists={BETA: True}), IMAGE_ID)
         self.assertEqual(['not-shared'], [r['code'] for r in data['risks']])
-        data, _ = access.share_status(
+        data, _ = share_status.read(
             fakes.FakeGlance([fakes.image(visibility='private')]),
             fakes.FakeIdentity(), IMAGE_ID)
         self.assertEqual(['private'], [r['code'] for r in data['risks']])
         self.assertLessEqual({r['code'] for r in data['risks']},
-                             set(access.RISKS))
+                             set(share_status.RISKS))
 
     def test_a_rejected_member_is_a_risk_for_the_owner_only(self):
         glance = shared(fakes.member(BETA, 'rejected'))
         ident = fakes.FakeIdentity(names={BETA: 'beta'}, exists={BETA: True})
-        data, warnings = access.share_status(glance, ident, IMAGE_ID)
+        data, warnings = share_status.read(glance, ident, IMAGE_ID)
         self.assertEqual(['owner-dependency', 'rejected'],
                          [r['code'] for r in data['risks']])
         self.assertEqual(
@@ -140,12 +140,12 @@ class TestShareStatus(base.TestCase):
             "revoke its membership ('openstack image share revoke %s %s')."
             % (BETA, IMAGE_ID, IMAGE_ID, IMAGE_ID, BETA), warnings[-1])
         self.assertLessEqual({r['code'] for r in data['risks']},
-                             set(access.RISKS))
+                             set(share_status.RISKS))
         # The member that rejected it is not told to ask itself.
         ident = fakes.FakeIdentity(project_id=BETA, project_name='beta',
                                    names={BETA: 'beta'}, exists={BETA: True})
-        data, _ = access.share_status(shared(fakes.member(BETA, 'rejected')),
-                                      ident, IMAGE_ID)
+        data, _ = share_status.read(shared(fakes.member(BETA, 'rejected')),
+                                    ident, IMAGE_ID)
         self.assertEqual(['owner-dependency'],
                          [r['code'] for r in data['risks']])
 
@@ -154,7 +154,7 @@ class TestShareStatus(base.TestCase):
         ident = fakes.FakeIdentity(project_id=BETA, project_name='beta',
                                    names={BETA: 'beta'},
                                    exists={BETA: True})
-        data, warnings = access.share_status(glance, ident, 'web')
+        data, warnings = share_status.read(glance, ident, 'web')
         self.assertEqual('member', data['caller_role'])
         self.assertEqual('pending', data['member_status'])
         self.assertIsNone(data['owner_name'])
@@ -173,7 +173,7 @@ class TestShareStatus(base.TestCase):
         ident = fakes.FakeIdentity(project_id=BETA, project_name='beta',
                                    names={BETA: 'beta'},
                                    exists={BETA: True})
-        data, warnings = access.share_status(glance, ident, IMAGE_ID)
+        data, warnings = share_status.read(glance, ident, IMAGE_ID)
         self.assertEqual([BETA], [m['project_id'] for m in data['members']])
         self.assertEqual([
             DEPENDS % ALPHA,
@@ -185,7 +185,7 @@ class TestShareStatus(base.TestCase):
 
     def test_protected_image_has_no_unprotected_warning(self):
         glance = shared(fakes.member(BETA, 'accepted'), protected=True)
-        data, warnings = access.share_status(
+        data, warnings = share_status.read(
             glance, fakes.FakeIdentity(exists={BETA: True}), IMAGE_ID)
         self.assertTrue(data['protected'])
         self.assertEqual([DEPENDS % ('alpha (%s)' % ALPHA)], warnings)
@@ -193,14 +193,14 @@ class TestShareStatus(base.TestCase):
     def test_unverifiable_member_is_not_flagged(self):
         glance = shared(fakes.member(BETA, 'accepted'))
         ident = fakes.FakeIdentity(exists={BETA: None})
-        _, warnings = access.share_status(glance, ident, IMAGE_ID)
+        _, warnings = share_status.read(glance, ident, IMAGE_ID)
         self.assertNotIn('not an existing project', ' '.join(warnings))
         self.assertIn(('exists', BETA), ident.calls)
 
     def test_private_image_members_are_not_asked(self):
         glance = fakes.FakeGlance([fakes.image(visibility='private')])
-        data, warnings = access.share_status(glance, fakes.FakeIdentity(),
-                                             IMAGE_ID)
+        data, warnings = share_status.read(glance, fakes.FakeIdentity(),
+                                           IMAGE_ID)
         self.assertEqual([('GET', IMG_URL)], glance.calls)
         self.assertEqual([], data['members'])
         self.assertEqual([
@@ -212,7 +212,7 @@ class TestShareStatus(base.TestCase):
     def test_public_image_seen_by_another_project(self):
         glance = fakes.FakeGlance([fakes.image(visibility='public')])
         ident = fakes.FakeIdentity(project_id=BETA, project_name='beta')
-        data, warnings = access.share_status(glance, ident, IMAGE_ID)
+        data, warnings = share_status.read(glance, ident, IMAGE_ID)
         self.assertEqual('none', data['caller_role'])
         self.assertEqual([], warnings)
 
@@ -220,7 +220,7 @@ class TestShareStatus(base.TestCase):
         glance = shared(fakes.member(BETA), fakes.member('c3' * 16))
         ident = fakes.FakeIdentity(project_id='ad' * 16, admin=True,
                                    exists={BETA: True, 'c3' * 16: False})
-        data, warnings = access.share_status(glance, ident, IMAGE_ID)
+        data, warnings = share_status.read(glance, ident, IMAGE_ID)
         self.assertEqual('admin', data['caller_role'])
         self.assertEqual(2, len(data['members']))
         self.assertEqual(3, len(warnings))
@@ -229,7 +229,7 @@ class TestShareStatus(base.TestCase):
         glance = shared(fail={('GET', MEMBERS_URL): errors.NotFound(
             'Image %s not found.' % IMAGE_ID)})
         ident = fakes.FakeIdentity(project_id=BETA)
-        data, warnings = access.share_status(glance, ident, IMAGE_ID)
+        data, warnings = share_status.read(glance, ident, IMAGE_ID)
         self.assertEqual('none', data['caller_role'])
         self.assertEqual([], data['members'])
         self.assertEqual([], warnings)
@@ -267,7 +267,7 @@ class TestMembersAsKeystoneSaysThey(base.TestCase):
         glance = fakes.FakeGlance([fakes.image()], {IMAGE_ID: [
             fakes.member(m, 'accepted') for m in (
                 i.DOMAIN, i.USER, i.INNER, BETA)]})
-        data, _ = access.share_status(glance, i(), IMAGE_ID)
+        data, _ = share_status.read(glance, i(), IMAGE_ID)
         risks = [(r['code'], r['sentence']) for r in data['risks']]
         found = {(code, m) for code, s in risks
                  for m in (i.DOMAIN, i.USER, i.INNER, BETA) if m in s}
@@ -284,10 +284,10 @@ class TestMembersAsKeystoneSaysThey(base.TestCase):
         odd = '{"note": "x\' \'openstack image delete y\' \'"}'
         glance = fakes.FakeGlance([fakes.image(imageshare_sharing=odd)],
                                   {IMAGE_ID: [fakes.member(BETA)]})
-        data, _ = access.share_status(glance, fakes.FakeIdentity(), IMAGE_ID)
+        data, _ = share_status.read(glance, fakes.FakeIdentity(), IMAGE_ID)
         self.assertIn('unrecognised-label',
                       [r['code'] for r in data['risks']])
         bob = fakes.FakeIdentity(project_id=BETA, project_name='beta')
-        data, _ = access.share_status(glance, bob, IMAGE_ID)
+        data, _ = share_status.read(glance, bob, IMAGE_ID)
         self.assertNotIn('unrecognised-label',
                          [r['code'] for r in data['risks']])

@@ -4,8 +4,8 @@ import io
 import unittest
 
 from osc_imageshare import errors
-from osc_imageshare.ops import desired
 from osc_imageshare.ops import messages
+from osc_imageshare.ops import share_set
 from tests.unit import fakes
 from tests.unit.ops.modes.test_share import GAMMA
 from tests.unit.ops.modes.test_share import Ident
@@ -26,7 +26,7 @@ class TestSetMembers(unittest.TestCase):
 
     def test_adds_accepts_keeps_the_extra_without_prune(self):
         g = glance(members=[fakes.member(OTHER)])
-        res = desired.set_members(g, Ident(admin=True), IMAGE_ID, ['beta'])
+        res = share_set.set_members(g, Ident(admin=True), IMAGE_ID, ['beta'])
         self.assertEqual([
             ('GET', IMG_URL), ('GET', MEMBERS_URL),
             ('POST', MEMBERS_URL, {'member': BETA}),
@@ -35,14 +35,14 @@ class TestSetMembers(unittest.TestCase):
         self.assertEqual([
             (IMAGE_ID, BETA, 'beta', None, 'accepted', 'added, accepted'),
             (IMAGE_ID, OTHER, None, 'pending', 'pending',
-             desired.KEPT)], res.rows)
+             share_set.KEPT)], res.rows)
         self.assertEqual((0, 2, None), (res.failed, res.total, res.summary))
 
     def test_prune_revokes_and_a_rerun_only_reads(self):
         g = glance(members=[fakes.member(BETA, 'accepted'),
                             fakes.member(OTHER, 'rejected')])
-        res = desired.set_members(g, Ident(admin=True), IMAGE_ID, ['beta'],
-                                  prune=True)
+        res = share_set.set_members(g, Ident(admin=True), IMAGE_ID, ['beta'],
+                                    prune=True)
         # The members read again right before the write, and after it.
         self.assertEqual([('GET', IMG_URL), ('GET', MEMBERS_URL),
                           ('GET', MEMBERS_URL),
@@ -52,8 +52,8 @@ class TestSetMembers(unittest.TestCase):
             (IMAGE_ID, BETA, 'beta', 'accepted', 'accepted', 'unchanged'),
             (IMAGE_ID, OTHER, None, 'rejected', None, 'revoked')], res.rows)
         g.calls.clear()
-        res = desired.set_members(g, Ident(admin=True), IMAGE_ID, [BETA],
-                                  prune=True)
+        res = share_set.set_members(g, Ident(admin=True), IMAGE_ID, [BETA],
+                                    prune=True)
         self.assertEqual([('GET', IMG_URL), ('GET', MEMBERS_URL)], g.calls)
         self.assertEqual(['unchanged'], [r[5] for r in res.rows])
 
@@ -61,8 +61,8 @@ class TestSetMembers(unittest.TestCase):
         g = glance(members=[fakes.member(BETA, 'accepted'),
                             fakes.member(OTHER), fakes.member(GAMMA)])
         g.calls = StepCalls()
-        desired.set_members(g, Ident(admin=True), IMAGE_ID, ['beta'],
-                            prune=True, parallel=2)
+        share_set.set_members(g, Ident(admin=True), IMAGE_ID, ['beta'],
+                              prune=True, parallel=2)
         self.assertEqual(sorted([
             ('DELETE', 'Image %s, project %s: revoke member' % (IMAGE_ID, m))
             for m in (OTHER, GAMMA)]), sorted(
@@ -75,8 +75,8 @@ class TestSetMembers(unittest.TestCase):
                             fakes.member(OTHER), fakes.member(third)])
         g.fail[('DELETE', MEMBERS_URL + '/' + OTHER)] = \
             errors.TransportError('Connection reset by peer')
-        res = desired.set_members(g, Ident(admin=True), IMAGE_ID, ['beta'],
-                                  prune=True, parallel=1)
+        res = share_set.set_members(g, Ident(admin=True), IMAGE_ID, ['beta'],
+                                    prune=True, parallel=1)
         self.assertEqual({BETA, OTHER}, set(g.members[IMAGE_ID]))
         # A pair that failed has no row: its error says it.
         self.assertEqual([(third, 'revoked')],
@@ -98,8 +98,8 @@ class TestSetMembers(unittest.TestCase):
             return real(url, **kw)
         g.get = get
         with self.assertRaises(errors.ImageShareError) as cm:
-            desired.set_members(g, Ident(admin=True), IMAGE_ID, ['gamma'],
-                                prune=True)
+            share_set.set_members(g, Ident(admin=True), IMAGE_ID, ['gamma'],
+                                  prune=True)
         self.assertEqual(messages.E_MEMBERS_CHANGED.format(
             id=IMAGE_ID, changes='%s removed' % BETA),
             str(cm.exception))
@@ -115,8 +115,8 @@ class TestSetMembers(unittest.TestCase):
             g.members[IMAGE_ID].pop(BETA, None)
             return real(url, **kw)
         g.delete = delete
-        res = desired.set_members(g, Ident(admin=True), IMAGE_ID, ['beta'],
-                                  prune=True)
+        res = share_set.set_members(g, Ident(admin=True), IMAGE_ID, ['beta'],
+                                    prune=True)
         # The row another run made false is left out; the error says it.
         self.assertEqual([
             (IMAGE_ID, OTHER, None, 'rejected', None, 'revoked')], res.rows)
@@ -127,9 +127,9 @@ class TestSetMembers(unittest.TestCase):
 
     def test_dry_run_only_reads(self):
         g = glance(visibility='private')
-        res = desired.set_members(g, Ident(admin=True), IMAGE_ID,
-                                  ['beta', 'gamma'], prune=True,
-                                  dry_run=True)
+        res = share_set.set_members(g, Ident(admin=True), IMAGE_ID,
+                                    ['beta', 'gamma'], prune=True,
+                                    dry_run=True)
         self.assertEqual([('GET', IMG_URL)], g.calls)
         self.assertEqual([
             (IMAGE_ID, BETA, 'beta', None, 'accepted',
@@ -142,8 +142,8 @@ class TestSetMembers(unittest.TestCase):
         # Not an admin, a member of beta only: gamma stays pending.
         g = glance()
         ident = Ident(mine=[ALPHA, BETA])
-        res = desired.set_members(g, ident, IMAGE_ID, ['beta', 'gamma'],
-                                  glance_for=lambda sess: g)
+        res = share_set.set_members(g, ident, IMAGE_ID, ['beta', 'gamma'],
+                                    glance_for=lambda sess: g)
         self.assertEqual([BETA], ident.rescoped)
         self.assertEqual([('added, accepted', 'accepted'),
                           ('added', 'pending')],
@@ -158,7 +158,7 @@ class TestSetMembers(unittest.TestCase):
         plans = []
         for dry in (True, False):
             g = glance(members=[fakes.member(OTHER)])
-            plans.append(desired.set_members(
+            plans.append(share_set.set_members(
                 g, ident, IMAGE_ID, ['beta', 'gamma'], prune=True,
                 dry_run=dry, glance_for=lambda sess: g).plan)
         self.assertEqual([None] * 3, [p.error for p in plans[1].pairs])
@@ -171,26 +171,26 @@ class TestSetMembers(unittest.TestCase):
 
     def test_no_accept_leaves_them_pending(self):
         g = glance()
-        res = desired.set_members(g, Ident(admin=True), IMAGE_ID, ['beta'],
-                                  accept=False)
+        res = share_set.set_members(g, Ident(admin=True), IMAGE_ID, ['beta'],
+                                    accept=False)
         self.assertEqual([('GET', IMG_URL), ('GET', MEMBERS_URL),
                           ('POST', MEMBERS_URL, {'member': BETA})], g.calls)
         self.assertEqual(('pending', 'added'), res.rows[0][4:])
 
     def test_a_bad_project_fails_before_any_write(self):
         g = glance()
-        self.assertRaises(errors.ImageShareError, desired.set_members, g,
+        self.assertRaises(errors.ImageShareError, share_set.set_members, g,
                           Ident(admin=True), IMAGE_ID, ['beta', 'nope'])
         self.assertEqual([('GET', IMG_URL), ('GET', MEMBERS_URL)], g.calls)
 
     def test_an_image_of_another_project_is_refused(self):
         g = fakes.FakeGlance([fakes.image(owner=BETA)])
         with self.assertRaises(errors.ImageShareError) as e:
-            desired.set_members(g, Ident(admin=True), IMAGE_ID, ['gamma'])
+            share_set.set_members(g, Ident(admin=True), IMAGE_ID, ['gamma'])
         self.assertIn('only the owner can share it', str(e.exception))
 
     def test_member_file(self):
-        self.assertEqual(['beta', GAMMA], desired.read_member_file(
+        self.assertEqual(['beta', GAMMA], share_set.read_member_file(
             io.StringIO('# members\nbeta  # the web team\n\n %s \n' % GAMMA)))
 
 
@@ -202,10 +202,10 @@ class TestDryRunWarning(unittest.TestCase):
                 (False, None, messages.HIDDEN_THEN['refuse']),
                 (False, 'keep', messages.HIDDEN_THEN['keep']),
                 (True, 'keep', messages.HIDDEN_THEN['keep'])):
-            res = desired.set_members(glance(visibility='private'),
-                                      Ident(admin=True), IMAGE_ID, ['beta'],
-                                      prune=prune, dry_run=True,
-                                      earlier_members=earlier)
+            res = share_set.set_members(glance(visibility='private'),
+                                        Ident(admin=True), IMAGE_ID, ['beta'],
+                                        prune=prune, dry_run=True,
+                                        earlier_members=earlier)
             self.assertEqual(
                 ["Image %s is private: if it was shared before, it may "
                  "still have members from then, whom Glance does not list "
@@ -223,18 +223,18 @@ class TestRisksAfterTheRun(unittest.TestCase):
 
     def test_kept_earlier_members_are_counted(self):
         g = glance('private', [fakes.member(GAMMA, 'accepted')])
-        res = desired.set_members(g, Ident(admin=True), IMAGE_ID, ['beta'],
-                                  earlier_members='keep')
+        res = share_set.set_members(g, Ident(admin=True), IMAGE_ID, ['beta'],
+                                    earlier_members='keep')
         self.assertIn(self.unprotected(2), res.warnings)
 
     def test_kept_members_count_and_revoked_ones_do_not(self):
         members = [fakes.member(GAMMA, 'accepted'),
                    fakes.member(OTHER, 'accepted')]
-        res = desired.set_members(glance(members=members), Ident(admin=True),
-                                  IMAGE_ID, ['beta'])
+        res = share_set.set_members(glance(members=members), Ident(admin=True),
+                                    IMAGE_ID, ['beta'])
         self.assertIn(self.unprotected(3), res.warnings)
-        res = desired.set_members(glance(members=members), Ident(admin=True),
-                                  IMAGE_ID, ['beta'], prune=True)
+        res = share_set.set_members(glance(members=members), Ident(admin=True),
+                                    IMAGE_ID, ['beta'], prune=True)
         self.assertIn(self.unprotected(1), res.warnings)
 
 
@@ -245,8 +245,8 @@ class TestMemberList(unittest.TestCase):
         g = glance(members=[fakes.member(BETA, 'accepted'),
                             fakes.member(OTHER)])
         with self.assertRaises(errors.ImageShareError) as e:
-            desired.set_members(g, Ident(admin=True), IMAGE_ID, [],
-                                prune=True)
+            share_set.set_members(g, Ident(admin=True), IMAGE_ID, [],
+                                  prune=True)
         self.assertEqual(
             'No members given (an empty member file, or only comments): '
             '--prune would revoke all 2 member(s) of image %s; give '
@@ -262,8 +262,8 @@ class TestMemberList(unittest.TestCase):
                 ('shared', 'no member of image %s (it has none)'
                            % IMAGE_ID)):
             with self.assertRaises(errors.ImageShareError) as e:
-                desired.set_members(glance(visibility), Ident(admin=True),
-                                    IMAGE_ID, [], prune=True)
+                share_set.set_members(glance(visibility), Ident(admin=True),
+                                      IMAGE_ID, [], prune=True)
             self.assertIn('--prune would revoke %s; give' % every,
                           str(e.exception))
             self.assertNotIn(' 0 ', str(e.exception))
@@ -271,14 +271,14 @@ class TestMemberList(unittest.TestCase):
     def test_no_members_revokes_all_and_the_dry_run_says_so(self):
         g = glance(members=[fakes.member(BETA, 'accepted'),
                             fakes.member(OTHER)])
-        plan = desired.set_members(g, Ident(admin=True), IMAGE_ID, [],
-                                   prune=True, no_members=True, dry_run=True)
+        plan = share_set.set_members(g, Ident(admin=True), IMAGE_ID, [],
+                                     prune=True, no_members=True, dry_run=True)
         self.assertIn('Image %s: --prune --no-members would revoke all 2 '
                       'member(s).' % IMAGE_ID, plan.warnings)
         self.assertEqual(['plan: revoked'] * 2, [r[5] for r in plan.rows])
         self.assertEqual(2, len(g.members[IMAGE_ID]))
-        res = desired.set_members(g, Ident(admin=True), IMAGE_ID, [],
-                                  prune=True, no_members=True)
+        res = share_set.set_members(g, Ident(admin=True), IMAGE_ID, [],
+                                    prune=True, no_members=True)
         self.assertEqual(['revoked'] * 2, [r[5] for r in res.rows])
         self.assertEqual({}, g.members[IMAGE_ID])
 
@@ -294,9 +294,9 @@ class TestMemberList(unittest.TestCase):
                 "as long as the removal takes)." % (IMAGE_ID, IMAGE_ID))
         for dry_run in (True, False):
             g = glance('private')
-            res = desired.set_members(g, Ident(admin=True), IMAGE_ID, [],
-                                      prune=True, no_members=True,
-                                      dry_run=dry_run)
+            res = share_set.set_members(g, Ident(admin=True), IMAGE_ID, [],
+                                        prune=True, no_members=True,
+                                        dry_run=dry_run)
             self.assertEqual(([], [hint]), (res.rows, res.warnings))
             self.assertEqual([('GET', IMG_URL)], g.calls)
 
@@ -307,18 +307,18 @@ class TestMemberList(unittest.TestCase):
         ident.resolve_project = lambda ref, domain=None: (
             asked.append(ref) or resolve(ref, domain))
         g = glance()
-        res = desired.set_members(g, ident, IMAGE_ID,
-                                  ['beta'] * 1000 + [BETA] * 1000)
+        res = share_set.set_members(g, ident, IMAGE_ID,
+                                    ['beta'] * 1000 + [BETA] * 1000)
         self.assertEqual(['beta', BETA], asked)
         self.assertEqual([BETA], [r[1] for r in res.rows])
 
     def test_a_file_is_read_as_distinct_entries(self):
         lines = [b'beta\n'] * 100000 + [b'# x\n', GAMMA.encode() + b'\n']
         self.assertEqual(['beta', GAMMA],
-                         desired.read_member_file(iter(lines), 'm.txt'))
+                         share_set.read_member_file(iter(lines), 'm.txt'))
 
     def test_a_leading_bom_is_skipped_invisible_characters_named(self):
-        self.assertEqual(['beta', GAMMA], desired.read_member_file(
+        self.assertEqual(['beta', GAMMA], share_set.read_member_file(
             io.BytesIO(('\ufeffbeta\n%s # a\u200bnote\n' % GAMMA).encode()),
             'm.txt'))
         for text, where, named in (
@@ -328,7 +328,7 @@ class TestMemberList(unittest.TestCase):
                  'U+FEFF ZERO WIDTH NO-BREAK SPACE, at column 1'),
                 ('be\u2060ta\n', 'line 1', 'U+2060 WORD JOINER, at column 3')):
             with self.assertRaises(errors.ImageShareError) as e:
-                desired.read_member_file(io.BytesIO(text.encode()), 'm.txt')
+                share_set.read_member_file(io.BytesIO(text.encode()), 'm.txt')
             self.assertEqual(
                 '--member-file m.txt, %s holds an invisible character, %s: '
                 'remove it (no project name or ID has one)' % (where, named),
@@ -340,7 +340,7 @@ class TestMemberList(unittest.TestCase):
                                              'at column 5)'),
                 (b'beta\nga\x00mma\n', 'holds a NUL byte')):
             with self.assertRaises(errors.ImageShareError) as e:
-                desired.read_member_file(io.BytesIO(data), 'm.bin')
+                share_set.read_member_file(io.BytesIO(data), 'm.bin')
             self.assertTrue(str(e.exception).startswith(
                 '--member-file m.bin, line 2 ' + words), str(e.exception))
 
@@ -357,8 +357,8 @@ class TestSetRefusesWhatTransferRefuses(unittest.TestCase):
         for dry in (True, False):
             g = glance_of()
             try:
-                res = desired.set_members(g, Ident(admin=True), IMAGE_ID,
-                                          members, dry_run=dry, **kw)
+                res = share_set.set_members(g, Ident(admin=True), IMAGE_ID,
+                                            members, dry_run=dry, **kw)
                 said = (None, res.warnings, [r[5] for r in res.rows])
             except errors.ImageShareError as e:
                 said = (str(e), None, None)
@@ -475,9 +475,9 @@ class TestSeveralImages(unittest.TestCase):
 
     def test_a_tag_and_a_domain_less_one_project(self):
         g, ident = self.cloud(), self.ident()
-        res = desired.set_members(g, ident, [], [], tags=['golden'],
-                                  member_domains=['customers'],
-                                  exclude=['service'])
+        res = share_set.set_members(g, ident, [], [], tags=['golden'],
+                                    member_domains=['customers'],
+                                    exclude=['service'])
         # One row per image and project; the caller and the excluded out.
         self.assertEqual(sorted(
             (i, p, 'added, accepted') for i in (IMAGE_ID, TWO)
@@ -489,18 +489,18 @@ class TestSeveralImages(unittest.TestCase):
         self.assertEqual(['customers'], ident.listed)    # read once
         # A re-run reads, and writes nothing.
         g.calls.clear()
-        res = desired.set_members(g, ident, [], [], tags=['golden'],
-                                  member_domains=['customers'],
-                                  exclude=['service'])
+        res = share_set.set_members(g, ident, [], [], tags=['golden'],
+                                    member_domains=['customers'],
+                                    exclude=['service'])
         self.assertEqual({'GET'}, {c[0] for c in g.calls})
         self.assertEqual({'unchanged'}, {r[5] for r in res.rows})
 
     def test_prune_revokes_a_project_gone_from_the_domain(self):
         g, ident = self.cloud(), self.ident()
         g.members[IMAGE_ID][OTHER] = fakes.member(OTHER, 'accepted')
-        res = desired.set_members(g, ident, [IMAGE_ID, TWO], [],
-                                  member_domains=['customers'],
-                                  exclude=['service'], prune=True)
+        res = share_set.set_members(g, ident, [IMAGE_ID, TWO], [],
+                                    member_domains=['customers'],
+                                    exclude=['service'], prune=True)
         self.assertEqual((IMAGE_ID, OTHER, 'revoked'), [
             (r[0], r[1], r[5]) for r in res.rows if r[1] == OTHER][0])
         self.assertEqual({BETA, GAMMA}, set(g.members[IMAGE_ID]))
@@ -508,17 +508,17 @@ class TestSeveralImages(unittest.TestCase):
     def test_an_exclusion_naming_no_project_of_the_domain_stops_all(self):
         g = self.cloud()
         with self.assertRaises(errors.ImageShareError) as e:
-            desired.set_members(g, self.ident(), [IMAGE_ID], [],
-                                member_domains=['customers'],
-                                exclude=['nobody'])
+            share_set.set_members(g, self.ident(), [IMAGE_ID], [],
+                                  member_domains=['customers'],
+                                  exclude=['nobody'])
         self.assertIn("--exclude 'nobody': no enabled project of domain "
                       "'customers'", str(e.exception))
         self.assertEqual([], g.calls)
 
     def test_an_image_that_cannot_be_set_is_reported_the_others_go_on(self):
         g = self.cloud()
-        res = desired.set_members(g, Ident(admin=True), ['nothere', TWO],
-                                  ['beta'])
+        res = share_set.set_members(g, Ident(admin=True), ['nothere', TWO],
+                                    ['beta'])
         self.assertEqual([(TWO, BETA, 'added, accepted')],
                          [(r[0], r[1], r[5]) for r in res.rows])
         self.assertEqual(1, len(res.errors))
@@ -538,8 +538,8 @@ class TestSeveralImages(unittest.TestCase):
                 base.signal_self(signal.SIGTERM)
             return real(method, url, data)
         g._call = call
-        res = desired.set_members(g, Ident(admin=True), [IMAGE_ID, TWO],
-                                  ['beta'])
+        res = share_set.set_members(g, Ident(admin=True), [IMAGE_ID, TWO],
+                                    ['beta'])
         self.assertEqual({}, g.members[TWO])
         # The first image's run was cut (its own summary says how); the
         # second not started.
@@ -554,20 +554,20 @@ class TestSeveralImages(unittest.TestCase):
         g = self.cloud()
         g.members[IMAGE_ID][OTHER] = fakes.member(OTHER, 'accepted')
         ident = Ident(admin=True, exists={OTHER: False})
-        res = desired.set_members(g, ident, IMAGE_ID, ['beta'])
-        self.assertEqual(desired.KEPT, [r[5] for r in res.rows
-                                        if r[1] == OTHER][0])
-        self.assertIn(desired.W_KEPT_GONE.format(id=IMAGE_ID, member=OTHER),
+        res = share_set.set_members(g, ident, IMAGE_ID, ['beta'])
+        self.assertEqual(share_set.KEPT, [r[5] for r in res.rows
+                                          if r[1] == OTHER][0])
+        self.assertIn(share_set.W_KEPT_GONE.format(id=IMAGE_ID, member=OTHER),
                       res.warnings)
         # With --prune it is revoked, and not warned of.
-        res = desired.set_members(g, ident, IMAGE_ID, ['beta'], prune=True)
+        res = share_set.set_members(g, ident, IMAGE_ID, ['beta'], prune=True)
         self.assertNotIn(OTHER, g.members[IMAGE_ID])
         self.assertFalse([w for w in res.warnings if OTHER in w])
 
     def test_an_image_named_twice_is_set_once(self):
         g = self.cloud()
-        res = desired.set_members(g, Ident(admin=True),
-                                  ['web', IMAGE_ID, 'web'], ['beta'])
+        res = share_set.set_members(g, Ident(admin=True),
+                                    ['web', IMAGE_ID, 'web'], ['beta'])
         self.assertEqual([(IMAGE_ID, BETA, 'added, accepted')],
                          [(r[0], r[1], r[5]) for r in res.rows])
         self.assertEqual(1, [c[0] for c in g.calls].count('POST'))

@@ -1,6 +1,6 @@
 """Who can use an image, in which state, and what can go wrong.
 
-``share_status`` reads (never writes) one image and its members, from the
+``read`` reads (never writes) one image and its members, from the
 owner's side or a consumer's, and returns the facts with the risks worded
 as warnings.  The wording of each warning is stable: scripts may match it.
 
@@ -37,7 +37,7 @@ RISKS = {
 }
 
 
-def share_status(glance, ident, image_ref):
+def read(glance, ident, image_ref):
     """Return ``(status dict, [warning, ...])`` for one image.
 
     The dict's keys: id, name, owner, owner_name, visibility, protected,
