@@ -4,8 +4,10 @@ The data path is ``osc_imageshare.imagecopy.engine.copy_image``; this
 module makes it one step per (image, target) pair of the transfer plan.
 """
 
+import functools
 import logging
 
+from osc_imageshare.batch import executor
 from osc_imageshare.batch import runner
 from osc_imageshare.batch import signals
 from osc_imageshare import errors
@@ -190,7 +192,12 @@ summary = base.no_summary
 
 
 def execute(glance, ident, plan, batch=None):
-    """Copy each image into each target, ``parallel`` pairs at a time."""
+    """Copy each image into each target, on the executor.
+
+    A step per pair, ``parallel`` at a time; companions first, one at a
+    time.  A signal meanwhile starts no other copy; each copy under way cleans
+    up its half-made image, then ``signals.Interrupted`` lists them.
+    """
     opts = plan.options
     origin = opts.get('source_cloud') or engine.region_of(glance)
     warnings = []
@@ -201,6 +208,7 @@ def execute(glance, ident, plan, batch=None):
 
     links = plan.copy_companions or companions.Links()
     done = {}
+    cut = {}        # id(pair) -> the Interrupted its copy ended with
 
     def one(p):
         mark = [s.text for s in p.steps if s.kind == companions.COMPANION]
@@ -222,55 +230,85 @@ def execute(glance, ident, plan, batch=None):
                 companions.rewire(p.target.glance or glance, p.copy, wired)
             except errors.ImageShareError as e:
                 p.error = str(e)
-                break
+                raise
+            except signals.Interrupted as e:    # cleaned up, as it says
+                cut[id(p)] = e
+                raise errors.ImageShareError(str(e))
             p.changes += [p.copy.changes] + mark
 
+    def steps(pairs):
+        return [executor.Step('Image %s into project %s: %s' % (
+            p.image['id'], p.target.project_id,
+            ', '.join(s.text for s in p.steps)), functools.partial(one, p))
+            for p in pairs]
+
     first = [p for p in plan.pairs if p.image['id'] in links.added]
+    rest = [p for p in plan.pairs if p not in first]
     done.update(((p.image['id'], id(p.target)), p) for p in first)
-    try:
+    stop = batch or signals.Stop()
+    with signals.catching(stop) if batch is None else _nothing():
         # Companions first: their copies' IDs go into their images' copies.
         # One at a time: two imports started at once into the local
         # RegionTwo Glance left one never finishing (seen once, under load).
-        runner.run(one, first, 1)
-        runner.run(one, [p for p in plan.pairs if p not in first],
-                   workers)
-    except signals.BatchStopped as e:
-        if not e.too_late:
-            raise signals.Interrupted(interrupted(plan, e, warnings))
+        ran = executor.run(steps(first), 1, stop).steps
+        ran += executor.run(steps(rest), workers, stop).steps
+    if stop.name:
+        outcomes = dict(zip(map(id, first + rest), ran))
+        states = [_state(p, outcomes[id(p)], cut) for p in plan.pairs]
+        if states == [base.State.INTERRUPTED]:
+            # One copy, cut: its line says all (what became of its image).
+            raise signals.Interrupted('\n'.join(
+                warnings + [str(cut[id(plan.pairs[0])])]))
+        if not base.finished(states):
+            raise signals.Interrupted(interrupted(
+                plan, stop.name, states, cut, warnings))
         # Every copy had ended when the signal came: nothing to stop.
-        warnings.append(base.W_LATE_SIGNAL.format(signal=e.name))
+        warnings.append(base.W_LATE_SIGNAL.format(signal=stop.name))
     return warnings + [w for w in (beside_source(glance, p, opts.get('name'))
                                    for p in plan.pairs) if w]
 
 
-def interrupted(plan, stopped, warnings=()):
+def _state(p, step, cut):
+    """How the pair ended, by its step's outcome."""
+    if step.outcome == executor.NOT_STARTED:
+        return base.State.NOT_STARTED
+    if id(p) in cut:
+        return base.State.INTERRUPTED
+    return base.State.FAILED if step.outcome == executor.FAILED \
+        else base.State.DONE
+
+
+def interrupted(plan, signal, states, cut, warnings=()):
     """What a signal stopped: a line per pair it touched, then a summary.
 
     Each interrupted copy says what became of its half-made image (its
     worker deleted it, or says how to); finished copies are kept (a
     later run finds them verified and copies only the rest).
     """
-    done, cut, idle = stopped.pick(plan.pairs)
     lines = list(warnings)
-    for p in done:
-        if p.error:
+    for p, state in zip(plan.pairs, states):
+        p.state = state
+        if state is base.State.FAILED:
             lines.append(p.error)
-        else:
+        elif state is base.State.DONE:
             lines.append('Image %s: copied into project %s as %s (%s), '
                          'kept' % (p.image['id'], p.target.project_id,
                                    p.copy.image['id'], p.copy.changes))
-    for p, e in cut:
-        p.state = base.State.INTERRUPTED
-        lines.append(str(e) if isinstance(e, signals.Interrupted) else (
-            'Interrupted by %s while copying image %s into project %s: %s'
-            % (stopped.name, p.image['id'], p.target.project_id, e)))
-    for p in idle:
-        p.state = base.State.NOT_STARTED
+    # Then the copies cut, each saying what became of its image.
+    lines += [str(cut[id(p)]) for p, state in zip(plan.pairs, states)
+              if state is base.State.INTERRUPTED]
     lines.append(base.interrupted_summary(
-        stopped.name, plan.pairs, 'copied',
-        'their partial copies cleaned up as said above',
-        states=[base.state_of(p) for p in done + [p for p, _ in cut] + idle]))
+        signal, plan.pairs, 'copied',
+        'their partial copies cleaned up as said above', states=states))
     return '\n'.join(lines)
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
 
 
 def row(plan, p, changes, dry_run):

@@ -178,6 +178,36 @@ class TestCopyMode(unittest.TestCase):
         self.assertEqual(2, self.copy_image.call_count)
 
 
+class TestCopyModeOneAtATime(TestCopyMode):
+
+    def test_at_parallel_1_the_summary_counts_each_pair(self):
+        # Three targets, one copy at a time: the second is cut, the third
+        # never starts; the first is kept, and the summary says so.
+        def made(glance, target_glance, source, project_id, *a, **kw):
+            if project_id == BETA:
+                base.signal_self(signal.SIGTERM)
+                signals.current().event.wait(5)
+                raise engine.Interrupted('cut: %s' % project_id)
+            return engine.CopyResult(source, dict(source, id='copy'),
+                                     project_id, 2.0)
+        self.copy_image.side_effect = made
+        other = 'd4' * 16
+        glance = test_transfer_copy.Glance([fakes.image(size=10),
+                                            fakes.image(id=other, size=10)])
+        with self.assertRaises(signals.Interrupted) as cm:
+            pipeline.transfer(glance, test_share.Ident(admin=True),
+                              [IMAGE_ID, other], 'copy', to=[GAMMA, 'beta'],
+                              parallel=1)
+        self.assertEqual(
+            'Image %s: copied into project %s as copy (copied), kept\n'
+            'cut: %s\n'
+            'Interrupted by SIGTERM: of 4 image/project pairs, 1 copied, 0 '
+            'failed, 1 interrupted (their partial copies cleaned up as said '
+            'above), 2 not started' % (IMAGE_ID, GAMMA, BETA),
+            str(cm.exception))
+        self.assertEqual(2, self.copy_image.call_count)
+
+
 class Hooked(fakes.FakeGlance):
     """One call at a time; ``hook(method, url)`` runs first, unlocked."""
 
