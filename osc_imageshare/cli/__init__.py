@@ -234,13 +234,13 @@ def report(log, warnings=(), errors=(), full=False):
 
     ``full``: the grouped warnings list every image (``-v``, ``--debug``).
     """
-    # Each line printable (a name another project chose, quoted in a
-    # sentence, cannot drive the terminal); the sentences' own line
-    # breaks kept.
+    # Each warning and error is one sentence, one line: printable (a
+    # name another project chose, quoted in it, can neither drive the
+    # terminal nor split it into a line that looks like another).
     for warning in messages.grouped(warnings, full):
-        log.warning(_lines(warning))
+        log.warning(messages.visible(warning))
     for error in errors:
-        log.error(_lines(error))
+        log.error(messages.visible(error))
 
 
 def _lines(text):
@@ -355,10 +355,10 @@ class Interruptible:
             raise SystemExit(_lines(e)) from None
         except errors.ImageShareError as e:
             # One error line: what it quotes (a name from the cloud or a
-            # file) cannot drive the terminal.
-            if _lines(e) == str(e):
+            # file) can neither drive the terminal nor split the line.
+            if messages.visible(e) == str(e):
                 raise
-            raise exceptions.CommandError(_lines(e)) from None
+            raise exceptions.CommandError(messages.visible(e)) from None
         finally:
             if late:
                 sys.stderr.write(W_LATE_SIGNAL.format(signal=late[0]) + '\n')

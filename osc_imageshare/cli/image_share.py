@@ -197,13 +197,14 @@ class SetImageShare(cli.PartialFailureLister):
         parser.add_argument(
             '--no-members', action='store_true',
             help='With --prune: the image is to have no members, every '
-                 'member is revoked (an empty member list is refused '
-                 'without it)')
+                 'member Glance lists is revoked (a private image hides '
+                 'its members: they are left, and a warning says how to '
+                 'remove them); an empty member list is refused without it')
         parser.add_argument(
             '--prune', action='store_true',
             help='Revoke the members that are not given (default: keep '
-                 'them, and list them as kept); on a private image, the '
-                 'members it hid too')
+                 'them, and list them as kept); on a private image the run '
+                 'shares (to add a member), the members it hid too')
         cli.add_earlier_members(
             parser, 'with --prune, remove them; without, set the image '
                     'private again and stop, naming them')

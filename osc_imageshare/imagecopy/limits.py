@@ -98,6 +98,6 @@ def check_id_free(target_glance, source, project_id):
         "--keep-id cannot copy image %s into project %s: the target Glance "
         "already has an image with that ID (%s, owner %s, %s, not a proven "
         "copy of it); nothing was copied" % (
-            source['id'], project_id, ascii(held.get('name')),
+            source['id'], project_id, repr(held.get('name')),
             held.get('owner'),
             held.get('status')))

@@ -193,7 +193,9 @@ def _wait(glance, plan, timeout, progress, stop=None):
     expected = waiting.Waiting()
     pending = {}
     for p in plan.pairs:
-        if not p.error and p.status == 'pending':
+        # A target that had rejected it, and stays so, ends the wait too:
+        # a rejection ends a wait, as it ends share wait.
+        if not p.error and p.status in ('pending', 'rejected'):
             expected.add(p.image['id'], p.target.project_id, p.target.label)
             pending[p.image['id'], p.target.project_id] = p
     cut = False
@@ -210,7 +212,7 @@ def _wait(glance, plan, timeout, progress, stop=None):
     for image_id, members in seen.items():
         for pid, m in members.items():
             p = pending[image_id, pid]
-            if m['status'] in WAITED:
+            if m['status'] in WAITED and m['status'] != p.status:
                 p.member, p.status = m, m['status']
                 p.changes.append(WAITED[m['status']])
     return error, cut

@@ -40,8 +40,8 @@ E_EMPTY = ("No members given (an empty member file, or only comments): "
            "list if that is what you mean")
 W_ALL = "Image {id}: --prune --no-members would revoke {every}."
 # --prune on a private image the run does not share (nothing to add).
-W_PRUNE_HIDDEN = ("Image {id} is private and this run shares nothing, so "
-                  "--prune neither reads nor revokes the members it hides, "
+W_PRUNE_HIDDEN = ("Image {id} is private and this run shares nothing, so it "
+                  "neither reads nor revokes the members the image hides, "
                   "if any (those it had when it was made private); they "
                   "have no access while it stays private. To remove them: "
                   "'{command}' (shares it for as long as the removal "
@@ -347,13 +347,14 @@ def set_one(glance, ident, image_ref, members, targets, prune, accept,
             p.target.project_id)) for p in revokes
         if not p.steps and ident.project_exists(p.target.project_id) is False]
     sharing = any(p.steps for p in plan.pairs)
-    if prune and not sharing and stranded.was_private(image):
+    if (prune or revoke) and not sharing and image.get(
+            'visibility') == 'private':
         warnings.append(W_PRUNE_HIDDEN.format(id=image['id'], command=(
             shlex.join(['openstack', 'image', 'share', 'revoke', image['id'],
                         '--all', '--share-briefly']))))
     elif dry_run:
         warnings += _dry_run_warnings(image, prune, members, len(listed),
-                                      earlier_members, policy)
+                                      earlier_members, policy, sharing)
     if dry_run:
         return _result(glance, ident, image, whole, before, warnings,
                        dry_run, prune)
@@ -442,12 +443,12 @@ def _revoke_pairs(ident, image, listed, targets, prune, revoke=None):
 
 
 def _dry_run_warnings(image, prune, members, count, earlier_members,
-                      policy):
+                      policy, sharing):
     warnings = []
     if prune and not members:
         warnings.append(W_ALL.format(id=image['id'],
                                      every=_every(image, count)))
-    if stranded.was_private(image):
+    if sharing and stranded.was_private(image):
         warnings.append(messages.W_HIDDEN.format(
             id=image['id'], then=messages.HIDDEN_THEN[policy] if (
                 earlier_members or not prune) else 'revokes them '

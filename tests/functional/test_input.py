@@ -286,6 +286,32 @@ def test_a_newline_in_a_name_keeps_one_row_per_line(cloud):
             ) in res.stderr.splitlines()
 
 
+def test_a_newline_in_a_project_name_cannot_forge_a_stderr_line(cloud):
+    # A project's owner names it; the sentence quoting it stays one line.
+    name = unique('pr\nWARNING forged')
+    project, _ = cloud.json('admin', 'project', 'create', name, '--domain',
+                            'Default')
+    try:
+        img = cloud.make_image('admin')
+        res = cloud.run('admin', 'image', 'transfer', img['id'], '--to',
+                        project['id'], '--no-accept', '-f', 'json')
+        assert res.returncode == 0, res.stderr
+        assert not [line for line in res.stderr.splitlines()
+                    if line.startswith('WARNING forged')], res.stderr
+        shown = name.replace('\n', '\\n')
+        assert [line for line in res.stderr.splitlines()
+                if line.startswith('Project %s (%s) has not accepted' % (
+                    shown, project['id']))], res.stderr
+        # An error quoting it: one line too.
+        res = cloud.run('admin', 'image', 'share', 'revoke', img['id'],
+                        name + '-none')
+        assert res.returncode == 1
+        assert not [line for line in res.stderr.splitlines()
+                    if line.startswith('WARNING forged')], res.stderr
+    finally:
+        cloud.run('admin', 'project', 'delete', project['id'])
+
+
 def test_property_values_read_as_glance_takes_them(cloud):
     # protected=True is Glance's 'true': the image is selected (it was
     # Glance's raw 400).

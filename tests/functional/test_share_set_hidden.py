@@ -78,8 +78,9 @@ def test_prune_with_nothing_to_add_promises_no_revoke_it_cannot_make(
     # Nothing to add: the run does not share the image, so it can neither
     # read nor revoke the member it hides; the dry run promised it did.
     img, other = hides_dave, cloud.project('beta', 'other')
-    hint = ("Image %s is private and this run shares nothing, so --prune "
-            "neither reads nor revokes the members it hides, if any (those "
+    hint = ("Image %s is private and this run shares nothing, so it "
+            "neither reads nor revokes the members the image hides, if any "
+            "(those "
             "it had when it was made private); they have no access while it "
             "stays private. To remove them: 'openstack image share revoke %s "
             "--all --share-briefly' (shares it for as long as the removal "

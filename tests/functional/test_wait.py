@@ -125,6 +125,28 @@ def test_transfer_wait_ended_by_a_reject(cloud):
                                                  img['id']))
 
 
+def test_transfer_wait_to_a_project_that_had_rejected_ends_at_once(cloud):
+    # The run leaves it rejected (--no-accept): --wait does not wait out
+    # its timeout for an acceptance, nor exit 0 as if there were none to
+    # wait for; a rejection ends it, exit code 1, as share wait ends.
+    img = cloud.make_image('alice-alpha', visibility='private')
+    beta = cloud.project('beta')
+    cloud.json('alice-alpha', 'image', 'transfer', img['id'], '--to', beta,
+               '--no-accept')
+    cloud.json('bob-beta', 'image', 'share', 'reject', img['id'])
+    began = time.monotonic()
+    res = cloud.run('alice-alpha', 'image', 'transfer', img['id'], '--to',
+                    beta, '--no-accept', '--wait', '--timeout', '120', '-f',
+                    'json')
+    assert time.monotonic() - began < 60
+    assert res.returncode == 1, (res.stdout, res.stderr)
+    assert [(r['Member Status'], r['Changes'])
+            for r in json.loads(res.stdout)] == [('rejected', 'none')]
+    assert stderr_lines(res)[-1] == (
+        "Project %s rejected image %s; it can still accept it "
+        "('openstack image share accept %s')" % (beta, img['id'], img['id']))
+
+
 def test_transfer_wait_times_out(cloud):
     img = cloud.make_image('carol-alpha', visibility='private')
     beta = cloud.project('beta')

@@ -348,7 +348,7 @@ class TestInterrupted(base.TestCommand):
         cmd = image_share.ListImageShare(self.app, None)
         parsed = self.check_parser(cmd, [], [])
         e = self.assertRaises(exceptions.CommandError, cmd.run, parsed)
-        self.assertEqual("No project named 'zz\\x1b[31mX\nY'", str(e))
+        self.assertEqual("No project named 'zz\\x1b[31mX\\nY'", str(e))
 
     @mock.patch.object(image_share.membership, 'list_shares')
     def test_a_signal_once_the_run_wrote_and_ended_is_late(self, run):

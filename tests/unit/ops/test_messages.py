@@ -91,9 +91,13 @@ class TestNamesInSentences(base.TestCase):
         # A backslash is a sentence's: kept as it is.
         self.assertEqual('a\\b (id)', messages.label('id', 'a\\b'))
 
-    def test_a_reported_line_keeps_its_own_line_breaks(self):
+    def test_a_reported_sentence_is_one_line(self):
+        # A newline in a name quoted in it cannot start a line that
+        # looks like another warning.
         log = mock.Mock()
-        cli.report(log, ['one\x1b[2J\ntwo'], ['bad\r'])
-        self.assertEqual([mock.call('one\\x1b[2J\ntwo')],
+        cli.report(log, ['Project pr\nWARNING fake (x) \x1b[2J has'],
+                   ['bad\r'])
+        self.assertEqual([mock.call('Project pr\\nWARNING fake (x) '
+                                    '\\x1b[2J has')],
                          log.warning.call_args_list)
         self.assertEqual([mock.call('bad\\r')], log.error.call_args_list)

@@ -130,6 +130,27 @@ class TestApply(unittest.TestCase):
                      now=NOW.replace(month=11))
         self.assertEqual({BETA, OTHER}, set(g.members[IMAGE_ID]))
 
+    def test_an_expired_rule_on_a_private_image_says_what_it_can_not_do(
+            self):
+        # Private: the members it hides are not listed, and nothing is
+        # shared: the dry run and the run say the same, and promise no
+        # share the run does not make.
+        rules = load('rules:\n'
+                     '- images: {names: [web]}\n'
+                     '  projects: [beta]\n'
+                     '  prune: true\n'
+                     '  expires: 2026-12-01T00:00:00Z\n')
+        said = []
+        for dry_run in (True, False):
+            g = fakes.FakeGlance([fakes.image(visibility='private')],
+                                 {IMAGE_ID: []})
+            res = policy.apply(g, self.ident(), rules, 'p.yaml', now=NOW,
+                               dry_run=dry_run)
+            self.assertEqual([], [c for c in g.calls if c[0] != 'GET'])
+            said.append(res.warnings)
+        self.assertEqual(said[0], said[1])
+        self.assertFalse([w for w in said[0] if 'right after sharing' in w])
+
     def test_rules_that_disagree_are_refused_before_any_write(self):
         g = self.cloud()
         rules = load('rules:\n'

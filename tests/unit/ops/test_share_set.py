@@ -286,8 +286,9 @@ class TestMemberList(unittest.TestCase):
             self):
         # Nothing to add: the run does not share the image, so it cannot
         # read (nor revoke) the members it hides; run and dry run say so.
-        hint = ("Image %s is private and this run shares nothing, so --prune "
-                "neither reads nor revokes the members it hides, if any "
+        hint = ("Image %s is private and this run shares nothing, so it "
+                "neither reads nor revokes the members the image hides, if "
+                "any "
                 "(those it had when it was made private); they have no "
                 "access while it stays private. To remove them: 'openstack "
                 "image share revoke %s --all --share-briefly' (shares it for "
@@ -299,6 +300,21 @@ class TestMemberList(unittest.TestCase):
                                         dry_run=dry_run)
             self.assertEqual(([], [hint]), (res.rows, res.warnings))
             self.assertEqual([('GET', IMG_URL)], g.calls)
+
+    def test_a_shared_image_a_dead_run_labelled_is_pruned_as_listed(self):
+        # Shared, with the label of a run that died before its members
+        # check: its members are listed, and --prune revokes them; no
+        # sentence calls it private.
+        label = ('{"checked": false, "op": "share", "run": "deadhost:1:abc", '
+                 '"started": "2026-01-01T00:00:00Z", "targets": []}')
+        g = fakes.FakeGlance([fakes.image(visibility='shared', **{
+            'imageshare_sharing': label})], {IMAGE_ID: [
+                fakes.member(BETA, 'accepted')]})
+        res = share_set.set_members(g, Ident(admin=True), IMAGE_ID, [],
+                                    prune=True, no_members=True)
+        self.assertEqual(['revoked'], [r[5] for r in res.rows])
+        self.assertFalse([w for w in res.warnings if 'private' in w],
+                         res.warnings)
 
     def test_each_distinct_name_is_resolved_once(self):
         ident = Ident(admin=True)
