@@ -31,7 +31,7 @@ W_REJECTED = ("Project {member_label} has rejected image {id}: Glance hides "
 # After a run that left a target rejected (--no-accept, or no way to
 # accept for it): the same, saying the run did not change it.
 W_STAYS_REJECTED = ("Project {member_label} has rejected image {id}, and "
-                    "this run left it rejected: Glance hides the image from "
+                    "this run {left} it rejected: Glance hides the image from "
                     "that project's image lists, but the project can still "
                     "accept it, and can still boot it by its ID; ask the "
                     "project to accept it (in that project: '{accept}'), or "

@@ -356,6 +356,7 @@ def set_one(glance, ident, image_ref, members, targets, prune, accept,
         warnings += _dry_run_warnings(image, prune, members, len(listed),
                                       earlier_members, policy, sharing)
     if dry_run:
+        warnings += share.left_rejected(plan)
         return _result(glance, ident, image, whole, before, warnings,
                        dry_run, prune)
     if stop is not None and stop.name:

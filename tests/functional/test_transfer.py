@@ -125,6 +125,12 @@ def test_no_accept_then_member_accepts_by_name(cloud):
     assert (data['previous_status'], data['member_status']) == (
         'accepted', 'rejected')
     assert not bob_sees(cloud, img['id'])
+    # Its dry run says so before: the run would leave it rejected.
+    _, warnings = cloud.json('alice-alpha', 'image', 'transfer', img['id'],
+                             '--to', beta, '--no-accept', '--dry-run')
+    assert [w for w in warnings if w.startswith(
+        'Project %s has rejected image %s, and this run would leave it '
+        'rejected: ' % (beta, img['id']))], warnings
     # The owner asks again, leaving it to beta: done as asked (exit 0), and
     # the rejection said, with what either side can do.
     rows, warnings = cloud.json('alice-alpha', 'image', 'transfer',

@@ -154,7 +154,15 @@ def dry_run_warnings(plan, ident):
     then = messages.HIDDEN_THEN[plan.options['earlier_members']]
     return [messages.W_HIDDEN.format(id=pairs[0].image['id'], then=then)
             for pairs in plan.by_image()
-            if stranded.was_private(pairs[0].image)]
+            if stranded.was_private(pairs[0].image)] + left_rejected(plan)
+
+
+def left_rejected(plan):
+    """A dry run's warnings: the targets its run would leave rejected."""
+    return [rejected(p.image['id'], p.target, dry_run=True)
+            for p in plan.pairs
+            if not p.error and (p.member or {}).get('status') == 'rejected'
+            and ACCEPT not in [s.kind for s in p.steps]]
 
 
 def execute(glance, ident, plan, batch=None):
@@ -223,10 +231,11 @@ def members_after(plan, pairs):
     return status
 
 
-def rejected(image_id, target):
+def rejected(image_id, target, dry_run=False):
     """The warning for a target that rejected the image, and stays so."""
     return messages.W_STAYS_REJECTED.format(
         id=image_id, member_label=target.label,
+        left='would leave' if dry_run else 'left',
         accept=shlex.join(['openstack', 'image', 'share', 'accept',
                            image_id]),
         revoke=shlex.join(['openstack', 'image', 'share', 'revoke',
