@@ -21,6 +21,8 @@ VERBS = {'accepted': 'accept', 'rejected': 'reject'}
 
 W_REVOKED = ("Project {to} had accepted image {id}: its instances booted "
              "from it can now fail to rebuild, evacuate or migrate.")
+E_UNREMOVABLE = ("Member {member} of image {id} is not removed: it can "
+                 "be removed {remove}")
 W_NOT_MEMBER = ("Project {to} is not a member of image {id}; nothing to "
                 "revoke.")
 W_PRIVATE = ("Image {id} is private already: no other project can use it; "
@@ -297,6 +299,12 @@ def _revoke(glance, ident, image, project_refs, project_domain, unshare,
             errs.append(str(e))
             continue
         label = messages.label(pid, pname)
+        if pid in members and not messages.addressable(pid):
+            # No URL reaches it: a request would fail as "not a member".
+            errs.append(E_UNREMOVABLE.format(
+                member=messages.arg(pid), id=image['id'],
+                remove=messages.REMOVE_NO_URL))
+            continue
         if pid not in members or any(r.pid == pid for r in removals):
             if pid not in members:
                 warnings.append(W_NOT_MEMBER.format(to=label,

@@ -39,6 +39,8 @@ E_EMPTY = ("No members given (an empty member file, or only comments): "
            "--prune would revoke {every}; give --no-members instead of the "
            "list if that is what you mean")
 W_ALL = "Image {id}: --prune --no-members would revoke {every}."
+W_UNREMOVABLE = ("Member {member} of image {id} is not revoked: it can be "
+                 "removed {remove}.")
 # --prune on a private image the run does not share (nothing to add).
 W_PRUNE_HIDDEN = ("Image {id} is private and this run shares nothing, so it "
                   "neither reads nor revokes the members the image hides, "
@@ -345,7 +347,14 @@ def set_one(glance, ident, image_ref, members, targets, prune, accept,
     warnings = allowed + recipients.unverified_warnings(targets) + [
         W_KEPT_GONE.format(id=image['id'], member=messages.arg(
             p.target.project_id)) for p in revokes
-        if not p.steps and ident.project_exists(p.target.project_id) is False]
+        if not p.steps and messages.addressable(p.target.project_id)
+        and ident.project_exists(p.target.project_id) is False]
+    # A member Glance cannot address by URL: no request can revoke it.
+    warnings += [W_UNREMOVABLE.format(
+        id=image['id'], member=messages.arg(p.target.project_id),
+        remove=messages.REMOVE_NO_URL) for p in revokes
+        if (prune or p.target.project_id in (revoke or {}))
+        and not messages.addressable(p.target.project_id)]
     sharing = any(p.steps for p in plan.pairs)
     if (prune or revoke) and not sharing and image.get(
             'visibility') == 'private':
@@ -439,7 +448,7 @@ def _revoke_pairs(ident, image, listed, targets, prune, revoke=None):
     return [transfer_plan.Pair(image, recipients.Target(
         pid, ident.project_name_of(pid)), dict(m), [
             transfer_plan.Step(REVOKE, 'revoke member', revoke.get(pid))]
-        if prune or pid in revoke else [])
+        if (prune or pid in revoke) and messages.addressable(pid) else [])
         for pid, m in listed.items() if pid not in wanted]
 
 

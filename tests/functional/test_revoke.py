@@ -168,3 +168,28 @@ def test_a_readers_audit_fix_is_told_the_role(cloud):
         assert left == [stray]
     finally:
         cloud.glance('admin').images.delete(img['id'])
+
+
+def test_a_member_glance_cannot_address_is_said_not_requested(cloud):
+    # Glance stores any member string, but no URL reaches one outside
+    # ASCII: neither revoke nor share set --prune sends a request that
+    # would fail as "not a member" or "changed by another run".
+    img = cloud.make_image('alice-alpha', visibility='shared')
+    odd = unique('mem\u202eber')
+    cloud.glance('alice-alpha').image_members.create(img['id'], odd)
+    try:
+        res = cloud.run('alice-alpha', 'image', 'share', 'set', img['id'],
+                        '--no-members', '--prune', '-f', 'json')
+        assert res.returncode == 0, res.stderr
+        assert ('Member %s of image %s is not revoked: it can be removed '
+                "only in Glance's database" % (
+                    "'%s'" % odd.replace('\u202e', '\\u202e'), img['id'])
+                ) in res.stderr
+        res = cloud.run('alice-alpha', 'image', 'share', 'revoke', img['id'],
+                        '--all', '-f', 'json')
+        assert res.returncode == 1
+        assert 'is not removed: it can be removed only in Glance' in \
+            res.stderr
+        assert 'not a member' not in res.stderr
+    finally:
+        cloud.glance('admin').images.delete(img['id'])

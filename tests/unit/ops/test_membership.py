@@ -142,6 +142,20 @@ class TestRevoke(base.TestCase):
             ('PATCH', 'Image %s: visibility shared->private' % IMAGE_ID)],
             writes)
 
+    def test_a_member_glance_cannot_address_is_an_error_not_a_request(self):
+        odd = 'mem\u202eber'
+        g = glance(fakes.member(odd), fakes.member(BETA))
+        rows, warnings, errs = membership.revoke(
+            g, test_share.Ident(), IMAGE_ID, None, unshare=True)
+        self.assertEqual([
+            "Member 'mem\u202eber' of image %s is not removed: it can be "
+            "removed only in Glance's database: Glance cannot address a "
+            "member ID with a '/', a '..' or a character outside ASCII by "
+            "URL, so no command removes it" % IMAGE_ID], errs)
+        # The other member is removed; the image stays shared.
+        self.assertEqual([('DELETE', MEMBERS_URL + '/' + BETA)],
+                         [c for c in g.calls if c[0] != 'GET'])
+
     def test_literal_member_id_and_non_member(self):
         g = glance(fakes.member('beta'))
         rows, warnings, errs = membership.revoke(

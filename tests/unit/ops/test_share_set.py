@@ -316,6 +316,25 @@ class TestMemberList(unittest.TestCase):
         self.assertFalse([w for w in res.warnings if 'private' in w],
                          res.warnings)
 
+    def test_a_member_glance_cannot_address_is_not_planned_for_revoke(
+            self):
+        # No URL reaches it (a '/', a '..', a character outside ASCII):
+        # planned, it would fail as if another run had changed it.
+        odd = 'mem\u202eber'
+        for dry_run in (True, False):
+            g = glance(members=[fakes.member(odd, 'pending')])
+            res = share_set.set_members(g, Ident(admin=True), IMAGE_ID, [],
+                                        prune=True, no_members=True,
+                                        dry_run=dry_run)
+            self.assertEqual(([], 0), (res.errors, res.failed))
+            self.assertEqual([], [c for c in g.calls if c[0] != 'GET'])
+            self.assertIn(
+                "Member %s of image %s is not revoked: it can be removed "
+                "only in Glance's database: Glance cannot address a member "
+                "ID with a '/', a '..' or a character outside ASCII by URL, "
+                "so no command removes it." % ("'mem\u202eber'", IMAGE_ID),
+                res.warnings)
+
     def test_each_distinct_name_is_resolved_once(self):
         ident = Ident(admin=True)
         asked = []
