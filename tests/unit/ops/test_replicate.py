@@ -1,8 +1,10 @@
 """``image replicate``: series, copies, retention, on the fake Glance."""
 
 import hashlib
+import signal
 from unittest import mock
 
+from osc_imageshare.batch import signals
 from osc_imageshare.imagecopy import labels
 from osc_imageshare.ops import replicate
 from osc_imageshare.ops import replicate_check
@@ -268,3 +270,34 @@ class TestCheck(Case):
         self.assertEqual('stale-replicas', self.check(keep=2).rows[0][-1])
         self.assertIsNone(self.check(keep=2).summary)
         self.assertEqual('ok', self.check(keep=3).rows[0][-1])
+
+
+class TestSignals(Case):
+
+    def test_sigterm_mid_copy_cleans_it_keeps_the_done_and_says_so(self):
+        b1, b2, b3 = self.add(1, 2, 3)
+        sent = []
+
+        def on_data(chunk):
+            # While the second copy (b2's) receives its data.
+            if len(self.target.images) == 2 and not sent:
+                sent.append(1)
+                base.signal_self(signal.SIGTERM)
+        self.target.on_data = on_data
+        e = self.assertRaises(signals.Interrupted, self.replicate, keep=3,
+                              parallel=1)
+        lines = str(e).splitlines()
+        self.assertEqual(
+            'Interrupted by SIGTERM: of 3 step(s), 1 done, 1 failed, 1 not '
+            'started; every copy made is verified and kept, each cut one was '
+            'cleaned up as said above: run the command again to finish',
+            lines[-1])
+        self.assertIn('Interrupted by SIGTERM while copying image %s'
+                      % b2['id'], lines[0])
+        self.assertEqual([(b3['id'], 'copied')],
+                         [(r[2], r[5]) for r in e.rows])
+        # Nothing partial left; a re-run finishes.
+        self.assertEqual([b3['id']], [s for s, _ in self.replicas()])
+        res = self.replicate(keep=3)
+        self.assertEqual([(b3['id'], 'kept'), (b2['id'], 'copied'),
+                          (b1['id'], 'copied')], self.actions(res))
