@@ -120,8 +120,9 @@ class State:
             if not pairs:
                 continue
             try:
-                listed = pairs[0].glance.list_images_and_hidden(**{
-                    'owner': target.project_id,
+                there = pairs[0].glance
+                listed = there.list_images_and_hidden(**{
+                    'owner': target.project_id, 'limit': there.PAGE,
                     labels.REPLICA_OF: self.ident.project_id})
             except (errors.GlanceError, errors.TransportError) as e:
                 for p in pairs:

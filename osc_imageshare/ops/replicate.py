@@ -110,7 +110,8 @@ def read(glance, ident, req):
     if req.tags or req.properties:
         # The listing's images as they are: no request per image.
         selected = selection.select_images(glance, ident, req.tags,
-                                           req.properties)
+                                           req.properties,
+                                           limit=glance.PAGE)
         notes.append(selection.selected_note(selected, req.tags,
                                              req.properties))
     sources, failed = runner.find_images(
@@ -126,8 +127,9 @@ def read(glance, ident, req):
         ident, req.to, req.project_domain, req.to_clouds,
         recipients.AcceptPolicy.REQUIRED, req.open_cloud, req.glance_for,
         allow_own=True)
-    sources = _gated(ident, sources, targets, failed)
+    sources, allowed = _gated(ident, sources, targets, failed)
     state = replica_state.State(glance, ident, sources, targets, failed)
+    state.warnings += allowed
     state.group(req.series_by)
     state.read_targets()
     return state, notes if req.dry_run else []
@@ -150,13 +152,16 @@ def _usable(ident, image):
 
 
 def _gated(ident, sources, targets, failed):
-    """``sources`` less the kinds copy mode refuses (``gate``)."""
+    """``(sources, warnings)``: less the kinds copy mode refuses (``gate``).
+
+    The refused go into ``failed``; the warnings are of those it lets
+    through (an encrypted image into its own project, another region).
+    """
     plan = transfer_plan.Plan(
         'copy', [transfer_plan.Pair(s, t) for s in sources for t in targets],
         failed, targets, {})
-    for warning in gate.apply(plan, ident):
-        LOG.warning('%s', warning)
-    return [s for s in sources if s['id'] not in failed]
+    warnings = gate.apply(plan, ident)
+    return [s for s in sources if s['id'] not in failed], warnings
 
 
 def plan(state, keep, origin=None):

@@ -100,15 +100,16 @@ class TestReplicate(Case):
         self.source.calls, self.target.calls = [], []
         res = self.replicate(keep=2)
         self.assertEqual(['kept', 'kept'], [r[5] for r in res.rows])
+        # Pages of 200 (GlanceAPI.PAGE), hidden images included.
         self.assertEqual([
-            ('GET', '/v2/images?backup_type=daily&owner=' + ALPHA),
-            ('GET', '/v2/images?backup_type=daily&os_hidden=true&owner='
-             + ALPHA)], self.source.calls)
+            ('GET', '/v2/images?backup_type=daily&limit=200&owner=' + ALPHA),
+            ('GET', '/v2/images?backup_type=daily&limit=200&os_hidden=true'
+             '&owner=' + ALPHA)], self.source.calls)
         self.assertEqual([
-            ('GET', '/v2/images?imageshare_replica_of=%s&owner=%s'
+            ('GET', '/v2/images?imageshare_replica_of=%s&limit=200&owner=%s'
              % (ALPHA, BETA)),
-            ('GET', '/v2/images?imageshare_replica_of=%s&os_hidden=true'
-             '&owner=%s' % (ALPHA, BETA))], self.target.calls)
+            ('GET', '/v2/images?imageshare_replica_of=%s&limit=200'
+             '&os_hidden=true&owner=%s' % (ALPHA, BETA))], self.target.calls)
 
     def test_a_new_backup_is_copied_then_the_oldest_replica_deleted(self):
         b1, b2, b3 = self.add(1, 2, 3)
@@ -162,6 +163,21 @@ class TestReplicate(Case):
         self.assertEqual(1, len(res.errors))
         self.assertIn(other['id'], res.errors[0])
         self.assertEqual('Failed to replicate 1 of 2 series/target pairs',
+                         res.summary)
+
+    def test_kinds_copy_mode_refuses_are_refused_the_others_go_on(self):
+        b1, = self.add(1)
+        vol, = self.add(2, server=OTHER, block_device_mapping='[{"a": 1}]')
+        kernel, = self.add(3, server=OTHER[:-1] + '3', kernel_id='k')
+        res = self.replicate()
+        self.assertEqual([(b1['id'], 'copied')], self.actions(res))
+        self.assertEqual(2, len(res.errors))
+        self.assertIn(vol['id'], res.errors[1])
+        self.assertEqual(
+            "Image %s boots with a kernel or ramdisk image: replicate does "
+            "not copy companions; use 'openstack image transfer %s --mode "
+            "copy'" % (kernel['id'], kernel['id']), res.errors[0])
+        self.assertEqual('Failed to replicate 2 of 3 series/target pairs',
                          res.summary)
 
 
