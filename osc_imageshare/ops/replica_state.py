@@ -87,6 +87,22 @@ def _when(image, replica):
     return series.created(image)
 
 
+def listing(glance, target, replica_of):
+    """The images labelled replicas of ``replica_of``'s at ``target``.
+
+    One paged listing, hidden ones included; the error line instead if
+    it cannot be read.
+    """
+    there = target.glance or glance
+    try:
+        return there.list_images_and_hidden(**{
+            'owner': target.project_id, 'limit': there.PAGE,
+            labels.REPLICA_OF: replica_of})
+    except (errors.GlanceError, errors.TransportError) as e:
+        return ('Could not read the replicas in project %s: %s'
+                % (target.label, errors.describe(e)))
+
+
 class State:
     """The sources, series, targets and replicas of one run."""
 
@@ -113,24 +129,18 @@ class State:
         self.pairs = [Pair(self, key, t, self.series[key])
                       for key in sorted(self.series) for t in self.targets]
 
-    def read_targets(self):
-        """One listing per target; each pair's replicas, proven."""
+    def sort_targets(self, listings):
+        """Each pair's replicas, proven, from ``listings`` (``listing``)."""
         for target in self.targets:
             pairs = [p for p in self.pairs if p.target is target]
-            if not pairs:
-                continue
-            try:
-                there = pairs[0].glance
-                listed = there.list_images_and_hidden(**{
-                    'owner': target.project_id, 'limit': there.PAGE,
-                    labels.REPLICA_OF: self.ident.project_id})
-            except (errors.GlanceError, errors.TransportError) as e:
+            listed = listings.get(id(target))
+            if isinstance(listed, str):
                 for p in pairs:
-                    p.error = ('Could not read the replicas in project %s: '
-                               '%s' % (target.label, errors.describe(e)))
+                    p.error = listed
                 continue
             for p in pairs:
-                self._sort(p, [i for i in listed if i.get(labels.SERIES)
+                self._sort(p, [i for i in listed or ()
+                               if i.get(labels.SERIES)
                                == series.label_of(p.key)])
 
     def _sort(self, pair, listed):

@@ -13,6 +13,7 @@ nothing.  Everything a run needs is in the target's labels: any host can
 run it.
 """
 
+from concurrent import futures
 import dataclasses
 import functools
 import logging
@@ -103,8 +104,40 @@ class Result:
 
 
 def read(glance, ident, req):
-    """``(state, warnings)``: a ``replica_state.State``, nothing written."""
-    workers = runner.check(req.parallel)
+    """``(state, warnings)``: a ``replica_state.State``, nothing written.
+
+    The targets are authenticated and their replicas listed while the
+    sources are read: the two sides are independent.
+    """
+    with futures.ThreadPoolExecutor(1) as pool:
+        there = pool.submit(_targets, glance, ident, req)
+        try:
+            sources, failed, notes = _sources(glance, ident, req)
+        except BaseException:
+            there.cancel()
+            raise
+        targets, listings = there.result()
+    sources, allowed = _gated(ident, sources, targets, failed)
+    state = replica_state.State(glance, ident, sources, targets, failed)
+    state.warnings += allowed
+    state.group(req.series_by)
+    state.sort_targets(listings)
+    return state, notes if req.dry_run else []
+
+
+def _targets(glance, ident, req):
+    """``(targets, {id(target): its replicas listed, or the error})``."""
+    targets = recipients.resolve(
+        ident, req.to, req.project_domain, req.to_clouds,
+        recipients.AcceptPolicy.REQUIRED, req.open_cloud, req.glance_for,
+        allow_own=True)
+    return targets, {id(t): replica_state.listing(glance, t,
+                                                  ident.project_id)
+                     for t in targets}
+
+
+def _sources(glance, ident, req):
+    """``(sources, {ref: why refused}, notes)``: the images selected."""
     notes, selected = [], []
     check = functools.partial(_usable, ident)
     if req.tags or req.properties:
@@ -116,23 +149,13 @@ def read(glance, ident, req):
                                              req.properties))
     sources, failed = runner.find_images(
         glance, req.refs, ident.project_name or ident.project_id, check,
-        workers)
+        runner.check(req.parallel))
     for image in selected:
         why = check(image)
         if why:
             failed[image['id']] = why
-    sources = runner.unique_images(sources + [
-        i for i in selected if i['id'] not in failed])
-    targets = recipients.resolve(
-        ident, req.to, req.project_domain, req.to_clouds,
-        recipients.AcceptPolicy.REQUIRED, req.open_cloud, req.glance_for,
-        allow_own=True)
-    sources, allowed = _gated(ident, sources, targets, failed)
-    state = replica_state.State(glance, ident, sources, targets, failed)
-    state.warnings += allowed
-    state.group(req.series_by)
-    state.read_targets()
-    return state, notes if req.dry_run else []
+    return runner.unique_images(sources + [
+        i for i in selected if i['id'] not in failed]), failed, notes
 
 
 def _usable(ident, image):
