@@ -85,6 +85,7 @@ class Entry:
     step: object = None             # its executor.Step, if it writes
     methods: tuple = None
     cut: str = None                 # what a signal stopped, in words
+    error: str = None               # why it failed (planning or its step)
 
     def row(self, dry_run):
         action = PLANNED.get(self.action, self.action) if dry_run \
@@ -194,17 +195,13 @@ def plan(state, keep, origin=None):
         if pair.error:
             continue
         wanted, beyond = pair.retention(keep)
-        copies = []
-        for item in wanted:
-            entry = _keep_or_copy(state, pair, item, origin)
-            if entry.step:
-                copies.append(entry.step)
-            entries.append(entry)
-        if pair.error:      # a copy refused while planning: no deletion
-            entries = [e for e in entries if e.pair is not pair]
-            continue
+        mine = [_keep_or_copy(state, pair, item, origin) for item in wanted]
+        entries += mine
+        copies = tuple(e.step for e in mine if e.step)
+        if any(e.error for e in mine):
+            continue    # a copy refused while planning: no deletion
         for replica in beyond:
-            entries.append(_delete(state, pair, replica, tuple(copies)))
+            entries.append(_delete(state, pair, replica, copies))
     return entries
 
 
@@ -228,7 +225,7 @@ def _keep_or_copy(state, pair, item, origin):
                           pair.target.project_id, entry.methods[0], False,
                           state.planned.setdefault(id(pair.glance), {}))
     except errors.ImageShareError as e:
-        pair.error = str(e)
+        entry.error = str(e)
         return entry
     entry.action, entry.method = COPIED, entry.methods[0]
     entry.step = executor.Step(
@@ -313,24 +310,31 @@ def replicate(glance, ident, req):
 
 
 def _rows(entries, dry_run):
-    return [e.row(dry_run) for e in entries
-            if dry_run or e.step is None or e.step.outcome == executor.DONE]
+    return [e.row(dry_run) for e in entries if not e.error and (
+        dry_run or e.step is None or e.step.outcome == executor.DONE)]
 
 
 def _result(state, entries, dry_run, notes=()):
-    """The Result: rows done (or planned), a line per failure, summary."""
+    """The Result: rows done (or planned), a line per failure, summary.
+
+    A series/target pair failed when it could not be read, or one of its
+    copies or deletions was refused or failed; the others are not
+    stopped by it.
+    """
     for e in entries:
-        if dry_run or e.step is None or e.step.outcome == executor.DONE:
+        if dry_run or e.error or e.step is None:
             continue
         if e.step.outcome == executor.FAILED:
-            e.pair.error = e.pair.error or e.step.error
-        elif e.action == DELETED:
+            e.error = e.step.error
+        elif e.step.outcome != executor.DONE and e.action == DELETED:
             state.warnings.append(W_NOT_DELETED.format(
                 id=e.replica, source=e.source_id, project=e.pair.target.label))
     errs = list(state.failed.values()) + [p.error for p in state.pairs
                                           if p.error]
-    failed = len(state.failed) * len(state.targets) + sum(
-        1 for p in state.pairs if p.error)
+    errs += [e.error for e in entries if e.error]
+    failing = {id(p) for p in state.pairs if p.error} | {
+        id(e.pair) for e in entries if e.error}
+    failed = len(state.failed) * len(state.targets) + len(failing)
     total = len(state.pairs) + len(state.failed) * len(state.targets)
     summary = messages.E_PARTIAL.format(
         verb='replicate', failed=failed, total=total,

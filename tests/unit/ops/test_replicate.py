@@ -5,6 +5,8 @@ import signal
 from unittest import mock
 
 from osc_imageshare.batch import signals
+from osc_imageshare import errors
+from osc_imageshare.imagecopy import engine
 from osc_imageshare.imagecopy import labels
 from osc_imageshare.ops import replicate
 from osc_imageshare.ops import replicate_check
@@ -179,6 +181,27 @@ class TestReplicate(Case):
             "copy'" % (kernel['id'], kernel['id']), res.errors[0])
         self.assertEqual('Failed to replicate 2 of 3 series/target pairs',
                          res.summary)
+
+    def test_a_copy_refused_while_planning_stops_no_other_nor_deletes(self):
+        b1, b2, b3 = self.add(1, 2, 3)
+        self.replicate(keep=3)
+        b4, b5 = self.add(4, 5)
+        real = engine.check_copy
+
+        def quota(glance, target_glance, source, *args):
+            if source['id'] == b4['id']:
+                raise errors.ImageShareError('no room for %s' % source['id'])
+            return real(glance, target_glance, source, *args)
+        with mock.patch.object(engine, 'check_copy', quota):
+            res = self.replicate(keep=3)
+        # b5 copied, b3 kept; b4 refused; nothing deleted in that series.
+        self.assertEqual([(b5['id'], 'copied'), (b3['id'], 'kept')],
+                         self.actions(res))
+        self.assertEqual(['no room for %s' % b4['id']], res.errors)
+        self.assertEqual('Failed to replicate 1 of 1 series/target pairs',
+                         res.summary)
+        self.assertEqual(sorted(b['id'] for b in (b1, b2, b3, b5)),
+                         [sid for sid, _ in self.replicas()])
 
 
 class TestRetentionRules(Case):
