@@ -52,8 +52,8 @@ def all_labelled(cloud, server, target=TARGET):
     glance = cloud.glance(target)
     found = []
     for hidden in (False, True):
-        found += glance.images.list(filters={
-            REPLICA_OF: cloud.project('alpha'), 'os_hidden': hidden})
+        found += list(glance.images.list(filters={
+            REPLICA_OF: cloud.project('alpha'), 'os_hidden': hidden}))
     return [i for i in found if i.get('instance_uuid') == server]
 
 
