@@ -96,7 +96,8 @@ def check_copy(glance, target_glance, source, project_id, method,
 def copy_image(glance, target_glance, source, project_id, name=None,
                visibility=None, source_cloud=None, progress=None,
                as_admin=False, import_method='auto', keep_signature=False,
-               warn=None, keep_id=False, methods=None, listed=None):
+               warn=None, keep_id=False, methods=None, listed=None,
+               replica=None):
     """Copy ``source`` into ``project_id`` through ``target_glance``.
 
     ``name`` and ``visibility`` (default: the source's name, private)
@@ -110,6 +111,10 @@ def copy_image(glance, target_glance, source, project_id, name=None,
     ``methods``: the methods ``plan_copy`` chose, tried in that order
     (``import_method`` is then not probed again); ``listed``: the copies
     ``reuse.existing_copy`` listed there (not listed again).
+    ``replica``: the labels of a replica (``labels.REPLICA_OF``,
+    ``SERIES``, ``SOURCE_CREATED``): the copy carries them, and only
+    copies carrying the same (``labels.same_kind``) are reused, cleaned
+    or raced with.
     Raises ImageShareError (one line, the half-made copy cleaned) on
     failure, Interrupted (SystemExit) on a caught signal.
     """
@@ -121,6 +126,9 @@ def copy_image(glance, target_glance, source, project_id, name=None,
     # One listing of the copies there serves the reuse and the clean-up.
     found = labels.copies(target_glance, source, project_id) \
         if listed is None else listed
+    if replica:
+        found = [i for i in found if labels.same_kind(
+            i, dict(replica, **{labels.SOURCE_HASH: tag}))]
     existing = verify.find_copy(found, source, project_id, tag, warn)
     if existing:
         existing, changes = reuse.bring_to(target_glance, existing,
@@ -133,6 +141,7 @@ def copy_image(glance, target_glance, source, project_id, name=None,
     body = _body(source, project_id, tag, name=name, visibility=visibility,
                  source_cloud=source_cloud, as_admin=as_admin,
                  keep_signature=keep_signature, keep_id=keep_id, warn=warn)
+    body.update(replica or {})
     job = _Job(glance, target_glance, source, project_id, body, progress,
                warn)
     order = _order(job, import_method, methods)

@@ -24,6 +24,16 @@ STARTED = 'imageshare_started'      # when that run started this copy
 HEARTBEAT = 'imageshare_heartbeat'  # refreshed while the copy is made
 CONVERTED = 'imageshare_converted'  # the target converted the data
 PROOF = 'imageshare_proof'          # of a converted copy: verify.proof
+# A replica (``image replicate``): a copy that also records whose images
+# it replicates (the source project), its series and the source's
+# creation time; ``REPLICA_PROOF``: the HMAC its run sealed it with.
+REPLICA_OF = 'imageshare_replica_of'
+SERIES = 'imageshare_series'
+SOURCE_CREATED = 'imageshare_source_created'
+REPLICA_PROOF = 'imageshare_replica_proof'
+# The labels that tell copies of one source apart: a replica and a plain
+# copy of the same source never stand for each other (reuse, races).
+KIND = (SOURCE_HASH, REPLICA_OF, SERIES)
 IN_PROGRESS = (COPIER, STARTED, HEARTBEAT)    # only while it is made
 OWNER_SPECIFIED = 'owner_specified.openstack.'  # openstacksdk's checksums
 # Never copied: identity, ownership, access, and what Glance computes.
@@ -70,6 +80,11 @@ def start_order(image):
         return ('', image['id'])
     return (image.get(STARTED) or image.get('created_at') or '',
             image['id'])
+
+
+def same_kind(image, other):
+    """Whether ``image`` and ``other`` are copies of one kind (``KIND``)."""
+    return all(image.get(k) == other.get(k) for k in KIND)
 
 
 def labelled(target_glance, source, project_id):

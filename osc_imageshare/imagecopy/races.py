@@ -23,8 +23,7 @@ def winner(target_glance, source, project_id, mine, before=False):
     while True:
         others = [i for i in delete_orphans(target_glance, source,
                                             project_id, mine)
-                  if i.get(labels.SOURCE_HASH) == mine.get(
-                      labels.SOURCE_HASH)]
+                  if labels.same_kind(i, mine)]
         done = [i for i in others if verify.proven(i, source)]
         mine_at = labels.start_order(mine)
         earlier = [i for i in others if i.get('status') != 'active'

@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import logging
 import os
-import time
+import tempfile
 
 from osc_imageshare import errors
 from osc_imageshare.imagecopy import labels
@@ -82,7 +82,12 @@ def proof(img):
 
 
 def proof_key():
-    """This user's secret for ``proof``, made once (mode 0600)."""
+    """This user's secret for ``proof``, made once (mode 0600).
+
+    Made whole before it is there: written to a file of its own, then
+    linked to its name, so that a run (or a thread) reading it while
+    another makes it never reads it half written.
+    """
     base = os.environ.get('XDG_CONFIG_HOME') or os.path.join(
         os.path.expanduser('~'), '.config')
     path = os.path.join(base, 'osc-imageshare', 'copy-proof.key')
@@ -92,16 +97,19 @@ def proof_key():
     except FileNotFoundError:
         pass
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path))
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:      # another run made it meanwhile
-        time.sleep(0.1)
-        with open(path, 'rb') as f:
-            return f.read()
-    with os.fdopen(fd, 'wb') as f:
-        key = os.urandom(32)
-        f.write(key)
-    return key
+        with os.fdopen(fd, 'wb') as f:
+            f.write(os.urandom(32))
+        os.chmod(tmp, 0o600)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:      # another run made it meanwhile
+            pass
+    finally:
+        os.unlink(tmp)
+    with open(path, 'rb') as f:
+        return f.read()
 
 
 def untrusted(img, source, project_id):

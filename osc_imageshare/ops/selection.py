@@ -100,10 +100,12 @@ def matches(image, tags, properties):
                     for k, v in (properties or {}).items()))
 
 
-def select_images(glance, ident, tags=(), properties=None, required=True):
+def select_images(glance, ident, tags=(), properties=None, required=True,
+                  limit=None):
     """The caller's own images with every tag and property, by name.
 
     None found is an error, unless not ``required`` (then ``[]``).
+    ``limit``: the size of the pages asked for (None: Glance's default).
 
     Hidden ones (``os_hidden``) included: they are the caller's images,
     and a selection that skipped them would be silently short.
@@ -117,6 +119,8 @@ def select_images(glance, ident, tags=(), properties=None, required=True):
     filters = dict(properties, owner=ident.project_id)
     if tags:
         filters['tag'] = tags[0]
+    if limit:
+        filters['limit'] = limit
     found = [i for i in glance.list_images_and_hidden(**filters)
              if matches(i, tags, properties)]
     if not found and required:

@@ -44,6 +44,10 @@ RESOLVED_BY_NAME = {
     ('image_share_wait', 'projects'):
         'test_wait.py::test_share_wait_satisfied_by_another_process',
     ('image_share_wait', 'project_domain'): 'same code as --to',
+    ('image_replicate', 'images'):
+        'test_replicate.py::test_a_named_image_and_a_project_target',
+    ('image_replicate', 'to'): 'same code as image transfer --to',
+    ('image_replicate', 'project_domain'): 'same code as --to',
     ('image_share_audit', 'project'):
         'test_audit.py::test_admin_project_scope_by_name_both_sides',
     ('image_share_audit', 'project_domain'):
@@ -72,7 +76,8 @@ class TestHelp(base.TestCase):
 
     def test_all_commands_are_registered(self):
         self.assertEqual(
-            ['image_share_accept', 'image_share_apply', 'image_share_audit',
+            ['image_replicate',
+             'image_share_accept', 'image_share_apply', 'image_share_audit',
              'image_share_list',
              'image_share_reject',
              'image_share_revoke', 'image_share_set', 'image_share_status',

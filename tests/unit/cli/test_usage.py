@@ -19,6 +19,7 @@ from osc_lib import exceptions
 from osc_imageshare.api import glance as glance_api
 from osc_imageshare.batch import signals
 from osc_imageshare import cli
+from osc_imageshare.cli import image_replicate
 from osc_imageshare.cli import image_share
 from osc_imageshare.cli import image_transfer
 from osc_imageshare.cli import share_audit
@@ -112,6 +113,26 @@ CASES = [
     (T, ['a', '--to', 'b', '--parallel', '11'],
      "argument --parallel: takes a whole number from 1 to 10 (the "
      "connections a session keeps open per host), not '11'"),
+    (image_replicate.ReplicateImage, ['a'],
+     'name at least one target: --to-cloud <cloud> or --to <project>'),
+    (image_replicate.ReplicateImage, ['--to', 'b'],
+     'name the images, or select them with --tag or --property'),
+    (image_replicate.ReplicateImage, ['a', '--to', 'b', '--keep', '0'],
+     "argument --keep: takes a whole number, 1 or more (the replicas kept "
+     "per series and target), not '0'"),
+    (image_replicate.ReplicateImage, ['a', '--to', 'b', '--max-lag', '26h'],
+     '--max-lag applies to --check only'),
+    (image_replicate.ReplicateImage, ['a', '--to', 'b', '--check',
+                                      '--max-lag', '26 hours'],
+     "argument --max-lag: takes a duration such as 26h, 90m, 2d or 1d12h, "
+     "not '26 hours'"),
+    (image_replicate.ReplicateImage, ['a', '--to', 'b', '--check',
+                                      '--dry-run'],
+     '--check writes nothing already: --dry-run does not apply'),
+    (image_replicate.ReplicateImage, ['a', '--to', 'b', '--series-by',
+                                      'instance_uuid,'],
+     "argument --series-by: takes property names separated by commas, not "
+     "'instance_uuid,'"),
     (image_share.AcceptImageShare, ['a', '--project-domain', 'd'],
      '--project-domain needs --project'),
     (image_share.RejectImageShare, ['a', '--project', ''],
@@ -188,7 +209,8 @@ class TestUsageErrors(unittest.TestCase):
         valid = {'image_transfer': ['a', '--to', 'b'],
                  'image_share_revoke': ['a', '--all'],
                  'image_share_set': ['a', '--member', 'b'],
-                 'image_share_list': [], 'image_share_audit': []}
+                 'image_share_list': [], 'image_share_audit': [],
+                 'image_replicate': ['a', '--to-cloud', 'b']}
         for name, cls in commands().items():
             argv = valid.get(name, ['a'])
             self.assertEqual((0, []), parse(cls, *argv), name)
@@ -203,7 +225,8 @@ class TestUsageErrors(unittest.TestCase):
         valid = {'image_transfer': ['a', '--to', 'b'],
                  'image_share_revoke': ['a', '--all', '--unshare'],
                  'image_share_set': ['a', '--member', 'b'],
-                 'image_share_list': [], 'image_share_audit': []}
+                 'image_share_list': [], 'image_share_audit': [],
+                 'image_replicate': ['a', '--to-cloud', 'b']}
         for name, cls in commands().items():
             argv = valid.get(name, ['a'])
             code, lines = parse(cls, *argv, '-c', 'Bogus', '-c', 'bogus_2')

@@ -1,10 +1,14 @@
 """What the client hashes, and what proves a copy: on fakes."""
 
 import hashlib
+import os
+import threading
 from unittest import mock
 
 from osc_imageshare import errors
 from osc_imageshare.imagecopy import stream
+from osc_imageshare.imagecopy import verify
+from tests.unit import base
 from tests.unit import fakes
 from tests.unit.imagecopy import test_engine
 
@@ -104,3 +108,29 @@ class TestTargetProves(test_engine.CopyCase):
         self.assertIn('by upload: the data read (1000 bytes) does not match '
                       'the source (%d bytes)' % len(DATA), str(e))
         self.assertEqual({}, self.target.images)
+
+
+class TestProofKey(base.TestCase):
+
+    def test_read_while_another_makes_it_it_is_read_whole(self):
+        # The seals of parallel copies (threads) or two runs: one reads
+        # the key while the other is making it.
+        real, other = os.urandom, []
+
+        def urandom(n):
+            if not other:
+                other.append(None)
+                reader = threading.Thread(
+                    target=lambda: other.append(verify.proof_key()))
+                reader.start()
+                reader.join(10)
+            return real(n)
+        with mock.patch('os.urandom', urandom):
+            mine = verify.proof_key()
+        self.assertEqual([None, mine], other)
+        self.assertEqual((32, mine), (len(mine), verify.proof_key()))
+        path = os.path.join(os.environ['XDG_CONFIG_HOME'], 'osc-imageshare',
+                            'copy-proof.key')
+        self.assertEqual(0o600, os.stat(path).st_mode & 0o777)
+        self.assertEqual(['copy-proof.key'], os.listdir(os.path.dirname(
+            path)))

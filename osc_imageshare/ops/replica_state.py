@@ -1,0 +1,180 @@
+"""What ``image replicate`` reads: the series, and the targets' replicas.
+
+``State`` holds the selected sources grouped into series, the targets,
+and one ``Pair`` per (series, target) with the replicas proven there
+(``series.proven``).  A target's replicas are read with one paged
+listing (hidden ones included) by the label ``labels.REPLICA_OF``, the
+caller's project: an image there with replica labels that is not proven
+is never counted, kept as a replica, or deleted (a warning names it).
+"""
+
+import logging
+
+from osc_imageshare import errors
+from osc_imageshare.imagecopy import labels
+from osc_imageshare.ops import recipients
+from osc_imageshare.ops import series
+
+LOG = logging.getLogger(__name__)
+
+W_LOOKALIKE = ("Image {id} in project {project} carries the labels of a "
+               "replica of image {source} (series {series}) but is not a "
+               "proven one ({why}): not counted, never deleted")
+W_DUPLICATE = ("Image {source} has {count} proven replicas in project "
+               "{project} ({ids}): {first} counts, the others are left as "
+               "they are")
+
+
+class Pair:
+    """One series at one target: its sources, the replicas proven there."""
+
+    def __init__(self, state, key, target, sources):
+        self.key, self.target, self.sources = key, target, sources
+        self.glance = target.glance or state.glance
+        self.admin = target.accept is recipients.Accept.ADMIN
+        self.where = target.cloud or target.label
+        self.replica_of = state.ident.project_id
+        self.replicas = []          # proven, in start order
+        self.debris = []            # unfinished copies listed there
+        self.error = None
+
+    def labels(self, image):
+        """The labels a replica of ``image`` in this series carries."""
+        return {labels.REPLICA_OF: self.replica_of,
+                labels.SERIES: series.label_of(self.key),
+                labels.SOURCE_CREATED: image.get('created_at') or ''}
+
+    def by_source(self):
+        """``{source ID: replica}``: the first proven replica of each."""
+        out = {}
+        for replica in self.replicas:
+            out.setdefault(replica.get(labels.SOURCE_ID), replica)
+        return out
+
+    def ranked(self):
+        """``[(image, replica or None)]``, newest first.
+
+        The live sources, and the replicas whose source is not one of
+        them (deleted, or not selected).
+        """
+        found = self.by_source()
+        items = [(s, found.get(s['id'])) for s in self.sources]
+        live = {s['id'] for s in self.sources}
+        items += [(r, r) for sid, r in found.items() if sid not in live]
+        return sorted(items, key=lambda i: _when(*i), reverse=True)
+
+    def retention(self, keep):
+        """``(wanted, beyond)``: the items to have, the replicas to delete.
+
+        The newest source is always wanted; with ``keep``, the newest
+        ``keep`` in all (by their source's creation time), and the proven
+        replicas of the rest are beyond it.  Without, nothing is beyond.
+        """
+        ranked = self.ranked()
+        if keep is None:
+            return ranked, []
+        newest = [i for i in ranked if i[0] is self.sources[0]]
+        rest = [i for i in ranked if i[0] is not self.sources[0]]
+        wanted = newest + rest[:keep - 1]
+        return (sorted(wanted, key=lambda i: _when(*i), reverse=True),
+                [r for _, r in rest[keep - 1:] if r is not None])
+
+
+def _when(image, replica):
+    if image is replica:
+        return (series.source_created(replica),
+                replica.get(labels.SOURCE_ID) or '')
+    return series.created(image)
+
+
+def listing(glance, target, replica_of):
+    """The images labelled replicas of ``replica_of``'s at ``target``.
+
+    One paged listing, hidden ones included; the error line instead if
+    it cannot be read.
+    """
+    there = target.glance or glance
+    try:
+        return there.list_images_and_hidden(**{
+            'owner': target.project_id, 'limit': there.PAGE,
+            labels.REPLICA_OF: replica_of})
+    except (errors.GlanceError, errors.TransportError) as e:
+        return ('Could not read the replicas in project %s: %s'
+                % (target.label, errors.describe(e)))
+
+
+class State:
+    """The sources, series, targets and replicas of one run."""
+
+    def __init__(self, glance, ident, sources, targets, failed):
+        self.glance, self.ident = glance, ident
+        self.sources, self.targets, self.failed = sources, targets, failed
+        self.warnings = []
+        self.planned = {}       # id(target Glance) -> what copies use
+        self.series = {}
+        self.pairs = []
+        self._looked_up = {}
+
+    def group(self, series_by=None):
+        """Each source into its series (newest first); refusals failed."""
+        for image in self.sources:
+            try:
+                key = series.key_of(image, series_by)
+            except errors.ImageShareError as e:
+                self.failed[image['id']] = str(e)
+                continue
+            self.series.setdefault(key, []).append(image)
+        for key, images in self.series.items():
+            images.sort(key=series.created, reverse=True)
+        self.pairs = [Pair(self, key, t, self.series[key])
+                      for key in sorted(self.series) for t in self.targets]
+
+    def sort_targets(self, listings):
+        """Each pair's replicas, proven, from ``listings`` (``listing``)."""
+        for target in self.targets:
+            pairs = [p for p in self.pairs if p.target is target]
+            listed = listings.get(id(target))
+            if isinstance(listed, str):
+                for p in pairs:
+                    p.error = listed
+                continue
+            for p in pairs:
+                self._sort(p, [i for i in listed or ()
+                               if i.get(labels.SERIES)
+                               == series.label_of(p.key)])
+
+    def _sort(self, pair, listed):
+        """``listed`` (labelled this series) into replicas and the rest."""
+        mine = {s['id']: s for s in pair.sources}
+        for image in sorted(listed, key=labels.start_order):
+            if image.get('status') != 'active':
+                pair.debris.append(image)
+                continue
+            sid = image.get(labels.SOURCE_ID)
+            source = mine.get(sid) or self._source(sid)
+            if series.proven(image, source):
+                pair.replicas.append(image)
+                continue
+            self.warnings.append(W_LOOKALIKE.format(
+                id=image['id'], project=pair.target.label, source=sid,
+                series=pair.key, why='its data is not the source\'s'
+                if source else 'its source is gone and it bears no seal '
+                'of a run of yours'))
+        for sid, replica in pair.by_source().items():
+            extra = [r['id'] for r in pair.replicas
+                     if r.get(labels.SOURCE_ID) == sid]
+            if len(extra) > 1:
+                self.warnings.append(W_DUPLICATE.format(
+                    source=sid, count=len(extra), project=pair.target.label,
+                    ids=', '.join(extra), first=replica['id']))
+
+    def _source(self, image_id):
+        """A source not selected: the image, or None if it is gone."""
+        if not image_id:
+            return None
+        if image_id not in self._looked_up:
+            try:
+                self._looked_up[image_id] = self.glance.get_image(image_id)
+            except errors.NotFound:
+                self._looked_up[image_id] = None
+        return self._looked_up[image_id]

@@ -1,0 +1,356 @@
+"""``image replicate``: each series' newest images, copied to each target.
+
+``read`` selects the caller's images (names or IDs, ``--tag``,
+``--property``; hidden ones included), groups them into series
+(``series``) and reads each target's replicas once (one paged listing per
+target, by the label ``labels.REPLICA_OF``).  ``plan`` makes the
+executor's steps: a ``copy`` step (copy mode's engine: verified, crash
+and race safe) per missing replica of the newest ``--keep`` of a series,
+then, once they are done, a ``delete`` step per proven replica beyond
+``--keep``.  ``replicate`` runs them (or, ``dry_run``, returns the plan
+as rows); ``replicate_check.check`` reads the same state and writes
+nothing.  Everything a run needs is in the target's labels: any host can
+run it.
+"""
+
+from concurrent import futures
+import dataclasses
+import functools
+import logging
+
+from osc_imageshare.batch import executor
+from osc_imageshare.batch import runner
+from osc_imageshare.batch import signals
+from osc_imageshare import errors
+from osc_imageshare.imagecopy import engine
+from osc_imageshare.imagecopy import labels
+from osc_imageshare.ops import gate
+from osc_imageshare.ops import messages
+from osc_imageshare.ops.modes import copy
+from osc_imageshare.ops import recipients
+from osc_imageshare.ops import replica_state
+from osc_imageshare.ops import selection
+from osc_imageshare.ops import series
+from osc_imageshare.ops import transfer_plan
+
+LOG = logging.getLogger(__name__)
+
+COPIED = 'copied'
+KEPT = 'kept'
+DELETED = 'deleted (retention)'
+PROTECTED = 'protected, kept'
+PLANNED = {COPIED: 'would copy', DELETED: 'would delete (retention)'}
+E_INTERRUPTED = (
+    'Interrupted by {signal}: of {total} step(s), {done} done, {failed} '
+    'failed, {idle} not started; every copy made is verified and kept, '
+    'each cut one was cleaned up as said above: run the command again to '
+    'finish')
+E_DELETE = 'Could not delete replica {id} of image {source} in project ' \
+           '{project}: {why}'
+W_UNSEALED = ('Replica {id} is verified, but sealing it failed ({why}): '
+              'once its source is deleted, retention leaves it alone')
+W_NOT_DELETED = ('Replica {id} of image {source} in project {project} was '
+                 'not deleted: a copy of its series there did not succeed')
+
+
+@dataclasses.dataclass
+class Request:
+    """What ``image replicate`` was asked (see the command's options)."""
+
+    refs: tuple = ()
+    tags: tuple = ()
+    properties: dict = None
+    to: tuple = ()
+    project_domain: str = None
+    to_clouds: tuple = ()
+    keep: int = None
+    series_by: tuple = None
+    dry_run: bool = False
+    parallel: int = None
+    source_cloud: str = None
+    open_cloud: object = None
+    glance_for: object = None
+
+
+@dataclasses.dataclass(eq=False)
+class Entry:
+    """One row of a run: a replica kept, copied or deleted."""
+
+    pair: object                    # replica_state.Pair
+    source_id: str
+    created: str
+    replica: str = None
+    action: str = KEPT
+    method: str = 'none'
+    step: object = None             # its executor.Step, if it writes
+    methods: tuple = None
+    cut: str = None                 # what a signal stopped, in words
+    error: str = None               # why it failed (planning or its step)
+
+    def row(self, dry_run):
+        action = PLANNED.get(self.action, self.action) if dry_run \
+            else self.action
+        return (self.pair.key, self.pair.where, self.source_id, self.created,
+                self.replica, action, self.method)
+
+
+@dataclasses.dataclass
+class Result:
+    """Rows, warnings, errors and the one summary line (or None)."""
+
+    rows: list
+    warnings: list
+    errors: list
+    summary: str = None
+
+
+def read(glance, ident, req):
+    """``(state, warnings)``: a ``replica_state.State``, nothing written.
+
+    The targets are authenticated and their replicas listed while the
+    sources are read: the two sides are independent.
+    """
+    with futures.ThreadPoolExecutor(1) as pool:
+        there = pool.submit(_targets, glance, ident, req)
+        try:
+            sources, failed, notes = _sources(glance, ident, req)
+        except BaseException:
+            there.cancel()
+            raise
+        targets, listings = there.result()
+    sources, allowed = _gated(ident, sources, targets, failed)
+    state = replica_state.State(glance, ident, sources, targets, failed)
+    state.warnings += allowed
+    state.group(req.series_by)
+    state.sort_targets(listings)
+    return state, notes if req.dry_run else []
+
+
+def _targets(glance, ident, req):
+    """``(targets, {id(target): its replicas listed, or the error})``."""
+    targets = recipients.resolve(
+        ident, req.to, req.project_domain, req.to_clouds,
+        recipients.AcceptPolicy.REQUIRED, req.open_cloud, req.glance_for,
+        allow_own=True)
+    return targets, {id(t): replica_state.listing(glance, t,
+                                                  ident.project_id)
+                     for t in targets}
+
+
+def _sources(glance, ident, req):
+    """``(sources, {ref: why refused}, notes)``: the images selected."""
+    notes, selected = [], []
+    check = functools.partial(_usable, ident)
+    if req.tags or req.properties:
+        # The listing's images as they are: no request per image.
+        selected = selection.select_images(glance, ident, req.tags,
+                                           req.properties,
+                                           limit=glance.PAGE)
+        notes.append(selection.selected_note(selected, req.tags,
+                                             req.properties))
+    sources, failed = runner.find_images(
+        glance, req.refs, ident.project_name or ident.project_id, check,
+        runner.check(req.parallel))
+    for image in selected:
+        why = check(image)
+        if why:
+            failed[image['id']] = why
+    return runner.unique_images(sources + [
+        i for i in selected if i['id'] not in failed]), failed, notes
+
+
+def _usable(ident, image):
+    """Why ``image`` cannot be replicated, or None."""
+    if image.get('owner') != ident.project_id:
+        return ("Image %s is owned by project %s, not yours: replicate "
+                "copies your own project's images" % (
+                    image['id'], image.get('owner')))
+    if image.get('status') != 'active':
+        return ('Image %s is %s, not active: only an active image can be '
+                'replicated' % (image['id'], image.get('status')))
+    if image.get('kernel_id') or image.get('ramdisk_id'):
+        return ('Image %s boots with a kernel or ramdisk image: replicate '
+                "does not copy companions; use 'openstack image transfer "
+                "%s --mode copy'" % (image['id'], messages.arg(image['id'])))
+    return None
+
+
+def _gated(ident, sources, targets, failed):
+    """``(sources, warnings)``: less the kinds copy mode refuses (``gate``).
+
+    The refused go into ``failed``; the warnings are of those it lets
+    through (an encrypted image into its own project, another region).
+    """
+    plan = transfer_plan.Plan(
+        'copy', [transfer_plan.Pair(s, t) for s in sources for t in targets],
+        failed, targets, {})
+    warnings = gate.apply(plan, ident)
+    return [s for s in sources if s['id'] not in failed], warnings
+
+
+def plan(state, keep, origin=None):
+    """The entries of the run, in row order, each write one step."""
+    entries = []
+    for pair in state.pairs:
+        if pair.error:
+            continue
+        wanted, beyond = pair.retention(keep)
+        mine = [_keep_or_copy(state, pair, item, origin) for item in wanted]
+        entries += mine
+        copies = tuple(e.step for e in mine if e.step)
+        if any(e.error for e in mine):
+            continue    # a copy refused while planning: no deletion
+        for replica in beyond:
+            entries.append(_delete(state, pair, replica, copies))
+    return entries
+
+
+def _keep_or_copy(state, pair, item, origin):
+    """The entry of one wanted image: its replica kept, or a copy step."""
+    image, replica = item
+    entry = Entry(pair, image['id'] if replica is None or image is not
+                  replica else replica.get(labels.SOURCE_ID),
+                  image.get('created_at') if image is not replica
+                  else series.source_created(replica))
+    if replica is not None:
+        entry.replica = replica['id']
+        return entry
+    refused = copy.in_place(state.glance, pair.target, image)
+    try:
+        if refused:
+            raise errors.ImageShareError(refused)
+        entry.methods, words = engine.plan_copy(
+            state.glance, pair.glance, image, 'auto')
+        engine.check_copy(state.glance, pair.glance, image,
+                          pair.target.project_id, entry.methods[0], False,
+                          state.planned.setdefault(id(pair.glance), {}))
+    except errors.ImageShareError as e:
+        entry.error = str(e)
+        return entry
+    entry.action, entry.method = COPIED, entry.methods[0]
+    entry.step = executor.Step(
+        'Image %s: copy into %s by %s (series %s)' % (
+            image['id'], pair.where, words, pair.key),
+        functools.partial(_copy, state, entry, image, origin))
+    return entry
+
+
+def _copy(state, entry, image, origin):
+    """A copy step's action: the engine's copy, sealed as a replica."""
+    pair = entry.pair
+    try:
+        made = engine.copy_image(
+            state.glance, pair.glance, image, pair.target.project_id,
+            source_cloud=origin, as_admin=pair.admin,
+            warn=state.warnings.append, methods=entry.methods,
+            replica=pair.labels(image))
+    except signals.Interrupted as e:
+        # The engine cleaned up after itself: say how, stop as a step.
+        entry.cut = str(e)
+        raise signals.Stopped(getattr(signals.current(), 'name', None)
+                              or 'a signal')
+    entry.replica, entry.method = made.image['id'], made.method
+    if made.method == 'none':
+        entry.action = KEPT     # another run made it meanwhile
+    if made.image.get(labels.REPLICA_PROOF):
+        return
+    try:
+        pair.glance.patch_image(made.image['id'], add={
+            labels.REPLICA_PROOF: series.seal(made.image)})
+    except (errors.GlanceError, errors.TransportError) as e:
+        # Verified all the same; unsealed, it is proven while its source
+        # lives, and left alone by retention once the source is gone.
+        state.warnings.append(W_UNSEALED.format(
+            id=made.image['id'], why=errors.describe(e)))
+
+
+def _delete(state, pair, replica, copies):
+    """The entry of a replica beyond ``--keep``: deleted, or protected."""
+    entry = Entry(pair, replica.get(labels.SOURCE_ID),
+                  series.source_created(replica), replica['id'], DELETED)
+    if replica.get('protected'):
+        entry.action = PROTECTED
+        state.warnings.append(
+            "Replica %s of image %s in project %s is protected: kept beyond "
+            "--keep; 'openstack image set --unprotected %s' lets the next "
+            "run delete it" % (replica['id'], entry.source_id,
+                               pair.target.label,
+                               messages.arg(replica['id'])))
+        return entry
+    entry.step = executor.Step(
+        'Replica %s of image %s in %s: delete (beyond --keep)' % (
+            replica['id'], entry.source_id, pair.where),
+        functools.partial(_delete_one, pair, entry), after=copies)
+    return entry
+
+
+def _delete_one(pair, entry):
+    try:
+        pair.glance.delete_image(entry.replica, 'target')
+    except errors.NotFound:
+        return      # gone already: what the step wanted
+    except (errors.GlanceError, errors.TransportError) as e:
+        raise errors.ImageShareError(E_DELETE.format(
+            id=entry.replica, source=entry.source_id,
+            project=pair.target.label, why=errors.describe(e)))
+
+
+def replicate(glance, ident, req):
+    """Read, plan, run (or only plan: ``req.dry_run``); a ``Result``."""
+    state, notes = read(glance, ident, req)
+    entries = plan(state, req.keep, req.source_cloud)
+    if req.dry_run:
+        return _result(state, entries, True, notes)
+    steps = [e.step for e in entries if e.step]
+    run = executor.run(steps, runner.check(req.parallel))
+    if run.stopped:
+        raise signals.Interrupted(_interrupted(state, entries, run),
+                                  rows=_rows(entries, False))
+    return _result(state, entries, False)
+
+
+def _rows(entries, dry_run):
+    return [e.row(dry_run) for e in entries if not e.error and (
+        dry_run or e.step is None or e.step.outcome == executor.DONE)]
+
+
+def _result(state, entries, dry_run, notes=()):
+    """The Result: rows done (or planned), a line per failure, summary.
+
+    A series/target pair failed when it could not be read, or one of its
+    copies or deletions was refused or failed; the others are not
+    stopped by it.
+    """
+    for e in entries:
+        if dry_run or e.error or e.step is None:
+            continue
+        if e.step.outcome == executor.FAILED:
+            e.error = e.step.error
+        elif e.step.outcome != executor.DONE and e.action == DELETED:
+            state.warnings.append(W_NOT_DELETED.format(
+                id=e.replica, source=e.source_id, project=e.pair.target.label))
+    errs = list(state.failed.values()) + [p.error for p in state.pairs
+                                          if p.error]
+    errs += [e.error for e in entries if e.error]
+    failing = {id(p) for p in state.pairs if p.error} | {
+        id(e.pair) for e in entries if e.error}
+    failed = len(state.failed) * len(state.targets) + len(failing)
+    total = len(state.pairs) + len(state.failed) * len(state.targets)
+    summary = messages.E_PARTIAL.format(
+        verb='replicate', failed=failed, total=total,
+        things='series/target pairs') if failed else None
+    return Result(_rows(entries, dry_run), list(notes) + state.warnings,
+                  errs, summary)
+
+
+def _interrupted(state, entries, run):
+    """The lines of a run a signal stopped, then its summary."""
+    lines = [w for w in state.warnings]
+    lines += [e.cut or e.step.error for e in entries
+              if e.step and e.step.outcome == executor.FAILED]
+    lines.append(E_INTERRUPTED.format(
+        signal=run.stopped, total=len(run.steps),
+        done=len(run.having(executor.DONE)),
+        failed=len(run.having(executor.FAILED)),
+        idle=len(run.having(executor.NOT_STARTED))))
+    return '\n'.join(lines)

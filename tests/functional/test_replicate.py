@@ -1,0 +1,210 @@
+"""``image replicate`` on the local cloud: RegionOne to RegionTwo.
+
+One copy at a time: two imports started at once into the local
+RegionTwo Glance (on SQLite) may leave one never finishing (its task
+stays 'processing'; copy mode's companions go one at a time for the same
+reason).
+
+Backups of one server (Nova's properties) in alice's project, replicated
+to her own project in RegionTwo (``alice-alpha-r2``) and to bob's there
+(``bob-beta-r2``); each test's server is its own, so its series is too.
+"""
+
+import io
+import json
+import os
+import time
+import uuid
+
+import pytest
+
+from tests.functional.conftest import stderr_lines
+
+pytestmark = [pytest.mark.plugin]
+
+TARGETS = ('alice-alpha-r2', 'bob-beta-r2')
+REPLICA_OF = 'imageshare_replica_of'
+SOURCE_ID = 'imageshare_source_id'
+
+
+def backups(cloud, server, count, first=0):
+    """``count`` daily backups of ``server``, created one after another."""
+    made = []
+    for n in range(first, first + count):
+        if made:
+            time.sleep(1.1)     # Glance's created_at counts seconds
+        made.append(cloud.make_image(
+            'alice-alpha', data=os.urandom(2048 + n),
+            name='%s-backup-%d' % (server[:8], n), instance_uuid=server,
+            backup_type='daily', image_type='backup'))
+    return made
+
+
+def replicas(cloud, target, server):
+    """``{source ID: replica}`` of the server's backups at ``target``."""
+    found = {}
+    for img in cloud.glance(target).images.list(filters={
+            REPLICA_OF: cloud.project('alpha')}):
+        if img.get('instance_uuid') == server:
+            assert img[SOURCE_ID] not in found, 'two replicas of a source'
+            found[img[SOURCE_ID]] = img
+    return found
+
+
+def state(cloud, server):
+    """Every replica of the server's backups, as the targets hold them."""
+    return {t: {k: (v['id'], v['updated_at'], v['status'])
+                for k, v in replicas(cloud, t, server).items()}
+            for t in TARGETS}
+
+
+def replicate(cloud, server, *args, cloud_name='alice-alpha'):
+    res = cloud.run(cloud_name, 'image', 'replicate', '--property',
+                    'instance_uuid=' + server, '--to-cloud', TARGETS[0],
+                    '--to-cloud', TARGETS[1], '--parallel', '1', '-f', 'json',
+                    *args)
+    rows = json.loads(res.stdout) if res.stdout.strip() else []
+    return res.returncode, rows, stderr_lines(res)
+
+
+def actions(rows):
+    return sorted((r['Target'], r['Source ID'], r['Action']) for r in rows)
+
+
+def test_keep_two_then_a_fourth_backup_rotates_the_oldest_out(cloud):
+    server = str(uuid.uuid4())
+    b0, b1, b2 = backups(cloud, server, 3)
+    code, rows, err = replicate(cloud, server, '--check')
+    assert code == 1
+    assert [r['Status'] for r in rows] == ['missing', 'missing']
+    assert err[-1] == ('2 of 2 series/target pairs are missing or lagging '
+                       '(their rows say which)')
+    code, rows, err = replicate(cloud, server, '--keep', '2')
+    assert (code, err) == (0, [])
+    assert actions(rows) == sorted(
+        (t, b['id'], 'copied') for t in TARGETS for b in (b1, b2))
+    assert rows[0]['Series'] == ('instance_uuid=%s,backup_type=daily'
+                                 % server)
+    for t in TARGETS:
+        held = replicas(cloud, t, server)
+        assert sorted(held) == sorted([b1['id'], b2['id']])
+        for b in (b1, b2):
+            r = held[b['id']]
+            assert (r['status'], r['checksum'], r['size']) == (
+                'active', b['checksum'], b['size'])
+            assert r['imageshare_source_created'] == b['created_at']
+    owners = {t: {r['owner'] for r in replicas(cloud, t, server).values()}
+              for t in TARGETS}
+    assert owners == {'alice-alpha-r2': {cloud.project('alpha')},
+                      'bob-beta-r2': {cloud.project('beta')}}
+    # Nothing to do: the check passes, and writes nothing.
+    before = state(cloud, server)
+    code, rows, err = replicate(cloud, server, '--check', '--max-lag',
+                                '1d', '--keep', '2')
+    assert (code, [r['Status'] for r in rows]) == (0, ['ok', 'ok'])
+    assert state(cloud, server) == before
+    # A fourth backup: copied, and the oldest replica deleted.
+    b3, = backups(cloud, server, 1, first=3)
+    code, rows, err = replicate(cloud, server, '--keep', '2', '--dry-run')
+    assert code == 0
+    assert actions(rows) == sorted(
+        [(t, b3['id'], 'would copy') for t in TARGETS]
+        + [(t, b2['id'], 'kept') for t in TARGETS]
+        + [(t, b1['id'], 'would delete (retention)') for t in TARGETS])
+    assert state(cloud, server) == before
+    code, rows, err = replicate(cloud, server, '--keep', '2')
+    assert (code, err) == (0, [])
+    assert actions(rows) == sorted(
+        [(t, b3['id'], 'copied') for t in TARGETS]
+        + [(t, b2['id'], 'kept') for t in TARGETS]
+        + [(t, b1['id'], 'deleted (retention)') for t in TARGETS])
+    for t in TARGETS:
+        assert sorted(replicas(cloud, t, server)) == sorted(
+            [b2['id'], b3['id']])
+    assert b0['id'] not in str(state(cloud, server))
+
+
+def test_a_named_image_and_a_project_target(cloud):
+    src = cloud.make_image('carol-alpha', data=os.urandom(3000),
+                           name='web-%s' % uuid.uuid4().hex[:8])
+    rows, err = cloud.json('carol-alpha', 'image', 'replicate', src['name'],
+                           '--to', 'beta', '--keep', '1')
+    [row] = rows
+    assert (row['Series'], row['Target'], row['Source ID'],
+            row['Action']) == ('name=' + src['name'],
+                               'beta (%s)' % cloud.project('beta'),
+                               src['id'], 'copied')
+    copy = cloud.glance('bob-beta').images.get(row['Replica ID'])
+    assert (copy['owner'], copy['checksum'], copy[REPLICA_OF]) == (
+        cloud.project('beta'), src['checksum'], cloud.project('alpha'))
+    again, _ = cloud.json('carol-alpha', 'image', 'replicate', src['name'],
+                          '--to', 'beta', '--keep', '1')
+    assert [(r['Replica ID'], r['Action']) for r in again] == [
+        (copy['id'], 'kept')]
+
+
+def plant(cloud, target, labels_of, data=b'not the backup' * 100):
+    """An image the target project makes itself, with replica labels."""
+    glance = cloud.glance(target)
+    keys = [k for k in labels_of if k.startswith('imageshare_')] + [
+        'instance_uuid', 'backup_type', 'image_type']
+    image = glance.images.create(
+        name='look-alike', disk_format='raw', container_format='bare',
+        **{k: labels_of[k] for k in keys if k in labels_of})
+    # RegionTwo takes imports only (local-cloud).
+    glance.images.stage(image['id'], io.BytesIO(data), len(data))
+    glance.images.image_import(image['id'], 'glance-direct')
+    for _ in range(100):
+        image = glance.images.get(image['id'])
+        if image['status'] == 'active':
+            return image
+        time.sleep(0.2)
+    raise AssertionError('the look-alike did not become active')
+
+
+def test_protected_gone_source_and_lookalike_under_retention(cloud):
+    server = str(uuid.uuid4())
+    b0, b1, b2 = backups(cloud, server, 3)
+    code, rows, err = replicate(cloud, server, '--keep', '3')
+    assert (code, len(rows)) == (0, 6)
+    mine = replicas(cloud, 'alice-alpha-r2', server)[b0['id']]
+    cloud.glance('alice-alpha-r2').images.update(mine['id'], protected=True)
+    cloud.glance('alice-alpha').images.delete(b1['id'])
+    theirs = replicas(cloud, 'bob-beta-r2', server)[b0['id']]
+    fake = plant(cloud, 'bob-beta-r2', dict(
+        theirs, imageshare_source_created='2099-01-01T00:00:00Z'))
+    code, rows, err = replicate(cloud, server, '--keep', '2')
+    assert code == 0
+    assert actions(rows) == sorted(
+        [(t, b2['id'], 'kept') for t in TARGETS]
+        + [(t, b1['id'], 'kept') for t in TARGETS]
+        + [('alice-alpha-r2', b0['id'], 'protected, kept'),
+           ('bob-beta-r2', b0['id'], 'deleted (retention)')])
+    assert len(err) == 2
+    assert ("Replica %s of image %s in project" % (mine['id'], b0['id'])
+            in err[0] or mine['id'] in err[1])
+    assert any(fake['id'] in line and 'not counted, never deleted' in line
+               for line in err)
+    held = {t: sorted(replicas(cloud, t, server)) for t in TARGETS}
+    assert held['alice-alpha-r2'] == sorted([b0['id'], b1['id'], b2['id']])
+    assert cloud.glance('bob-beta-r2').images.get(fake['id'])['status'] \
+        == 'active'
+    # The check: the protected one is beyond --keep (stale), not failing.
+    code, rows, _ = replicate(cloud, server, '--check', '--keep', '2')
+    assert (code, sorted((r['Target'], r['Status']) for r in rows)) == (
+        0, [('alice-alpha-r2', 'stale-replicas'), ('bob-beta-r2', 'ok')])
+    time.sleep(2)
+    code, rows, err = replicate(cloud, server, '--check', '--max-lag', '1s')
+    assert (code, [r['Status'] for r in rows]) == (1, ['lagging'] * 2)
+    # A new backup with --keep 1: the replica of the deleted source goes.
+    b3, = backups(cloud, server, 1, first=3)
+    code, rows, err = replicate(cloud, server, '--keep', '1')
+    assert code == 0
+    assert actions(rows) == sorted(
+        [(t, b3['id'], 'copied') for t in TARGETS]
+        + [(t, b, 'deleted (retention)') for t in TARGETS
+           for b in (b2['id'], b1['id'])]
+        + [('alice-alpha-r2', b0['id'], 'protected, kept')])
+    assert cloud.glance('bob-beta-r2').images.get(fake['id'])['status'] \
+        == 'active'
+    cloud.glance('alice-alpha-r2').images.update(mine['id'], protected=False)

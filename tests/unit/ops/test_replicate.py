@@ -1,0 +1,342 @@
+"""``image replicate``: series, copies, retention, on the fake Glance."""
+
+import hashlib
+import signal
+from unittest import mock
+
+from osc_imageshare.batch import signals
+from osc_imageshare import errors
+from osc_imageshare.imagecopy import engine
+from osc_imageshare.imagecopy import labels
+from osc_imageshare.ops import replicate
+from osc_imageshare.ops import replicate_check
+from osc_imageshare.ops import series
+from tests.unit import base
+from tests.unit import fakes
+from tests.unit.ops.modes import test_share
+from tests.unit.ops import test_membership
+
+ALPHA, BETA = fakes.ALPHA, fakes.BETA
+SERVER = '5e7e7e7e-0000-4000-8000-000000000001'
+OTHER = '5e7e7e7e-0000-4000-8000-000000000002'
+KEY = 'instance_uuid=%s,backup_type=daily' % SERVER
+
+
+def backup(n, server=SERVER, **over):
+    """Backup ``n`` of ``server`` (created on day ``n``), with its data."""
+    data = b'backup %d of %s' % (n, server.encode())
+    img = fakes.image(
+        id='%08d-0000-4000-8000-%s' % (n, server[-12:]), name='b%d' % n,
+        visibility='private', instance_uuid=server, backup_type='daily',
+        image_type='backup', created_at='2026-12-%02dT01:00:00Z' % n,
+        size=len(data), disk_format='raw', container_format='bare',
+        os_hash_algo='sha512',
+        os_hash_value=hashlib.sha512(data).hexdigest(),
+        checksum=hashlib.md5(data).hexdigest())
+    img.update(over)
+    return img, data
+
+
+class Case(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.source = fakes.FakeGlance()
+        self.target = fakes.FakeGlance(owner=BETA, region_name='RegionTwo')
+
+    def add(self, *numbers, server=SERVER, **over):
+        made = []
+        for n in numbers:
+            img, data = backup(n, server, **over)
+            self.source.images[img['id']] = img
+            self.source.data[img['id']] = data
+            made.append(img)
+        return made
+
+    def request(self, **kw):
+        sess = mock.Mock()
+        sess.auth.get_access.return_value = mock.Mock(project_id=BETA,
+                                                      project_name='beta')
+        kw.setdefault('properties', {'backup_type': 'daily'})
+        return replicate.Request(
+            to_clouds=['beta-r2'], open_cloud=lambda name: (
+                sess, self.target), source_cloud='alpha/RegionOne', **kw)
+
+    def replicate(self, **kw):
+        return replicate.replicate(self.source, test_share.Ident(),
+                                   self.request(**kw))
+
+    def replicas(self):
+        return sorted((i.get(labels.SOURCE_ID), i['id'])
+                      for i in self.target.images.values()
+                      if i.get(labels.REPLICA_OF) == ALPHA)
+
+    def actions(self, result):
+        return [(r[2], r[5]) for r in result.rows]
+
+
+class TestReplicate(Case):
+
+    def test_the_newest_keep_are_copied_labelled_and_sealed(self):
+        b1, b2, b3 = self.add(1, 2, 3)
+        res = self.replicate(keep=2)
+        self.assertEqual([(b3['id'], 'copied'), (b2['id'], 'copied')],
+                         self.actions(res))
+        self.assertEqual(([], [], None), (res.warnings, res.errors,
+                                          res.summary))
+        self.assertEqual(sorted([b2['id'], b3['id']]),
+                         [s for s, _ in self.replicas()])
+        copy = self.target.images[res.rows[0][4]]
+        self.assertEqual(
+            (ALPHA, KEY, b3['created_at'], 'alpha/RegionOne', BETA),
+            (copy[labels.REPLICA_OF], copy[labels.SERIES],
+             copy[labels.SOURCE_CREATED], copy[labels.SOURCE_CLOUD],
+             copy['owner']))
+        self.assertEqual(series.seal(copy), copy[labels.REPLICA_PROOF])
+        self.assertEqual((KEY, 'beta-r2', b3['id'], b3['created_at'],
+                          copy['id'], 'copied', 'upload'), res.rows[0])
+
+    def test_a_rerun_with_nothing_to_do_lists_each_side_once(self):
+        self.add(1, 2, 3)
+        self.replicate(keep=2)
+        self.source.calls, self.target.calls = [], []
+        res = self.replicate(keep=2)
+        self.assertEqual(['kept', 'kept'], [r[5] for r in res.rows])
+        # Pages of 200 (GlanceAPI.PAGE), hidden images included.
+        self.assertEqual([
+            ('GET', '/v2/images?backup_type=daily&limit=200&owner=' + ALPHA),
+            ('GET', '/v2/images?backup_type=daily&limit=200&os_hidden=true'
+             '&owner=' + ALPHA)], self.source.calls)
+        self.assertEqual([
+            ('GET', '/v2/images?imageshare_replica_of=%s&limit=200&owner=%s'
+             % (ALPHA, BETA)),
+            ('GET', '/v2/images?imageshare_replica_of=%s&limit=200'
+             '&os_hidden=true&owner=%s' % (ALPHA, BETA))], self.target.calls)
+
+    def test_a_new_backup_is_copied_then_the_oldest_replica_deleted(self):
+        b1, b2, b3 = self.add(1, 2, 3)
+        self.replicate(keep=2)
+        old = dict(self.replicas())[b2['id']]
+        b4, = self.add(4)
+        self.target.calls = test_membership.StepCalls()
+        res = self.replicate(keep=2)
+        self.assertEqual([(b4['id'], 'copied'), (b3['id'], 'kept'),
+                          (b2['id'], 'deleted (retention)')],
+                         self.actions(res))
+        self.assertEqual(sorted([b3['id'], b4['id']]),
+                         [s for s, _ in self.replicas()])
+        # Every write in a step; the deletion last, once the copy is done.
+        writes = [(c, s) for c, s in zip(self.target.calls,
+                                         self.target.calls.steps)
+                  if c[0] != 'GET']
+        self.assertTrue(all(s is not None for _, s in writes))
+        self.assertEqual(('DELETE', '/v2/images/' + old), writes[-1][0])
+        self.assertIn('delete', writes[-1][1].text)
+
+    def test_dry_run_writes_nothing_and_says_what_the_run_does(self):
+        b1, b2, b3 = self.add(1, 2, 3)
+        self.replicate(keep=2)
+        self.add(4)
+        self.source.calls, self.target.calls = [], []
+        dry = self.replicate(keep=2, dry_run=True)
+        self.assertEqual([], [c for c in self.source.calls + self.target.calls
+                              if c[0] != 'GET'])
+        self.assertEqual(['would copy', 'kept', 'would delete (retention)'],
+                         [r[5] for r in dry.rows])
+        done = self.replicate(keep=2)
+        self.assertEqual([r[:3] for r in dry.rows], [r[:3] for r in done.rows])
+
+    def test_without_keep_every_selected_image_is_copied_none_deleted(self):
+        self.add(1, 2, 3)
+        res = self.replicate()
+        self.assertEqual(['copied'] * 3, [r[5] for r in res.rows])
+        again = self.replicate(keep=None)
+        self.assertEqual(['kept'] * 3, [r[5] for r in again.rows])
+
+    def test_series_apart_by_server_and_one_failing_stops_no_other(self):
+        self.add(1, 2)
+        other, = self.add(3, server=OTHER)
+        self.target.fail[('POST', '/v2/images')] = lambda body: (
+            fakes.refusal(413, 'quota') if body.get(labels.SERIES, '')
+            .startswith('instance_uuid=' + OTHER) else None)
+        res = self.replicate(keep=1)
+        self.assertEqual([(KEY, '00000002-0000-4000-8000-000000000001',
+                           'copied')], [(r[0], r[2], r[5]) for r in res.rows])
+        self.assertEqual(1, len(res.errors))
+        self.assertIn(other['id'], res.errors[0])
+        self.assertEqual('Failed to replicate 1 of 2 series/target pairs',
+                         res.summary)
+
+    def test_kinds_copy_mode_refuses_are_refused_the_others_go_on(self):
+        b1, = self.add(1)
+        vol, = self.add(2, server=OTHER, block_device_mapping='[{"a": 1}]')
+        kernel, = self.add(3, server=OTHER[:-1] + '3', kernel_id='k')
+        res = self.replicate()
+        self.assertEqual([(b1['id'], 'copied')], self.actions(res))
+        self.assertEqual(2, len(res.errors))
+        self.assertIn(vol['id'], res.errors[1])
+        self.assertEqual(
+            "Image %s boots with a kernel or ramdisk image: replicate does "
+            "not copy companions; use 'openstack image transfer %s --mode "
+            "copy'" % (kernel['id'], kernel['id']), res.errors[0])
+        self.assertEqual('Failed to replicate 2 of 3 series/target pairs',
+                         res.summary)
+
+    def test_a_copy_refused_while_planning_stops_no_other_nor_deletes(self):
+        b1, b2, b3 = self.add(1, 2, 3)
+        self.replicate(keep=3)
+        b4, b5 = self.add(4, 5)
+        real = engine.check_copy
+
+        def quota(glance, target_glance, source, *args):
+            if source['id'] == b4['id']:
+                raise errors.ImageShareError('no room for %s' % source['id'])
+            return real(glance, target_glance, source, *args)
+        with mock.patch.object(engine, 'check_copy', quota):
+            res = self.replicate(keep=3)
+        # b5 copied, b3 kept; b4 refused; nothing deleted in that series.
+        self.assertEqual([(b5['id'], 'copied'), (b3['id'], 'kept')],
+                         self.actions(res))
+        self.assertEqual(['no room for %s' % b4['id']], res.errors)
+        self.assertEqual('Failed to replicate 1 of 1 series/target pairs',
+                         res.summary)
+        self.assertEqual(sorted(b['id'] for b in (b1, b2, b3, b5)),
+                         [sid for sid, _ in self.replicas()])
+
+
+class TestRetentionRules(Case):
+
+    def test_a_protected_replica_is_kept_and_named(self):
+        b1, b2, b3 = self.add(1, 2, 3)
+        self.replicate(keep=3)
+        old = dict(self.replicas())[b1['id']]
+        self.target.images[old]['protected'] = True
+        res = self.replicate(keep=2)
+        self.assertEqual((b1['id'], old, 'protected, kept'),
+                         (res.rows[-1][2], res.rows[-1][4], res.rows[-1][5]))
+        self.assertIn(old, self.target.images)
+        [warning] = res.warnings
+        self.assertIn("'openstack image set --unprotected %s'" % old,
+                      warning)
+        self.assertIsNone(res.summary)
+
+    def test_the_replica_of_a_deleted_source_stays_until_rotated_out(self):
+        b1, b2, b3 = self.add(1, 2, 3)
+        self.replicate(keep=2)
+        del self.source.images[b2['id']]
+        res = self.replicate(keep=2)
+        self.assertEqual([(b3['id'], 'kept'), (b2['id'], 'kept')],
+                         self.actions(res))
+        b4, = self.add(4)
+        res = self.replicate(keep=2)
+        self.assertEqual([(b4['id'], 'copied'), (b3['id'], 'kept'),
+                          (b2['id'], 'deleted (retention)')],
+                         self.actions(res))
+
+    def test_a_lookalike_is_never_counted_nor_deleted(self):
+        b1, b2, b3 = self.add(1, 2, 3)
+        self.replicate(keep=2)
+        # The target project plants an image labelled a replica of b1
+        # (whose own replica retention would delete), with other data.
+        fake = dict(fakes.image(id='f' * 8 + '-0000-4000-8000-' + 'f' * 12),
+                    owner=BETA, visibility='private', size=5,
+                    os_hash_algo='sha512', os_hash_value='0' * 128,
+                    checksum='0' * 32)
+        fake.update({labels.REPLICA_OF: ALPHA, labels.SERIES: KEY,
+                     labels.SOURCE_ID: b3['id'],
+                     labels.SOURCE_HASH: 'sha512:' + b3['os_hash_value'],
+                     labels.SOURCE_CREATED: '2026-12-31T00:00:00Z',
+                     labels.REPLICA_PROOF: 'x' * 64})
+        self.target.images[fake['id']] = fake
+        gone = dict(fake, id='e' * 8 + '-0000-4000-8000-' + 'e' * 12)
+        gone[labels.SOURCE_ID] = 'no-such-image'
+        self.target.images[gone['id']] = gone
+        b4, = self.add(4)
+        res = self.replicate(keep=2)
+        self.assertEqual([(b4['id'], 'copied'), (b3['id'], 'kept'),
+                          (b2['id'], 'deleted (retention)')],
+                         self.actions(res))
+        self.assertIn(fake['id'], self.target.images)
+        self.assertIn(gone['id'], self.target.images)
+        self.assertEqual(2, len(res.warnings))
+        self.assertEqual([
+            (gone['id'], 'its source is gone and it bears no seal of a run '
+             'of yours'), (fake['id'], "its data is not the source's")],
+            [(w.split()[1], w.split(' (')[-1].split(')')[0])
+             for w in sorted(res.warnings)])
+
+
+class TestCheck(Case):
+
+    NOW = series.parse_time('2026-12-05T01:00:00Z')
+
+    def check(self, max_lag=None, **kw):
+        return replicate_check.check(
+            self.source, test_share.Ident(), self.request(**kw), max_lag,
+            now=self.NOW)
+
+    def test_missing_then_ok_and_nothing_written(self):
+        b1, b2, b3 = self.add(1, 2, 3)
+        before = self.check(keep=2)
+        self.assertEqual([(KEY, 'beta-r2', b3['id'], None, None, 'missing')],
+                         before.rows)
+        self.assertEqual('1 of 1 series/target pairs are missing or lagging '
+                         '(their rows say which)', before.summary)
+        self.replicate(keep=2)
+        self.source.calls, self.target.calls = [], []
+        after = self.check(keep=2)
+        newest = dict(self.replicas())[b3['id']]
+        self.assertEqual([(KEY, 'beta-r2', b3['id'], newest, '2d', 'ok')],
+                         after.rows)
+        self.assertIsNone(after.summary)
+        self.assertEqual([], [c for c in self.source.calls + self.target.calls
+                              if c[0] != 'GET'])
+
+    def test_max_lag_and_a_newer_source_not_yet_copied(self):
+        self.add(1, 2)
+        self.replicate(keep=2)
+        self.assertEqual('ok', self.check(series.duration('3d1h'),
+                                          keep=2).rows[0][-1])
+        res = self.check(series.duration('2d'), keep=2)
+        self.assertEqual(('3d', 'lagging'), res.rows[0][-2:])
+        self.assertIsNotNone(res.summary)
+        self.add(3)
+        self.assertEqual('missing', self.check(keep=2).rows[0][-1])
+
+    def test_more_replicas_than_keep_are_stale(self):
+        self.add(1, 2, 3)
+        self.replicate()
+        self.assertEqual('stale-replicas', self.check(keep=2).rows[0][-1])
+        self.assertIsNone(self.check(keep=2).summary)
+        self.assertEqual('ok', self.check(keep=3).rows[0][-1])
+
+
+class TestSignals(Case):
+
+    def test_sigterm_mid_copy_cleans_it_keeps_the_done_and_says_so(self):
+        b1, b2, b3 = self.add(1, 2, 3)
+        sent = []
+
+        def on_data(chunk):
+            # While the second copy (b2's) receives its data.
+            if len(self.target.images) == 2 and not sent:
+                sent.append(1)
+                base.signal_self(signal.SIGTERM)
+        self.target.on_data = on_data
+        e = self.assertRaises(signals.Interrupted, self.replicate, keep=3,
+                              parallel=1)
+        lines = str(e).splitlines()
+        self.assertEqual(
+            'Interrupted by SIGTERM: of 3 step(s), 1 done, 1 failed, 1 not '
+            'started; every copy made is verified and kept, each cut one was '
+            'cleaned up as said above: run the command again to finish',
+            lines[-1])
+        self.assertIn('Interrupted by SIGTERM while copying image %s'
+                      % b2['id'], lines[0])
+        self.assertEqual([(b3['id'], 'copied')],
+                         [(r[2], r[5]) for r in e.rows])
+        # Nothing partial left; a re-run finishes.
+        self.assertEqual([b3['id']], [s for s, _ in self.replicas()])
+        res = self.replicate(keep=3)
+        self.assertEqual([(b3['id'], 'kept'), (b2['id'], 'copied'),
+                          (b1['id'], 'copied')], self.actions(res))
