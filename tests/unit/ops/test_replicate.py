@@ -203,6 +203,17 @@ class TestReplicate(Case):
         self.assertEqual(sorted(b['id'] for b in (b1, b2, b3, b5)),
                          [sid for sid, _ in self.replicas()])
 
+    def test_hidden_sources_are_selected_and_their_replicas_found(self):
+        b1, b2 = self.add(1, 2, os_hidden=True)
+        res = self.replicate(keep=2)
+        self.assertEqual([(b2['id'], 'copied'), (b1['id'], 'copied')],
+                         self.actions(res))
+        self.assertTrue(all(self.target.images[r[4]]['os_hidden']
+                            for r in res.rows))
+        again = self.replicate(keep=2)
+        self.assertEqual([(b2['id'], 'kept'), (b1['id'], 'kept')],
+                         self.actions(again))
+
 
 class TestRetentionRules(Case):
 
