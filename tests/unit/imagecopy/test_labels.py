@@ -44,3 +44,19 @@ class TestLabels(base.TestCase):
         self.assertEqual('copied', changes)
         self.assertEqual('here', done[labels.SOURCE_CLOUD])
         self.assertFalse({labels.COPIER, labels.STARTED} & set(done))
+
+
+class TestSameKind(base.TestCase):
+
+    def test_a_replica_and_a_plain_copy_never_stand_for_each_other(self):
+        copy = {labels.SOURCE_HASH: 'sha512:h'}
+        replica = dict(copy, **{labels.REPLICA_OF: 'p', labels.SERIES: 's',
+                                labels.SOURCE_CREATED: 't1'})
+        self.assertTrue(labels.same_kind(copy, dict(copy)))
+        self.assertTrue(labels.same_kind(
+            replica, dict(replica, **{labels.SOURCE_CREATED: 't2'})))
+        self.assertFalse(labels.same_kind(copy, replica))
+        self.assertFalse(labels.same_kind(
+            replica, dict(replica, **{labels.SERIES: 'other'})))
+        self.assertFalse(labels.same_kind(
+            replica, dict(replica, **{labels.SOURCE_HASH: 'sha512:x'})))

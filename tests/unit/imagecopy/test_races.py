@@ -86,6 +86,32 @@ class TestLeftoversAndRaces(test_engine.CopyCase):
         self.assertEqual(['old'], list(self.target.images))
         self.assertEqual([], self.glance.calls)   # no byte moved
 
+    def test_a_replica_under_way_is_no_rival_of_a_plain_copy(self):
+        # Another run makes a replica of the same source (image
+        # replicate): a plain copy neither waits for it nor takes it.
+        other = self.leftover(**{labels.COPIER: 'elsewhere:1:1',
+                                 labels.HEARTBEAT: labels.stamp(),
+                                 labels.STARTED: '2000',
+                                 labels.REPLICA_OF: 'p',
+                                 labels.SERIES: 'name=web'})
+        result = self.copy()
+        self.assertEqual('copied', result.changes)
+        self.assertNotEqual('old', result.image['id'])
+        self.assertEqual([], self.sleep.call_args_list)
+        self.assertIn('old', self.target.images)
+        # A replica's run waits for the replica started first: it is one.
+
+        def finish(seconds):
+            other.update(status='active', size=len(DATA),
+                         os_hash_algo='sha512', os_hash_value=SHA512)
+        self.sleep.side_effect = finish
+        replica = self.copy(replica={labels.REPLICA_OF: 'p',
+                                     labels.SERIES: 'name=web',
+                                     labels.SOURCE_CREATED: 'then'})
+        self.assertEqual(('old', 'none (copied by another run at the same '
+                                 'time)'),
+                         (replica.image['id'], replica.changes))
+
     def test_loser_waits_for_a_converted_winner(self):
         other = self.leftover(**{labels.COPIER: 'elsewhere:1:1',
                                  labels.HEARTBEAT: labels.stamp(),
