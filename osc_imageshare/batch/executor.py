@@ -51,6 +51,7 @@ class Step:
     group: object = None            # stands or falls with these
     outcome: str = None
     error: str = None               # why it failed (or its undo did)
+    logged: bool = True             # False: its action logs its own words
 
     def __str__(self):
         return self.text
@@ -138,7 +139,8 @@ def _do(step, stop):
     _local.step = step
     try:
         with signals.joined(stop):
-            LOG.info('%s', step.text)
+            if step.logged:
+                LOG.info('%s', step.text)
             step.action()
         step.outcome = DONE
     except errors.ImageShareError as e:

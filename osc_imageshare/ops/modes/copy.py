@@ -239,7 +239,8 @@ def execute(glance, ident, plan, batch=None):
     def steps(pairs):
         return [executor.Step('Image %s into project %s: %s' % (
             p.image['id'], p.target.project_id,
-            ', '.join(s.text for s in p.steps)), functools.partial(one, p))
+            ', '.join(s.text for s in p.steps)), functools.partial(one, p),
+            logged=False)    # each step of the plan is logged as it starts
             for p in pairs]
 
     first = [p for p in plan.pairs if p.image['id'] in links.added]

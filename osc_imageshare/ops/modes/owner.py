@@ -118,14 +118,16 @@ def execute(glance, ident, plan, batch=None):
                     'Image %s: %s' % (p.image['id'], step.text),
                     functools.partial(_change_owner_step, glance, p, step),
                     functools.partial(_restore, glance, p.image['id'],
-                                      p.old_owner), group=groups[id(p)])
+                                      p.old_owner), group=groups[id(p)],
+                    logged=False)   # p.start logs the plan's words
                 steps.append(owner_step)
             elif step.kind == DROP:
                 steps.append(executor.Step(
                     'Image %s: %s' % (p.image['id'], step.text),
                     functools.partial(_drop_step, glance, p, step,
                                       said[id(p)]),
-                    after=(owner_step,) if owner_step else ()))
+                    after=(owner_step,) if owner_step else (),
+                    logged=False))
     run = executor.run(steps, plan.options.get('parallel') or 1, batch)
     states = [_state(p, [s for s in steps if s.group is groups[id(p)]])
               for p in plan.pairs]

@@ -43,6 +43,13 @@ class TestOrder(unittest.TestCase):
         self.assertIsNone(res.stopped)
         self.assertIsNone(executor.current())
 
+    def test_a_step_logs_its_text_unless_its_action_logs_its_own(self):
+        steps = [executor.Step('shown', lambda: None),
+                 executor.Step('not shown', lambda: None, logged=False)]
+        with self.assertLogs(executor.LOG, 'INFO') as logs:
+            executor.run(steps)
+        self.assertEqual(['shown'], [r.getMessage() for r in logs.records])
+
     def test_a_step_waits_for_its_predecessors(self):
         log = Log()
         first = [step(log, 'revoke %d' % n) for n in range(3)]
