@@ -81,12 +81,13 @@ def proof(img):
     return hmac.new(proof_key(), text.encode(), 'sha256').hexdigest()
 
 
-def proof_key():
+def proof_key(make=True):
     """This user's secret for ``proof``, made once (mode 0600).
 
     Made whole before it is there: written to a file of its own, then
     linked to its name, so that a run (or a thread) reading it while
-    another makes it never reads it half written.
+    another makes it never reads it half written.  ``make=False``: None
+    where there is none yet (what only checks a proof writes nothing).
     """
     base = os.environ.get('XDG_CONFIG_HOME') or os.path.join(
         os.path.expanduser('~'), '.config')
@@ -95,7 +96,8 @@ def proof_key():
         with open(path, 'rb') as f:
             return f.read()
     except FileNotFoundError:
-        pass
+        if not make:
+            return None
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path))
     try:

@@ -12,6 +12,7 @@ import logging
 
 from osc_imageshare import errors
 from osc_imageshare.imagecopy import labels
+from osc_imageshare.imagecopy import methods
 from osc_imageshare.ops import recipients
 from osc_imageshare.ops import series
 
@@ -25,6 +26,18 @@ W_DUPLICATE = ("Image {source} has {count} proven replicas in project "
                "they are")
 
 
+def replica_of(ident, glance):
+    """The ``REPLICA_OF`` label of the caller's replicas from ``glance``.
+
+    The project and the source region: the same project replicating from
+    two regions into one target keeps two sets of replicas, neither
+    mistaking the other's sources for deleted ones.
+    """
+    region = methods.region_of(glance)
+    return '%s@%s' % (ident.project_id, region) if region else \
+        ident.project_id
+
+
 class Pair:
     """One series at one target: its sources, the replicas proven there."""
 
@@ -33,7 +46,7 @@ class Pair:
         self.glance = target.glance or state.glance
         self.admin = target.accept is recipients.Accept.ADMIN
         self.where = target.cloud or target.label
-        self.replica_of = state.ident.project_id
+        self.replica_of = state.replica_of
         self.replicas = []          # proven, in start order
         self.debris = []            # unfinished copies listed there
         self.error = None
@@ -108,6 +121,7 @@ class State:
 
     def __init__(self, glance, ident, sources, targets, failed):
         self.glance, self.ident = glance, ident
+        self.replica_of = replica_of(ident, glance)
         self.sources, self.targets, self.failed = sources, targets, failed
         self.warnings = []
         self.planned = {}       # id(target Glance) -> what copies use
@@ -147,11 +161,22 @@ class State:
         """``listed`` (labelled this series) into replicas and the rest."""
         mine = {s['id']: s for s in pair.sources}
         for image in sorted(listed, key=labels.start_order):
-            if image.get('status') != 'active':
+            if image.get('status') != 'active' or image.get(labels.COPIER):
+                # Not finished (a run made it, or died making it): the
+                # copy of its source cleans it up or waits for it.
                 pair.debris.append(image)
                 continue
             sid = image.get(labels.SOURCE_ID)
-            source = mine.get(sid) or self._source(sid)
+            source = mine.get(sid)
+            if source is None and self._source(sid) is not None:
+                # Its source lives but is not one of this series' selected
+                # images (another selection, series or project member's
+                # run): neither counted nor deleted here, whatever its
+                # labels say; its own series' run ranks it by its source.
+                LOG.info('Image %s: a replica of %s, which this run does '
+                         'not select in series %s: left alone', image['id'],
+                         sid, pair.key)
+                continue
             if series.proven(image, source):
                 pair.replicas.append(image)
                 continue

@@ -132,8 +132,8 @@ def _targets(glance, ident, req):
         ident, req.to, req.project_domain, req.to_clouds,
         recipients.AcceptPolicy.REQUIRED, req.open_cloud, req.glance_for,
         allow_own=True)
-    return targets, {id(t): replica_state.listing(glance, t,
-                                                  ident.project_id)
+    replica_of = replica_state.replica_of(ident, glance)
+    return targets, {id(t): replica_state.listing(glance, t, replica_of)
                      for t in targets}
 
 
@@ -252,11 +252,17 @@ def _copy(state, entry, image, origin):
     entry.replica, entry.method = made.image['id'], made.method
     if made.method == 'none':
         entry.action = KEPT     # another run made it meanwhile
-    if made.image.get(labels.REPLICA_PROOF):
+    # A copy a killed run had verified, reused as it was left: its labels
+    # of a copy under way dropped, the source's cloud added, sealed.
+    drop = [k for k in labels.IN_PROGRESS if k in made.image]
+    add = {} if made.image.get(labels.REPLICA_PROOF) else {
+        labels.REPLICA_PROOF: series.seal(made.image)}
+    if origin and not made.image.get(labels.SOURCE_CLOUD):
+        add[labels.SOURCE_CLOUD] = origin
+    if not drop and not add:
         return
     try:
-        pair.glance.patch_image(made.image['id'], add={
-            labels.REPLICA_PROOF: series.seal(made.image)})
+        pair.glance.patch_image(made.image['id'], add=add, remove=drop)
     except (errors.GlanceError, errors.TransportError) as e:
         # Verified all the same; unsealed, it is proven while its source
         # lives, and left alone by retention once the source is gone.

@@ -96,7 +96,7 @@ def words(seconds):
 
 
 # ------------------------------------------------------------ replicas
-def seal(image):
+def seal(image, make=True):
     """The ``REPLICA_PROOF`` of a verified replica (this user's HMAC).
 
     Over Glance's own figures of it (ID, size, hash) and its labels: the
@@ -104,12 +104,14 @@ def seal(image):
     (``verify.proof_key``).  Only a replica whose source is gone needs it
     to be proven (``proven``).
     """
+    key = verify.proof_key(make)
+    if key is None:
+        return None     # no key here: no seal can be checked
     text = '|'.join(str(image.get(k)) for k in (
         'id', 'size', 'os_hash_algo', 'os_hash_value', labels.SOURCE_ID,
         labels.SOURCE_HASH, labels.REPLICA_OF, labels.SERIES,
         labels.SOURCE_CREATED))
-    return hmac.new(verify.proof_key(), text.encode(),
-                    'sha256').hexdigest()
+    return hmac.new(key, text.encode(), 'sha256').hexdigest()
 
 
 def proven(image, source):
@@ -127,8 +129,9 @@ def proven(image, source):
         algo, value = verify.source_hash(source)
         return (image.get(labels.SOURCE_HASH) == '%s:%s' % (algo, value)
                 and verify.proven(image, source))
-    return bool(image.get(labels.REPLICA_PROOF)) and hmac.compare_digest(
-        str(image.get(labels.REPLICA_PROOF)), seal(image))
+    expected = seal(image, make=False)
+    return bool(image.get(labels.REPLICA_PROOF) and expected) and \
+        hmac.compare_digest(str(image.get(labels.REPLICA_PROOF)), expected)
 
 
 def source_created(image):

@@ -44,7 +44,7 @@ def replicas(cloud, target, server):
     """``{source ID: replica}`` of the server's backups at ``target``."""
     found = {}
     for img in cloud.glance(target).images.list(filters={
-            REPLICA_OF: cloud.project('alpha')}):
+            REPLICA_OF: cloud.project('alpha') + '@RegionOne'}):
         if img.get('instance_uuid') == server:
             assert img[SOURCE_ID] not in found, 'two replicas of a source'
             found[img[SOURCE_ID]] = img
@@ -136,7 +136,8 @@ def test_a_named_image_and_a_project_target(cloud):
                                src['id'], 'copied')
     copy = cloud.glance('bob-beta').images.get(row['Replica ID'])
     assert (copy['owner'], copy['checksum'], copy[REPLICA_OF]) == (
-        cloud.project('beta'), src['checksum'], cloud.project('alpha'))
+        cloud.project('beta'), src['checksum'],
+        cloud.project('alpha') + '@RegionOne')
     again, _ = cloud.json('carol-alpha', 'image', 'replicate', src['name'],
                           '--to', 'beta', '--keep', '1')
     assert [(r['Replica ID'], r['Action']) for r in again] == [

@@ -53,7 +53,8 @@ def all_labelled(cloud, server, target=TARGET):
     found = []
     for hidden in (False, True):
         found += list(glance.images.list(filters={
-            REPLICA_OF: cloud.project('alpha'), 'os_hidden': hidden}))
+            REPLICA_OF: cloud.project('alpha') + '@RegionOne',
+            'os_hidden': hidden}))
     return [i for i in found if i.get('instance_uuid') == server]
 
 

@@ -17,6 +17,8 @@ from tests.unit.ops.modes import test_share
 from tests.unit.ops import test_membership
 
 ALPHA, BETA = fakes.ALPHA, fakes.BETA
+# The caller's replicas from the source region (``replica_state.replica_of``).
+REPLICA_OF = ALPHA + '@RegionOne'
 SERVER = '5e7e7e7e-0000-4000-8000-000000000001'
 OTHER = '5e7e7e7e-0000-4000-8000-000000000002'
 KEY = 'instance_uuid=%s,backup_type=daily' % SERVER
@@ -69,7 +71,7 @@ class Case(base.TestCase):
     def replicas(self):
         return sorted((i.get(labels.SOURCE_ID), i['id'])
                       for i in self.target.images.values()
-                      if i.get(labels.REPLICA_OF) == ALPHA)
+                      if i.get(labels.REPLICA_OF) == REPLICA_OF)
 
     def actions(self, result):
         return [(r[2], r[5]) for r in result.rows]
@@ -88,7 +90,7 @@ class TestReplicate(Case):
                          [s for s, _ in self.replicas()])
         copy = self.target.images[res.rows[0][4]]
         self.assertEqual(
-            (ALPHA, KEY, b3['created_at'], 'alpha/RegionOne', BETA),
+            (REPLICA_OF, KEY, b3['created_at'], 'alpha/RegionOne', BETA),
             (copy[labels.REPLICA_OF], copy[labels.SERIES],
              copy[labels.SOURCE_CREATED], copy[labels.SOURCE_CLOUD],
              copy['owner']))
@@ -108,10 +110,11 @@ class TestReplicate(Case):
             ('GET', '/v2/images?backup_type=daily&limit=200&os_hidden=true'
              '&owner=' + ALPHA)], self.source.calls)
         self.assertEqual([
-            ('GET', '/v2/images?imageshare_replica_of=%s&limit=200&owner=%s'
-             % (ALPHA, BETA)),
-            ('GET', '/v2/images?imageshare_replica_of=%s&limit=200'
-             '&os_hidden=true&owner=%s' % (ALPHA, BETA))], self.target.calls)
+            ('GET', '/v2/images?imageshare_replica_of=%s%%40RegionOne'
+             '&limit=200&owner=%s' % (ALPHA, BETA)),
+            ('GET', '/v2/images?imageshare_replica_of=%s%%40RegionOne'
+             '&limit=200&os_hidden=true&owner=%s' % (ALPHA, BETA))],
+            self.target.calls)
 
     def test_a_new_backup_is_copied_then_the_oldest_replica_deleted(self):
         b1, b2, b3 = self.add(1, 2, 3)
@@ -253,7 +256,7 @@ class TestRetentionRules(Case):
                     owner=BETA, visibility='private', size=5,
                     os_hash_algo='sha512', os_hash_value='0' * 128,
                     checksum='0' * 32)
-        fake.update({labels.REPLICA_OF: ALPHA, labels.SERIES: KEY,
+        fake.update({labels.REPLICA_OF: REPLICA_OF, labels.SERIES: KEY,
                      labels.SOURCE_ID: b3['id'],
                      labels.SOURCE_HASH: 'sha512:' + b3['os_hash_value'],
                      labels.SOURCE_CREATED: '2026-12-31T00:00:00Z',
@@ -275,6 +278,54 @@ class TestRetentionRules(Case):
              'of yours'), (fake['id'], "its data is not the source's")],
             [(w.split()[1], w.split(' (')[-1].split(')')[0])
              for w in sorted(res.warnings)])
+
+
+class TestRetentionAcrossSelections(Case):
+    """What another selection, series or region made is never deleted."""
+
+    def test_a_narrower_selection_deletes_no_newer_backups_replica(self):
+        b1, b2, b3 = self.add(1, 2, 3)
+        self.replicate(keep=3)
+        before = self.replicas()
+        # Only b1 selected, --keep 1: b2's and b3's replicas (their sources
+        # live, newer, not selected) are not this run's to rotate out.
+        res = self.replicate(keep=1, refs=[b1['id']], properties=None)
+        self.assertEqual([(b1['id'], 'kept')], self.actions(res))
+        self.assertEqual(before, self.replicas())
+
+    def test_another_series_data_labelled_this_series_is_not_counted(self):
+        b1, b2 = self.add(1, 2)
+        o1, = self.add(7, server='2' * 8 + '-0000-4000-8000-' + '2' * 12)
+        self.replicate(keep=2)
+        # The target project copies o1's replica, relabelled as this
+        # series' newest (a date in 2099): proven data, but not of this
+        # series; the series' own replicas stand.
+        real = dict(self.replicas())
+        forged = dict(self.target.images[real[o1['id']]],
+                      id='f' * 8 + '-0000-4000-8000-' + 'f' * 12)
+        forged.update({labels.SERIES: KEY,
+                       labels.SOURCE_CREATED: '2099-01-01T00:00:00Z'})
+        self.target.images[forged['id']] = forged
+        b3, = self.add(3)
+        res = self.replicate(keep=2)
+        self.assertIn((b2['id'], 'kept'), self.actions(res))
+        self.assertNotIn(forged['id'], [r[4] for r in res.rows])
+        self.assertIn(real[b2['id']], self.target.images)
+
+    def test_a_copy_still_labelled_under_way_is_not_kept_as_a_replica(self):
+        b1, = self.add(1)
+        self.replicate(keep=1)
+        [(_, copy)] = self.replicas()
+        # Killed after its import, before its labels were finished.
+        self.target.images[copy][labels.COPIER] = 'deadhost:1:1'
+        for key in (labels.SOURCE_CLOUD, labels.REPLICA_PROOF):
+            del self.target.images[copy][key]
+        self.replicate(keep=1)
+        # The copy step finished it: its labels dropped, sealed.
+        [(_, after)] = self.replicas()
+        image = self.target.images[after]
+        self.assertNotIn(labels.COPIER, image)
+        self.assertEqual(series.seal(image), image[labels.REPLICA_PROOF])
 
 
 class TestCheck(Case):

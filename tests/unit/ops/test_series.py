@@ -1,5 +1,7 @@
 """The series rules, durations and replica proofs of ``image replicate``."""
 
+import os
+
 from osc_imageshare import errors
 from osc_imageshare.imagecopy import labels
 from osc_imageshare.ops import series
@@ -57,6 +59,13 @@ class TestProof(base.TestCase):
         self.assertFalse(series.proven(dict(img, id='other'), None))
         self.assertFalse(series.proven(dict(img, size=4), None))
         self.assertFalse(series.proven(dict(img, status='queued'), None))
+
+    def test_checking_a_seal_where_there_is_no_key_makes_none(self):
+        # --check and --dry-run write nothing, not even a key of their own
+        # (with it, this host's seals would differ from the others').
+        img = fakes.image(size=3, **{labels.REPLICA_PROOF: 'x' * 64})
+        self.assertFalse(series.proven(img, None))
+        self.assertEqual([], os.listdir(os.environ['XDG_CONFIG_HOME']))
 
     def test_with_its_source_the_data_proves_it_not_the_seal(self):
         source = fakes.image(size=3, os_hash_algo='sha512',
