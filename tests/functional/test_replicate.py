@@ -122,6 +122,16 @@ def test_keep_two_then_a_fourth_backup_rotates_the_oldest_out(cloud):
         assert sorted(replicas(cloud, t, server)) == sorted(
             [b2['id'], b3['id']])
     assert b0['id'] not in str(state(cloud, server))
+    # A narrower selection (b2 alone, by ID) with --keep 1: b3's replica,
+    # of a newer backup it does not select, is not its to delete.
+    before = state(cloud, server)
+    res = cloud.run('alice-alpha', 'image', 'replicate', b2['id'],
+                    '--to-cloud', TARGETS[0], '--to-cloud', TARGETS[1],
+                    '--parallel', '1', '--keep', '1', '-f', 'json')
+    assert res.returncode == 0, res.stderr
+    assert actions(json.loads(res.stdout)) == sorted(
+        (t, b2['id'], 'kept') for t in TARGETS)
+    assert state(cloud, server) == before
 
 
 def test_a_named_image_and_a_project_target(cloud):
