@@ -79,18 +79,31 @@ class Pair:
     def retention(self, keep):
         """``(wanted, beyond)``: the items to have, the replicas to delete.
 
-        The newest source is always wanted; with ``keep``, the newest
-        ``keep`` in all (by their source's creation time), and the proven
-        replicas of the rest are beyond it.  Without, nothing is beyond.
+        With ``keep``, the newest ``keep`` in all (by their source's
+        creation time), and never fewer than every item down to the newest
+        selected source: neither it nor a newer replica of a deleted
+        source is ever beyond.  The proven replicas of the rest are beyond
+        it.  Without ``keep``, nothing is beyond.
         """
         ranked = self.ranked()
         if keep is None:
             return ranked, []
-        newest = [i for i in ranked if i[0] is self.sources[0]]
-        rest = [i for i in ranked if i[0] is not self.sources[0]]
-        wanted = newest + rest[:keep - 1]
-        return (sorted(wanted, key=lambda i: _when(*i), reverse=True),
-                [r for _, r in rest[keep - 1:] if r is not None])
+        newest = next(n for n, i in enumerate(ranked)
+                      if i[0] is self.sources[0])
+        cut = max(keep, newest + 1)
+        return ranked[:cut], [r for _, r in ranked[cut:] if r is not None]
+
+    def source_time(self, replica):
+        """When ``replica``'s source was made, as Glance says it.
+
+        The source's own ``created_at`` where it is selected here, else
+        the replica's label (sealed: its source is gone).
+        """
+        sources = {s['id']: s for s in self.sources}
+        source = sources.get(replica.get(labels.SOURCE_ID))
+        if source is not None:
+            return source.get('created_at') or ''
+        return series.source_created(replica)
 
 
 def _when(image, replica):

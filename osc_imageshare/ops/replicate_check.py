@@ -52,11 +52,13 @@ def _row(pair, keep, max_lag, now):
     """``(series, target, newest source, newest replica, lag, status)``."""
     newest = pair.sources[0]
     found = pair.by_source()
-    ranked = sorted(found.values(), key=series.source_created)
+    # By the source's own creation time where it lives (a label another
+    # project rewrote cannot make a replica look newer).
+    ranked = sorted(found.values(), key=pair.source_time)
     last = ranked[-1] if ranked else None
     lag = None
     if last is not None:
-        when = series.parse_time(series.source_created(last))
+        when = series.parse_time(pair.source_time(last))
         lag = (now - when).total_seconds() if when else None
     if newest['id'] not in found:
         status = MISSING

@@ -312,6 +312,32 @@ class TestRetentionAcrossSelections(Case):
         self.assertNotIn(forged['id'], [r[4] for r in res.rows])
         self.assertIn(real[b2['id']], self.target.images)
 
+    def test_a_deleted_sources_newer_replica_is_never_beyond(self):
+        # b3, the newest, was deleted at the source: its replica is the only
+        # copy of it. A run selecting b1 alone, --keep 1, keeps it (it is
+        # newer than anything selected); so does the full selection's.
+        b1, b2, b3 = self.add(1, 2, 3)
+        self.replicate(keep=3)
+        before = self.replicas()
+        del self.source.images[b3['id']]
+        self.replicate(keep=1, refs=[b1['id']], properties=None)
+        self.assertEqual(before, self.replicas())
+        res = self.replicate(keep=2)
+        self.assertEqual([(b3['id'], 'kept'), (b2['id'], 'kept'),
+                          (b1['id'], 'deleted (retention)')],
+                         self.actions(res))
+
+    def test_the_lag_is_of_the_source_not_of_a_label(self):
+        b1, = self.add(1)
+        self.replicate(keep=1)
+        [(_, copy)] = self.replicas()
+        self.target.images[copy][labels.SOURCE_CREATED] = \
+            '2099-01-01T00:00:00Z'
+        now = series.parse_time('2026-12-05T01:00:00Z')
+        res = replicate_check.check(self.source, test_share.Ident(),
+                                    self.request(keep=1), 3600, now=now)
+        self.assertEqual('lagging', res.rows[0][-1])
+
     def test_a_copy_still_labelled_under_way_is_not_kept_as_a_replica(self):
         b1, = self.add(1)
         self.replicate(keep=1)
