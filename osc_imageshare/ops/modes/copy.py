@@ -4,6 +4,7 @@ The data path is ``osc_imageshare.imagecopy.engine.copy_image``; this
 module makes it one step per (image, target) pair of the transfer plan.
 """
 
+import contextlib
 import functools
 import logging
 
@@ -247,7 +248,8 @@ def execute(glance, ident, plan, batch=None):
     rest = [p for p in plan.pairs if p not in first]
     done.update(((p.image['id'], id(p.target)), p) for p in first)
     stop = batch or signals.Stop()
-    with signals.catching(stop) if batch is None else _nothing():
+    with signals.catching(stop) if batch is None else \
+            contextlib.nullcontext():
         # Companions first: their copies' IDs go into their images' copies.
         # One at a time: two imports started at once into the local
         # RegionTwo Glance left one never finishing (seen once, under load).
@@ -302,14 +304,6 @@ def interrupted(plan, signal, states, cut, warnings=()):
         signal, plan.pairs, 'copied',
         'their partial copies cleaned up as said above', states=states))
     return '\n'.join(lines)
-
-
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def row(plan, p, changes, dry_run):
