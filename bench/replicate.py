@@ -64,8 +64,9 @@ def count(cloud, query):
             url = body.get('next')
     return n
 alpha = cfg.get_one(cloud='alice-alpha').get_session().get_project_id()
+# The label of alice's replicas from RegionOne (replica_state.replica_of).
 print(count('alice-alpha', 'tag=%s&owner=%s' % (sys.argv[2], alpha)),
-      count('bob-beta', 'imageshare_replica_of=%s' % alpha))
+      count('bob-beta', 'imageshare_replica_of=%s%%40RegionOne' % alpha))
 '''
 
 
@@ -145,6 +146,12 @@ def noop(args):
         ours.append(measure(replicate_cmd(TAG, *keep)).seconds)
         raw.append(measure([sys.executable, '-c', RAW,
                             '%s/clouds.yaml' % STATE, TAG]).seconds)
+    # The raw limit lists what the no-op lists: the sources, and at least
+    # their replicas (the other replicas of alice's there too).
+    listed = [int(n) for n in measure([
+        sys.executable, '-c', RAW, '%s/clouds.yaml' % STATE,
+        TAG]).out.split()]
+    assert listed[0] == len(rows) <= listed[1], listed
     return {'sources': len(rows), 'noop': statistics.median(ours),
             'raw': statistics.median(raw),
             'requests': sum(requests.values())}

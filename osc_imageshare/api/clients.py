@@ -172,11 +172,13 @@ def entry_endpoint(region, service_type, name=None):
                     region.get_interface(service_type), name)
 
 
-def open_cloud(name, retries=None):
+def open_cloud(name, retries=None, reach=True):
     """``(session, GlanceAPI)`` for a clouds.yaml entry.
 
     Authenticates and reads the entry's Glance once, so that a wrong
-    entry stops the command before any write.
+    entry stops the command before any write.  ``reach`` False: the
+    caller's own first read of that Glance, before any write, is the
+    check (``check_reachable`` makes the error its sentence).
     """
     from keystoneauth1 import exceptions as ks_exc
     import openstack.config
@@ -201,7 +203,8 @@ def open_cloud(name, retries=None):
     client = glance_api(session, endpoint.url(session), endpoint,
                         _CONFIGURED.get('retries') if retries is None
                         else retries)
-    check_reachable(client, name, session.timeout)
+    if reach:
+        check_reachable(client, name, session.timeout)
     return session, client
 
 
@@ -231,12 +234,16 @@ def unknown_cloud(name, names, where=None):
         ', '.join(sorted(names)) or 'none')
 
 
-def check_reachable(client, name, timeout=None):
-    """One cheap Glance request; a one-line error if it cannot answer."""
+def check_reachable(client, name, timeout=None, read=None):
+    """One cheap Glance request; a one-line error if it cannot answer.
+
+    ``read``: the caller's own first request instead (its answer is
+    returned).
+    """
     where = client.endpoint
     cloud = "Cloud '%s'" % name
     try:
-        client.first_images(limit=1)
+        return read() if read else client.first_images(limit=1)
     except errors.TransportError as e:
         raise errors.ImageShareError(_unreachable(
             cloud, where, timeout, e.__cause__ or e))

@@ -1,6 +1,7 @@
 """``openstack image replicate``."""
 
 import argparse
+import functools
 import logging
 
 from osc_imageshare.api import clients
@@ -124,7 +125,8 @@ class ReplicateImage(cli.PartialFailureLister):
             to_clouds=args.to_cloud, keep=args.keep,
             series_by=args.series_by, dry_run=args.dry_run,
             parallel=args.parallel, source_cloud=clients.cloud_label(cm),
-            open_cloud=clients.open_cloud,
+            # Each entry's replicas listing is its reachability check.
+            open_cloud=functools.partial(clients.open_cloud, reach=False),
             glance_for=clients.rescoped_glance(cm))
         ident = identity.Identity.from_client_manager(cm)
         if args.check:

@@ -68,7 +68,7 @@ def expand(glance, ident, found, check):
             links.needs.setdefault(image['id'], []).append((key, cid))
             if cid in have or cid in links.foreign or cid in links.added:
                 continue
-            comp = _get(glance, cid)
+            comp = readable(glance, cid)
             mine = comp is not None and comp.get('owner') == ident.project_id
             why = check(comp) if mine else None
             if not mine or comp.get('visibility') in READABLE:
@@ -83,7 +83,8 @@ def expand(glance, ident, found, check):
     return list(links.added.values()) + list(found), links
 
 
-def _get(glance, image_id):
+def readable(glance, image_id):
+    """The image as the caller reads it, or None if it cannot."""
     try:
         return glance.get_image(image_id)
     except (errors.NotFound, errors.Forbidden):
@@ -120,8 +121,8 @@ def _unreadable(links, p):
         if cid not in links.foreign or (comp or {}).get(
                 'visibility') in READABLE:
             continue
-        if p.target.glance is not None and _get(p.target.glance,
-                                                cid) is not None:
+        if (p.target.glance is not None
+                and readable(p.target.glance, cid) is not None):
             continue
         owner = (comp or {}).get('owner')
         return ('Image %s, project %s: it boots only with its %s %s, which '
@@ -275,8 +276,8 @@ def expand_copy(glance, found):
             links.needs.setdefault(image['id'], []).append((key, cid))
             if cid in have or cid in links.added:
                 continue
-            comp = _get(glance, cid)
-            why = _copy_refusal(image, key, cid, comp)
+            comp = readable(glance, cid)
+            why = copy_refusal(image, key, cid, comp)
             if why:
                 failed.setdefault(image['id'], why)
                 continue
@@ -291,7 +292,7 @@ def expand_copy(glance, found):
     return list(links.added.values()) + kept, links, failed
 
 
-def _copy_refusal(image, key, cid, comp):
+def copy_refusal(image, key, cid, comp):
     if comp is None:
         return ('Image %s boots only with its %s %s, which your project '
                 'cannot read, so a copy could not boot; nothing was copied. '
@@ -372,7 +373,7 @@ def unreadable_for(glance, ident, pairs):
     """
     found = []      # (key, cid, comp, members)
     for key, cid in sorted(kinds.classify(pairs[0].image).companions.items()):
-        comp = _get(glance, cid)
+        comp = readable(glance, cid)
         if comp is not None and comp.get('visibility') in READABLE:
             continue
         mine = comp is not None and comp.get('owner') == ident.project_id
@@ -418,7 +419,7 @@ def _readable_by(pair, cid, comp, members):
     if members is not None and t.project_id in members:
         return True
     if t.glance is not None:     # its own credentials: ask as it
-        return _get(t.glance, cid) is not None
+        return readable(t.glance, cid) is not None
     return False if members is not None else None
 
 

@@ -56,6 +56,10 @@ E_TWO_CLOUDS = ("Clouds '{first}' and '{second}' are both scoped to project "
                 "{project} ({id}): which one's credentials (and region) "
                 "should act for it is ambiguous; give one --to-cloud per "
                 "project, and run once per region to copy into several")
+E_TO_AND_CLOUD = ("Project {label} is named by --to and by cloud '{cloud}' "
+                  "(--to-cloud): a copy into it would go to one Glance or "
+                  "the other, which is ambiguous; give one of them, and run "
+                  "once per region to copy into several")
 
 
 class AcceptPolicy(enum.Enum):
@@ -127,7 +131,12 @@ def resolve(ident, to, project_domain=None, to_clouds=(),
     for ref in to:
         project, verified = identity.find_project(ident, ref,
                                                   project_domain)
-        if project['id'] not in targets:
+        known = targets.get(project['id'])
+        if known is not None and known.cloud and allow_own:
+            # A copy's target is a project in one Glance: which is meant?
+            raise errors.ImageShareError(E_TO_AND_CLOUD.format(
+                label=known.label, cloud=known.cloud))
+        if known is None:
             targets[project['id']] = Target(project['id'], project.get('name'),
                                             verified)
     for project in excluded:

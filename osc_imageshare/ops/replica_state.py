@@ -10,9 +10,11 @@ is never counted, kept as a replica, or deleted (a warning names it).
 
 import logging
 
+from osc_imageshare.api import clients
 from osc_imageshare import errors
 from osc_imageshare.imagecopy import labels
 from osc_imageshare.imagecopy import methods
+from osc_imageshare.ops import companions
 from osc_imageshare.ops import recipients
 from osc_imageshare.ops import series
 
@@ -117,13 +119,19 @@ def listing(glance, target, replica_of):
     """The images labelled replicas of ``replica_of``'s at ``target``.
 
     One paged listing, hidden ones included; the error line instead if
-    it cannot be read.
+    it cannot be read.  A ``--to-cloud`` entry's is the first request to
+    its Glance: if it cannot be reached, the command stops there.
     """
     there = target.glance or glance
-    try:
+
+    def read():
         return there.list_images_and_hidden(**{
             'owner': target.project_id, 'limit': there.PAGE,
             labels.REPLICA_OF: replica_of})
+    try:
+        if target.cloud:
+            return clients.check_reachable(there, target.cloud, read=read)
+        return read()
     except (errors.GlanceError, errors.TransportError) as e:
         return ('Could not read the replicas in project %s: %s'
                 % (target.label, errors.describe(e)))
@@ -141,6 +149,18 @@ class State:
         self.series = {}
         self.pairs = []
         self._looked_up = {}
+        self._companions = {}       # companion ID -> the image, or None
+        # (companion ID, id(target)) -> its copy's ID there, or the
+        # replicate.Entry of the step that makes it; those entries in order.
+        self.companion_copies = {}
+        self.companion_entries = []
+
+    def companion(self, image_id):
+        """A companion (kernel, ramdisk) as the caller reads it, or None."""
+        if image_id not in self._companions:
+            self._companions[image_id] = companions.readable(self.glance,
+                                                             image_id)
+        return self._companions[image_id]
 
     def group(self, series_by=None):
         """Each source into its series (newest first); refusals failed."""

@@ -6,9 +6,12 @@
 target, by the label ``labels.REPLICA_OF``).  ``plan`` makes the
 executor's steps: a ``copy`` step (copy mode's engine: verified, crash
 and race safe) per missing replica of the newest ``--keep`` of a series,
-then, once they are done, a ``delete`` step per proven replica beyond
-``--keep``.  ``replicate`` runs them (or, ``dry_run``, returns the plan
-as rows); ``replicate_check.check`` reads the same state and writes
+after the copy of each companion (kernel, ramdisk) it boots with that
+the target has no verified copy of (one per companion and target,
+reused by later runs, never deleted by retention), then, once they are
+done, a ``delete`` step per proven replica beyond ``--keep``.
+``replicate`` runs them (or, ``dry_run``, returns the plan as rows);
+``replicate_check.check`` reads the same state and writes
 nothing.  Everything a run needs is in the target's labels: any host can
 run it.
 """
@@ -24,7 +27,10 @@ from osc_imageshare.batch import signals
 from osc_imageshare import errors
 from osc_imageshare.imagecopy import engine
 from osc_imageshare.imagecopy import labels
+from osc_imageshare.imagecopy import reuse
+from osc_imageshare.ops import companions
 from osc_imageshare.ops import gate
+from osc_imageshare.ops import kinds
 from osc_imageshare.ops import messages
 from osc_imageshare.ops.modes import copy
 from osc_imageshare.ops import recipients
@@ -36,10 +42,12 @@ from osc_imageshare.ops import transfer_plan
 LOG = logging.getLogger(__name__)
 
 COPIED = 'copied'
+COMPANION = 'copied (companion)'
 KEPT = 'kept'
 DELETED = 'deleted (retention)'
 PROTECTED = 'protected, kept'
-PLANNED = {COPIED: 'would copy', DELETED: 'would delete (retention)'}
+PLANNED = {COPIED: 'would copy', COMPANION: 'would copy (companion)',
+           DELETED: 'would delete (retention)'}
 E_INTERRUPTED = (
     'Interrupted by {signal}: of {total} step(s), {done} done, {failed} '
     'failed, {idle} not started; every copy made is verified and kept, '
@@ -51,6 +59,15 @@ W_UNSEALED = ('Replica {id} is verified, but sealing it failed ({why}): '
               'once its source is deleted, retention leaves it alone')
 W_NOT_DELETED = ('Replica {id} of image {source} in project {project} was '
                  'not deleted: a copy of its series there did not succeed')
+W_ROLE = ("The copies into {where} would act with the role {roles}: Glance's "
+          "default policies refuse it to create images (its add_image "
+          "policy), so unless this cloud's policy allows it, each would "
+          "fail; ask for the member role there, or use credentials that "
+          "have it")
+E_REMEDY = 'give a --to-cloud entry of another region'
+E_NO_COMPANION = ('Image {id}, project {project}: its {key} {cid} could not '
+                  'be copied there (see above), so a copy could not boot; '
+                  'it was not copied')
 
 
 @dataclasses.dataclass
@@ -86,6 +103,8 @@ class Entry:
     methods: tuple = None
     cut: str = None                 # what a signal stopped, in words
     error: str = None               # why it failed (planning or its step)
+    wires: dict = None              # companion key -> its copy there
+    listed: list = None             # a companion's copies listed there
 
     def row(self, dry_run):
         action = PLANNED.get(self.action, self.action) if dry_run \
@@ -168,10 +187,6 @@ def _usable(ident, image):
     if image.get('status') != 'active':
         return ('Image %s is %s, not active: only an active image can be '
                 'replicated' % (image['id'], image.get('status')))
-    if image.get('kernel_id') or image.get('ramdisk_id'):
-        return ('Image %s boots with a kernel or ramdisk image: replicate '
-                "does not copy companions; use 'openstack image transfer "
-                "%s --mode copy'" % (image['id'], messages.arg(image['id'])))
     return None
 
 
@@ -195,8 +210,11 @@ def plan(state, keep, origin=None):
         if pair.error:
             continue
         wanted, beyond = pair.retention(keep)
+        known = len(state.companion_entries)
         mine = [_keep_or_copy(state, pair, item, origin) for item in wanted]
-        entries += mine
+        # The companions' copies first: the copies that boot with them
+        # wait for them.
+        entries += state.companion_entries[known:] + mine
         copies = tuple(e.step for e in mine if e.step)
         if any(e.error for e in mine):
             continue    # a copy refused while planning: no deletion
@@ -215,40 +233,127 @@ def _keep_or_copy(state, pair, item, origin):
     if replica is not None:
         entry.replica = replica['id']
         return entry
-    refused = copy.in_place(state.glance, pair.target, image)
+    refused = copy.in_place(state.glance, pair.target, image,
+                            remedy=E_REMEDY)
     try:
         if refused:
             raise errors.ImageShareError(refused)
-        entry.methods, words = engine.plan_copy(
-            state.glance, pair.glance, image, 'auto')
-        engine.check_copy(state.glance, pair.glance, image,
-                          pair.target.project_id, entry.methods[0], False,
-                          state.planned.setdefault(id(pair.glance), {}))
+        entry.wires = _companions(state, pair, image, origin)
+        words = _plan_methods(state, pair, entry, image)
     except errors.ImageShareError as e:
         entry.error = str(e)
         return entry
-    entry.action, entry.method = COPIED, entry.methods[0]
+    entry.action = COPIED
     entry.step = executor.Step(
         'Image %s: copy into %s by %s (series %s)' % (
             image['id'], pair.where, words, pair.key),
-        functools.partial(_copy, state, entry, image, origin))
+        functools.partial(_copy, state, entry, image, origin),
+        after=tuple(c.step for c in entry.wires.values()
+                    if isinstance(c, Entry)))
     return entry
 
 
-def _copy(state, entry, image, origin):
-    """A copy step's action: the engine's copy, sealed as a replica."""
+def _plan_methods(state, pair, entry, image):
+    """The import methods ``entry``'s copy tries, checked; their words.
+
+    The Method a dry run shows is every method the run may use, in the
+    order it tries them: a target may refuse the first only when asked.
+    """
+    entry.methods, words = engine.plan_copy(
+        state.glance, pair.glance, image, 'auto')
+    engine.check_copy(state.glance, pair.glance, image,
+                      pair.target.project_id, entry.methods[0], False,
+                      state.planned.setdefault(id(pair.glance), {}))
+    entry.method = entry.methods[0] + (
+        ' (else %s)' % ', '.join(entry.methods[1:])
+        if entry.methods[1:] else '')
+    return words
+
+
+def _companions(state, pair, image, origin):
+    """``{key: its copy there}`` of the companions ``image`` boots with.
+
+    A copy is the ID of a verified copy already in the target project,
+    or the ``Entry`` of the step that makes it (one per companion and
+    target: the run's other images reuse it).  A public or community
+    companion in the target's own Glance needs none: the reference
+    stays.  Raises ImageShareError where a companion cannot be copied.
+    """
+    wires = {}
+    for key, cid in sorted(kinds.classify(image).companions.items()):
+        comp = state.companion(cid)
+        why = companions.copy_refusal(image, key, cid, comp)
+        if why:
+            raise errors.ImageShareError(why)
+        if (comp.get('visibility') in companions.READABLE
+                and copy.same_glance(pair.glance, state.glance)):
+            continue
+        mark = (cid, id(pair.target))
+        if mark not in state.companion_copies:
+            state.companion_copies[mark] = _companion_copy(
+                state, pair, comp, origin)
+        made = state.companion_copies[mark]
+        if isinstance(made, Entry) and made.error:
+            raise errors.ImageShareError(E_NO_COMPANION.format(
+                id=image['id'], project=pair.target.label, key=key, cid=cid))
+        wires[key] = made
+    return wires
+
+
+def _companion_copy(state, pair, comp, origin):
+    """A verified copy's ID there, or the ``Entry`` of the copy to make."""
+    listed, found = reuse.existing_copy(pair.glance, comp,
+                                        pair.target.project_id)
+    if found:
+        return found['id']
+    entry = Entry(pair, comp['id'], comp.get('created_at'), action=COMPANION,
+                  listed=listed)
+    state.companion_entries.append(entry)
+    try:
+        words = _plan_methods(state, pair, entry, comp)
+    except errors.ImageShareError as e:
+        entry.error = str(e)
+        return entry
+    entry.step = executor.Step(
+        'Image %s: copy into %s by %s (a companion of series %s)' % (
+            comp['id'], pair.where, words, pair.key),
+        functools.partial(_copy_companion, state, entry, comp, origin))
+    return entry
+
+
+def _copy_companion(state, entry, comp, origin):
+    """A companion's copy step: a plain verified copy, not a replica."""
+    made = _engine_copy(state, entry, comp, origin, listed=entry.listed)
+    entry.replica, entry.method = made.image['id'], made.method
+
+
+def _engine_copy(state, entry, source, origin, **how):
+    """The engine's copy of ``source`` for ``entry``; stops on a signal."""
     pair = entry.pair
     try:
-        made = engine.copy_image(
-            state.glance, pair.glance, image, pair.target.project_id,
+        return engine.copy_image(
+            state.glance, pair.glance, source, pair.target.project_id,
             source_cloud=origin, as_admin=pair.admin,
-            warn=state.warnings.append, methods=entry.methods,
-            replica=pair.labels(image))
+            warn=state.warnings.append, methods=entry.methods, **how)
     except signals.Interrupted as e:
         # The engine cleaned up after itself: say how, stop as a step.
         entry.cut = str(e)
         raise signals.Stopped(getattr(signals.current(), 'name', None)
                               or 'a signal')
+
+
+def _copy(state, entry, image, origin):
+    """A copy step's action: the engine's copy, sealed as a replica.
+
+    Its ``kernel_id`` and ``ramdisk_id`` name the companions' copies.
+    """
+    pair = entry.pair
+    wired = dict(image, **{key: c if isinstance(c, str) else c.replica
+                           for key, c in entry.wires.items()})
+    made = _engine_copy(state, entry, wired, origin,
+                        replica=pair.labels(image))
+    # A copy found already made may still name the source's companions.
+    companions.rewire(pair.glance, made, wired)
     entry.replica, entry.method = made.image['id'], made.method
     if made.method == 'none':
         entry.action = KEPT     # another run made it meanwhile
@@ -306,13 +411,30 @@ def replicate(glance, ident, req):
     state, notes = read(glance, ident, req)
     entries = plan(state, req.keep, req.source_cloud)
     if req.dry_run:
-        return _result(state, entries, True, notes)
+        return _result(state, entries, True, notes + _roles(entries))
     steps = [e.step for e in entries if e.step]
     run = executor.run(steps, runner.check(req.parallel))
     if run.stopped:
         raise signals.Interrupted(_interrupted(state, entries, run),
                                   rows=_rows(entries, False))
     return _result(state, entries, False)
+
+
+def _roles(entries):
+    """A dry run's line per target whose role cannot create images.
+
+    Glance's default policies refuse a reader; a cloud's own policy may
+    not, and only a try can tell: the run says which.
+    """
+    lines = {}
+    for e in entries:
+        if e.step is None or e.action == DELETED:
+            continue
+        project, roles = errors.caller_of(e.pair.glance)
+        if roles is not None and not set(roles) & set(errors.WRITER_ROLES):
+            lines.setdefault(id(e.pair.target), W_ROLE.format(
+                where=e.pair.where, roles=', '.join(sorted(roles)) or 'none'))
+    return list(lines.values())
 
 
 def _rows(entries, dry_run):
@@ -332,12 +454,19 @@ def _result(state, entries, dry_run, notes=()):
             continue
         if e.step.outcome == executor.FAILED:
             e.error = e.step.error
+        elif e.step.outcome == executor.NOT_STARTED and e.wires and any(
+                isinstance(c, Entry) and c.error for c in e.wires.values()):
+            key, cid = next((k, c.source_id) for k, c in e.wires.items()
+                            if isinstance(c, Entry) and c.error)
+            e.error = E_NO_COMPANION.format(
+                id=e.source_id, project=e.pair.target.label, key=key, cid=cid)
         elif e.step.outcome != executor.DONE and e.action == DELETED:
             state.warnings.append(W_NOT_DELETED.format(
                 id=e.replica, source=e.source_id, project=e.pair.target.label))
     errs = list(state.failed.values()) + [p.error for p in state.pairs
                                           if p.error]
     errs += [e.error for e in entries if e.error]
+    errs = list(dict.fromkeys(errs))    # a target's one line, not per series
     failing = {id(p) for p in state.pairs if p.error} | {
         id(e.pair) for e in entries if e.error}
     failed = len(state.failed) * len(state.targets) + len(failing)

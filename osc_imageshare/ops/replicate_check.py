@@ -45,7 +45,9 @@ def check(glance, ident, req, max_lag=None, now=None):
             + ([messages.E_PARTIAL.format(
                 verb='check', failed=len(errs), total=len(errs) + len(rows),
                 things='series/target pairs or images')] if errs else []))
-    return replicate.Result(rows, state.warnings, errs, summary)
+    # A target that could not be read: its one line, not one per series.
+    return replicate.Result(rows, state.warnings, list(dict.fromkeys(errs)),
+                            summary)
 
 
 def _row(pair, keep, max_lag, now):

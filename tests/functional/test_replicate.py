@@ -27,7 +27,7 @@ REPLICA_OF = 'imageshare_replica_of'
 SOURCE_ID = 'imageshare_source_id'
 
 
-def backups(cloud, server, count, first=0):
+def backups(cloud, server, count, first=0, **props):
     """``count`` daily backups of ``server``, created one after another."""
     made = []
     for n in range(first, first + count):
@@ -36,7 +36,7 @@ def backups(cloud, server, count, first=0):
         made.append(cloud.make_image(
             'alice-alpha', data=os.urandom(2048 + n),
             name='%s-backup-%d' % (server[:8], n), instance_uuid=server,
-            backup_type='daily', image_type='backup'))
+            backup_type='daily', image_type='backup', **props))
     return made
 
 
@@ -152,6 +152,64 @@ def test_a_named_image_and_a_project_target(cloud):
                           '--to', 'beta', '--keep', '1')
     assert [(r['Replica ID'], r['Action']) for r in again] == [
         (copy['id'], 'kept')]
+    # bob's project by --to and, in RegionTwo, by --to-cloud: which Glance?
+    res = cloud.run('carol-alpha', 'image', 'replicate', src['name'],
+                    '--to', 'beta', '--to-cloud', 'bob-beta-r2', '-f', 'json')
+    assert (res.returncode, res.stdout, stderr_lines(res)) == (1, '', [
+        "Project beta (%s) is named by --to and by cloud 'bob-beta-r2' "
+        "(--to-cloud): a copy into it would go to one Glance or the other, "
+        "which is ambiguous; give one of them, and run once per region to "
+        "copy into several" % cloud.project('beta')])
+    assert not list(cloud.glance('bob-beta-r2').images.list(
+        filters={SOURCE_ID: src['id']}))
+
+
+def test_backups_booting_with_a_kernel_and_ramdisk_bring_them(cloud):
+    server = str(uuid.uuid4())
+    kernel = cloud.make_image('alice-alpha', data=os.urandom(1500),
+                              name='vmlinuz-' + server[:8])
+    ramdisk = cloud.make_image('alice-alpha', data=os.urandom(1700),
+                               name='initrd-' + server[:8])
+    boots = dict(kernel_id=kernel['id'], ramdisk_id=ramdisk['id'])
+    b0, b1 = backups(cloud, server, 2, **boots)
+    code, rows, err = replicate(cloud, server, '--keep', '1', '--dry-run')
+    assert (code, [e.split(':')[0] for e in err]) == (
+        0, ['2 image(s) match --property instance_uuid=' + server])
+    planned = sorted(
+        [(t, c['id'], 'would copy (companion)') for t in TARGETS
+         for c in (kernel, ramdisk)]
+        + [(t, b1['id'], 'would copy') for t in TARGETS])
+    assert actions(rows) == planned
+    code, rows, err = replicate(cloud, server, '--keep', '1')
+    assert (code, err) == (0, [])
+    assert actions(rows) == sorted(
+        (t, i, a.replace('would copy', 'copied')) for t, i, a in planned)
+    copies = {(r['Target'], r['Source ID']): r['Replica ID'] for r in rows}
+    for t in TARGETS:
+        glance = cloud.glance(t)
+        replica = replicas(cloud, t, server)[b1['id']]
+        # The replica boots with the target's copies of its companions.
+        assert (replica['kernel_id'], replica['ramdisk_id']) == (
+            copies[t, kernel['id']], copies[t, ramdisk['id']])
+        for c in (kernel, ramdisk):
+            got = glance.images.get(copies[t, c['id']])
+            assert (got['status'], got['checksum'], got['owner'],
+                    got.get(REPLICA_OF)) == (
+                'active', c['checksum'], replica['owner'], None)
+    # A new backup: copied with the same companions' copies, the oldest
+    # replica rotated out, the companions' copies kept.
+    b2, = backups(cloud, server, 1, first=2, **boots)
+    code, rows, err = replicate(cloud, server, '--keep', '1')
+    assert (code, err) == (0, [])
+    assert actions(rows) == sorted(
+        [(t, b2['id'], 'copied') for t in TARGETS]
+        + [(t, b1['id'], 'deleted (retention)') for t in TARGETS])
+    for t in TARGETS:
+        replica = replicas(cloud, t, server)[b2['id']]
+        assert (replica['kernel_id'], replica['ramdisk_id']) == (
+            copies[t, kernel['id']], copies[t, ramdisk['id']])
+        assert cloud.glance(t).images.get(copies[t, kernel['id']])[
+            'status'] == 'active'
 
 
 def plant(cloud, target, labels_of, data=b'not the backup' * 100):
@@ -219,3 +277,23 @@ def test_protected_gone_source_and_lookalike_under_retention(cloud):
     assert cloud.glance('bob-beta-r2').images.get(fake['id'])['status'] \
         == 'active'
     cloud.glance('alice-alpha-r2').images.update(mine['id'], protected=False)
+
+
+def test_a_reader_target_is_told_by_the_dry_run_and_refused_by_the_run(cloud):
+    src = cloud.make_image('alice-alpha', data=os.urandom(1000),
+                           name='web-%s' % uuid.uuid4().hex[:8])
+    cmd = ['image', 'replicate', src['id'], '--to-cloud', 'rita-beta',
+           '-f', 'json']
+    dry = cloud.run('alice-alpha', *cmd, '--dry-run')
+    assert dry.returncode == 0, dry.stderr
+    assert [r['Action'] for r in json.loads(dry.stdout)] == ['would copy']
+    assert stderr_lines(dry) == [
+        "The copies into rita-beta would act with the role reader: Glance's "
+        "default policies refuse it to create images (its add_image policy), "
+        "so unless this cloud's policy allows it, each would fail; ask for "
+        "the member role there, or use credentials that have it"]
+    run = cloud.run('alice-alpha', *cmd)
+    assert (run.returncode, run.stdout) == (1, '')
+    assert "Your role in project beta is reader" in run.stderr
+    assert not list(cloud.glance('bob-beta').images.list(
+        filters={SOURCE_ID: src['id']}))

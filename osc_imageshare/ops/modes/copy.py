@@ -151,7 +151,14 @@ def _endpoint(glance):
         else None
 
 
-def in_place(glance, target, source, name=None):
+def same_glance(one, other):
+    """Whether two Glance clients reach the same Glance."""
+    return _endpoint(one) == _endpoint(other)
+
+
+def in_place(glance, target, source, name=None,
+             remedy='give --name <another name>, or a --to-cloud entry of '
+                    'another region'):
     """Why a copy into the source's own project and Glance is refused.
 
     It would be a second image of the same name beside the source, and
@@ -163,10 +170,9 @@ def in_place(glance, target, source, name=None):
         return None
     return ("Image %s: project %s owns it in this same Glance; a copy there "
             "would be a second image named '%s' beside it, and that name "
-            "would no longer find either: give --name <another name>, or a "
-            "--to-cloud entry of another region" % (
+            "would no longer find either: %s" % (
                 source['id'], target.label,
-                messages.visible(source.get('name'))))
+                messages.visible(source.get('name')), remedy))
 
 
 def beside_source(glance, p, name=None):

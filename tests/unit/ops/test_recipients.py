@@ -43,6 +43,22 @@ class TestResolveTargets(unittest.TestCase):
             first='bob-beta', second='bob-beta-r2', project='beta', id=BETA),
             str(e.exception))
 
+    def test_a_copys_project_by_to_and_to_cloud_is_refused_a_share_one(self):
+        sess = mock.Mock()
+        sess.auth.get_access.return_value = mock.Mock(project_id=BETA,
+                                                      project_name='beta')
+        open_cloud = mock.Mock(return_value=(sess, 'bob-glance'))
+        with self.assertRaises(errors.ImageShareError) as e:
+            recipients.resolve(Ident(), ['beta'], None, ['bob-beta-r2'],
+                               open_cloud=open_cloud, allow_own=True)
+        self.assertEqual(recipients.E_TO_AND_CLOUD.format(
+            label='beta (%s)' % BETA, cloud='bob-beta-r2'), str(e.exception))
+        # Sharing: one membership in the image's Glance, either way.
+        [t] = recipients.resolve(Ident(), ['beta'], None, ['bob-beta-r2'],
+                                 open_cloud=open_cloud,
+                                 glance_for=lambda sess: 'shared-glance')
+        self.assertEqual(('bob-beta-r2', 'shared-glance'), (t.cloud, t.glance))
+
     def test_rescope_when_the_user_is_in_the_target(self):
         ident = Ident(mine=[ALPHA, BETA])
         glance_for = mock.Mock(return_value='rescoped-glance')

@@ -8,6 +8,7 @@ from osc_imageshare.batch import signals
 from osc_imageshare import errors
 from osc_imageshare.imagecopy import engine
 from osc_imageshare.imagecopy import labels
+from osc_imageshare.ops import replica_state
 from osc_imageshare.ops import replicate
 from osc_imageshare.ops import replicate_check
 from osc_imageshare.ops import series
@@ -60,8 +61,9 @@ class Case(base.TestCase):
         sess.auth.get_access.return_value = mock.Mock(project_id=BETA,
                                                       project_name='beta')
         kw.setdefault('properties', {'backup_type': 'daily'})
+        kw.setdefault('to_clouds', ['beta-r2'])
         return replicate.Request(
-            to_clouds=['beta-r2'], open_cloud=lambda name: (
+            open_cloud=lambda name: (
                 sess, self.target), source_cloud='alpha/RegionOne', **kw)
 
     def replicate(self, **kw):
@@ -177,13 +179,157 @@ class TestReplicate(Case):
         res = self.replicate()
         self.assertEqual([(b1['id'], 'copied')], self.actions(res))
         self.assertEqual(2, len(res.errors))
-        self.assertIn(vol['id'], res.errors[1])
+        self.assertIn(vol['id'], res.errors[0])
+        # A companion the caller cannot read: its copy could not boot.
         self.assertEqual(
-            "Image %s boots with a kernel or ramdisk image: replicate does "
-            "not copy companions; use 'openstack image transfer %s --mode "
-            "copy'" % (kernel['id'], kernel['id']), res.errors[0])
+            "Image %s boots only with its kernel_id k, which your project "
+            "cannot read, so a copy could not boot; nothing was copied. Ask "
+            "the owner of k to share it with your project" % kernel['id'],
+            res.errors[1])
         self.assertEqual('Failed to replicate 2 of 3 series/target pairs',
                          res.summary)
+
+    def test_a_target_that_cannot_be_read_is_one_line_not_one_a_series(self):
+        self.add(1)
+        self.add(2, server=OTHER)
+        self.target.fail[('GET', '/v2/images')] = fakes.refusal(
+            403, 'You are not authorized to complete get_images action.')
+        with self.assertRaises(errors.ImageShareError) as e:
+            self.replicate()
+        # A --to-cloud entry's listing is its reachability check.
+        self.assertIn("Cloud 'beta-r2': the image service at",
+                      str(e.exception))
+        self.assertEqual([], [c for c in self.target.calls if c[0] != 'GET'])
+        with mock.patch.object(replica_state, 'listing',
+                               return_value='Could not read them'):
+            res = self.replicate()
+        self.assertEqual(['Could not read them'], res.errors)
+        self.assertEqual('Failed to replicate 2 of 2 series/target pairs',
+                         res.summary)
+
+    def test_into_your_own_project_here_the_line_names_what_you_can_do(self):
+        b1, = self.add(1)
+        res = self.replicate(to_clouds=(), to=('alpha',), dry_run=True)
+        self.assertEqual([], res.rows)
+        self.assertEqual([
+            "Image %s: project alpha (%s) owns it in this same Glance; a "
+            "copy there would be a second image named 'b1' beside it, and "
+            "that name would no longer find either: give a --to-cloud entry "
+            "of another region" % (b1['id'], ALPHA)], res.errors)
+
+    def test_a_dry_run_as_a_reader_there_says_the_copies_would_fail(self):
+        self.add(1, 2)
+        self.target.session, self.target.auth = mock.Mock(), mock.Mock()
+        self.target.auth.get_access.return_value = mock.Mock(
+            project_name='beta', role_names=['reader'])
+        dry = self.replicate(keep=1, dry_run=True)
+        self.assertEqual([replicate.W_ROLE.format(where='beta-r2',
+                                                  roles='reader')],
+                         dry.warnings[-1:])
+        self.target.auth.get_access.return_value.role_names = ['member']
+        dry = self.replicate(keep=1, dry_run=True)
+        self.assertEqual([], [w for w in dry.warnings if 'role' in w])
+
+    def companions(self, **over):
+        """A kernel and a ramdisk of alice's, and three backups using them."""
+        made = []
+        for cid, data in (('kernel-1', b'vmlinuz'), ('ramdisk-1', b'initrd')):
+            img = fakes.image(
+                id=cid, name=cid, visibility='private', disk_format='aki'
+                if cid.startswith('k') else 'ari', container_format='aki'
+                if cid.startswith('k') else 'ari', size=len(data),
+                created_at='2026-11-01T00:00:00Z', os_hash_algo='sha512',
+                os_hash_value=hashlib.sha512(data).hexdigest(),
+                checksum=hashlib.md5(data).hexdigest(), **over)
+            self.source.images[cid], self.source.data[cid] = img, data
+            made.append(img)
+        return made + self.add(1, 2, 3, kernel_id='kernel-1',
+                               ramdisk_id='ramdisk-1')
+
+    def test_companions_are_copied_once_and_the_replicas_boot_with_them(self):
+        kernel, ramdisk, b1, b2, b3 = self.companions()
+        self.target.calls = test_membership.StepCalls()
+        res = self.replicate(keep=2)
+        self.assertEqual([('kernel-1', 'copied (companion)'),
+                          ('ramdisk-1', 'copied (companion)'),
+                          (b3['id'], 'copied'), (b2['id'], 'copied')],
+                         self.actions(res))
+        self.assertEqual(([], None), (res.errors, res.summary))
+        k_copy, r_copy = res.rows[0][4], res.rows[1][4]
+        for row in res.rows[2:]:
+            replica = self.target.images[row[4]]
+            self.assertEqual((k_copy, r_copy), (replica['kernel_id'],
+                                                replica['ramdisk_id']))
+        # The companions' copies are verified copies, not replicas.
+        for cid, copy_id in (('kernel-1', k_copy), ('ramdisk-1', r_copy)):
+            got = self.target.images[copy_id]
+            self.assertEqual((cid, BETA, None), (
+                got[labels.SOURCE_ID], got['owner'],
+                got.get(labels.REPLICA_OF)))
+            self.assertEqual(self.source.data[cid],
+                             self.target.data[copy_id])
+        # Each write in its step; the companions' before the replicas'.
+        writes = [(c, s.text) for c, s in zip(self.target.calls,
+                                              self.target.calls.steps)
+                  if c[0] != 'GET']
+        self.assertTrue(all(s for _, s in writes))
+        kinds = [('companion' in s, s.split()[1]) for _, s in writes]
+        first_replica = next(n for n, k in enumerate(kinds) if not k[0])
+        self.assertTrue(all(not k[0] for k in kinds[first_replica:]))
+        # Again: nothing to do, the companions not looked up.
+        self.source.calls, self.target.calls = [], []
+        again = self.replicate(keep=2)
+        self.assertEqual([(b3['id'], 'kept'), (b2['id'], 'kept')],
+                         self.actions(again))
+        self.assertEqual([], [c for c in self.source.calls
+                              if 'kernel' in c[1] or 'ramdisk' in c[1]])
+
+    def test_a_new_backup_reuses_the_companions_copies_there(self):
+        kernel, ramdisk, b1, b2, b3 = self.companions()
+        first = self.replicate(keep=1)
+        k_copy = first.rows[0][4]
+        b4, = self.add(4, kernel_id='kernel-1', ramdisk_id='ramdisk-1')
+        dry = self.replicate(keep=1, dry_run=True)
+        self.assertEqual([(b4['id'], 'would copy'),
+                          (b3['id'], 'would delete (retention)')],
+                         self.actions(dry))
+        res = self.replicate(keep=1)
+        self.assertEqual([(b4['id'], 'copied'),
+                          (b3['id'], 'deleted (retention)')],
+                         self.actions(res))
+        self.assertEqual(k_copy, self.target.images[res.rows[0][4]][
+            'kernel_id'])
+        # Retention never deletes a companion's copy.
+        self.assertIn(k_copy, self.target.images)
+
+    def test_a_failed_companion_copy_fails_its_images_not_the_others(self):
+        kernel, ramdisk, b1, b2, b3 = self.companions()
+        plain, = self.add(5, server=OTHER)
+        self.target.fail[('POST', '/v2/images')] = lambda body: (
+            fakes.refusal(413, 'quota') if body.get('name') == 'ramdisk-1'
+            else None)
+        res = self.replicate(keep=1)
+        self.assertEqual([('kernel-1', 'copied (companion)'),
+                          (plain['id'], 'copied')], self.actions(res))
+        self.assertEqual(2, len(res.errors))
+        self.assertIn('ramdisk-1', res.errors[0])
+        self.assertEqual(
+            'Image %s, project beta (%s): its ramdisk_id ramdisk-1 could not '
+            'be copied there (see above), so a copy could not boot; it was '
+            'not copied' % (b3['id'], BETA), res.errors[1])
+        self.assertEqual('Failed to replicate 1 of 2 series/target pairs',
+                         res.summary)
+        self.assertEqual([plain['id']], [s for s, _ in self.replicas()])
+
+    def test_the_dry_run_of_companions_is_the_run(self):
+        self.companions()
+        dry = self.replicate(keep=2, dry_run=True)
+        self.assertEqual([], [c for c in self.target.calls if c[0] != 'GET'])
+        self.assertEqual(['would copy (companion)'] * 2 + ['would copy'] * 2,
+                         [r[5] for r in dry.rows])
+        done = self.replicate(keep=2)
+        self.assertEqual([r[:3] for r in dry.rows],
+                         [r[:3] for r in done.rows])
 
     def test_a_copy_refused_while_planning_stops_no_other_nor_deletes(self):
         b1, b2, b3 = self.add(1, 2, 3)
