@@ -52,6 +52,7 @@ class Pair:
         self.replicas = []          # proven, in start order
         self.debris = []            # unfinished copies listed there
         self.error = None
+        self._by_id = None          # source ID -> source (source_time)
 
     def labels(self, image):
         """The labels a replica of ``image`` in this series carries."""
@@ -101,8 +102,9 @@ class Pair:
         The source's own ``created_at`` where it is selected here, else
         the replica's label (sealed: its source is gone).
         """
-        sources = {s['id']: s for s in self.sources}
-        source = sources.get(replica.get(labels.SOURCE_ID))
+        if self._by_id is None:
+            self._by_id = {s['id']: s for s in self.sources}
+        source = self._by_id.get(replica.get(labels.SOURCE_ID))
         if source is not None:
             return source.get('created_at') or ''
         return series.source_created(replica)
