@@ -81,6 +81,13 @@ def proof(img):
     return hmac.new(proof_key(), text.encode(), 'sha256').hexdigest()
 
 
+def proof_key_path():
+    """Where this user's proof key is (``proof_key``)."""
+    base = os.environ.get('XDG_CONFIG_HOME') or os.path.join(
+        os.path.expanduser('~'), '.config')
+    return os.path.join(base, 'osc-imageshare', 'copy-proof.key')
+
+
 def proof_key(make=True):
     """This user's secret for ``proof``, made once (mode 0600).
 
@@ -89,9 +96,7 @@ def proof_key(make=True):
     another makes it never reads it half written.  ``make=False``: None
     where there is none yet (what only checks a proof writes nothing).
     """
-    base = os.environ.get('XDG_CONFIG_HOME') or os.path.join(
-        os.path.expanduser('~'), '.config')
-    path = os.path.join(base, 'osc-imageshare', 'copy-proof.key')
+    path = proof_key_path()
     try:
         with open(path, 'rb') as f:
             return f.read()

@@ -14,6 +14,7 @@ from osc_imageshare.api import clients
 from osc_imageshare import errors
 from osc_imageshare.imagecopy import labels
 from osc_imageshare.imagecopy import methods
+from osc_imageshare.imagecopy import verify
 from osc_imageshare.ops import companions
 from osc_imageshare.ops import recipients
 from osc_imageshare.ops import series
@@ -117,6 +118,17 @@ def _when(image, replica):
     return series.created(image)
 
 
+def _unproven(image, source):
+    """Why a labelled image is not a proven replica, in words."""
+    if source is not None:
+        return "its data is not the source's"
+    if image.get(labels.REPLICA_PROOF) and verify.proof_key(False) is None:
+        return ('its source is gone, and this host has no proof key to '
+                'check its seal with: copy %s from the host that made it'
+                % verify.proof_key_path())
+    return 'its source is gone and it bears no seal of a run of yours'
+
+
 def listing(glance, target, replica_of):
     """The images labelled replicas of ``replica_of``'s at ``target``.
 
@@ -217,9 +229,7 @@ class State:
                 continue
             self.warnings.append(W_LOOKALIKE.format(
                 id=image['id'], project=pair.target.label, source=sid,
-                series=pair.key, why='its data is not the source\'s'
-                if source else 'its source is gone and it bears no seal '
-                'of a run of yours'))
+                series=pair.key, why=_unproven(image, source)))
         for sid, replica in pair.by_source().items():
             extra = [r['id'] for r in pair.replicas
                      if r.get(labels.SOURCE_ID) == sid]

@@ -381,11 +381,13 @@ def _delete(state, pair, replica, copies):
                   series.source_created(replica), replica['id'], DELETED)
     if replica.get('protected'):
         entry.action = PROTECTED
+        cloud = '--os-cloud %s ' % messages.arg(pair.target.cloud) \
+            if pair.target.cloud else ''
         state.warnings.append(
             "Replica %s of image %s in project %s is protected: kept beyond "
-            "--keep; 'openstack image set --unprotected %s' lets the next "
+            "--keep; 'openstack %simage set --unprotected %s' lets the next "
             "run delete it" % (replica['id'], entry.source_id,
-                               pair.target.label,
+                               pair.target.label, cloud,
                                messages.arg(replica['id'])))
         return entry
     entry.step = executor.Step(

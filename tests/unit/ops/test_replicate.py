@@ -1,6 +1,7 @@
 """``image replicate``: series, copies, retention, on the fake Glance."""
 
 import hashlib
+import os
 import signal
 from unittest import mock
 
@@ -376,8 +377,8 @@ class TestRetentionRules(Case):
                          (res.rows[-1][2], res.rows[-1][4], res.rows[-1][5]))
         self.assertIn(old, self.target.images)
         [warning] = res.warnings
-        self.assertIn("'openstack image set --unprotected %s'" % old,
-                      warning)
+        self.assertIn("'openstack --os-cloud beta-r2 image set --unprotected "
+                      "%s'" % old, warning)
         self.assertIsNone(res.summary)
 
     def test_the_replica_of_a_deleted_source_stays_until_rotated_out(self):
@@ -424,6 +425,22 @@ class TestRetentionRules(Case):
              'of yours'), (fake['id'], "its data is not the source's")],
             [(w.split()[1], w.split(' (')[-1].split(')')[0])
              for w in sorted(res.warnings)])
+
+    def test_on_a_host_without_the_key_a_gone_sources_replica_says_so(self):
+        b1, b2 = self.add(1, 2)
+        self.replicate(keep=2)
+        self.source.images.pop(b1['id'])
+        key = os.path.join(os.environ['XDG_CONFIG_HOME'], 'osc-imageshare',
+                           'copy-proof.key')
+        os.rename(key, key + '.elsewhere')
+        res = self.replicate(keep=1)
+        self.assertEqual([(b2['id'], 'kept')], self.actions(res))
+        [warning] = res.warnings
+        self.assertIn(
+            '(its source is gone, and this host has no proof key to check '
+            'its seal with: copy %s from the host that made it)' % key,
+            warning)
+        self.assertEqual(2, len(self.replicas()))
 
 
 class TestRetentionAcrossSelections(Case):
