@@ -35,6 +35,7 @@ from osc_imageshare.ops import messages
 from osc_imageshare.ops.modes import copy
 from osc_imageshare.ops import recipients
 from osc_imageshare.ops import replica_state
+from osc_imageshare.ops import roles
 from osc_imageshare.ops import selection
 from osc_imageshare.ops import series
 from osc_imageshare.ops import transfer_plan
@@ -59,11 +60,6 @@ W_UNSEALED = ('Replica {id} is verified, but sealing it failed ({why}): '
               'once its source is deleted, retention leaves it alone')
 W_NOT_DELETED = ('Replica {id} of image {source} in project {project} was '
                  'not deleted: a copy of its series there did not succeed')
-W_ROLE = ("The copies into {where} would act with the role {roles}: Glance's "
-          "default policies refuse it to create images (its add_image "
-          "policy), so unless this cloud's policy allows it, each would "
-          "fail; ask for the member role there, or use credentials that "
-          "have it")
 E_REMEDY = 'give a --to-cloud entry of another region'
 E_NO_COMPANION = ('Image {id}, project {project}: its {key} {cid} could not '
                   'be copied there (see above), so a copy could not boot; '
@@ -423,20 +419,11 @@ def replicate(glance, ident, req):
 
 
 def _roles(entries):
-    """A dry run's line per target whose role cannot create images.
-
-    Glance's default policies refuse a reader; a cloud's own policy may
-    not, and only a try can tell: the run says which.
-    """
-    lines = {}
-    for e in entries:
-        if e.step is None or e.action == DELETED:
-            continue
-        project, roles = errors.caller_of(e.pair.glance)
-        if roles is not None and not set(roles) & set(errors.WRITER_ROLES):
-            lines.setdefault(id(e.pair.target), W_ROLE.format(
-                where=e.pair.where, roles=', '.join(sorted(roles)) or 'none'))
-    return list(lines.values())
+    """A dry run's line per target whose role cannot write there."""
+    return roles.warnings(
+        (roles.of_client(e.pair.glance), 'The run in %s' % e.pair.where,
+         roles.DELETE if e.action == DELETED else roles.CREATE)
+        for e in entries if e.step is not None)
 
 
 def _rows(entries, dry_run):

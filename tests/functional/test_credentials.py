@@ -182,3 +182,37 @@ def test_member_view_says_what_the_member_can_see(cloud):
         "project %s to protect it." % (img['id'], beta,
                                        cloud.project('alpha')))
     assert not [w for w in warnings if 'project(s) have accepted' in w]
+
+
+def role_line(who, project, what, action):
+    return ("%s would act as project %s with the role reader: Glance's "
+            "default policies refuse it to %s (its %s policy), so unless "
+            "this cloud's policy allows it, that would fail; ask for the "
+            "member role there, or use credentials that have it"
+            % (who, project, what, action))
+
+
+def test_a_dry_run_says_which_credentials_act_as_a_reader(cloud):
+    # Whatever the cloud's policy: only the run can tell whether it
+    # refuses the role; the dry run says what the defaults would do.
+    img = cloud.make_image('alice-alpha', visibility='private')
+    before = snapshot(cloud, img['id'])
+    res = cloud.run('rita-alpha', 'image', 'transfer', img['id'],
+                    '--to-cloud', 'bob-beta', '--dry-run', '-f', 'json')
+    assert res.returncode == 0, res.stderr
+    # After the line on the members a private image may hide.
+    assert stderr_lines(res)[1:] == [
+        role_line('This run', 'alpha', 'change an image', 'modify_image')]
+    assert snapshot(cloud, img['id']) == before
+    res = cloud.run('alice-alpha', 'image', 'transfer', img['id'], '--mode',
+                    'copy', '--to-cloud', 'rita-beta', '--dry-run', '-f',
+                    'json')
+    assert res.returncode == 0, res.stderr
+    assert stderr_lines(res) == [role_line(
+        'The copy into project beta (%s)' % cloud.project('beta'), 'beta',
+        'create images', 'add_image')]
+    # A member's dry run says nothing of roles.
+    res = cloud.run('alice-alpha', 'image', 'transfer', img['id'],
+                    '--to-cloud', 'bob-beta', '--dry-run', '-f', 'json')
+    assert res.returncode == 0
+    assert [line for line in stderr_lines(res) if 'role' in line] == []

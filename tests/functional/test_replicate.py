@@ -288,10 +288,11 @@ def test_a_reader_target_is_told_by_the_dry_run_and_refused_by_the_run(cloud):
     assert dry.returncode == 0, dry.stderr
     assert [r['Action'] for r in json.loads(dry.stdout)] == ['would copy']
     assert stderr_lines(dry) == [
-        "The copies into rita-beta would act with the role reader: Glance's "
-        "default policies refuse it to create images (its add_image policy), "
-        "so unless this cloud's policy allows it, each would fail; ask for "
-        "the member role there, or use credentials that have it"]
+        "The run in rita-beta would act as project beta with the role "
+        "reader: Glance's default policies refuse it to create images (its "
+        "add_image policy), so unless this cloud's policy allows it, that "
+        "would fail; ask for the member role there, or use credentials that "
+        "have it"]
     run = cloud.run('alice-alpha', *cmd)
     assert (run.returncode, run.stdout) == (1, '')
     assert "Your role in project beta is reader" in run.stderr

@@ -19,6 +19,7 @@ from osc_imageshare.ops import companions
 from osc_imageshare.ops import messages
 from osc_imageshare.ops.modes import base
 from osc_imageshare.ops import recipients
+from osc_imageshare.ops import roles
 from osc_imageshare.ops import transfer_plan
 
 LOG = logging.getLogger(__name__)
@@ -192,9 +193,19 @@ def beside_source(glance, p, name=None):
                                        messages.visible(p.image.get('name'))))
 
 
-# Nothing to warn of beside the plan or after the run; a signal raises
-# signals.Interrupted (``interrupted``) rather than leave a summary.
-dry_run_warnings = risks = base.nothing_to_say
+def dry_run_warnings(plan, ident):
+    """The credentials of a copy whose role Glance's defaults refuse."""
+    return roles.warnings(
+        (roles.of_ident(ident) if p.target.glance is None
+         else roles.of_client(p.target.glance),
+         'The copy into project %s' % p.target.label, roles.CREATE)
+        for p in plan.pairs if not p.error and any(
+            s.kind == COPY and s.text.startswith('copy ') for s in p.steps))
+
+
+# Nothing to warn of after the run; a signal raises signals.Interrupted
+# (``interrupted``) rather than leave a summary.
+risks = base.nothing_to_say
 summary = base.no_summary
 
 

@@ -15,6 +15,7 @@ from osc_imageshare.ops import messages
 from osc_imageshare.ops.modes import base
 from osc_imageshare.ops.modes import share_run
 from osc_imageshare.ops import recipients
+from osc_imageshare.ops import roles
 from osc_imageshare.ops import stranded
 from osc_imageshare.ops import transfer_plan
 
@@ -154,7 +155,23 @@ def dry_run_warnings(plan, ident):
     then = messages.HIDDEN_THEN[plan.options['earlier_members']]
     return [messages.W_HIDDEN.format(id=pairs[0].image['id'], then=then)
             for pairs in plan.by_image()
-            if stranded.was_private(pairs[0].image)] + left_rejected(plan)
+            if stranded.was_private(pairs[0].image)] + left_rejected(plan) \
+        + _roles(plan, ident)
+
+
+def _roles(plan, ident):
+    """The dry run's lines for credentials whose role Glance may refuse."""
+    live = [p for p in plan.pairs if not p.error]
+    # A private image's first write changes it (shared); the others',
+    # a member added.
+    first = roles.CHANGE if any(p.image.get('visibility') == 'private'
+                                for p in live) else roles.SHARE
+    uses = [(roles.of_ident(ident), 'This run', first)] if live else []
+    uses += [(roles.of_client(p.target.glance),
+              'The acceptance for project %s' % p.target.label, roles.ACCEPT)
+             for p in live if p.target.glance is not None
+             and ACCEPT in [s.kind for s in p.steps]]
+    return roles.warnings(uses)
 
 
 def left_rejected(plan):

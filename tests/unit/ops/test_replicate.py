@@ -224,9 +224,12 @@ class TestReplicate(Case):
         self.target.auth.get_access.return_value = mock.Mock(
             project_name='beta', role_names=['reader'])
         dry = self.replicate(keep=1, dry_run=True)
-        self.assertEqual([replicate.W_ROLE.format(where='beta-r2',
-                                                  roles='reader')],
-                         dry.warnings[-1:])
+        self.assertEqual([
+            "The run in beta-r2 would act as project beta with the role "
+            "reader: Glance's default policies refuse it to create images "
+            "(its add_image policy), so unless this cloud's policy allows "
+            "it, that would fail; ask for the member role there, or use "
+            "credentials that have it"], dry.warnings[-1:])
         self.target.auth.get_access.return_value.role_names = ['member']
         dry = self.replicate(keep=1, dry_run=True)
         self.assertEqual([], [w for w in dry.warnings if 'role' in w])
