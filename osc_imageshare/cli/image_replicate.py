@@ -100,7 +100,8 @@ class ReplicateImage(cli.PartialFailureLister):
             '--check', action='store_true',
             help='Write nothing: one row per series and target, with its '
                  'status (ok, lagging, missing, stale-replicas); exit code '
-                 '1 when a newest source has no verified replica')
+                 '1 when a newest source has no verified replica, or a side '
+                 'or an image could not be read')
         parser.add_argument(
             '--max-lag', metavar='<duration>', type=lag_limit, default=None,
             help='With --check: also exit code 1 (lagging) when the newest '
@@ -119,7 +120,7 @@ class ReplicateImage(cli.PartialFailureLister):
         args = parsed_args
         cm = self.app.client_manager
         req = replicate.Request(
-            refs=args.images, tags=args.tags,
+            refs=args.images, tags=list(dict.fromkeys(args.tags)),
             properties=selection.parse_properties(args.properties),
             to=args.to, project_domain=args.project_domain,
             to_clouds=args.to_cloud, keep=args.keep,

@@ -112,9 +112,9 @@ def copy_image(glance, target_glance, source, project_id, name=None,
     (``import_method`` is then not probed again); ``listed``: the copies
     ``reuse.existing_copy`` listed there (not listed again).
     ``replica``: the labels of a replica (``labels.REPLICA_OF``,
-    ``SERIES``, ``SOURCE_CREATED``): the copy carries them, and only
-    copies carrying the same (``labels.same_kind``) are reused, cleaned
-    or raced with.
+    ``SERIES``, ``SOURCE_CREATED``): the copy carries them.  Only copies
+    of the same kind (``labels.of_kind``: the same replica labels, or
+    none for a plain copy) are reused, cleaned or raced with.
     Raises ImageShareError (one line, the half-made copy cleaned) on
     failure, Interrupted (SystemExit) on a caught signal.
     """
@@ -126,9 +126,7 @@ def copy_image(glance, target_glance, source, project_id, name=None,
     # One listing of the copies there serves the reuse and the clean-up.
     found = labels.copies(target_glance, source, project_id) \
         if listed is None else listed
-    if replica:
-        found = [i for i in found if labels.same_kind(
-            i, dict(replica, **{labels.SOURCE_HASH: tag}))]
+    found = labels.of_kind(found, tag, replica)
     existing = verify.find_copy(found, source, project_id, tag, warn)
     if existing:
         existing, changes = reuse.bring_to(target_glance, existing,

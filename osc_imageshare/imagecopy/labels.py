@@ -87,6 +87,17 @@ def same_kind(image, other):
     return all(image.get(k) == other.get(k) for k in KIND)
 
 
+def of_kind(found, source_hash, replica=None):
+    """The images of ``found`` that are copies of the kind asked for.
+
+    ``replica``: a replica's labels (``REPLICA_OF``, ``SERIES``); None:
+    a plain copy, which only a plain copy stands for (a replica is
+    retention's to delete, a plain copy nobody's).
+    """
+    kind = dict(replica or {}, **{SOURCE_HASH: source_hash})
+    return [i for i in found if same_kind(i, kind)]
+
+
 def labelled(target_glance, source, project_id):
     """The images in ``project_id`` labelled copies of ``source``."""
     # A copy of a hidden image is hidden too (os_hidden is carried), and

@@ -35,6 +35,8 @@ COMPANIONS = 'companions'
 ENCRYPTED = 'encrypted'
 KINDS = (VOLUME_BACKED, COMPANIONS, ENCRYPTED, DISK)   # most serious first
 COMPANION_KEYS = ('kernel_id', 'ramdisk_id')
+# Values some tools write for "no companion" (Nova's None, as text).
+NO_ID = ('none', 'null')
 KEY_ID = 'cinder_encryption_key_id'
 WORDS = {
     DISK: 'plain disk image',
@@ -85,7 +87,8 @@ def classify(image):
     if why:
         reasons[VOLUME_BACKED] = why
         snapshots = snapshot_ids(image)
-    companions = {k: image[k] for k in COMPANION_KEYS if image.get(k)}
+    companions = {k: image[k] for k in COMPANION_KEYS
+                  if image.get(k) and str(image[k]).lower() not in NO_ID}
     if companions:
         reasons[COMPANIONS] = ', '.join(
             '%s %s' % kv for kv in sorted(companions.items()))

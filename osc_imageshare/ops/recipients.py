@@ -57,9 +57,11 @@ E_TWO_CLOUDS = ("Clouds '{first}' and '{second}' are both scoped to project "
                 "should act for it is ambiguous; give one --to-cloud per "
                 "project, and run once per region to copy into several")
 E_TO_AND_CLOUD = ("Project {label} is named by --to and by cloud '{cloud}' "
-                  "(--to-cloud): a copy into it would go to one Glance or "
-                  "the other, which is ambiguous; give one of them, and run "
-                  "once per region to copy into several")
+                  "(--to-cloud): give one of them (--to copies into this "
+                  "command's Glance, the entry into its own region's); to "
+                  "copy into both, run once per target")
+E_ONE_GLANCE = ("Clouds '{first}' and '{second}' both name project {project} "
+                "({id}) in the same Glance: give one of them")
 
 
 class AcceptPolicy(enum.Enum):
@@ -111,7 +113,8 @@ def excluded_note(left_out, domain):
 
 def resolve(ident, to, project_domain=None, to_clouds=(),
             accept=AcceptPolicy.REQUIRED, open_cloud=None, glance_for=None,
-            allow_own=False, projects=(), excluded=(), domain=None):
+            allow_own=False, projects=(), excluded=(), domain=None,
+            per_glance=False):
     """Resolve ``--to`` projects and ``--to-cloud`` entries to Targets.
 
     ``open_cloud(name)`` returns ``(session, glance client)`` for a
@@ -125,13 +128,15 @@ def resolve(ident, to, project_domain=None, to_clouds=(),
     ``excluded``: the project dicts ``--exclude`` left out of them, which
     ``to`` and ``to_clouds`` must not name.  ``domain``: the
     ``--to-domain`` as named, for the error when nothing is left of it.
+    ``per_glance``: a project is a target per Glance (``--to-cloud``
+    entries of one project in two regions are two targets).
     """
     targets = _cloud_targets(to_clouds, open_cloud,
-                             None if allow_own else glance_for)
+                             None if allow_own else glance_for, per_glance)
     for ref in to:
         project, verified = identity.find_project(ident, ref,
                                                   project_domain)
-        known = targets.get(project['id'])
+        known = _of_project(targets, project['id'])
         if known is not None and known.cloud and allow_own:
             # A copy's target is a project in one Glance: which is meant?
             raise errors.ImageShareError(E_TO_AND_CLOUD.format(
@@ -140,11 +145,11 @@ def resolve(ident, to, project_domain=None, to_clouds=(),
             targets[project['id']] = Target(project['id'], project.get('name'),
                                             verified)
     for project in excluded:
-        if project['id'] in targets:
+        if _of_project(targets, project['id']):
             raise errors.ImageShareError(E_BOTH.format(
-                label=targets[project['id']].label))
+                label=_of_project(targets, project['id']).label))
     for project in projects:
-        if (project['id'] not in targets
+        if (_of_project(targets, project['id']) is None
                 and project['id'] != ident.project_id):
             targets[project['id']] = Target(project['id'],
                                             project.get('name'))
@@ -172,8 +177,14 @@ def _domain_empty(ident, domain, projects, excluded):
         domain=domain, but=' but ' + ' and '.join(left) if left else '')
 
 
-def _cloud_targets(to_clouds, open_cloud, glance_for):
-    """project id -> Target, one per ``--to-cloud`` entry.
+def _of_project(targets, project_id):
+    """The first of ``targets`` (a dict's values) in that project, or None."""
+    return next((t for t in targets.values() if t.project_id == project_id),
+                None)
+
+
+def _cloud_targets(to_clouds, open_cloud, glance_for, per_glance=False):
+    """project id (``per_glance``: and Glance) -> Target, one per entry.
 
     ``glance_for``: sharing is per region, so the entry accepts in the
     image's Glance, with its credentials, whatever region it names.
@@ -184,11 +195,14 @@ def _cloud_targets(to_clouds, open_cloud, glance_for):
         if glance_for:
             glance = glance_for(sess)
         access = sess.auth.get_access(sess)
-        if access.project_id in targets:
-            raise errors.ImageShareError(E_TWO_CLOUDS.format(
-                first=targets[access.project_id].cloud, second=name,
-                project=access.project_name, id=access.project_id))
-        targets[access.project_id] = Target(
+        key = (access.project_id, getattr(glance, 'endpoint', None)) \
+            if per_glance else access.project_id
+        if key in targets:
+            raise errors.ImageShareError(
+                (E_ONE_GLANCE if per_glance else E_TWO_CLOUDS).format(
+                    first=targets[key].cloud, second=name,
+                    project=access.project_name, id=access.project_id))
+        targets[key] = Target(
             access.project_id, access.project_name, True, Accept.CLOUD,
             glance, name)
     return targets

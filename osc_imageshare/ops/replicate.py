@@ -21,6 +21,7 @@ import dataclasses
 import functools
 import logging
 
+from osc_imageshare.api import glance as glance_api
 from osc_imageshare.batch import executor
 from osc_imageshare.batch import runner
 from osc_imageshare.batch import signals
@@ -28,6 +29,7 @@ from osc_imageshare import errors
 from osc_imageshare.imagecopy import engine
 from osc_imageshare.imagecopy import labels
 from osc_imageshare.imagecopy import reuse
+from osc_imageshare.imagecopy import verify
 from osc_imageshare.ops import companions
 from osc_imageshare.ops import gate
 from osc_imageshare.ops import kinds
@@ -45,9 +47,12 @@ LOG = logging.getLogger(__name__)
 COPIED = 'copied'
 COMPANION = 'copied (companion)'
 KEPT = 'kept'
+REWIRED = 'kept, companions set'
+KEPT_COMPANION = 'kept (companion)'
 DELETED = 'deleted (retention)'
 PROTECTED = 'protected, kept'
 PLANNED = {COPIED: 'would copy', COMPANION: 'would copy (companion)',
+           REWIRED: 'kept, would set companions',
            DELETED: 'would delete (retention)'}
 E_INTERRUPTED = (
     'Interrupted by {signal}: of {total} step(s), {done} done, {failed} '
@@ -56,10 +61,19 @@ E_INTERRUPTED = (
     'finish')
 E_DELETE = 'Could not delete replica {id} of image {source} in project ' \
            '{project}: {why}'
-W_UNSEALED = ('Replica {id} is verified, but sealing it failed ({why}): '
-              'once its source is deleted, retention leaves it alone')
+W_UNSEALED = ('Copy {id} is verified, but finishing its labels failed '
+              '({why}): a replica left unsealed is left alone by retention '
+              'once its source is deleted')
 W_NOT_DELETED = ('Replica {id} of image {source} in project {project} was '
                  'not deleted: a copy of its series there did not succeed')
+W_UNCHECKED = ('Replica {id} in project {project} was kept without checking '
+               'that it names copies of its companions there: {why}')
+N_DEBRIS = ('Image {id}: its copy into {where} would first delete {ids}, '
+            'left by an interrupted copy')
+N_REPLICAS = ('Left out {count} replica(s) the selection matched ({ids}): '
+              'a replica is never replicated, its source is')
+E_REPLICA = ('Image {id} is a replica of image {source}, made by image '
+             'replicate: a replica is never replicated; replicate its source')
 E_REMEDY = 'give a --to-cloud entry of another region'
 E_NO_COMPANION = ('Image {id}, project {project}: its {key} {cid} could not '
                   'be copied there (see above), so a copy could not boot; '
@@ -101,6 +115,7 @@ class Entry:
     error: str = None               # why it failed (planning or its step)
     wires: dict = None              # companion key -> its copy there
     listed: list = None             # a companion's copies listed there
+    debris: tuple = ()              # what its copy deletes first (IDs)
 
     def row(self, dry_run):
         action = PLANNED.get(self.action, self.action) if dry_run \
@@ -128,7 +143,7 @@ def read(glance, ident, req):
     with futures.ThreadPoolExecutor(1) as pool:
         there = pool.submit(_targets, glance, ident, req)
         try:
-            sources, failed, notes = _sources(glance, ident, req)
+            sources, failed, notes, left = _sources(glance, ident, req)
         except BaseException:
             there.cancel()
             raise
@@ -138,6 +153,7 @@ def read(glance, ident, req):
     state.warnings += allowed
     state.group(req.series_by)
     state.sort_targets(listings)
+    state.warnings += left
     return state, notes if req.dry_run else []
 
 
@@ -146,15 +162,19 @@ def _targets(glance, ident, req):
     targets = recipients.resolve(
         ident, req.to, req.project_domain, req.to_clouds,
         recipients.AcceptPolicy.REQUIRED, req.open_cloud, req.glance_for,
-        allow_own=True)
+        allow_own=True, per_glance=True)
     replica_of = replica_state.replica_of(ident, glance)
     return targets, {id(t): replica_state.listing(glance, t, replica_of)
                      for t in targets}
 
 
 def _sources(glance, ident, req):
-    """``(sources, {ref: why refused}, notes)``: the images selected."""
-    notes, selected = [], []
+    """``(sources, {ref: why refused}, notes, left)``: the images selected.
+
+    ``notes``: what the selection matched (a dry run says it); ``left``:
+    the replicas it left out (every run says it).
+    """
+    notes, selected, left = [], [], []
     check = functools.partial(_usable, ident)
     if req.tags or req.properties:
         # The listing's images as they are: no request per image.
@@ -163,19 +183,49 @@ def _sources(glance, ident, req):
                                            limit=glance.PAGE)
         notes.append(selection.selected_note(selected, req.tags,
                                              req.properties))
+    # A replica (this command's copy) is never a source: its own source
+    # is.  The selection leaves them out with a note; one named is refused.
+    replicas = [i for i in selected if i.get(labels.REPLICA_OF)]
+    if replicas:
+        selected = [i for i in selected if not i.get(labels.REPLICA_OF)]
+        left.append(N_REPLICAS.format(count=len(replicas), ids=', '.join(
+            i['id'] for i in replicas)))
+    named, refs = _named(glance, ident, req.refs)
     sources, failed = runner.find_images(
-        glance, req.refs, ident.project_name or ident.project_id, check,
+        glance, refs, ident.project_name or ident.project_id, check,
         runner.check(req.parallel))
-    for image in selected:
+    for image in named + selected:
         why = check(image)
         if why:
             failed[image['id']] = why
-    return runner.unique_images(sources + [
-        i for i in selected if i['id'] not in failed]), failed, notes
+    sources = named + sources
+    return runner.unique_images([
+        i for i in sources + selected if i['id'] not in failed]), \
+        failed, notes, left
+
+
+def _named(glance, ident, refs):
+    """``(images, refs left)``: every image of yours each name names.
+
+    A name series is several images of one name: a name selects them
+    all.  An ID, or a name no image of yours has, is left to
+    ``runner.find_images`` (its lookup, its error).
+    """
+    images, left = [], []
+    for ref in dict.fromkeys(refs):
+        mine = [] if glance_api.is_uuid(ref) else \
+            glance.list_images_and_hidden(name=ref, owner=ident.project_id)
+        images += mine
+        if not mine:
+            left.append(ref)
+    return images, left
 
 
 def _usable(ident, image):
     """Why ``image`` cannot be replicated, or None."""
+    if image.get(labels.REPLICA_OF):
+        return E_REPLICA.format(id=image['id'],
+                                source=image.get(labels.SOURCE_ID))
     if image.get('owner') != ident.project_id:
         return ("Image %s is owned by project %s, not yours: replicate "
                 "copies your own project's images" % (
@@ -228,6 +278,8 @@ def _keep_or_copy(state, pair, item, origin):
                   else series.source_created(replica))
     if replica is not None:
         entry.replica = replica['id']
+        if image is not replica:
+            _check_companions(state, entry, image, replica, origin)
         return entry
     refused = copy.in_place(state.glance, pair.target, image,
                             remedy=E_REMEDY)
@@ -240,9 +292,11 @@ def _keep_or_copy(state, pair, item, origin):
         entry.error = str(e)
         return entry
     entry.action = COPIED
+    entry.debris = tuple(d['id'] for d in labels.leftovers(pair.debris)
+                         if d.get(labels.SOURCE_ID) == image['id'])
     entry.step = executor.Step(
-        'Image %s: copy into %s by %s (series %s)' % (
-            image['id'], pair.where, words, pair.key),
+        'Image %s: copy into %s by %s (series %s)%s' % (
+            image['id'], pair.where, words, pair.key, _first(entry)),
         functools.partial(_copy, state, entry, image, origin),
         after=tuple(c.step for c in entry.wires.values()
                     if isinstance(c, Entry)))
@@ -283,6 +337,7 @@ def _companions(state, pair, image, origin):
             raise errors.ImageShareError(why)
         if (comp.get('visibility') in companions.READABLE
                 and copy.same_glance(pair.glance, state.glance)):
+            wires[key] = cid    # the target reads it where it is
             continue
         mark = (cid, id(pair.target))
         if mark not in state.companion_copies:
@@ -296,31 +351,104 @@ def _companions(state, pair, image, origin):
     return wires
 
 
+def _check_companions(state, entry, image, replica, origin):
+    """A kept replica names its companions' copies there, or is set to.
+
+    A companion copy deleted at the target (copied again), or a replica
+    made before its source had one: a step sets its ``kernel_id`` and
+    ``ramdisk_id``, once those copies are made.  Where a companion can
+    no longer be copied, a warning says the replica was not checked.
+    """
+    if not kinds.classify(image).companions:
+        return
+    pair = entry.pair
+    try:
+        wires = _companions(state, pair, image, origin)
+    except errors.ImageShareError as e:
+        state.warnings.append(W_UNCHECKED.format(
+            id=replica['id'], project=pair.target.label, why=e))
+        return
+    if all(isinstance(c, str) and replica.get(k) == c
+           for k, c in wires.items()):
+        return
+    entry.wires, entry.action = wires, REWIRED
+    entry.step = executor.Step(
+        'Replica %s of image %s in %s: set %s to the companions\' copies' % (
+            replica['id'], image['id'], pair.where, ' and '.join(
+                sorted(wires))),
+        functools.partial(_rewire, entry, replica),
+        after=tuple(c.step for c in wires.values() if isinstance(c, Entry)))
+
+
+def _rewire(entry, replica):
+    """The step of ``_check_companions``: the replica names the copies."""
+    want = _wired(entry.wires)
+    try:
+        entry.pair.glance.patch_image(
+            replica['id'],
+            add={k: v for k, v in want.items() if k not in replica},
+            replace={k: v for k, v in want.items()
+                     if k in replica and replica[k] != v})
+    except (errors.GlanceError, errors.TransportError) as e:
+        raise errors.ImageShareError(
+            "Replica %s of image %s in project %s names companions that "
+            "are not there, and setting %s failed: %s" % (
+                replica['id'], entry.source_id, entry.pair.target.label,
+                ' and '.join(sorted(want)), errors.describe(e)))
+
+
+def _wired(wires):
+    """``{key: the ID of its copy there}`` (once the copies are made)."""
+    return {key: c if isinstance(c, str) else c.replica
+            for key, c in wires.items()}
+
+
 def _companion_copy(state, pair, comp, origin):
-    """A verified copy's ID there, or the ``Entry`` of the copy to make."""
+    """A verified copy's ID there, or the ``Entry`` of the copy to make.
+
+    A verified copy a killed run left with its labels of a copy under way
+    is kept, by a step that finishes its labels.
+    """
     listed, found = reuse.existing_copy(pair.glance, comp,
                                         pair.target.project_id)
-    if found:
+    unfinished = found and any(k in found for k in labels.IN_PROGRESS)
+    if found and not unfinished:
         return found['id']
     entry = Entry(pair, comp['id'], comp.get('created_at'), action=COMPANION,
                   listed=listed)
     state.companion_entries.append(entry)
-    try:
-        words = _plan_methods(state, pair, entry, comp)
-    except errors.ImageShareError as e:
-        entry.error = str(e)
-        return entry
+    if unfinished:
+        entry.action, entry.replica = KEPT_COMPANION, found['id']
+        words = 'none: finish the labels of the verified copy %s' % found[
+            'id']
+    else:
+        try:
+            words = 'by ' + _plan_methods(state, pair, entry, comp)
+        except errors.ImageShareError as e:
+            entry.error = str(e)
+            return entry
+        entry.debris = tuple(d['id'] for d in labels.leftovers(
+            labels.of_kind(listed, '%s:%s' % verify.source_hash(comp))))
     entry.step = executor.Step(
-        'Image %s: copy into %s by %s (a companion of series %s)' % (
-            comp['id'], pair.where, words, pair.key),
+        'Image %s: copy into %s %s (a companion of series %s)%s' % (
+            comp['id'], pair.where, words, pair.key, _first(entry)),
         functools.partial(_copy_companion, state, entry, comp, origin))
     return entry
+
+
+def _first(entry):
+    """The words of what a copy step deletes before it copies."""
+    return '; first delete %s, left by an interrupted copy' % ', '.join(
+        entry.debris) if entry.debris else ''
 
 
 def _copy_companion(state, entry, comp, origin):
     """A companion's copy step: a plain verified copy, not a replica."""
     made = _engine_copy(state, entry, comp, origin, listed=entry.listed)
     entry.replica, entry.method = made.image['id'], made.method
+    if made.method == 'none':
+        entry.action = KEPT_COMPANION   # another run made it meanwhile
+    _finish(state, entry.pair, made.image, origin)
 
 
 def _engine_copy(state, entry, source, origin, **how):
@@ -344,8 +472,7 @@ def _copy(state, entry, image, origin):
     Its ``kernel_id`` and ``ramdisk_id`` name the companions' copies.
     """
     pair = entry.pair
-    wired = dict(image, **{key: c if isinstance(c, str) else c.replica
-                           for key, c in entry.wires.items()})
+    wired = dict(image, **_wired(entry.wires))
     made = _engine_copy(state, entry, wired, origin,
                         replica=pair.labels(image))
     # A copy found already made may still name the source's companions.
@@ -353,22 +480,29 @@ def _copy(state, entry, image, origin):
     entry.replica, entry.method = made.image['id'], made.method
     if made.method == 'none':
         entry.action = KEPT     # another run made it meanwhile
-    # A copy a killed run had verified, reused as it was left: its labels
-    # of a copy under way dropped, the source's cloud added, sealed.
-    drop = [k for k in labels.IN_PROGRESS if k in made.image]
-    add = {} if made.image.get(labels.REPLICA_PROOF) else {
-        labels.REPLICA_PROOF: series.seal(made.image)}
-    if origin and not made.image.get(labels.SOURCE_CLOUD):
+    _finish(state, pair, made.image, origin, seal=True)
+
+
+def _finish(state, pair, image, origin, seal=False):
+    """A copy a killed run had verified, reused as it was left, finished.
+
+    Its labels of a copy under way dropped, the source's cloud added;
+    ``seal``: a replica's seal too.
+    """
+    drop = [k for k in labels.IN_PROGRESS if k in image]
+    add = {labels.REPLICA_PROOF: series.seal(image)} if seal and not \
+        image.get(labels.REPLICA_PROOF) else {}
+    if origin and not image.get(labels.SOURCE_CLOUD):
         add[labels.SOURCE_CLOUD] = origin
     if not drop and not add:
         return
     try:
-        pair.glance.patch_image(made.image['id'], add=add, remove=drop)
+        pair.glance.patch_image(image['id'], add=add, remove=drop)
     except (errors.GlanceError, errors.TransportError) as e:
-        # Verified all the same; unsealed, it is proven while its source
-        # lives, and left alone by retention once the source is gone.
+        # Verified all the same; unsealed, a replica is proven while its
+        # source lives, and left alone by retention once it is gone.
         state.warnings.append(W_UNSEALED.format(
-            id=made.image['id'], why=errors.describe(e)))
+            id=image['id'], why=errors.describe(e)))
 
 
 def _delete(state, pair, replica, copies):
@@ -409,7 +543,10 @@ def replicate(glance, ident, req):
     state, notes = read(glance, ident, req)
     entries = plan(state, req.keep, req.source_cloud)
     if req.dry_run:
-        return _result(state, entries, True, notes + _roles(entries))
+        return _result(state, entries, True, notes + _roles(entries) + [
+            N_DEBRIS.format(id=e.source_id, where=e.pair.where,
+                            ids=', '.join(e.debris))
+            for e in entries if e.debris and e.step is not None])
     steps = [e.step for e in entries if e.step]
     run = executor.run(steps, runner.check(req.parallel))
     if run.stopped:

@@ -14,6 +14,7 @@ import logging
 
 from osc_imageshare.imagecopy import labels
 from osc_imageshare.ops import messages
+from osc_imageshare.ops.modes import copy
 from osc_imageshare.ops import replicate
 from osc_imageshare.ops import series
 
@@ -32,6 +33,11 @@ def check(glance, ident, req, max_lag=None, now=None):
     """The rows of the check, and the usual ``replicate.Result``."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
     state, _ = replicate.read(glance, ident, req)
+    for p in state.pairs:
+        # A target a run refuses (your own project, in this Glance) has
+        # nothing to check: its line, as the run's, not a 'missing' row.
+        p.error = p.error or copy.in_place(
+            glance, p.target, p.sources[0], remedy=replicate.E_REMEDY)
     rows = [_row(p, req.keep, max_lag, now) for p in state.pairs
             if not p.error]
     failed = sum(1 for r in rows if r[-1] in FAILING)

@@ -157,9 +157,9 @@ def test_a_named_image_and_a_project_target(cloud):
                     '--to', 'beta', '--to-cloud', 'bob-beta-r2', '-f', 'json')
     assert (res.returncode, res.stdout, stderr_lines(res)) == (1, '', [
         "Project beta (%s) is named by --to and by cloud 'bob-beta-r2' "
-        "(--to-cloud): a copy into it would go to one Glance or the other, "
-        "which is ambiguous; give one of them, and run once per region to "
-        "copy into several" % cloud.project('beta')])
+        "(--to-cloud): give one of them (--to copies into this command's "
+        "Glance, the entry into its own region's); to copy into both, run "
+        "once per target" % cloud.project('beta')])
     assert not list(cloud.glance('bob-beta-r2').images.list(
         filters={SOURCE_ID: src['id']}))
 
@@ -298,3 +298,18 @@ def test_a_reader_target_is_told_by_the_dry_run_and_refused_by_the_run(cloud):
     assert "Your role in project beta is reader" in run.stderr
     assert not list(cloud.glance('bob-beta').images.list(
         filters={SOURCE_ID: src['id']}))
+
+
+def test_one_project_in_two_regions_is_two_targets(cloud):
+    src = cloud.make_image('carol-alpha', data=os.urandom(1200),
+                           name='app-%s' % uuid.uuid4().hex[:8])
+    rows, _ = cloud.json('carol-alpha', 'image', 'replicate', src['id'],
+                         '--to-cloud', 'bob-beta', '--to-cloud',
+                         'bob-beta-r2', '--parallel', '1')
+    assert sorted((r['Target'], r['Action']) for r in rows) == [
+        ('bob-beta', 'copied'), ('bob-beta-r2', 'copied')]
+    for target in ('bob-beta', 'bob-beta-r2'):
+        [copy] = cloud.glance(target).images.list(
+            filters={SOURCE_ID: src['id']})
+        assert (copy['owner'], copy['checksum']) == (
+            cloud.project('beta'), src['checksum'])

@@ -38,6 +38,13 @@ class TestClassify(unittest.TestCase):
         self.assertEqual({}, kind.reasons)
         self.assertEqual('plain disk image', kind.words)
 
+    def test_none_written_as_text_names_no_companion(self):
+        kind = kinds.classify(fakes.image(size=10, kernel_id='k1',
+                                          ramdisk_id='None'))
+        self.assertEqual({'kernel_id': 'k1'}, kind.companions)
+        self.assertEqual({}, kinds.classify(fakes.image(
+            size=10, kernel_id='null', ramdisk_id='')).companions)
+
     def test_volume_backed_as_nova_makes_it(self):
         kind = kinds.classify(volume_backed())
         self.assertEqual((kinds.VOLUME_BACKED,), kind.kinds)

@@ -59,6 +59,29 @@ class TestResolveTargets(unittest.TestCase):
                                  glance_for=lambda sess: 'shared-glance')
         self.assertEqual(('bob-beta-r2', 'shared-glance'), (t.cloud, t.glance))
 
+    def test_per_glance_one_project_in_two_regions_is_two_targets(self):
+        sess = mock.Mock()
+        sess.auth.get_access.return_value = mock.Mock(project_id=BETA,
+                                                      project_name='beta')
+        glances = {'beta-r1': mock.Mock(endpoint='http://r1/image'),
+                   'beta-r2': mock.Mock(endpoint='http://r2/image'),
+                   'beta-r2b': mock.Mock(endpoint='http://r2/image')}
+
+        def open_cloud(name):
+            return sess, glances[name]
+        targets = recipients.resolve(Ident(), [], None, ['beta-r1', 'beta-r2'],
+                                     open_cloud=open_cloud, allow_own=True,
+                                     per_glance=True)
+        self.assertEqual([('beta-r1', BETA), ('beta-r2', BETA)],
+                         [(t.cloud, t.project_id) for t in targets])
+        with self.assertRaises(errors.ImageShareError) as e:
+            recipients.resolve(Ident(), [], None, ['beta-r2', 'beta-r2b'],
+                               open_cloud=open_cloud, allow_own=True,
+                               per_glance=True)
+        self.assertEqual(recipients.E_ONE_GLANCE.format(
+            first='beta-r2', second='beta-r2b', project='beta', id=BETA),
+            str(e.exception))
+
     def test_rescope_when_the_user_is_in_the_target(self):
         ident = Ident(mine=[ALPHA, BETA])
         glance_for = mock.Mock(return_value='rescoped-glance')

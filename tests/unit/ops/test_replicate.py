@@ -173,6 +173,29 @@ class TestReplicate(Case):
         self.assertEqual('Failed to replicate 1 of 2 series/target pairs',
                          res.summary)
 
+    def test_the_dry_run_names_what_a_copy_deletes_first(self):
+        b1, = self.add(1)
+        self.replicate(keep=2)
+        b2, = self.add(2)
+        # A copy of b2 a killed run left queued (its process long gone).
+        left = dict(fakes.image(id='d' * 8 + '-0000-4000-8000-' + 'd' * 12),
+                    owner=BETA, status='queued', updated_at='2026-01-01T00:'
+                    '00:00Z', **{labels.REPLICA_OF: REPLICA_OF,
+                                 labels.SERIES: KEY,
+                                 labels.SOURCE_ID: b2['id'],
+                                 labels.SOURCE_HASH: 'sha512:' + b2[
+                                     'os_hash_value'],
+                                 labels.COPIER: 'gone-host:1:1'})
+        self.target.images[left['id']] = left
+        dry = self.replicate(keep=2, dry_run=True)
+        self.assertIn(replicate.N_DEBRIS.format(
+            id=b2['id'], where='beta-r2', ids=left['id']), dry.warnings)
+        self.assertIn(left['id'], self.target.images)
+        res = self.replicate(keep=2)
+        self.assertEqual([(b2['id'], 'copied'), (b1['id'], 'kept')],
+                         self.actions(res))
+        self.assertNotIn(left['id'], self.target.images)
+
     def test_kinds_copy_mode_refuses_are_refused_the_others_go_on(self):
         b1, = self.add(1)
         vol, = self.add(2, server=OTHER, block_device_mapping='[{"a": 1}]')
@@ -280,13 +303,104 @@ class TestReplicate(Case):
         kinds = [('companion' in s, s.split()[1]) for _, s in writes]
         first_replica = next(n for n, k in enumerate(kinds) if not k[0])
         self.assertTrue(all(not k[0] for k in kinds[first_replica:]))
-        # Again: nothing to do, the companions not looked up.
+        # Again: nothing to do; each companion and its copy there looked
+        # up once, for both replicas.
         self.source.calls, self.target.calls = [], []
         again = self.replicate(keep=2)
         self.assertEqual([(b3['id'], 'kept'), (b2['id'], 'kept')],
                          self.actions(again))
-        self.assertEqual([], [c for c in self.source.calls
-                              if 'kernel' in c[1] or 'ramdisk' in c[1]])
+        self.assertEqual([('GET', '/v2/images/kernel-1'),
+                          ('GET', '/v2/images/ramdisk-1')],
+                         [c for c in self.source.calls
+                          if 'kernel' in c[1] or 'ramdisk' in c[1]])
+        self.assertEqual(2, len([c for c in self.target.calls
+                                 if 'source_id=' in c[1]]))
+        self.assertEqual([], [c for c in self.source.calls + self.target.calls
+                              if c[0] != 'GET'])
+
+    def test_a_companion_copy_a_killed_run_left_verified_is_finished(self):
+        kernel, ramdisk, b1, b2, b3 = self.companions()
+        first = self.replicate(keep=1)
+        k_copy = first.rows[0][4]
+        self.target.images[k_copy][labels.COPIER] = 'host:1:1'
+        self.target.images[k_copy].pop(labels.SOURCE_CLOUD, None)
+        b4, = self.add(4, kernel_id='kernel-1', ramdisk_id='ramdisk-1')
+        dry = self.replicate(keep=1, dry_run=True)
+        res = self.replicate(keep=1)
+        self.assertEqual([('kernel-1', 'kept (companion)'),
+                          (b4['id'], 'copied'),
+                          (b3['id'], 'deleted (retention)')],
+                         self.actions(res))
+        self.assertEqual([r[2:6] for r in dry.rows][0],
+                         (res.rows[0][2], res.rows[0][3], k_copy,
+                          'kept (companion)'))
+        got = self.target.images[k_copy]
+        self.assertEqual((None, 'alpha/RegionOne'), (
+            got.get(labels.COPIER), got.get(labels.SOURCE_CLOUD)))
+        self.assertEqual(k_copy, self.target.images[res.rows[1][4]][
+            'kernel_id'])
+
+    def test_a_kept_replica_is_set_to_its_companions_copies_there(self):
+        kernel, ramdisk, b1, b2, b3 = self.companions()
+        first = self.replicate(keep=2)
+        k_copy = first.rows[0][4]
+        # The target project deleted the kernel's copy.
+        del self.target.images[k_copy]
+        dry = self.replicate(keep=2, dry_run=True)
+        self.assertEqual([('kernel-1', 'would copy (companion)'),
+                          (b3['id'], 'kept, would set companions'),
+                          (b2['id'], 'kept, would set companions')],
+                         self.actions(dry))
+        res = self.replicate(keep=2)
+        self.assertEqual([r[:3] for r in dry.rows], [r[:3] for r in res.rows])
+        again_copy = res.rows[0][4]
+        for row in res.rows[1:]:
+            self.assertEqual(
+                (row[4], 'kept, companions set', again_copy, first.rows[1][4]),
+                (row[4], row[5], self.target.images[row[4]]['kernel_id'],
+                 self.target.images[row[4]]['ramdisk_id']))
+        self.assertEqual(['kept', 'kept'],
+                         [r[5] for r in self.replicate(keep=2).rows])
+
+    def test_a_selected_kernels_replica_is_never_a_companions_copy(self):
+        kernel, ramdisk, b1, b2, b3 = self.companions()
+        # The kernel replicated as an image of its own (series name=...).
+        first = self.replicate(keep=1, refs=['kernel-1'], properties=None)
+        [(_, kernel_replica)] = [(r[2], r[4]) for r in first.rows]
+        res = self.replicate(keep=1)
+        wired = self.target.images[res.rows[-1][4]]['kernel_id']
+        self.assertNotEqual(kernel_replica, wired)
+        self.assertIsNone(self.target.images[wired].get(labels.REPLICA_OF))
+        # A newer kernel of that name: retention rotates the old one's
+        # replica out; the replicas' kernel stays.
+        newer = dict(kernel, id='kernel-2', created_at='2026-12-01T00:00:00Z')
+        self.source.images['kernel-2'] = newer
+        self.source.data['kernel-2'] = self.source.data['kernel-1']
+        again = self.replicate(keep=1, refs=['kernel-1'],
+                               properties=None)
+        self.assertIn(('kernel-1', 'deleted (retention)'),
+                      self.actions(again))
+        self.assertNotIn(kernel_replica, self.target.images)
+        self.assertIn(wired, self.target.images)
+
+    def test_a_replica_is_never_a_source(self):
+        b1, b2 = self.add(1, 2)
+        # A replica made into this project from another region, with the
+        # labels and properties of its source (so the selection matches).
+        back, = self.add(3, server=OTHER, **{
+            labels.REPLICA_OF: ALPHA + '@RegionTwo', labels.SOURCE_ID: 'x',
+            labels.SERIES: 'instance_uuid=%s,backup_type=daily' % OTHER})
+        res = self.replicate(keep=1)
+        self.assertEqual([(b2['id'], 'copied')], self.actions(res))
+        self.assertEqual([replicate.N_REPLICAS.format(count=1,
+                                                      ids=back['id'])],
+                         res.warnings)
+        self.assertEqual(([], None), (res.errors, res.summary))
+        named = self.replicate(keep=1, refs=[back['id']], properties=None)
+        self.assertEqual(
+            ["Image %s is a replica of image x, made by image replicate: a "
+             "replica is never replicated; replicate its source"
+             % back['id']], named.errors)
 
     def test_a_new_backup_reuses_the_companions_copies_there(self):
         kernel, ramdisk, b1, b2, b3 = self.companions()
@@ -545,6 +659,15 @@ class TestCheck(Case):
         self.assertIsNone(after.summary)
         self.assertEqual([], [c for c in self.source.calls + self.target.calls
                               if c[0] != 'GET'])
+
+    def test_a_target_the_run_refuses_is_its_line_not_a_missing_row(self):
+        b1, = self.add(1)
+        res = self.check(to_clouds=(), to=('alpha',))
+        self.assertEqual([], res.rows)
+        self.assertEqual(1, len(res.errors))
+        self.assertIn('give a --to-cloud entry of another region',
+                      res.errors[0])
+        self.assertIn('Failed to check 1 of 1', res.summary)
 
     def test_max_lag_and_a_newer_source_not_yet_copied(self):
         self.add(1, 2)
