@@ -23,7 +23,6 @@ LOG = logging.getLogger(__name__)
 NAME = 'share'
 VERB = 'transfer'
 ALLOW_OWN = False
-STOPS_CLEANLY = True
 # The options it reads (``Plan.options``), named as in pipeline.Request.
 OPTIONS = ('accept', 'protect', 'earlier_members', 'allow_volume_backed',
            'allow_encrypted')
@@ -165,15 +164,15 @@ def left_rejected(plan):
             and ACCEPT not in [s.kind for s in p.steps]]
 
 
-def execute(glance, ident, plan, batch=None):
+def execute(glance, ident, plan, stop=None):
     """Run the plan's steps (``share_run.execute``); the warnings."""
-    return share_run.execute(glance, ident, plan, batch)
+    return share_run.execute(glance, ident, plan, stop)
 
 
-def summary(plan):
-    """The one line of a run a signal stopped."""
+def summary(plan, signal):
+    """The one line of a run ``signal`` cut."""
     return base.interrupted_summary(
-        plan.stopped, plan.pairs, 'done (kept)', 'rolled back',
+        signal, plan.pairs, 'done (kept)', 'rolled back',
         '; images with no pair done are restored as they were')
 
 

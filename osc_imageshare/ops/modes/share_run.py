@@ -78,19 +78,18 @@ class _PairRun:
     undo_error: str = None          # why removing it failed
 
 
-def execute(glance, ident, plan, batch=None):
+def execute(glance, ident, plan, stop=None):
     """Run the plan's steps; returns the warnings of what was done.
 
     With ``options['parallel']`` N: N steps at a time (with 1: image by
     image).  A signal (INT, TERM, HUP), at any parallelism: no step
     starts (but the labels' drops), a pair half-applied is rolled back,
     an image none of whose pairs is complete is restored; finished pairs
-    are kept; ``plan.stopped`` then names the signal.  ``batch``: the
-    ``signals.Stop`` of a caller that caught signals already.
+    are kept; each pair's ``state`` says how it ended.  ``stop``: the
+    ``signals.Stop`` of a caller that catches signals already.
     """
     images, pair_runs, steps = _plan_steps(glance, ident, plan)
-    run = executor.run(steps, plan.options.get('parallel') or 1, batch)
-    plan.stopped = run.stopped
+    run = executor.run(steps, plan.options.get('parallel') or 1, stop)
     warnings = []
     for img in images:
         warnings += _outcome(img, pair_runs, run.stopped)
