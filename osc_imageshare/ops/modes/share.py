@@ -13,6 +13,7 @@ from osc_imageshare.batch import runner
 from osc_imageshare.ops import companions
 from osc_imageshare.ops import messages
 from osc_imageshare.ops.modes import base
+from osc_imageshare.ops.modes import share_image
 from osc_imageshare.ops.modes import share_run
 from osc_imageshare.ops import recipients
 from osc_imageshare.ops import stranded
@@ -27,14 +28,14 @@ ALLOW_OWN = False
 OPTIONS = ('accept', 'protect', 'earlier_members', 'allow_volume_backed',
            'allow_encrypted')
 
-# The steps (see share_run, which runs them).
-SHARE = share_run.SHARE
-EARLIER = share_run.EARLIER
-PROTECT = share_run.PROTECT
-RESUME = share_run.RESUME
+# The steps (see share_image and share_run, which run them).
+SHARE = share_image.SHARE
+EARLIER = share_image.EARLIER
+PROTECT = share_image.PROTECT
+RESUME = share_image.RESUME
 ADD = share_run.ADD
 ACCEPT = share_run.ACCEPT
-IMAGE_STEPS = share_run.IMAGE_STEPS
+IMAGE_STEPS = share_image.IMAGE_STEPS
 EARLIER_TEXT = {'refuse': 'check earlier members',
                 'revoke': 'revoke earlier members',
                 'keep': 'keep earlier members'}

@@ -5,6 +5,7 @@ import unittest
 from unittest import mock
 
 from osc_imageshare import errors
+from osc_imageshare.ops.modes import share_image
 from osc_imageshare.ops.modes import share_run
 from osc_imageshare.ops import pipeline
 from osc_imageshare.ops import share_set
@@ -19,7 +20,7 @@ BETA, IMAGE_ID = fakes.BETA, fakes.IMAGE_ID
 OTHER = 'd4' * 16
 IMG_URL = '/v2/images/%s' % IMAGE_ID
 MEMBERS_URL = IMG_URL + '/members'
-DROP = 'Image %s: %s' % (IMAGE_ID, share_run.DROP_LABEL)
+DROP = 'Image %s: %s' % (IMAGE_ID, share_image.DROP_LABEL)
 
 
 def recorded(g):
@@ -189,7 +190,7 @@ class TestSignalMidRun(unittest.TestCase):
         # nothing sent for the third.
         self.assertEqual(('PATCH', '/v2/images/%s' % self.ids[1],
                           'Image %s: %s' % (self.ids[1],
-                                            share_run.DROP_LABEL)),
+                                            share_image.DROP_LABEL)),
                          writes(g)[-1])
         self.assertFalse([w for w in writes(g) if self.ids[2] in w[1]])
 
