@@ -186,16 +186,15 @@ def _ready(steps, running, workers, stopped=False):
             break
         if step.outcome is not None or step in running:
             continue
-        if any(o in (FAILED, UNDONE, NOT_STARTED) or (
-                stopped and o is None and not s.closing)
-                for s, o in [(s, s.outcome) for s in step.after]):
+        if any(s.outcome in (FAILED, UNDONE) or _never(s, stopped)
+               for s in step.after):
             step.outcome = NOT_STARTED
             continue
         if stopped and not step.closing:
             continue
-        if any(s.outcome == 'running' or (s.outcome is None and not _never(
-                s, stopped)) for s in step.follows):
-            continue
+        if not all(s.outcome in (DONE, FAILED, UNDONE) or _never(s, stopped)
+                   for s in step.follows):
+            continue    # one it follows is under way, or may still start
         if all(s.outcome == DONE for s in step.after):
             step.outcome = 'running'
             out.append(step)
