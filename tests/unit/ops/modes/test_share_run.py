@@ -110,6 +110,27 @@ class TestEveryWriteInItsStep(unittest.TestCase):
             image['visibility'], image['protected'],
             image.get(stranded.LABEL)))
 
+    def test_at_parallel_2_the_label_drop_and_a_failed_accept_agree(self):
+        # The drop runs beside the accept; the accept fails: the image is
+        # restored once, whichever came first, and no label is left.
+        for _ in range(10):
+            g = recorded(fakes.FakeGlance(
+                [fakes.image(visibility='private')], {IMAGE_ID: []},
+                fail={('PUT', MEMBERS_URL + '/' + BETA):
+                      errors.Forbidden('nope')}))
+            res = pipeline.transfer(g, Ident(admin=True), [IMAGE_ID],
+                                    'share', to=['beta'], accept=True,
+                                    parallel=2)
+            self.assertEqual(1, res.failed)
+            self.assertEqual([], [w for w in writes(g) if w[2] is None])
+            image = g.images[IMAGE_ID]
+            self.assertEqual(('private', None, {}), (
+                image['visibility'], image.get(stranded.LABEL),
+                g.members[IMAGE_ID]))
+            # Shared, then restored once, both by the sharing step.
+            self.assertEqual(2, len([w for w in writes(g) if w[0] == 'PATCH'
+                                     and w[2] == planned(res.plan)[0]]))
+
     def test_an_accept_that_sends_nothing_is_caught(self):
         # The check above fails when a step's action breaks: here the
         # accept does nothing.
