@@ -3,17 +3,27 @@
 A write command plans a list of ``Step`` s.  Each carries its action (the
 one write it sends), its undo (the compensation that puts back what the
 action changed, or None when what it did stands), the steps it waits
-for (``after``) and its ``group`` (the steps that stand or fall
-together: a pair's add and accept).  ``run`` starts each step once every
-step it waits for is done, ``workers`` at a time, and types each
-outcome: ``DONE``, ``FAILED`` (its error in words), ``UNDONE`` (done,
-then compensated because its group failed or was cut), ``NOT_STARTED``
-(a signal came first, or a step it waits for did not end done).
+for (``after``: they must be done), those it only comes after
+(``follows``: whatever their outcome) and its ``group`` (the steps that
+stand or fall together: a pair's add and accept).  ``run`` starts each
+step once every step it waits for is done, ``workers`` at a time, in the
+order of the list, and types each outcome: ``DONE``, ``FAILED`` (its
+error in words), ``UNDONE`` (done, then compensated because its group
+failed or was cut), ``NOT_STARTED`` (a signal came first, or a step it
+waits for did not end done).
 
-INT, TERM and HUP meanwhile: no step starts any more, the steps under
-way end, and each group left incomplete is undone, newest step first;
-``Run.stopped`` names the signal.  The dry run of a command is its list
-of steps, printed: what the run would execute, by construction.
+A group may serve others: a ``Group`` whose ``parent`` is another group
+(an image's pairs, the image's own steps).  The parent stands while one
+of the groups it serves may: once every one of them has failed, been
+undone or was never started, and none of its own steps is under way,
+the parent is undone too.
+
+INT, TERM and HUP meanwhile: no step starts any more, but a ``closing``
+one (it finishes what others began, as dropping a run's label) once what
+it waits for is done; the steps under way end, and each group left
+incomplete is undone, newest step first, then the groups no other needs
+any more; ``Run.stopped`` names the signal.  The dry run of a command is
+its list of steps, printed: what the run would execute, by construction.
 
 While a step's action or undo runs, ``current()`` is that step, in its
 thread: logs, and the unit tests' fake Glance, name the step each write
@@ -49,12 +59,25 @@ class Step:
     undo: object = None             # () -> None, or None: it stands
     after: tuple = ()               # the steps it waits for
     group: object = None            # stands or falls with these
+    follows: tuple = ()             # starts after these ended, however
+    closing: bool = False           # starts even after a signal
     outcome: str = None
     error: str = None               # why it failed (or its undo did)
     logged: bool = True             # False: its action logs its own words
 
     def __str__(self):
         return self.text
+
+
+@dataclasses.dataclass(eq=False)
+class Group:
+    """Steps that stand or fall together; ``parent``: the group they need.
+
+    The parent is undone once no group that needs it can stand.
+    """
+
+    name: str = ''
+    parent: object = None
 
 
 @dataclasses.dataclass
@@ -85,12 +108,15 @@ def run(steps, workers=1, stop=None):
     own = stop is None
     stop = stop or signals.Stop()
     workers = max(1, min(workers or 1, len(steps) or 1))
+    settled = set()     # the groups undone as a whole (once each)
     with signals.catching(stop) if own else _nothing():
         with futures.ThreadPoolExecutor(workers) as pool:
             running, crashed = {}, None
             while True:
-                if not stop.name and crashed is None:
-                    for step in _ready(steps, running, workers):
+                if crashed is None:
+                    _settle(steps, bool(stop.name), settled)
+                    for step in _ready(steps, running, workers,
+                                       bool(stop.name)):
                         running[step] = pool.submit(_do, step, stop)
                 if not running:
                     break
@@ -106,16 +132,53 @@ def run(steps, workers=1, stop=None):
     for step in steps:
         if step.outcome is None:
             step.outcome = NOT_STARTED
-    if stop.name:
-        for group in {s.group for s in steps if s.group is not None}:
-            members = [s for s in steps if s.group is group]
-            if any(s.outcome == NOT_STARTED for s in members):
-                _undo_group(group, steps)
+    _settle(steps, bool(stop.name), settled)
     return Run(steps, stop.name)
 
 
-def _ready(steps, running, workers):
-    """The steps that may start now (at most the free workers)."""
+def _settle(steps, stopped, settled):
+    """Undo the groups that can no longer stand, none under way.
+
+    Stopped: each group with a step that will not start now; then each
+    parent none of whose groups can stand (nor is under way).
+    """
+    groups = {}
+    for step in steps:
+        if step.group is not None:
+            groups.setdefault(step.group, []).append(step)
+    busy = {g for g, members in groups.items()
+            if any(s.outcome == 'running' for s in members)}
+    if stopped:
+        for group, members in groups.items():
+            if group not in busy and group not in settled and any(
+                    _never(s, stopped) for s in members):
+                settled.add(group)
+                _undo_group(group, steps)
+    served = {}
+    for group in groups:
+        if getattr(group, 'parent', None) is not None:
+            served.setdefault(group.parent, []).append(group)
+    for parent, children in served.items():
+        if parent in busy or parent in settled or busy.intersection(
+                children):
+            continue
+        if all(any(_never(s, stopped) or s.outcome in (FAILED, UNDONE)
+                   for s in groups[child]) for child in children):
+            settled.add(parent)
+            _undo_group(parent, steps)
+
+
+def _never(step, stopped):
+    """Whether ``step`` will not start (any more)."""
+    return step.outcome == NOT_STARTED or (
+        stopped and step.outcome is None and not step.closing)
+
+
+def _ready(steps, running, workers, stopped=False):
+    """The steps that may start now (at most the free workers).
+
+    ``stopped``: a signal came; only a closing step may start.
+    """
     free = workers - len(running)
     out = []
     for step in steps:
@@ -123,11 +186,16 @@ def _ready(steps, running, workers):
             break
         if step.outcome is not None or step in running:
             continue
-        waits = [s.outcome for s in step.after]
-        if any(o in (FAILED, UNDONE, NOT_STARTED) for o in waits):
+        if any(s.outcome in (FAILED, UNDONE) or _never(s, stopped)
+               for s in step.after):
             step.outcome = NOT_STARTED
             continue
-        if all(o == DONE for o in waits):
+        if stopped and not step.closing:
+            continue
+        if not all(s.outcome in (DONE, FAILED, UNDONE) or _never(s, stopped)
+                   for s in step.follows):
+            continue    # one it follows is under way, or may still start
+        if all(s.outcome == DONE for s in step.after):
             step.outcome = 'running'
             out.append(step)
             free -= 1

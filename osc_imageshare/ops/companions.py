@@ -18,7 +18,7 @@ import logging
 from osc_imageshare import errors
 from osc_imageshare.ops import kinds
 from osc_imageshare.ops import messages
-from osc_imageshare.ops.modes import share_run
+from osc_imageshare.ops.modes import share_image
 from osc_imageshare.ops import recipients
 from osc_imageshare.ops import transfer_plan
 
@@ -153,9 +153,9 @@ def _reorder(pairs, plan):
             set(p.error for p in bad)) == 1 else '; '.join(
                 p.error for p in bad)
         return []
-    own = [s for s in pairs[0].steps if s.kind in share_run.IMAGE_STEPS]
+    own = [s for s in pairs[0].steps if s.kind in share_image.IMAGE_STEPS]
     good[0].steps = own + [s for s in good[0].steps
-                           if s.kind not in share_run.IMAGE_STEPS]
+                           if s.kind not in share_image.IMAGE_STEPS]
     for p in bad:
         p.steps, p.changes = [], []
     return good + bad
@@ -225,7 +225,7 @@ def _roll_back_companions(glance, plan, links):
 
 def _private_again(glance, pairs):
     """A companion the run set shared, and no target keeps: private."""
-    shared = share_run.UNDONE['visibility']
+    shared = share_image.UNDONE['visibility']
     if shared not in pairs[0].changes:
         return
     try:

@@ -89,16 +89,10 @@ def transfer(glance, ident, image_refs, mode='share', request=None,
     ``request``: a ``Request``; or its fields, as keyword arguments.
     """
     request = request or Request(mode=mode, **fields)
-    if not MODES[request.mode].STOPS_CLEANLY:
-        return _transfer(glance, ident, list(image_refs), request)
-    # A signal before the run writes stops it with nothing changed;
-    # once it writes, the mode's execute stops it cleanly (same Stop).
-    batch = signals.Stop()
-    with signals.catching(batch):
-        return _transfer(glance, ident, list(image_refs), request, batch)
+    return _transfer(glance, ident, list(image_refs), request)
 
 
-def _transfer(glance, ident, image_refs, req, batch=None):
+def _transfer(glance, ident, image_refs, req):
     impl = MODES[req.mode]
     workers = runner.check(req.parallel)
     options = req.mode_options(workers)
@@ -118,16 +112,13 @@ def _transfer(glance, ident, image_refs, req, batch=None):
                           projects, left_out)
     plan = impl.make_plan(read, targets, options)
     warnings = recipients.unverified_warnings(targets)
-    if batch is not None and batch.name:
-        raise signals.Interrupted('Interrupted by %s before anything was '
-                                  'changed' % batch.name)
     # Images of a kind the targets could not use leave the plan here.
     warnings += gate.apply(plan, ident)
     companions.check(plan)
     if req.dry_run:
         warnings += notes + impl.dry_run_warnings(plan, ident)
         return transfer_plan.result(plan, impl, True, warnings)
-    return _run(glance, ident, plan, impl, req, warnings, batch)
+    return _run(glance, ident, plan, impl, req, warnings)
 
 
 def _domain_projects(ident, req):
@@ -160,24 +151,36 @@ def _read(glance, ident, image_refs, req, impl, options, projects=(),
     return read, targets
 
 
-def _run(glance, ident, plan, impl, req, warnings, batch):
-    """Execute ``plan`` (then ``--wait``); the run's Result."""
-    warnings += impl.execute(glance, ident, plan, batch)
+def _run(glance, ident, plan, impl, req, warnings):
+    """Execute ``plan`` (then ``--wait``); the run's Result.
+
+    INT, TERM and HUP are caught from the first write to the end of the
+    wait, with one ``signals.Stop`` (before: the command's own handler
+    ends it, nothing changed).  A signal that cut pairs: copy and owner
+    modes raise ``signals.Interrupted``; share mode's pairs say how each
+    ended, and ``summary`` is the Result's.
+    """
+    stop = signals.Stop()
+    with signals.catching(stop):
+        warnings += impl.execute(glance, ident, plan, stop)
     companions.settle(glance, plan)
-    late = None
-    if plan.stopped and base.finished(map(base.state_of, plan.pairs)):
+    signal = late = stop.name
+    if base.finished(map(base.state_of, plan.pairs)):
         # The signal came once every pair had ended: nothing was cut.
-        late, plan.stopped = plan.stopped, None
+        signal = None
+    else:
+        late = None
     wait_error = cut = None
-    if req.wait is not None and not plan.stopped:
-        # A signal caught (even before) ends it after one poll.
-        wait_error, cut = _wait(glance, plan, req.wait, req.wait_progress,
-                                batch)
+    if req.wait is not None and not signal:
+        # A signal caught (even during the run) ends it after one poll.
+        with signals.catching(stop):
+            wait_error, cut = _wait(glance, plan, req.wait,
+                                    req.wait_progress, stop)
     # The risks as they stand after the run (and who accepted meanwhile).
     warnings += impl.risks(plan, ident)
     if late and not cut:
         warnings.append(base.W_LATE_SIGNAL.format(signal=late))
-    res = transfer_plan.result(plan, impl, False, warnings)
+    res = transfer_plan.result(plan, impl, False, warnings, signal)
     res.wait_error = wait_error
     if wait_error and res.failed:
         res.errors.append(wait_error)
@@ -188,7 +191,7 @@ def _wait(glance, plan, timeout, progress, stop=None):
     """Wait for the pending members of the plan.
 
     Returns ``(error or None, whether a signal ended the wait)``;
-    ``stop``: the run's ``signals.Stop``, if it catches signals.
+    ``stop``: the run's ``signals.Stop``, which catches the signals.
     """
     expected = waiting.Waiting()
     pending = {}

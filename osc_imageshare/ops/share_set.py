@@ -8,6 +8,7 @@ accepted, revoked, unchanged, or kept (not listed, without ``prune``).
 A second run finds nothing to do and writes nothing.
 """
 
+import contextlib
 import dataclasses
 import functools
 import logging
@@ -297,7 +298,8 @@ def read_each(glance, ident, refs, workers, known=None):
                               known=known)
         except errors.ImageShareError as e:
             return e    # that image's error, when its turn comes
-    # A signal meanwhile: nothing was written (signals.BatchStopped).
+    # A signal meanwhile: nothing was written (signals.BatchStopped,
+    # from the runner).
     return dict(zip(refs, runner.run(one, refs, workers)))
 
 
@@ -372,22 +374,32 @@ def set_one(glance, ident, image_ref, members, targets, prune, accept,
         raise _NotStarted()
     if prune and any(p.steps for p in whole.pairs):
         _unchanged_since(glance, ident, image, read.members)
-    if sharing:
-        warnings += share.execute(glance, ident, plan, stop)
-    else:
-        # Nothing to add or accept: each pair stands as read, and no run
-        # (nor its threads) is started: 0.56 s of a 200-image no-op.
-        for p in plan.pairs:
-            p.status = (p.member or {}).get('status')
-    whole.stopped = plan.stopped
-    interrupted = whole.stopped and share.summary(whole)
-    if not plan.stopped:
-        interrupted = _revoke_all(glance, whole, [
+    own = stop is None
+    stop = stop or signals.Stop()
+    with signals.catching(stop) if own else contextlib.nullcontext():
+        interrupted = _write(glance, ident, plan, whole, [
             p for p in revokes if p.steps], workers, warnings, stop)
     # The risks as the members stand after the run, revokes included.
     warnings += share.risks(whole, ident)
     return _result(glance, ident, image, whole, before, warnings,
                    dry_run, prune, interrupted)
+
+
+def _write(glance, ident, plan, whole, revokes, workers, warnings, stop):
+    """Add and accept (``plan``), then revoke; a signal's summary or None.
+
+    ``stop``: the ``signals.Stop`` the caller catches signals with.
+    """
+    if any(p.steps for p in plan.pairs):
+        warnings += share.execute(glance, ident, plan, stop)
+        if stop.name:
+            return share.summary(whole, stop.name)
+    else:
+        # Nothing to add or accept: each pair stands as read, and no run
+        # (nor its threads) is started: 0.56 s of a 200-image no-op.
+        for p in plan.pairs:
+            p.status = (p.member or {}).get('status')
+    return _revoke_all(glance, whole, revokes, workers, warnings, stop)
 
 
 def _revoke_all(glance, plan, pairs, workers, warnings, stop=None):
@@ -410,7 +422,6 @@ def _revoke_all(glance, plan, pairs, workers, warnings, stop=None):
     if not idle:
         warnings.append(W_LATE_REVOKE.format(signal=run.stopped))
         return None
-    plan.stopped = run.stopped
     for p in idle:
         p.error = E_NOT_STARTED.format(
             id=p.image['id'], target=p.target.label, signal=run.stopped)
@@ -483,7 +494,7 @@ def _result(glance, ident, image, plan, before, warnings, dry_run, prune,
     if not dry_run:
         rows += _earlier_rows(ident, plan)
     errs = [p.error for p in plan.pairs if p.error]
-    if prune and not dry_run and not plan.stopped and any(
+    if prune and not dry_run and not interrupted and any(
             p.changes for p in plan.pairs):
         rows, changed = _as_they_are(glance, ident, image, rows)
         errs += changed

@@ -64,7 +64,6 @@ class Plan:
     failed_images: dict             # image ref -> why, found at preflight
     targets: list
     options: dict
-    stopped: str = None             # the signal that stopped the run
     # image id -> the members a private image hid, as the run found them
     earlier: dict = dataclasses.field(default_factory=dict)
     # image id -> {member ID: member}, as read before the run (share mode)
@@ -97,7 +96,7 @@ class Result:
     verb: str                       # for 'Failed to <verb> N of M ...'
     plan: Plan = None
     wait_error: str = None          # --wait ended by a rejection, timeout
-    interrupted: str = None         # the summary of a run a signal stopped
+    interrupted: str = None         # the summary of a run a signal cut
 
     @property
     def summary(self):
@@ -122,11 +121,11 @@ def changes_text(pair, dry_run):
     return changes
 
 
-def result(plan, mode, dry_run, warnings):
+def result(plan, mode, dry_run, warnings, signal=None):
     """The one Result of a run or a dry run of ``plan`` by ``mode``.
 
     The rows are of the pairs done, planned or unchanged; a pair that
-    failed (or a signal stopped) has no row: its error says it, on
+    failed (or ``signal`` cut) has no row: its error says it, on
     stderr, and the summary counts it (``mode.summary`` for a signal).
     """
     rows = []
@@ -143,5 +142,5 @@ def result(plan, mode, dry_run, warnings):
               + sum(1 for p in plan.pairs if p.error))
     total = len(plan.pairs) + len(plan.failed_images) * per_image
     return Result(mode.NAME, rows, warnings, errors, failed, total,
-                  mode.VERB, plan, interrupted=plan.stopped and mode.summary(
-                      plan))
+                  mode.VERB, plan, interrupted=signal and mode.summary(
+                      plan, signal))

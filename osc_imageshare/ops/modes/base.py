@@ -9,10 +9,6 @@ is a module that defines them all; ``missing`` names what one lacks):
 ``ALLOW_OWN``
     Whether the caller's own project may be a target (a copy of someone
     else's image), see ``recipients.resolve``.
-``STOPS_CLEANLY``
-    Whether a signal leaves the run's rows and ``plan.stopped`` (share):
-    then the pipeline catches signals from the start, and one before the
-    first write stops the run with nothing changed.
 ``OPTIONS``
     The names of the ``pipeline.Request`` fields it reads: with
     ``parallel``, its ``Plan.options``.
@@ -28,16 +24,20 @@ is a module that defines them all; ``missing`` names what one lacks):
     records each in ``Pair.done`` as it starts it.
 ``dry_run_warnings(plan, ident)``
     What a dry run says beside the plan.
-``execute(glance, ident, plan, batch=None)``
-    Run the plan's steps; returns the warnings of what was done.  A
-    signal stops it: either ``plan.stopped`` names it (share) or it
-    raises ``signals.Interrupted`` with a line per pair touched (copy,
-    owner); both end with ``interrupted_summary``.
+``execute(glance, ident, plan, stop=None)``
+    Run the plan's steps on the executor (``batch.executor``), under
+    ``stop``, the ``signals.Stop`` the pipeline catches INT, TERM and HUP
+    with; returns the warnings of what was done.  A signal that cuts
+    pairs: either each pair's ``state`` says how it ended (share: the
+    Result's summary is ``summary``) or it raises ``signals.Interrupted``
+    with a line per pair touched (copy, owner); both end with
+    ``interrupted_summary``.  A signal once every pair had ended: the
+    pipeline says it came too late (``W_LATE_SIGNAL``).
 ``risks(plan, ident)``
     The warnings about what the run left standing (share: who depends
     on whom), read after the run (and after ``--wait``).
-``summary(plan)``
-    The summary line of a run a signal stopped (``plan.stopped``).
+``summary(plan, signal)``
+    The summary line of a run ``signal`` cut (None: the mode raised).
 ``row(plan, pair, changes, dry_run)``
     The pair's row (None: no row), in the order of the command's
     columns.
@@ -61,7 +61,6 @@ class Mode(typing.Protocol):
     NAME: str
     VERB: str
     ALLOW_OWN: bool
-    STOPS_CLEANLY: bool
     OPTIONS: tuple
 
     def needs_accept(self, options): ...
@@ -74,11 +73,11 @@ class Mode(typing.Protocol):
 
     def dry_run_warnings(self, plan, ident): ...
 
-    def execute(self, glance, ident, plan, batch=None): ...
+    def execute(self, glance, ident, plan, stop=None): ...
 
     def risks(self, plan, ident): ...
 
-    def summary(self, plan): ...
+    def summary(self, plan, signal): ...
 
     def row(self, plan, pair, changes, dry_run): ...
 
@@ -122,7 +121,7 @@ def nothing_to_say(plan, ident):
     return []
 
 
-def no_summary(plan):
+def no_summary(plan, signal):
     """``summary`` of a mode a signal stops by ``signals.Interrupted``."""
     return None
 

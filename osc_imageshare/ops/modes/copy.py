@@ -27,7 +27,6 @@ LOG = logging.getLogger(__name__)
 NAME = 'copy'
 VERB = 'copy'
 ALLOW_OWN = True
-STOPS_CLEANLY = False
 # The options it reads (``Plan.options``), named as in pipeline.Request.
 OPTIONS = ('name', 'visibility', 'progress', 'copy_options', 'source_cloud',
            'allow_encrypted')
@@ -209,7 +208,7 @@ risks = base.nothing_to_say
 summary = base.no_summary
 
 
-def execute(glance, ident, plan, batch=None):
+def execute(glance, ident, plan, stop=None):
     """Copy each image into each target, on the executor.
 
     A step per pair, ``parallel`` at a time; companions first, one at a
@@ -264,9 +263,9 @@ def execute(glance, ident, plan, batch=None):
     first = [p for p in plan.pairs if p.image['id'] in links.added]
     rest = [p for p in plan.pairs if p not in first]
     done.update(((p.image['id'], id(p.target)), p) for p in first)
-    stop = batch or signals.Stop()
-    with signals.catching(stop) if batch is None else \
-            contextlib.nullcontext():
+    own = stop is None
+    stop = stop or signals.Stop()
+    with signals.catching(stop) if own else contextlib.nullcontext():
         # Companions first: their copies' IDs go into their images' copies.
         # One at a time: two imports started at once into the local
         # RegionTwo Glance left one never finishing (seen once, under load).
@@ -282,8 +281,8 @@ def execute(glance, ident, plan, batch=None):
         if not base.finished(states):
             raise signals.Interrupted(interrupted(
                 plan, stop.name, states, cut, warnings))
-        # Every copy had ended when the signal came: nothing to stop.
-        warnings.append(base.W_LATE_SIGNAL.format(signal=stop.name))
+        # Every copy had ended when the signal came: nothing to stop
+        # (the pipeline says so).
     return warnings + [w for w in (beside_source(glance, p, opts.get('name'))
                                    for p in plan.pairs) if w]
 

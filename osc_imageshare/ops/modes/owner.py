@@ -22,7 +22,6 @@ LOG = logging.getLogger(__name__)
 NAME = 'owner'
 VERB = 'transfer'
 ALLOW_OWN = False
-STOPS_CLEANLY = False
 # The options it reads (``Plan.options``), named as in pipeline.Request.
 OPTIONS = ()
 OWNER = 'owner'
@@ -99,7 +98,7 @@ dry_run_warnings = risks = base.nothing_to_say
 summary = base.no_summary
 
 
-def execute(glance, ident, plan, batch=None):
+def execute(glance, ident, plan, stop=None):
     """Run the plan's steps on the executor, ``parallel`` images at once.
 
     Per image: the owner change (undone by restoring the old owner), then,
@@ -128,7 +127,7 @@ def execute(glance, ident, plan, batch=None):
                                       said[id(p)]),
                     after=(owner_step,) if owner_step else (),
                     logged=False))
-    run = executor.run(steps, plan.options.get('parallel') or 1, batch)
+    run = executor.run(steps, plan.options.get('parallel') or 1, stop)
     states = [_state(p, [s for s in steps if s.group is groups[id(p)]])
               for p in plan.pairs]
     changed = [p for p in plan.pairs if p.changes]
@@ -137,16 +136,15 @@ def execute(glance, ident, plan, batch=None):
             functools.partial(_warnings, glance, ident), changed,
             plan.options.get('parallel') or 1)):
         said[id(p)][:0] = kept if isinstance(kept, list) else []
-    if run.stopped:
-        if not base.finished(states):
-            # The rows of the owners changed, then the lines and summary.
-            raise signals.Interrupted(
-                interrupted(plan, run.stopped, states, said),
-                rows=[row(plan, p, transfer_plan.changes_text(p, False),
-                          False) for p, state in zip(plan.pairs, states)
-                      if p.changes and state is base.State.DONE])
-        # Every change had ended when the signal came: nothing to stop.
-        said[None] = [base.W_LATE_SIGNAL.format(signal=run.stopped)]
+    if run.stopped and not base.finished(states):
+        # The rows of the owners changed, then the lines and summary.
+        # (Every change had ended when the signal came: nothing to stop,
+        # as the pipeline says.)
+        raise signals.Interrupted(
+            interrupted(plan, run.stopped, states, said),
+            rows=[row(plan, p, transfer_plan.changes_text(p, False),
+                      False) for p, state in zip(plan.pairs, states)
+                  if p.changes and state is base.State.DONE])
     return [w for warnings in said.values() for w in warnings]
 
 

@@ -13,6 +13,7 @@ from osc_imageshare.batch import runner
 from osc_imageshare.ops import companions
 from osc_imageshare.ops import messages
 from osc_imageshare.ops.modes import base
+from osc_imageshare.ops.modes import share_image
 from osc_imageshare.ops.modes import share_run
 from osc_imageshare.ops import recipients
 from osc_imageshare.ops import roles
@@ -24,19 +25,18 @@ LOG = logging.getLogger(__name__)
 NAME = 'share'
 VERB = 'transfer'
 ALLOW_OWN = False
-STOPS_CLEANLY = True
 # The options it reads (``Plan.options``), named as in pipeline.Request.
 OPTIONS = ('accept', 'protect', 'earlier_members', 'allow_volume_backed',
            'allow_encrypted')
 
-# The steps (see share_run, which runs them).
-SHARE = share_run.SHARE
-EARLIER = share_run.EARLIER
-PROTECT = share_run.PROTECT
-RESUME = share_run.RESUME
+# The steps (see share_image and share_run, which run them).
+SHARE = share_image.SHARE
+EARLIER = share_image.EARLIER
+PROTECT = share_image.PROTECT
+RESUME = share_image.RESUME
 ADD = share_run.ADD
 ACCEPT = share_run.ACCEPT
-IMAGE_STEPS = share_run.IMAGE_STEPS
+IMAGE_STEPS = share_image.IMAGE_STEPS
 EARLIER_TEXT = {'refuse': 'check earlier members',
                 'revoke': 'revoke earlier members',
                 'keep': 'keep earlier members'}
@@ -182,15 +182,15 @@ def left_rejected(plan):
             and ACCEPT not in [s.kind for s in p.steps]]
 
 
-def execute(glance, ident, plan, batch=None):
+def execute(glance, ident, plan, stop=None):
     """Run the plan's steps (``share_run.execute``); the warnings."""
-    return share_run.execute(glance, ident, plan, batch)
+    return share_run.execute(glance, ident, plan, stop)
 
 
-def summary(plan):
-    """The one line of a run a signal stopped."""
+def summary(plan, signal):
+    """The one line of a run ``signal`` cut."""
     return base.interrupted_summary(
-        plan.stopped, plan.pairs, 'done (kept)', 'rolled back',
+        signal, plan.pairs, 'done (kept)', 'rolled back',
         '; images with no pair done are restored as they were')
 
 

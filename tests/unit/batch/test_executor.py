@@ -106,7 +106,62 @@ class TestUndo(unittest.TestCase):
         self.assertEqual([], [s for s in log.seen if s[0] == 'next'][1:])
 
 
+class TestFollowsAndParents(unittest.TestCase):
+
+    def test_a_step_that_follows_starts_once_those_ended_however(self):
+        log = Log()
+        bad = step(log, 'add', fail=True)
+        good = step(log, 'add 2')
+        last = step(log, 'drop label', follows=(bad, good))
+        executor.run([last, bad, good], workers=3)
+        self.assertEqual(('drop label', 'drop label'), log.seen[-1])
+        self.assertEqual(executor.DONE, last.outcome)
+
+    def test_a_parent_stands_while_one_group_it_serves_does(self):
+        for fails in ((True, True), (True, False)):
+            log = Log()
+            image = executor.Group('image')
+            share = step(log, 'share', group=image)
+            pairs = [step(log, 'add %d' % n, fail=fail, after=(share,),
+                          group=executor.Group('pair', image))
+                     for n, fail in enumerate(fails)]
+            executor.run([share] + pairs, workers=2)
+            undone = ('undo share', 'share') in log.seen
+            self.assertEqual(all(fails), undone, log.seen)
+            self.assertEqual(executor.UNDONE if all(fails) else
+                             executor.DONE, share.outcome)
+            if undone:      # after the last of the groups it served
+                self.assertEqual(('undo share', 'share'), log.seen[-1])
+
+
 class TestSignals(unittest.TestCase):
+
+    def test_a_closing_step_starts_after_a_signal(self):
+        log = Log()
+        add = step(log, 'add', then=lambda: base.signal_self(
+            signal.SIGTERM))
+        drop = step(log, 'drop label', after=(add,), closing=True)
+        other = step(log, 'other', after=(add,))
+        res = executor.run([add, other, drop])
+        self.assertEqual('SIGTERM', res.stopped)
+        self.assertEqual([executor.DONE, executor.NOT_STARTED,
+                          executor.DONE],
+                         [s.outcome for s in (add, other, drop)])
+        self.assertEqual([('add', 'add'), ('drop label', 'drop label')],
+                         log.seen)
+
+    def test_a_signal_undoes_a_parent_none_of_whose_groups_started(self):
+        log = Log()
+        image = executor.Group('image')
+        share = step(log, 'share', group=image, then=lambda: base.signal_self(
+            signal.SIGHUP))
+        add = step(log, 'add', after=(share,),
+                   group=executor.Group('pair', image))
+        executor.run([share, add])
+        self.assertEqual([executor.UNDONE, executor.NOT_STARTED],
+                         [share.outcome, add.outcome])
+        self.assertEqual([('share', 'share'), ('undo share', 'share')],
+                         log.seen)
 
     def test_no_step_starts_after_a_signal_and_a_cut_group_is_undone(self):
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

@@ -22,7 +22,7 @@ class TestProtocol(unittest.TestCase):
     def test_missing_names_what_a_mode_lacks(self):
         class Half:
             NAME = VERB = 'half'
-            ALLOW_OWN = STOPS_CLEANLY = False
+            ALLOW_OWN = False
             OPTIONS = ()
         self.assertEqual(['needs_accept', 'preflight', 'read', 'make_plan',
                           'dry_run_warnings', 'execute', 'risks', 'summary',

@@ -434,19 +434,27 @@ class TestTransfer(unittest.TestCase):
             % (BETA, IMAGE_ID, IMAGE_ID, IMAGE_ID, BETA),
             result.warnings[-1])
 
-    def test_one_schedule_images_in_chunks_of_parallel(self):
+    def test_parallel_1_goes_image_by_image(self):
         ids = ['%02d' % i * 16 for i in range(3)]
-        glance = fakes.FakeGlance([fakes.image(id=i, visibility='private')
-                                   for i in ids], {i: [] for i in ids})
-        self.transfer(glance, refs=ids, parallel=2)
-        writes = [(c[0], c[1].split('/')[3]) for c in glance.calls
-                  if c[0] in ('PATCH', 'POST')]
-        # The first two images' own steps and pairs, then the third's;
-        # then each image's run label is removed.
-        self.assertEqual({ids[0], ids[1]}, {i for _, i in writes[:-5]})
-        self.assertEqual(4, len(writes[:-5]))
-        self.assertEqual([('PATCH', ids[2]), ('POST', ids[2])] + [
-            ('PATCH', i) for i in ids], writes[-5:])
+        for parallel in (1, 2):
+            glance = fakes.FakeGlance([fakes.image(id=i,
+                                                   visibility='private')
+                                       for i in ids], {i: [] for i in ids})
+            result = self.transfer(glance, refs=ids, parallel=parallel)
+            writes = [(c[0], c[1].split('/')[3]) for c in glance.calls
+                      if c[0] in ('PATCH', 'POST')]
+            # Each image shared, its member added, its run label dropped.
+            one = [[('PATCH', i), ('POST', i), ('PATCH', i)] for i in ids]
+            if parallel == 1:
+                # One image after another: the fewest shared at a time.
+                self.assertEqual(sum(one, []), writes)
+            else:
+                for i, image_writes in zip(ids, one):
+                    self.assertEqual(image_writes,
+                                     [w for w in writes if w[1] == i])
+            self.assertEqual(['pending'] * 3, [r[4] for r in result.rows])
+            for i in ids:
+                self.assertNotIn(stranded.LABEL, glance.images[i])
 
     def test_dry_run_steps_are_the_steps_the_run_takes(self):
         dry = self.transfer(owner_glance(), accept=True, admin=True,
