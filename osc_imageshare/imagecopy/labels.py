@@ -34,6 +34,7 @@ REPLICA_PROOF = 'imageshare_replica_proof'
 # The labels that tell copies of one source apart: a replica and a plain
 # copy of the same source never stand for each other (reuse, races).
 KIND = (SOURCE_HASH, REPLICA_OF, SERIES)
+REPLICA_KIND = (REPLICA_OF, SERIES)     # what only a replica carries
 IN_PROGRESS = (COPIER, STARTED, HEARTBEAT)    # only while it is made
 OWNER_SPECIFIED = 'owner_specified.openstack.'  # openstacksdk's checksums
 # Never copied: identity, ownership, access, and what Glance computes.
@@ -94,7 +95,9 @@ def of_kind(found, source_hash, replica=None):
     a plain copy, which only a plain copy stands for (a replica is
     retention's to delete, a plain copy nobody's).
     """
-    kind = dict(replica or {}, **{SOURCE_HASH: source_hash})
+    if not replica:
+        return [i for i in found if not any(i.get(k) for k in REPLICA_KIND)]
+    kind = dict(replica, **{SOURCE_HASH: source_hash})
     return [i for i in found if same_kind(i, kind)]
 
 
