@@ -299,6 +299,18 @@ class GlanceAPI:
         return (self.list_images(**filters)
                 + self.list_images(os_hidden='true', **filters))
 
+    def list_named(self, name, **filters):
+        """The images named exactly ``name``, hidden ones included.
+
+        Glance reads a ``name`` filter that starts with ``in:`` as a list
+        of names (``in:a,b``): such a name is asked for quoted, and every
+        answer is held to the exact name.
+        """
+        query = 'in:"%s"' % name if name.startswith('in:') and \
+            '"' not in name else name
+        return [i for i in self.list_images_and_hidden(name=query, **filters)
+                if i.get('name') == name]
+
     def first_images(self, **filters):
         """The first page only of the images matching ``filters``."""
         url = '/v2/images?' + urllib.parse.urlencode(sorted(filters.items()))
@@ -492,7 +504,7 @@ class GlanceAPI:
                 return self.get_image(ref)
             except errors.NotFound:
                 pass
-        matches = self.list_images_and_hidden(name=ref, member_status='all')
+        matches = self.list_named(ref, member_status='all')
         if len(matches) == 1:
             return matches[0]
         if not matches:

@@ -369,7 +369,7 @@ class _Attempt:
             with contextlib.suppress(errors.GlanceError,
                                      errors.ImageShareError):
                 races.delete_orphans(job.target_glance, job.source,
-                                     job.project_id)
+                                     job.project_id, kind=body)
             raise (_Transient if server_error(e) else
                    errors.ImageShareError)(
                 limits.create_refused(e, job.source, job.project_id, body,

@@ -41,20 +41,26 @@ def winner(target_glance, source, project_id, mine, before=False):
         signals.sleep(1)
 
 
-def delete_orphans(target_glance, source, project_id, mine=None):
+def delete_orphans(target_glance, source, project_id, mine=None,
+                   kind=None):
     """The copies of ``source`` but ``mine``, less this process's others.
 
-    This process makes one copy of a source into a project at a time: an
-    image it labelled that is not ``mine`` is an orphan (a create whose
-    answer was an error, though the image was made), which other runs
-    would take for a live copy and wait for.
+    This process makes one copy of a kind (``labels.same_kind`` as
+    ``mine``, or as ``kind``, the body of a create) of a source into a
+    project at a time: an image of that kind it labelled that is not
+    ``mine`` is an orphan (a create whose answer was an error, though the
+    image was made), which other runs would take for a live copy and
+    wait for.  A copy of another kind (a replica beside a companion's
+    plain copy of the same image) may be under way in another thread.
     """
     me = labels.whoami()
+    kind = mine if mine is not None else kind
     found = []
     for img in labels.labelled(target_glance, source, project_id):
         if mine is not None and img['id'] == mine['id']:
             continue
-        if img.get(labels.COPIER) == me and labels.is_debris(img):
+        if img.get(labels.COPIER) == me and labels.is_debris(img) and (
+                kind is None or labels.same_kind(img, kind)):
             LOG.info('Image %s: %s', source['id'],
                      target_glance.delete_quietly(img['id'], project_id))
             continue

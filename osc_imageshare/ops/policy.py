@@ -455,8 +455,7 @@ def _own_images(glance, ident, refs):
                 continue
             except errors.NotFound:
                 pass
-        named = glance.list_images_and_hidden(name=ref,
-                                              owner=ident.project_id)
+        named = glance.list_named(ref, owner=ident.project_id)
         if len(named) == 1:
             images.append(named[0])
         elif not named:

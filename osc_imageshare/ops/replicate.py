@@ -185,12 +185,12 @@ def _sources(glance, ident, req):
                                              req.properties))
     # A replica (this command's copy) is never a source: its own source
     # is.  The selection leaves them out with a note; one named is refused.
-    replicas = [i for i in selected if i.get(labels.REPLICA_OF)]
+    named, refs, replicas = _named(glance, ident, req.refs)
+    replicas += [i for i in selected if i.get(labels.REPLICA_OF)]
     if replicas:
         selected = [i for i in selected if not i.get(labels.REPLICA_OF)]
         left.append(N_REPLICAS.format(count=len(replicas), ids=', '.join(
             i['id'] for i in replicas)))
-    named, refs = _named(glance, ident, req.refs)
     sources, failed = runner.find_images(
         glance, refs, ident.project_name or ident.project_id, check,
         runner.check(req.parallel))
@@ -205,20 +205,24 @@ def _sources(glance, ident, req):
 
 
 def _named(glance, ident, refs):
-    """``(images, refs left)``: every image of yours each name names.
+    """``(images, refs left, replicas left out)``: each name's images.
 
     A name series is several images of one name: a name selects them
     all.  An ID, or a name no image of yours has, is left to
     ``runner.find_images`` (its lookup, its error).
     """
-    images, left = [], []
+    images, left, replicas = [], [], []
     for ref in dict.fromkeys(refs):
         mine = [] if glance_api.is_uuid(ref) else \
-            glance.list_images_and_hidden(name=ref, owner=ident.project_id)
-        images += mine
+            glance.list_named(ref, owner=ident.project_id)
+        # Replicas among a name series are left out as a selection's are
+        # (the caller's note); a name only replicas bear is refused.
+        kept = [i for i in mine if not i.get(labels.REPLICA_OF)] or mine
+        images += kept
+        replicas += [i for i in mine if i not in kept]
         if not mine:
             left.append(ref)
-    return images, left
+    return images, left, replicas
 
 
 def _usable(ident, image):
@@ -368,8 +372,9 @@ def _check_companions(state, entry, image, replica, origin):
         state.warnings.append(W_UNCHECKED.format(
             id=replica['id'], project=pair.target.label, why=e))
         return
-    if all(isinstance(c, str) and replica.get(k) == c
-           for k, c in wires.items()):
+    # Copies known already (found, or kept to be finished) it names.
+    if all(v is not None and replica.get(k) == v
+           for k, v in _wired(wires).items()):
         return
     entry.wires, entry.action = wires, REWIRED
     entry.step = executor.Step(

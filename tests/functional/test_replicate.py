@@ -313,3 +313,27 @@ def test_one_project_in_two_regions_is_two_targets(cloud):
             filters={SOURCE_ID: src['id']})
         assert (copy['owner'], copy['checksum']) == (
             cloud.project('beta'), src['checksum'])
+
+
+def test_a_kernel_selected_and_a_companion_at_the_default_parallel(cloud):
+    # Its replica and its companion's plain copy are made at once, by two
+    # threads of one run: neither takes the other for an orphan.
+    tag = 'k-%s' % uuid.uuid4().hex[:8]
+    kernel = cloud.make_image('alice-alpha', data=os.urandom(3000),
+                              name='vmlinuz-' + tag, tags=[tag])
+    app = cloud.make_image('alice-alpha', data=os.urandom(2000),
+                           name='app-' + tag, tags=[tag],
+                           kernel_id=kernel['id'])
+    rows, _ = cloud.json('alice-alpha', 'image', 'replicate', '--tag', tag,
+                         '--to-cloud', 'bob-beta', '--keep', '1')
+    assert sorted((r['Source ID'], r['Action']) for r in rows) == sorted([
+        (kernel['id'], 'copied'), (kernel['id'], 'copied (companion)'),
+        (app['id'], 'copied')])
+    made = {r['Action']: r['Replica ID'] for r in rows}
+    glance = cloud.glance('bob-beta')
+    replica = glance.images.get(made['copied (companion)'])
+    assert (replica['status'], replica.get(REPLICA_OF)) == ('active', None)
+    [app_copy] = [r['Replica ID'] for r in rows if r['Source ID'] == app['id']]
+    assert glance.images.get(app_copy)['kernel_id'] == replica['id']
+    for r in rows:
+        assert glance.images.get(r['Replica ID'])['status'] == 'active'

@@ -160,6 +160,21 @@ class TestRequests(base.TestCase):
             [fakes.image()], data={fakes.IMAGE_ID: b'abc'},
             methods=['glance-direct', 'glance-download'])
 
+    def test_a_name_glance_would_read_as_a_list_is_asked_quoted(self):
+        self.glance.images['x'] = fakes.image(id='x', name='in:bm')
+        self.glance.images['y'] = fakes.image(id='y', name='bm')
+        self.glance.calls = []
+        self.glance.list_named('in:bm')
+        self.assertEqual(
+            ['/v2/images?name=in%3A%22in%3Abm%22',
+             '/v2/images?name=in%3A%22in%3Abm%22&os_hidden=true'],
+            [c[1] for c in self.glance.calls])
+        # Whatever a Glance answers, only the exact name is kept.
+        self.glance.list_images_and_hidden = lambda **f: list(
+            self.glance.images.values())
+        self.assertEqual(['y'], [i['id'] for i in self.glance.list_named(
+            'bm')])
+
     def test_http_error_keeps_its_type(self):
         self.glance.upload = False
         e = self.assertRaises(errors.Forbidden, api.GlanceAPI.upload,

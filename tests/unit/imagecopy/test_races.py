@@ -2,6 +2,7 @@
 
 from osc_imageshare import errors
 from osc_imageshare.imagecopy import labels
+from osc_imageshare.imagecopy import races
 from osc_imageshare.imagecopy import verify
 from tests.unit import fakes
 from tests.unit.imagecopy import test_engine
@@ -111,6 +112,25 @@ class TestLeftoversAndRaces(test_engine.CopyCase):
         self.assertEqual(('old', 'none (copied by another run at the same '
                                  'time)'),
                          (replica.image['id'], replica.changes))
+
+    def test_this_process_s_replica_under_way_is_no_orphan_of_a_plain(self):
+        # Another thread of this run makes a replica of the same source
+        # (a kernel selected, and a companion): neither deletes the other.
+        self.leftover(**{labels.COPIER: labels.whoami(),
+                         labels.HEARTBEAT: labels.stamp(),
+                         labels.STARTED: '2000',
+                         labels.REPLICA_OF: 'p', labels.SERIES: 'name=k'})
+        result = self.copy()
+        self.assertEqual('copied', result.changes)
+        self.assertIn('old', self.target.images)
+        self.assertIn('old', [i['id'] for i in races.delete_orphans(
+            self.target, {'id': IMAGE_ID}, BETA, kind={
+                labels.SOURCE_HASH: 'sha512:' + SHA512})])
+        # Of its own kind, it is an orphan of this process: deleted.
+        self.assertNotIn('old', [i['id'] for i in races.delete_orphans(
+            self.target, {'id': IMAGE_ID}, BETA,
+            kind=self.target.images['old'])])
+        self.assertNotIn('old', self.target.images)
 
     def test_loser_waits_for_a_converted_winner(self):
         other = self.leftover(**{labels.COPIER: 'elsewhere:1:1',

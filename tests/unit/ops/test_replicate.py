@@ -401,6 +401,12 @@ class TestReplicate(Case):
             ["Image %s is a replica of image x, made by image replicate: a "
              "replica is never replicated; replicate its source"
              % back['id']], named.errors)
+        # By name: the name series' replica left out, not an error.
+        b3, = self.add(3)
+        by_name = self.replicate(keep=1, refs=['b3'], properties=None)
+        self.assertEqual([(b3['id'], 'copied')], self.actions(by_name))
+        self.assertEqual(([], [replicate.N_REPLICAS.format(
+            count=1, ids=back['id'])]), (by_name.errors, by_name.warnings))
 
     def test_a_new_backup_reuses_the_companions_copies_there(self):
         kernel, ramdisk, b1, b2, b3 = self.companions()
