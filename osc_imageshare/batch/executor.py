@@ -114,7 +114,7 @@ def run(steps, workers=1, stop=None):
             running, crashed = {}, None
             while True:
                 if crashed is None:
-                    _settle(steps, bool(stop.name), settled)
+                    _settle(steps, bool(stop.name), settled, running)
                     for step in _ready(steps, running, workers,
                                        bool(stop.name)):
                         running[step] = pool.submit(_do, step, stop)
@@ -136,18 +136,21 @@ def run(steps, workers=1, stop=None):
     return Run(steps, stop.name)
 
 
-def _settle(steps, stopped, settled):
+def _settle(steps, stopped, settled, running=()):
     """Undo the groups that can no longer stand, none under way.
 
     Stopped: each group with a step that will not start now; then each
-    parent none of whose groups can stand (nor is under way).
+    parent none of whose groups can stand (nor is under way).  A step
+    is under way until this thread has seen it end (``running``): one
+    that failed in its worker a moment ago has its group undone first
+    (a pair's member removed before its image is made private again).
     """
     groups = {}
     for step in steps:
         if step.group is not None:
             groups.setdefault(step.group, []).append(step)
     busy = {g for g, members in groups.items()
-            if any(s.outcome == 'running' for s in members)}
+            if any(s.outcome == 'running' or s in running for s in members)}
     if stopped:
         for group, members in groups.items():
             if group not in busy and group not in settled and any(

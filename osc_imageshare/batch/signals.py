@@ -106,19 +106,29 @@ def handled_by(handler):
     stays ignored.  In another thread (where Python cannot set handlers)
     nothing changes.
     """
-    if threading.current_thread() is not threading.main_thread():
+    old = swap(handler)
+    try:
         yield
-        return
+    finally:
+        restore(old)
+
+
+def swap(handler):
+    """``handled_by``'s start: ``handler`` set; ``{signal: previous}``."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
     old = {}
     for name in SIGNALS:
         num = getattr(signal, name)
         if signal.getsignal(num) != signal.SIG_IGN:
             old[num] = signal.signal(num, handler)
-    try:
-        yield
-    finally:
-        for num, previous in old.items():
-            signal.signal(num, previous)
+    return old
+
+
+def restore(old):
+    """``handled_by``'s end: the handlers ``swap`` replaced, back."""
+    for num, previous in old.items():
+        signal.signal(num, previous)
 
 
 def install(handler):

@@ -1,6 +1,7 @@
 """The cliff commands: parse, call one workflow function, render."""
 
 import argparse
+import atexit
 import math
 import signal
 import sys
@@ -345,9 +346,12 @@ class Interruptible:
             for other in signals.SIGNALS:
                 if signal.getsignal(getattr(signal, other)) is outside:
                     signal.signal(getattr(signal, other), signal.SIG_DFL)
+        # Not signals.handled_by: its end would put the default handlers
+        # back for a moment, and a late signal then would kill the process
+        # (128 + n, nothing said) before _late is in place.
+        previous = signals.swap(outside)
         try:
-            with signals.handled_by(outside):
-                return super().run(parsed_args)
+            return super().run(parsed_args)
         except signals.Interrupted as e:
             if e.rows is not None:
                 self.produce_output(parsed_args, self.columns(parsed_args),
@@ -361,10 +365,18 @@ class Interruptible:
             raise exceptions.CommandError(messages.visible(e)) from None
         finally:
             if late:
+                signals.restore(previous)   # a second signal ends it
                 sys.stderr.write(W_LATE_SIGNAL.format(signal=late[0]) + '\n')
             elif glance.WROTE.is_set():
-                # Until the process exits: the run is over, a signal is late.
+                # Until the process exits: the run is over, a signal is
+                # late (put in place of ``outside``, with no gap between).
                 signals.install(_late)
+                # Python puts the default handlers back as it shuts down
+                # (a signal then would end it with 128 + n, nothing said),
+                # but leaves an ignored signal ignored.
+                atexit.register(signals.install, signal.SIG_IGN)
+            else:
+                signals.restore(previous)
 
 
 def _late(signum, frame):

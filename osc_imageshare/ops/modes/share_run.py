@@ -26,6 +26,7 @@ import logging
 
 from osc_imageshare.batch import executor
 from osc_imageshare import errors
+from osc_imageshare.ops import messages
 from osc_imageshare.ops.modes import base
 from osc_imageshare.ops.modes import share_image
 
@@ -228,10 +229,12 @@ def _pair_outcome(p, rec, signal):
             p.image['id'], p.target.project_id, signal)
         p.state = base.State.INTERRUPTED
     if rec.added and not rec.removed:
-        p.error += ('; rolling back also failed (%s): re-run the same '
-                    "command, or remove it with 'openstack image share "
-                    "revoke %s %s'" % (rec.undo_error, p.image['id'],
-                                       p.target.project_id))
+        # The image may be private again by then (its other pairs
+        # failed too): --share-briefly removes a member it hides.
+        p.error += ('; rolling back also failed (%s): remove it with '
+                    "'openstack image share revoke %s %s --share-briefly'"
+                    % (rec.undo_error, messages.arg(p.image['id']),
+                       messages.arg(p.target.project_id)))
     elif not failed:
         p.error += ('; the member it added was removed' if rec.removed
                     else '; nothing was changed')

@@ -3,6 +3,7 @@
 import signal
 import threading
 import unittest
+from unittest import mock
 
 from osc_imageshare.batch import executor
 from osc_imageshare import errors
@@ -132,6 +133,27 @@ class TestFollowsAndParents(unittest.TestCase):
                              executor.DONE, share.outcome)
             if undone:      # after the last of the groups it served
                 self.assertEqual(('undo share', 'share'), log.seen[-1])
+
+    def test_a_group_that_just_failed_is_undone_before_its_parent(self):
+        # The accept fails in its worker; the main thread's next look
+        # (a poll, or another step ending) comes before it has seen that
+        # end: the pair's member must still go before the image's undo.
+        log = Log()
+        image = executor.Group('image')
+        pair = executor.Group('pair', image)
+        share = step(log, 'share', group=image)
+        add = step(log, 'add', after=(share,), group=pair)
+        accept = step(log, 'accept', fail=True, after=(add,), group=pair)
+        real = executor._do
+
+        def slow_end(one, stop):
+            real(one, stop)
+            if one is accept:   # failed, but not yet seen to end
+                threading.Event().wait(0.3)
+        with mock.patch.object(executor, '_do', slow_end):
+            executor.run([share, add, accept], workers=2)
+        undos = [name for name, _ in log.seen if name.startswith('undo')]
+        self.assertEqual(['undo add', 'undo share'], undos)
 
 
 class TestSignals(unittest.TestCase):

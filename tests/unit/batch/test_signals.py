@@ -544,6 +544,29 @@ class TestWriteCommands(unittest.TestCase):
         self.assertIsNone(res.summary)
         self.assertEqual({BETA}, set(glance.members[IMAGE_ID]))
 
+    def test_share_set_prune_signalled_at_its_last_accept(self):
+        # The add and accept end; the signal stops the revokes, none
+        # started, and the summary says so (not "every pair done").
+        sent = []
+
+        def hook(method, url, data):
+            if method == 'PUT' and not sent:
+                sent.append(url)
+                base.signal_self(signal.SIGHUP)
+        glance = Hooked([fakes.image(visibility='shared')],
+                        {IMAGE_ID: [fakes.member(m, 'accepted')
+                                    for m in self.OTHERS]}, hook=hook)
+        res = share_set.set_members(glance, test_share.Ident(admin=True),
+                                    IMAGE_ID, ['beta'], prune=True,
+                                    parallel=1)
+        self.assertEqual(1, len(sent))
+        self.assertEqual(
+            'Interrupted by SIGHUP: of 3 member(s) not listed, 0 revoked, '
+            '0 failed, 3 not started (still members); run the command '
+            'again to revoke them', res.summary)
+        self.assertEqual({BETA} | set(self.OTHERS),
+                         set(glance.members[IMAGE_ID]))
+
     def test_share_set_prune_in_parallel_ends_the_revokes_under_way(self):
         # Two revokes under way when SIGHUP comes: both end, the third is
         # not started.

@@ -386,6 +386,19 @@ class TestInterrupted(base.TestCommand):
                       err.write.call_args_list[0].args[0])
 
     @mock.patch.object(image_share.membership, 'list_shares')
+    def test_a_signal_as_python_shuts_down_is_not_fatal(self, run):
+        # Python puts a Python handler back to the default as it shuts
+        # down: a run that wrote ignores the signals by then instead.
+        run.return_value = []
+        glance_api.WROTE.set()
+        self.addCleanup(glance_api.WROTE.clear)
+        cmd = image_share.ListImageShare(self.app, None)
+        with mock.patch.object(cli.atexit, 'register') as register:
+            cmd.run(self.check_parser(cmd, [], []))
+        register.assert_called_once_with(signals.install, signal.SIG_IGN)
+        self.assertIs(cli._late, signal.getsignal(signal.SIGTERM))
+
+    @mock.patch.object(image_share.membership, 'list_shares')
     def test_a_stopped_batch_exits_with_its_message(self, run):
         run.side_effect = signals.BatchStopped('SIGINT', [])
         cmd = image_share.ListImageShare(self.app, None)
