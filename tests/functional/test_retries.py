@@ -116,6 +116,20 @@ def share(cloud, proxy, image):
             if method in WRITES and image['id'] in target]
 
 
+def same_writes(got, want):
+    """The same writes, in the same order but for the run label's drop.
+
+    The drop (the last PATCH) is a step of its own that runs beside the
+    accept: its place among the last writes is free.
+    """
+    def without_drop(writes):
+        last = max((n for n, w in enumerate(writes) if w[0] == 'PATCH'),
+                   default=None)
+        return writes if last is None else writes[:last] + writes[last + 1:]
+    assert sorted(got) == sorted(want), (got, want)
+    assert without_drop(got) == without_drop(want), (got, want)
+
+
 def calm_writes(cloud, proxy, visibility):
     """The writes of the same share when nothing fails."""
     writes = share(cloud, proxy, cloud.make_image(
@@ -135,7 +149,7 @@ def test_transfer_survives_a_502_on_its_first_write_and_a_reset_get(
         'reset', 'forwarded']
     # The first write was answered 502 (Glance never saw it), then sent
     # again; nothing else was.
-    assert writes == [(calm[0][0], 'answered 502')] + calm
+    same_writes(writes, [(calm[0][0], 'answered 502')] + calm)
 
 
 # The answer lost after Glance acted: a gateway's 502, or a reset.
@@ -151,7 +165,7 @@ def test_share_patch_whose_answer_is_lost_is_sent_again(cloud, proxy, lost):
     proxy.fault('PATCH', image_path(img['id']), after=True, **fault)
     writes = share(cloud, proxy, img)
     assert calm[0][0] == 'PATCH'
-    assert writes == [('PATCH', what)] + calm
+    same_writes(writes, [('PATCH', what)] + calm)
 
 
 @pytest.mark.parametrize('lost', sorted(LOST))
@@ -166,8 +180,8 @@ def test_member_post_whose_answer_is_lost_is_not_sent_twice(cloud, proxy,
     # Glance added the member; the command read that back and did not
     # POST again: the same writes as a calm run.
     assert ('POST', 'forwarded') in calm
-    assert writes == [('POST', what) if w == ('POST', 'forwarded') else w
-                      for w in calm]
+    same_writes(writes, [('POST', what) if w == ('POST', 'forwarded') else w
+                         for w in calm])
 
 
 def shared_with_beta(cloud, owner='alice-alpha', status='pending'):
