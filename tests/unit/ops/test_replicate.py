@@ -218,11 +218,9 @@ class TestReplicate(Case):
         self.add(2, server=OTHER)
         self.target.fail[('GET', '/v2/images')] = fakes.refusal(
             403, 'You are not authorized to complete get_images action.')
-        with self.assertRaises(errors.ImageShareError) as e:
-            self.replicate()
+        e = self.assertRaises(errors.ImageShareError, self.replicate)
         # A --to-cloud entry's listing is its reachability check.
-        self.assertIn("Cloud 'beta-r2': the image service at",
-                      str(e.exception))
+        self.assertIn("Cloud 'beta-r2': the image service at", str(e))
         self.assertEqual([], [c for c in self.target.calls if c[0] != 'GET'])
         with mock.patch.object(replica_state, 'listing',
                                return_value='Could not read them'):
