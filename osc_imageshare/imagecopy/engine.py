@@ -126,7 +126,7 @@ def copy_image(glance, target_glance, source, project_id, name=None,
     # One listing of the copies there serves the reuse and the clean-up.
     found = labels.copies(target_glance, source, project_id) \
         if listed is None else listed
-    found = labels.of_kind(found, tag, replica)
+    found = labels.of_kind(found, replica, tag)
     existing = verify.find_copy(found, source, project_id, tag, warn)
     if existing:
         existing, changes = reuse.bring_to(target_glance, existing,

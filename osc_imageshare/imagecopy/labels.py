@@ -88,12 +88,13 @@ def same_kind(image, other):
     return all(image.get(k) == other.get(k) for k in KIND)
 
 
-def of_kind(found, source_hash, replica=None):
+def of_kind(found, replica=None, source_hash=None):
     """The images of ``found`` that are copies of the kind asked for.
 
-    ``replica``: a replica's labels (``REPLICA_OF``, ``SERIES``); None:
-    a plain copy, which only a plain copy stands for (a replica is
-    retention's to delete, a plain copy nobody's).
+    ``replica``: a replica's labels (``REPLICA_OF``, ``SERIES``), with
+    the source's ``source_hash``; None: a plain copy, which only a plain
+    copy stands for (a replica is retention's to delete, a plain copy
+    nobody's).
     """
     if not replica:
         return [i for i in found if not any(i.get(k) for k in REPLICA_KIND)]

@@ -22,11 +22,10 @@ def existing_copy(target_glance, source, project_id):
     ``copy_image(..., listed=listed)`` uses it, lists nothing again.
     """
     algo, expected = verify.source_hash(source)
-    tag = '%s:%s' % (algo, expected)
     listed = labels.copies(target_glance, source, project_id)
     # A plain copy: a replica of the same source is not one.
-    return listed, verify.find_copy(labels.of_kind(listed, tag), source,
-                                    project_id, tag)
+    return listed, verify.find_copy(labels.of_kind(listed), source,
+                                    project_id, '%s:%s' % (algo, expected))
 
 
 def _wanted(copy, name, visibility):

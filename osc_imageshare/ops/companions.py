@@ -351,10 +351,7 @@ def rewire(target_glance, result, wired):
     changed = ', '.join("%s '%s'->'%s'" % (k, result.image.get(k), v)
                         for k, v in sorted(wrong.items()))
     try:
-        result.image = target_glance.patch_image(
-            result.image['id'],
-            add={k: v for k, v in wrong.items() if k not in result.image},
-            replace={k: v for k, v in wrong.items() if k in result.image})
+        result.image = point_at(target_glance, result.image, wrong)
     except (errors.GlanceError, errors.TransportError) as e:
         raise errors.ImageShareError(
             'A verified copy %s of image %s exists in project %s, but '
@@ -362,6 +359,17 @@ def rewire(target_glance, result, wired):
                 result.image['id'], wired['id'], result.project_id,
                 ' and '.join(sorted(wrong)), errors.glance_message(e)))
     result.changes = 'verified copy exists, ' + changed
+
+
+def point_at(target_glance, image, copies):
+    """``image`` patched to name ``copies`` (companion key -> image ID).
+
+    Raises the Glance client's errors; the caller says what failed.
+    """
+    return target_glance.patch_image(
+        image['id'],
+        add={k: v for k, v in copies.items() if k not in image},
+        replace={k: v for k, v in copies.items() if k in image})
 
 
 def unreadable_for(glance, ident, pairs):

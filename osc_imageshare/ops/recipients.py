@@ -145,9 +145,9 @@ def resolve(ident, to, project_domain=None, to_clouds=(),
             targets[project['id']] = Target(project['id'], project.get('name'),
                                             verified)
     for project in excluded:
-        if _of_project(targets, project['id']):
-            raise errors.ImageShareError(E_BOTH.format(
-                label=_of_project(targets, project['id']).label))
+        named = _of_project(targets, project['id'])
+        if named is not None:
+            raise errors.ImageShareError(E_BOTH.format(label=named.label))
     for project in projects:
         if (_of_project(targets, project['id']) is None
                 and project['id'] != ident.project_id):

@@ -29,7 +29,6 @@ from osc_imageshare import errors
 from osc_imageshare.imagecopy import engine
 from osc_imageshare.imagecopy import labels
 from osc_imageshare.imagecopy import reuse
-from osc_imageshare.imagecopy import verify
 from osc_imageshare.ops import companions
 from osc_imageshare.ops import gate
 from osc_imageshare.ops import kinds
@@ -387,13 +386,10 @@ def _check_companions(state, entry, image, replica, origin):
 
 def _rewire(entry, replica):
     """The step of ``_check_companions``: the replica names the copies."""
-    want = _wired(entry.wires)
+    want = {k: v for k, v in _wired(entry.wires).items()
+            if replica.get(k) != v}
     try:
-        entry.pair.glance.patch_image(
-            replica['id'],
-            add={k: v for k, v in want.items() if k not in replica},
-            replace={k: v for k, v in want.items()
-                     if k in replica and replica[k] != v})
+        companions.point_at(entry.pair.glance, replica, want)
     except (errors.GlanceError, errors.TransportError) as e:
         raise errors.ImageShareError(
             "Replica %s of image %s in project %s names companions that "
@@ -433,7 +429,7 @@ def _companion_copy(state, pair, comp, origin):
             entry.error = str(e)
             return entry
         entry.debris = tuple(d['id'] for d in labels.leftovers(
-            labels.of_kind(listed, '%s:%s' % verify.source_hash(comp))))
+            labels.of_kind(listed)))
     entry.step = executor.Step(
         'Image %s: copy into %s %s (a companion of series %s)%s' % (
             comp['id'], pair.where, words, pair.key, _first(entry)),

@@ -198,8 +198,7 @@ def dry_run_warnings(plan, ident):
         (roles.of_ident(ident) if p.target.glance is None
          else roles.of_client(p.target.glance),
          'The copy into project %s' % p.target.label, roles.CREATE)
-        for p in plan.pairs if not p.error and any(
-            s.kind == COPY and s.text.startswith('copy ') for s in p.steps))
+        for p in plan.pairs if not p.error and p.methods)   # it copies
 
 
 # Nothing to warn of after the run; a signal raises signals.Interrupted
